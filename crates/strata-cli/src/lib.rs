@@ -1,0 +1,50 @@
+//! strata's command-line interface: clap derive types only. Doc comments become `--help`.
+
+mod environment;
+mod graph;
+mod plan;
+mod select;
+
+use clap::{Parser, Subcommand};
+
+pub use environment::*;
+pub use graph::{GraphArgs, GraphFormatArg};
+pub use plan::{PlanArgs, PlanFormat};
+pub use select::SelectArgs;
+
+/// Build, tag, inspect and lock families of scientific container images.
+#[derive(Debug, Parser)]
+#[command(
+    name = "strata",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// More diagnostics on stderr (`-v` info, `-vv` debug, `-vvv` trace); `RUST_LOG` also works.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors and warnings on stderr; data still goes to stdout.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show which images a change rebuilds, in build order, with their tags.
+    ///
+    /// Without options, compares the work tree with `HEAD^` and plans every image whose
+    /// directory changed, everything built on it, and the compat builds of final science layers.
+    Plan(PlanArgs),
+    /// Show the image hierarchy: a tree, or Graphviz dot, Mermaid or JSON.
+    Graph(GraphArgs),
+}

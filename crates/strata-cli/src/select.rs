@@ -1,0 +1,31 @@
+//! Selecting what to build: the repository, the change, and the tag namespace. Shared by
+//! `plan` and the commands that run a plan.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// The image repository (default: the current directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Git reference to compare the work tree with; `A..B` compares two commits.
+    #[arg(long, env = crate::STRATA_SINCE, value_name = "REF", conflicts_with = "all")]
+    pub since: Option<String>,
+    /// Plan every image, parents first, whatever changed.
+    #[arg(long)]
+    pub all: bool,
+    /// Treat only these image directories as changed (git is not asked).
+    #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with = "all")]
+    pub include: Vec<PathBuf>,
+    /// Never treat these image directories as changed (they are still rebuilt when a parent is).
+    #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with = "all")]
+    pub ignore: Vec<PathBuf>,
+    /// Also treat layers whose definition git does not track yet as changed.
+    #[arg(long, conflicts_with = "all")]
+    pub untracked: bool,
+    /// Registry and namespace to tag under, e.g. `localhost:5000/compute-images`.
+    #[arg(long, env = crate::STRATA_REPO, value_name = "REPO")]
+    pub repo: Option<String>,
+}

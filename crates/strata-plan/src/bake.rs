@@ -1,0 +1,86 @@
+//! Export a plan as a `docker buildx bake` JSON file, so the same builds can run on BuildKit
+//! builders: one target per build, dependencies expressed as `contexts` entries pointing the
+//! child's `FROM` at the parent target (`target:<name>`), compat Dockerfiles inline.
+
+use serde_json::{json, Map, Value};
+use strata_repo::Repository;
+
+use crate::compat::compat_dockerfile;
+use crate::plan::{Build, BuildKind, Plan};
+
+/// The bake target name of a build: `[A-Za-z0-9_-]` only, unique per kind.
+pub(crate) fn bake_target_name(build: &Build) -> String {
+    let raw = match build.kind {
+        BuildKind::Science => format!("sci-{}", build.name),
+        BuildKind::Compat => format!("rel-{}", build.name),
+        BuildKind::Image => build.name.clone(),
+    };
+    raw.chars()
+        .map(|character| match character {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' => character,
+            '.' => '_',
+            _ => '-',
+        })
+        .collect()
+}
+
+/// The bake file for a plan. Compat builds with includes need their assembled context on disk:
+/// they point at `<contexts_dir>/<target>` (written by `strata build --emit-context`).
+pub fn bake_file(plan: &Plan, repository: &Repository, contexts_dir: &str) -> Value {
+    let mut targets = Map::new();
+    let mut names = Vec::with_capacity(plan.builds.len());
+    for build in &plan.builds {
+        let name = bake_target_name(build);
+        let mut target = Map::new();
+        if build.kind == BuildKind::Compat {
+            let context = if build.compat_layers.len() == 1 {
+                build.context.clone()
+            } else {
+                format!("{}/{name}", contexts_dir.trim_end_matches('/'))
+            };
+            target.insert("context".into(), json!(context));
+            target.insert(
+                "dockerfile-inline".into(),
+                json!(compat_dockerfile(repository, build)),
+            );
+        } else {
+            target.insert("context".into(), json!(build.context));
+            let dockerfile = build
+                .dockerfile
+                .strip_prefix(&format!("{}/", build.context))
+                .unwrap_or(&build.dockerfile);
+            target.insert("dockerfile".into(), json!(dockerfile));
+        }
+        target.insert("tags".into(), json!(build.tags));
+        target.insert("labels".into(), json!(build.labels));
+        if !build.build_args.is_empty() {
+            target.insert("args".into(), json!(build.build_args));
+        }
+        let mut contexts = Map::new();
+        for (position, dependency_name) in build.depends_on.iter().enumerate() {
+            let Some(dependency) = plan.build(dependency_name) else {
+                continue;
+            };
+            // The first dependency is the parent the `FROM` line names; others are read by other
+            // stages or `COPY --from`, under their moving tag.
+            let key = if position == 0 {
+                build.from.clone()
+            } else {
+                dependency.tags.last().cloned().unwrap_or_default()
+            };
+            contexts.insert(
+                key,
+                json!(format!("target:{}", bake_target_name(dependency))),
+            );
+        }
+        if !contexts.is_empty() {
+            target.insert("contexts".into(), Value::Object(contexts));
+        }
+        names.push(name.clone());
+        targets.insert(name, Value::Object(target));
+    }
+    json!({
+        "group": { "default": { "targets": names } },
+        "target": targets,
+    })
+}

@@ -1,0 +1,19 @@
+//! The build graph and plan: which images to rebuild after a change, in what order, with which
+//! tags and labels; the `docker buildx bake` export and the hierarchy renderings. Pure: all I/O
+//! happened in `strata-repo`.
+
+mod bake;
+mod compat;
+mod error;
+mod graph;
+mod plan;
+mod planner;
+mod select;
+mod tags;
+
+pub use bake::bake_file;
+pub use compat::compat_dockerfile;
+pub use error::PlanError;
+pub use graph::{render_graph, GraphFormat};
+pub use plan::{Build, BuildKind, Plan, Reason, PLAN_SCHEMA_VERSION};
+pub use planner::{plan, Changes, PlanRequest, Selection};

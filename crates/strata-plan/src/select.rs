@@ -1,0 +1,154 @@
+//! Which layers and compat layers a change touches: each changed path belongs to the deepest
+//! image directory containing it (a docker-stacks variant directory is not part of its parent
+//! image's directory), and `--include` / `--ignore` name directories.
+
+use std::collections::HashMap;
+
+use strata_repo::{LayerId, Repository};
+
+use crate::error::PlanError;
+use crate::plan::Reason;
+use crate::planner::Changes;
+
+/// Something with a directory of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Owner {
+    Layer(LayerId),
+    Compat(usize),
+}
+
+/// Image directories of a repository, for looking up the owner of a path.
+pub(crate) struct Directories<'a> {
+    owners: HashMap<&'a str, Owner>,
+}
+
+impl<'a> Directories<'a> {
+    pub fn new(repository: &'a Repository) -> Self {
+        let mut owners =
+            HashMap::with_capacity(repository.layers.len() + repository.compat_layers.len());
+        for (id, layer) in repository.layers.iter().enumerate() {
+            owners.insert(layer.directory.as_str(), Owner::Layer(id));
+        }
+        for (index, compat) in repository.compat_layers.iter().enumerate() {
+            owners.insert(compat.directory.as_str(), Owner::Compat(index));
+        }
+        Self { owners }
+    }
+
+    /// The deepest image directory containing `path`.
+    pub fn owner_of_path(&self, path: &str) -> Option<Owner> {
+        let mut candidate = path;
+        while let Some(slash) = candidate.rfind('/') {
+            candidate = &candidate[..slash];
+            if let Some(owner) = self.owners.get(candidate) {
+                return Some(*owner);
+            }
+        }
+        None
+    }
+
+    /// The owner of a directory named on the command line (relative to the root).
+    pub fn resolve(&self, directory: &str) -> Result<Owner, PlanError> {
+        let directory = directory.trim_end_matches('/');
+        self.owners.get(directory).copied().ok_or_else(|| {
+            let mut known: Vec<String> = self.owners.keys().map(|key| (*key).to_string()).collect();
+            known.sort_unstable();
+            PlanError::UnknownDirectory {
+                directory: directory.to_string(),
+                known,
+            }
+        })
+    }
+}
+
+/// What set the plan off: per layer, the reason it is rebuilt on its own account; per compat
+/// layer, whether it changed.
+pub(crate) struct Triggers {
+    pub layers: Vec<Option<Reason>>,
+    pub compat: Vec<bool>,
+}
+
+/// Apply image-builder's rules: an ignored directory never triggers; when any directory is
+/// included, only included directories trigger; otherwise a directory triggers when git shows
+/// a change under it, or (with `--untracked`) when its definition file is untracked.
+pub(crate) fn triggers(
+    repository: &Repository,
+    changes: &Changes<'_>,
+) -> Result<Triggers, PlanError> {
+    let directories = Directories::new(repository);
+    let mut triggers = Triggers {
+        layers: vec![None; repository.layers.len()],
+        compat: vec![false; repository.compat_layers.len()],
+    };
+    let mark = |owner: Owner, reason: Reason, triggers: &mut Triggers| match owner {
+        Owner::Layer(id) => triggers.layers[id] = triggers.layers[id].or(Some(reason)),
+        Owner::Compat(index) => triggers.compat[index] = true,
+    };
+    if changes.include.is_empty() {
+        for path in changes.changed_paths {
+            if let Some(owner) = directories.owner_of_path(path) {
+                mark(owner, Reason::Changed, &mut triggers);
+            }
+        }
+        if let Some(untracked) = changes.untracked_paths {
+            let untracked: std::collections::HashSet<&str> =
+                untracked.iter().map(String::as_str).collect();
+            for (id, layer) in repository.layers.iter().enumerate() {
+                if untracked.contains(layer.definition_file.as_str()) {
+                    mark(Owner::Layer(id), Reason::Untracked, &mut triggers);
+                }
+            }
+            for (index, compat) in repository.compat_layers.iter().enumerate() {
+                if untracked.contains(
+                    format!("{}/{}", compat.directory, strata_repo::DEFINITION_FILE).as_str(),
+                ) {
+                    mark(Owner::Compat(index), Reason::Untracked, &mut triggers);
+                }
+            }
+        }
+    } else {
+        for directory in changes.include {
+            mark(
+                directories.resolve(directory)?,
+                Reason::Included,
+                &mut triggers,
+            );
+        }
+    }
+    for directory in changes.ignore {
+        match directories.resolve(directory)? {
+            Owner::Layer(id) => triggers.layers[id] = None,
+            Owner::Compat(index) => triggers.compat[index] = false,
+        }
+    }
+    Ok(triggers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variant_directories_own_their_paths() {
+        let owners: HashMap<&str, Owner> = [
+            ("images/a", Owner::Layer(0)),
+            ("images/a/cuda", Owner::Layer(1)),
+        ]
+        .into();
+        let directories = Directories { owners };
+        assert_eq!(
+            directories.owner_of_path("images/a/Dockerfile"),
+            Some(Owner::Layer(0))
+        );
+        assert_eq!(
+            directories.owner_of_path("images/a/cuda/Dockerfile"),
+            Some(Owner::Layer(1))
+        );
+        assert_eq!(
+            directories.owner_of_path("images/a/cuda/deep/x"),
+            Some(Owner::Layer(1))
+        );
+        assert_eq!(directories.owner_of_path("images/ab/x"), None);
+        assert_eq!(directories.owner_of_path("README.md"), None);
+    }
+}

@@ -1,0 +1,144 @@
+//! Errors from reading an image repository. Each names the file, image or directory at fault,
+//! and `hint()` says what to do next.
+
+use std::path::PathBuf;
+
+use crate::diagnostic::SourceSpan;
+
+/// An error reading one Dockerfile.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerfileError {
+    #[error("cannot read `{path}`", path = path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` has no `FROM` instruction", path = path.display())]
+    NoFrom { path: PathBuf },
+    #[error("bad `FROM` instruction: {reason}\n{span}")]
+    BadFrom { span: SourceSpan, reason: String },
+}
+
+/// An error in `strata.toml`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{path}`", path = path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid `{path}`:\n{message}", path = path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("`{path}` configures image `{name}`, which is not in the repository (known: {known})", path = path.display())]
+    UnknownImage {
+        path: PathBuf,
+        name: String,
+        known: String,
+    },
+    #[error("`{path}` sets the parent of `{name}` to `{parent}`, which is not an image of the repository", path = path.display())]
+    UnknownParent {
+        path: PathBuf,
+        name: String,
+        parent: String,
+    },
+}
+
+/// An error in the repository's layout or image definitions.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("no image repository found at `{root}`", root = root.display())]
+    NotFound { root: PathBuf },
+    #[error("cannot read directory `{path}`", path = path.display())]
+    ReadDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("in image `{image}`")]
+    Dockerfile {
+        image: String,
+        #[source]
+        source: DockerfileError,
+    },
+    #[error("cannot read `{path}`", path = path.display())]
+    ReadDefinition {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid JSON in `{path}`: {message}\n{span}", path = span.path.display())]
+    InvalidJson { span: SourceSpan, message: String },
+    #[error("invalid {field} `{value}` for `{directory}`: {rule}")]
+    InvalidField {
+        directory: String,
+        field: &'static str,
+        value: String,
+        rule: &'static str,
+    },
+    #[error("missing Dockerfile for {kind} `{directory}`: expected `{path}`", path = path.display())]
+    MissingDockerfile {
+        kind: &'static str,
+        directory: String,
+        path: PathBuf,
+    },
+    #[error("duplicate target `{target}`: defined by both `{first}` and `{second}`")]
+    DuplicateTarget {
+        target: String,
+        first: String,
+        second: String,
+    },
+    #[error("science layer `{directory}` depends on itself: its `FROM` names its own tag `{tag}`")]
+    SelfDependency { directory: String, tag: String },
+    #[error(
+        "science layer `{directory}` (`{image}:{version}`) depends on `{dependency}`, a higher version (`{image}:{dependency_version}`) of the same image"
+    )]
+    DependsOnHigherVersion {
+        directory: String,
+        image: String,
+        version: String,
+        dependency: String,
+        dependency_version: String,
+    },
+    #[error("no single final science layer for `{image}`: {found}")]
+    NoSingleFinal { image: String, found: String },
+    #[error("circular dependency between images: {cycle}")]
+    Cycle { cycle: String },
+    #[error("circular compat includes: {cycle}")]
+    CompatCycle { cycle: String },
+    #[error("compat layer `{compat}` includes `{include}`, which is not a compat layer (known: {known})")]
+    UnknownInclude {
+        compat: String,
+        include: String,
+        known: String,
+    },
+    #[error("science layer `{directory}` uses compat layer `{compat}`, which does not exist under `compat/` (known: {known})")]
+    UnknownCompat {
+        directory: String,
+        compat: String,
+        known: String,
+    },
+}
+
+impl RepoError {
+    /// What the user can do about this error, when there is something specific to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::NotFound { .. } => Some(
+                "an image repository has `science/*/sciserver-image.json` (SciServer layout) or `images/*/Dockerfile` (docker-stacks layout); pass its path, or set `layout` in `strata.toml`".to_string(),
+            ),
+            Self::DuplicateTarget { .. } => Some("give one of them a distinct `target` in its `sciserver-image.json`".to_string()),
+            Self::SelfDependency { .. } => Some("a layer's `FROM` must name another layer's `sci/<target>:<version>` tag".to_string()),
+            Self::NoSingleFinal { .. } => Some("layers of one image and version must form a chain: exactly one of them must have no other layer of the same image and version built on it".to_string()),
+            Self::DependsOnHigherVersion { .. } => Some("build the higher version on top of the lower one, not the other way round".to_string()),
+            Self::MissingDockerfile { .. } => Some("add the Dockerfile, or remove the directory's `sciserver-image.json`".to_string()),
+            Self::Config(ConfigError::UnknownImage { .. } | ConfigError::UnknownParent { .. }) => {
+                Some("run `strata graph` to list the repository's images".to_string())
+            }
+            _ => None,
+        }
+    }
+}

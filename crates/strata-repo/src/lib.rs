@@ -1,0 +1,26 @@
+//! The image-repository model: SciServer and docker-stacks layouts, `strata.toml`, Dockerfile
+//! `FROM`/`ARG` reading and the git facts a plan needs.
+
+mod changes;
+mod config;
+mod diagnostic;
+mod dockerfile;
+mod error;
+mod layout;
+mod model;
+mod reference;
+mod sciserver;
+mod stacks;
+mod version;
+
+pub use changes::{CommitInfo, Git, GitError};
+pub use config::{Config, ImageConfig, LayoutKind, CONFIG_FILE};
+pub use diagnostic::{render_chain, SourceSpan};
+pub use dockerfile::{Dockerfile, FinalBase, Stage};
+pub use error::{ConfigError, DockerfileError, RepoError};
+pub use layout::open;
+pub use model::{CompatLayer, Layer, LayerDetails, LayerId, Repository, ScienceLayer, StacksImage};
+pub use reference::{is_valid_repository_component, last_component, ImageReference};
+pub use sciserver::{DEFAULT_VERSION, DEFINITION_FILE};
+pub use stacks::DEFAULT_IMAGES_DIR;
+pub use version::compare_versions;

@@ -1,0 +1,189 @@
+//! `strata plan`: what a change rebuilds, as a table, JSON, or a bake file.
+
+use std::fmt::Write;
+
+use anyhow::Context;
+use strata_cli::PlanFormat;
+use strata_plan::{BuildKind, Changes, Plan, PlanRequest, Selection};
+use strata_repo::{Git, LayoutKind, Repository};
+
+use crate::exit_status::ExitStatus;
+use crate::output::write_output;
+use crate::printer::Printer;
+use crate::settings::{PlanSettings, SelectSettings};
+
+/// Where SciServer's image-builder pushes unless told otherwise; strata keeps the default so
+/// tags match it.
+pub const SCISERVER_DEFAULT_REPO: &str = "containers.repo.sciserver.org/compute-images";
+
+/// Open the repository and plan the selected builds (shared with the commands that run plans).
+pub fn make_plan(select: &SelectSettings, printer: &Printer) -> anyhow::Result<(Repository, Plan)> {
+    let repository = strata_repo::open(&select.root).with_context(|| {
+        format!(
+            "cannot read the image repository at `{}`",
+            select.root.display()
+        )
+    })?;
+    for warning in &repository.warnings {
+        printer.warn(warning);
+    }
+    let git = Git::new(&select.root);
+    let commit = git.commit_info()?;
+    let changed_paths = if select.all || !select.include.is_empty() {
+        Vec::new()
+    } else {
+        git.changed_paths(&select.since)?
+    };
+    let untracked_paths =
+        if select.untracked && (!select.since.contains("..") || select.since.ends_with("..")) {
+            Some(git.untracked_paths()?)
+        } else {
+            None
+        };
+    let source_url = git.remote_url();
+    let repo = select
+        .repo
+        .clone()
+        .or_else(|| repository.config.repo.clone())
+        .unwrap_or_else(|| match repository.layout {
+            LayoutKind::Sciserver => SCISERVER_DEFAULT_REPO.to_string(),
+            LayoutKind::DockerStacks => String::new(),
+        });
+    let selection = if select.all {
+        Selection::All
+    } else {
+        Selection::Changes(Changes {
+            since: &select.since,
+            changed_paths: &changed_paths,
+            untracked_paths: untracked_paths.as_deref(),
+            include: &select.include,
+            ignore: &select.ignore,
+        })
+    };
+    let plan = strata_plan::plan(&PlanRequest {
+        repository: &repository,
+        commit: &commit,
+        repo: &repo,
+        source_url: source_url.as_deref(),
+        selection,
+    })?;
+    Ok((repository, plan))
+}
+
+pub fn plan(settings: &PlanSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let (repository, plan) = make_plan(&settings.select, printer)?;
+    let text = match settings.format {
+        PlanFormat::Text => render_table(&plan),
+        PlanFormat::Json => json_text(&plan)?,
+        PlanFormat::Bake => {
+            let bake = strata_plan::bake_file(&plan, &repository, &settings.contexts_dir);
+            let mut text = serde_json::to_string_pretty(&bake)?;
+            text.push('\n');
+            text
+        }
+    };
+    write_output(settings.output.as_deref(), &text, printer)?;
+    printer.info(&summary(&plan));
+    Ok(ExitStatus::Success)
+}
+
+fn json_text(plan: &Plan) -> anyhow::Result<String> {
+    let mut text = serde_json::to_string_pretty(plan)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// `plan: 2 science builds and 2 compat builds (changes since HEAD^)`.
+fn summary(plan: &Plan) -> String {
+    let since = match &plan.since {
+        Some(since) => format!("changes since {since}"),
+        None if plan
+            .builds
+            .iter()
+            .any(|build| build.reason == strata_plan::Reason::All) =>
+        {
+            "--all".to_string()
+        }
+        None => "included directories".to_string(),
+    };
+    if plan.builds.is_empty() {
+        return format!("plan: nothing to build ({since})");
+    }
+    let counts = match plan.layout {
+        "sciserver" => format!(
+            "{} science {} and {} compat {}",
+            plan.count(BuildKind::Science),
+            builds_word(plan.count(BuildKind::Science)),
+            plan.count(BuildKind::Compat),
+            builds_word(plan.count(BuildKind::Compat)),
+        ),
+        _ => format!(
+            "{} image {}",
+            plan.count(BuildKind::Image),
+            builds_word(plan.count(BuildKind::Image))
+        ),
+    };
+    format!("plan: {counts} ({since})")
+}
+
+fn builds_word(count: usize) -> &'static str {
+    if count == 1 {
+        "build"
+    } else {
+        "builds"
+    }
+}
+
+/// The table: order, kind, name, reason, tags (one per line).
+pub fn render_table(plan: &Plan) -> String {
+    if plan.builds.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<[String; 4]> = plan
+        .builds
+        .iter()
+        .enumerate()
+        .map(|(index, build)| {
+            let reason = match &build.triggered_by {
+                Some(cause) => format!("{} ({cause})", build.reason.as_str()),
+                None => build.reason.as_str().to_string(),
+            };
+            [
+                (index + 1).to_string(),
+                build.kind.as_str().to_string(),
+                build.name.clone(),
+                reason,
+            ]
+        })
+        .collect();
+    let headers = ["#", "KIND", "NAME", "REASON"];
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut output = String::new();
+    let pad = |output: &mut String, cells: [&str; 4], tag: &str| {
+        let mut line = String::new();
+        for (cell, width) in cells.iter().zip(widths) {
+            let _ = write!(line, "{cell:<width$}  ");
+        }
+        line.push_str(tag);
+        output.push_str(line.trim_end());
+        output.push('\n');
+    };
+    pad(&mut output, headers, "TAGS");
+    for (row, build) in rows.iter().zip(&plan.builds) {
+        let mut tags = build.tags.iter();
+        pad(
+            &mut output,
+            [&row[0], &row[1], &row[2], &row[3]],
+            tags.next().map_or("", String::as_str),
+        );
+        for tag in tags {
+            pad(&mut output, ["", "", "", ""], tag);
+        }
+    }
+    output
+}

@@ -1,0 +1,66 @@
+//! The `strata` binary: parse arguments, build a settings struct, dispatch, exit.
+
+mod commands;
+mod errors;
+mod exit_status;
+mod output;
+mod printer;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use strata_cli::{Cli, Command};
+
+use crate::exit_status::ExitStatus;
+use crate::printer::Printer;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new(cli.global.quiet);
+    init_tracing(cli.global.verbose);
+    let status = match run(cli, &printer) {
+        Ok(status) => status,
+        Err(error) => {
+            printer.error(&errors::render(&error));
+            errors::exit_status(&error)
+        }
+    };
+    status.into()
+}
+
+fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Plan(arguments) => {
+            let settings = settings::PlanSettings::resolve(arguments)?;
+            commands::plan(&settings, printer)
+        }
+        Command::Graph(arguments) => {
+            let settings = settings::GraphSettings::resolve(&arguments);
+            commands::graph(&settings, printer)
+        }
+    }
+}
+
+/// Diagnostics to stderr: `-v` info, `-vv` debug, `-vvv` trace; otherwise `RUST_LOG`'s level,
+/// else warnings only.
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match verbose {
+        0 => std::env::var(strata_cli::RUST_LOG)
+            .ok()
+            .and_then(|value| value.parse::<LevelFilter>().ok())
+            .unwrap_or(LevelFilter::WARN),
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    };
+    let color = std::env::var_os(strata_cli::NO_COLOR).is_none();
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .without_time()
+        .with_target(false)
+        .init();
+}

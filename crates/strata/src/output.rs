@@ -1,0 +1,38 @@
+//! Writing a command's data: to stdout, or atomically to a file (a temporary file in the same
+//! directory, renamed into place, so readers never see half a file).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::printer::Printer;
+
+pub fn write_output(output: Option<&Path>, text: &str, printer: &Printer) -> anyhow::Result<()> {
+    let Some(path) = output else {
+        printer.data(text);
+        return Ok(());
+    };
+    write_atomically(path, text.as_bytes())?;
+    printer.info(&format!("wrote `{}`", path.display()));
+    Ok(())
+}
+
+pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(directory).with_context(|| {
+        format!(
+            "cannot create a temporary file in `{}`",
+            directory.display()
+        )
+    })?;
+    file.write_all(contents)
+        .and_then(|()| file.as_file().sync_all())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    file.persist(path)
+        .with_context(|| format!("cannot replace `{}`", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! The only place that writes to stdout and stderr. stdout carries data; stderr carries
+//! progress, warnings and errors.
+
+use std::io::Write;
+
+#[derive(Debug, Clone)]
+pub struct Printer {
+    quiet: bool,
+}
+
+impl Printer {
+    pub fn new(quiet: bool) -> Self {
+        Self { quiet }
+    }
+
+    /// Data for stdout. A closed pipe (`strata plan | head`) is not an error.
+    pub fn data(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush());
+    }
+
+    /// A human message on stderr, hidden by `--quiet`.
+    pub fn info(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    pub fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
+
+    /// An already rendered error (`error: …`, causes, hints).
+    pub fn error(&self, rendered: &str) {
+        eprintln!("{rendered}");
+    }
+}

@@ -1,0 +1,120 @@
+//! Settings per command: flags, environment variables and `strata.toml` merged into one
+//! struct, so commands never see raw arguments.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use strata_cli::{GraphArgs, GraphFormatArg, PlanArgs, PlanFormat, SelectArgs};
+use strata_plan::GraphFormat;
+
+/// The default `--since`: the commit before `HEAD`, compared with the work tree, as
+/// SciServer's image-builder does.
+pub const DEFAULT_SINCE: &str = "HEAD^";
+
+/// Which builds to select (shared by the commands that plan).
+#[derive(Debug, Clone)]
+pub struct SelectSettings {
+    pub root: PathBuf,
+    pub all: bool,
+    pub since: String,
+    /// Root-relative directories.
+    pub include: Vec<String>,
+    pub ignore: Vec<String>,
+    pub untracked: bool,
+    /// `--repo` / `STRATA_REPO`; `None` means `strata.toml` or the layout's default.
+    pub repo: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    pub select: SelectSettings,
+    pub format: PlanFormat,
+    pub output: Option<PathBuf>,
+    pub contexts_dir: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GraphSettings {
+    pub root: PathBuf,
+    pub format: GraphFormat,
+}
+
+impl SelectSettings {
+    pub fn resolve(arguments: SelectArgs) -> anyhow::Result<Self> {
+        let root = arguments.path;
+        let include = arguments
+            .include
+            .iter()
+            .map(|directory| root_relative(&root, directory))
+            .collect::<anyhow::Result<_>>()?;
+        let ignore = arguments
+            .ignore
+            .iter()
+            .map(|directory| root_relative(&root, directory))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            all: arguments.all,
+            since: arguments.since.unwrap_or_else(|| DEFAULT_SINCE.to_string()),
+            include,
+            ignore,
+            untracked: arguments.untracked,
+            repo: arguments.repo.filter(|repo| !repo.is_empty()),
+            root,
+        })
+    }
+}
+
+impl PlanSettings {
+    pub fn resolve(arguments: PlanArgs) -> anyhow::Result<Self> {
+        let format = if arguments.json {
+            PlanFormat::Json
+        } else {
+            arguments.format
+        };
+        Ok(Self {
+            select: SelectSettings::resolve(arguments.select)?,
+            format,
+            output: arguments.output,
+            contexts_dir: arguments.contexts_dir,
+        })
+    }
+}
+
+impl GraphSettings {
+    pub fn resolve(arguments: &GraphArgs) -> Self {
+        let format = match (arguments.json, arguments.format) {
+            (true, _) | (false, GraphFormatArg::Json) => GraphFormat::Json,
+            (false, GraphFormatArg::Tree) => GraphFormat::Tree,
+            (false, GraphFormatArg::Dot) => GraphFormat::Dot,
+            (false, GraphFormatArg::Mermaid) => GraphFormat::Mermaid,
+        };
+        Self {
+            root: arguments.path.clone(),
+            format,
+        }
+    }
+}
+
+/// A directory named on the command line, relative to the repository root. It may be given
+/// relative to the current directory (`science/base`, `../repo/science/base`) or to the root.
+fn root_relative(root: &Path, directory: &Path) -> anyhow::Result<String> {
+    let canonical_root = root
+        .canonicalize()
+        .with_context(|| format!("cannot open the image repository at `{}`", root.display()))?;
+    if let Ok(canonical) = directory.canonicalize() {
+        if let Ok(relative) = canonical.strip_prefix(&canonical_root) {
+            return Ok(slash_path(relative));
+        }
+    }
+    Ok(slash_path(directory))
+}
+
+fn slash_path(path: &Path) -> String {
+    let text = path
+        .components()
+        .filter(|component| !matches!(component, std::path::Component::CurDir))
+        .map(|component| component.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    text.trim_end_matches('/').to_string()
+}

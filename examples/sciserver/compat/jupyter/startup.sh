@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "starting Jupyter for SciServer"

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# strata's development and CI services: one Docker daemon, one reference registry (plain and
+# htpasswd-protected), and local base images, all on loopback, all under one state directory.
+#
+#   scripts/dev-env.sh up      install what is missing, start what is not running, print the env file
+#   scripts/dev-env.sh down    stop the daemon and registries this script started
+#   scripts/dev-env.sh status  say what is running
+#   scripts/dev-env.sh env     print the environment variables (source it: `. "$(scripts/dev-env.sh env)"`)
+#
+# Idempotent: running `up` twice starts nothing twice. Logs stay in $STRATA_DEV_DIR/logs.
+set -euo pipefail
+
+STATE="${STRATA_DEV_DIR:-$HOME/.cache/strata-dev}"
+REGISTRY_PORT="${STRATA_DEV_REGISTRY_PORT:-5555}"
+AUTH_REGISTRY_PORT="${STRATA_DEV_AUTH_REGISTRY_PORT:-5556}"
+SOCKET="$STATE/docker.sock"
+LOGS="$STATE/logs"
+ENV_FILE="$STATE/env.sh"
+BASE_DEBIAN="strata-base/debian:bookworm"
+BASE_BUSYBOX="strata-base/busybox:latest"
+
+log() { printf 'dev-env: %s\n' "$*" >&2; }
+die() { printf 'dev-env: error: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >"$LOGS/apt.log" 2>&1 \
+      || { tail -20 "$LOGS/apt.log" >&2; die "apt-get install failed (log: $LOGS/apt.log)"; }
+  fi
+}
+
+docker_cli() { DOCKER_HOST="unix://$SOCKET" docker "$@"; }
+
+daemon_up() { docker_cli version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+start_daemon() {
+  if daemon_up; then return; fi
+  log "starting dockerd (data root $STATE/docker, log $LOGS/dockerd.log)"
+  mkdir -p "$STATE/docker" "$STATE/exec"
+  rm -f "$SOCKET"
+  # setsid: the daemon outlives this script and is not killed with the caller's process group.
+  setsid dockerd --host "unix://$SOCKET" --data-root "$STATE/docker" --exec-root "$STATE/exec" \
+    --pidfile "$STATE/dockerd.pid" >>"$LOGS/dockerd.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 120); do
+    daemon_up && { log "dockerd is up"; return; }
+    sleep 0.5
+  done
+  tail -30 "$LOGS/dockerd.log" >&2
+  die "dockerd did not come up within 60 s (log: $LOGS/dockerd.log)"
+}
+
+registry_up() { curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v2/" 2>/dev/null | grep -qE '200|401'; }
+
+start_registry() {
+  local name=$1 port=$2 auth=$3
+  if registry_up "$port"; then return; fi
+  local dir="$STATE/$name"
+  mkdir -p "$dir/storage"
+  local auth_block=""
+  if [ "$auth" = yes ]; then
+    # test credentials for the htpasswd registry; documented in README (not a secret)
+    htpasswd -Bbn strata strata-password >"$dir/htpasswd"
+    auth_block="auth:
+  htpasswd:
+    realm: strata-test
+    path: $dir/htpasswd"
+  fi
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+$auth_block
+YAML
+  log "starting registry $name on 127.0.0.1:$port (log $LOGS/$name.log)"
+  setsid docker-registry serve "$dir/config.yml" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! >"$dir/pid"
+  for _ in $(seq 1 60); do
+    registry_up "$port" && return
+    sleep 0.25
+  done
+  tail -20 "$LOGS/$name.log" >&2
+  die "registry $name did not come up on 127.0.0.1:$port (log: $LOGS/$name.log)"
+}
+
+image_exists() { docker_cli image inspect "$1" >/dev/null 2>&1; }
+
+make_busybox_image() {
+  image_exists "$BASE_BUSYBOX" && return
+  log "making $BASE_BUSYBOX from busybox-static"
+  local root; root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in $("$root/bin/busybox" --list); do ln -sf busybox "$root/bin/$applet"; done
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+  printf 'root:x:0:\n' >"$root/etc/group"
+  tar -C "$root" -c . | docker_cli import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$BASE_BUSYBOX" >/dev/null
+  rm -rf "$root"
+}
+
+make_debian_image() {
+  image_exists "$BASE_DEBIAN" && return
+  local tarball="$STATE/rootfs-bookworm.tar"
+  if [ ! -s "$tarball" ]; then
+    log "debootstrap bookworm (minbase) — about a minute, cached in $tarball"
+    local root="$STATE/rootfs-bookworm"
+    as_root rm -rf "$root"
+    as_root debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$LOGS/debootstrap.log" 2>&1 \
+      || { tail -20 "$LOGS/debootstrap.log" >&2; die "debootstrap failed (log: $LOGS/debootstrap.log)"; }
+    as_root rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+    as_root tar -C "$root" -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+    as_root rm -rf "$root"
+  fi
+  log "importing $BASE_DEBIAN"
+  docker_cli import -c 'CMD ["bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "$tarball" "$BASE_DEBIAN" >/dev/null
+}
+
+write_env() {
+  cat >"$ENV_FILE" <<ENV
+export DOCKER_HOST=unix://$SOCKET
+export STRATA_TEST_REGISTRY=127.0.0.1:$REGISTRY_PORT
+export STRATA_TEST_AUTH_REGISTRY=127.0.0.1:$AUTH_REGISTRY_PORT
+export STRATA_TEST_BASE_DEBIAN=$BASE_DEBIAN
+export STRATA_TEST_BASE_BUSYBOX=$BASE_BUSYBOX
+export STRATA_DEV_LOGS=$LOGS
+ENV
+  echo "$ENV_FILE"
+}
+
+stop_pidfile() {
+  local file=$1
+  [ -s "$file" ] || return 0
+  local pid; pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+cmd=${1:-up}
+mkdir -p "$STATE" "$LOGS"
+case "$cmd" in
+  up)
+    install_packages
+    start_daemon
+    start_registry registry "$REGISTRY_PORT" no
+    start_registry registry-auth "$AUTH_REGISTRY_PORT" yes
+    make_busybox_image
+    make_debian_image
+    write_env
+    ;;
+  down)
+    stop_pidfile "$STATE/registry/pid"
+    stop_pidfile "$STATE/registry-auth/pid"
+    stop_pidfile "$STATE/dockerd.pid"
+    log "stopped (logs kept in $LOGS)"
+    ;;
+  status)
+    daemon_up && echo "dockerd: up ($SOCKET)" || echo "dockerd: down"
+    registry_up "$REGISTRY_PORT" && echo "registry: up (127.0.0.1:$REGISTRY_PORT)" || echo "registry: down"
+    registry_up "$AUTH_REGISTRY_PORT" && echo "registry-auth: up (127.0.0.1:$AUTH_REGISTRY_PORT)" || echo "registry-auth: down"
+    ;;
+  env) write_env ;;
+  *) die "unknown command \`$cmd\` (use up, down, status or env)" ;;
+esac

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Everything CI runs, from a fresh Debian machine: services (Docker daemon, registries, base
+# images), formatting, lints, and the whole test suite against the real services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started_services=no
+on_exit() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "test.sh: failed (exit $status); service logs are in ${STRATA_DEV_LOGS:-~/.cache/strata-dev/logs}" >&2
+  fi
+  if [ "$started_services" = yes ] && [ "${STRATA_KEEP_SERVICES:-}" = "" ]; then
+    scripts/dev-env.sh down || true
+  fi
+  exit "$status"
+}
+trap on_exit EXIT
+
+if ! scripts/dev-env.sh status | grep -q 'dockerd: up'; then started_services=yes; fi
+env_file=$(scripts/dev-env.sh up)
+# shellcheck disable=SC1090
+. "$env_file"
+export STRATA_REQUIRE_SERVICES=1
+
+command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+
+echo "== cargo fmt" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== tests" >&2
+cargo nextest run --workspace --locked --no-fail-fast
+cargo test --workspace --doc --locked

@@ -12,14 +12,25 @@ use crate::{sciserver, stacks};
 /// Open the image repository at `root`: read its settings, detect its layout, read and check
 /// every image definition.
 pub fn open(root: &Path) -> Result<Repository, RepoError> {
-    let config = Config::load(root)?;
+    if !root.is_dir() {
+        return Err(RepoError::NotFound {
+            root: root.to_path_buf(),
+        });
+    }
+    // Paths in messages read `science/x/Dockerfile`, not `./science/x/Dockerfile`.
+    let base = if root == Path::new(".") {
+        Path::new("")
+    } else {
+        root
+    };
+    let config = Config::load(base)?;
     let layout = match config.layout {
         Some(layout) => layout,
-        None => detect_layout(root, &config)?,
+        None => detect_layout(base, root, &config)?,
     };
     let (layers, compat_layers, warnings) = match layout {
         LayoutKind::Sciserver => {
-            let repository = sciserver::load(root, &config)?;
+            let repository = sciserver::load(base, &config)?;
             (
                 repository.layers,
                 repository.compat_layers,
@@ -27,7 +38,7 @@ pub fn open(root: &Path) -> Result<Repository, RepoError> {
             )
         }
         LayoutKind::DockerStacks => {
-            let repository = stacks::load(root, &config)?;
+            let repository = stacks::load(base, &config)?;
             (repository.layers, Vec::new(), repository.warnings)
         }
     };
@@ -42,20 +53,15 @@ pub fn open(root: &Path) -> Result<Repository, RepoError> {
     })
 }
 
-fn detect_layout(root: &Path, config: &Config) -> Result<LayoutKind, RepoError> {
-    if !root.is_dir() {
-        return Err(RepoError::NotFound {
-            root: root.to_path_buf(),
-        });
-    }
-    if !definition_directories(&root.join("science"), sciserver::DEFINITION_FILE)?.is_empty() {
+fn detect_layout(base: &Path, root: &Path, config: &Config) -> Result<LayoutKind, RepoError> {
+    if !definition_directories(&base.join("science"), sciserver::DEFINITION_FILE)?.is_empty() {
         return Ok(LayoutKind::Sciserver);
     }
     let images_dir = config
         .images_dir
         .as_deref()
         .unwrap_or(stacks::DEFAULT_IMAGES_DIR);
-    if !definition_directories(&root.join(images_dir), "Dockerfile")?.is_empty() {
+    if !definition_directories(&base.join(images_dir), "Dockerfile")?.is_empty() {
         return Ok(LayoutKind::DockerStacks);
     }
     Err(RepoError::NotFound {

@@ -1,1 +1,9 @@
+//! Test support: a `TestContext` with a temporary git repository made from a fixture, an
+//! isolated HOME, deterministic commits, and the strata binary set up to run in it; plus the
+//! check that the project's services (Docker daemon, registries) are there when CI needs them.
 
+mod context;
+mod services;
+
+pub use context::{fixture_path, workspace_root, TestContext};
+pub use services::{require_services, Services};

@@ -1,0 +1,51 @@
+//! The services integration tests run against: the Docker daemon and the reference registries
+//! that `scripts/dev-env.sh up` starts. A test that needs them and cannot find them fails with a
+//! message saying how to start them; it never skips.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the services are, from the environment `scripts/dev-env.sh env` writes.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// `unix:///...` socket of the Docker daemon.
+    pub docker_host: String,
+    /// `127.0.0.1:PORT` of the registry without auth.
+    pub registry: String,
+    /// `127.0.0.1:PORT` of the registry with htpasswd auth (user `strata`, password
+    /// `strata-password`).
+    pub auth_registry: String,
+}
+
+const HOW_TO_START: &str = "start them with `scripts/dev-env.sh up` and `. \"$(scripts/dev-env.sh env)\"`, or run `scripts/test.sh`, which does both";
+
+/// The services, or a panic naming what is missing and how to start it.
+pub fn require_services() -> Services {
+    let variable = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("`{name}` is not set: this test needs the Docker daemon and registry; {HOW_TO_START}"))
+    };
+    let services = Services {
+        docker_host: variable("DOCKER_HOST"),
+        registry: variable("STRATA_TEST_REGISTRY"),
+        auth_registry: variable("STRATA_TEST_AUTH_REGISTRY"),
+    };
+    let socket = PathBuf::from(services.docker_host.trim_start_matches("unix://"));
+    assert!(
+        socket.exists(),
+        "the Docker daemon socket `{}` does not exist; {HOW_TO_START}",
+        socket.display()
+    );
+    for address in [&services.registry, &services.auth_registry] {
+        let reachable = address
+            .parse()
+            .ok()
+            .and_then(|address| TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok())
+            .is_some();
+        assert!(
+            reachable,
+            "no registry answers on `{address}`; {HOW_TO_START}"
+        );
+    }
+    services
+}

@@ -2,6 +2,9 @@
 //! isolated HOME, deterministic commits, and the strata binary set up to run in it; plus the
 //! check that the project's services (Docker daemon, registries) are there when CI needs them.
 
+// Test support panics with a message on purpose: a failed set-up is a failed test.
+#![allow(clippy::missing_panics_doc)]
+
 mod context;
 mod services;
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job on the bundled example, from a fresh machine: start the services (Docker daemon,
+# loopback registry, local base images), build strata, then plan the example family.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+env_file=$(scripts/dev-env.sh up)
+# shellcheck disable=SC1090
+. "$env_file"
+cargo build --release --quiet -p strata
+strata="$PWD/target/release/strata"
+repo="$STRATA_TEST_REGISTRY/strata-example"
+example=examples/sciserver
+
+echo "== the image hierarchy" >&2
+"$strata" graph "$example"
+echo "== the build plan for every image, tagged for $repo" >&2
+"$strata" plan --all --repo "$repo" "$example"
+echo "== the same plan as a docker buildx bake file: target/example-bake.json" >&2
+"$strata" plan --all --repo "$repo" --format bake --output target/example-bake.json "$example"

@@ -31,4 +31,3 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests" >&2
 cargo nextest run --workspace --locked --no-fail-fast
-cargo test --workspace --doc --locked

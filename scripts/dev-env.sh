@@ -108,11 +108,14 @@ make_busybox_image() {
   local root; root=$(mktemp -d)
   mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
   cp /bin/busybox "$root/bin/busybox"
-  for applet in $("$root/bin/busybox" --list); do ln -sf busybox "$root/bin/$applet"; done
+  for applet in $("$root/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
   printf 'root:x:0:\n' >"$root/etc/group"
   tar -C "$root" -c . | docker_cli import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$BASE_BUSYBOX" >/dev/null
   rm -rf "$root"
+  docker_cli run --rm --network none "$BASE_BUSYBOX" true || die "the busybox base image does not run"
 }
 
 make_debian_image() {

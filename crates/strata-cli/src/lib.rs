@@ -1,5 +1,6 @@
 //! strata's command-line interface: clap derive types only. Doc comments become `--help`.
 
+mod build;
 mod environment;
 mod graph;
 mod plan;
@@ -7,6 +8,7 @@ mod select;
 
 use clap::{Parser, Subcommand};
 
+pub use build::{BuildArgs, BuilderArg};
 pub use environment::*;
 pub use graph::{GraphArgs, GraphFormatArg};
 pub use plan::{PlanArgs, PlanFormat};
@@ -45,6 +47,11 @@ pub enum Command {
     /// Without options, compares the work tree with `HEAD^` and plans every image whose
     /// directory changed, everything built on it, and the compat builds of final science layers.
     Plan(PlanArgs),
+    /// Build the planned images on a Docker-compatible engine, tag them, and push with `--push`.
+    ///
+    /// Takes the same selection as `plan`. Independent images build in parallel; when one fails,
+    /// what depends on it is skipped and nothing of it is tagged.
+    Build(BuildArgs),
     /// Show the image hierarchy: a tree, or Graphviz dot, Mermaid or JSON.
     Graph(GraphArgs),
 }

@@ -9,7 +9,7 @@ use crate::compat::compat_dockerfile;
 use crate::plan::{Build, BuildKind, Plan};
 
 /// The bake target name of a build: `[A-Za-z0-9_-]` only, unique per kind.
-pub(crate) fn bake_target_name(build: &Build) -> String {
+pub fn bake_target_name(build: &Build) -> String {
     let raw = match build.kind {
         BuildKind::Science => format!("sci-{}", build.name),
         BuildKind::Compat => format!("rel-{}", build.name),

@@ -11,9 +11,9 @@ mod planner;
 mod select;
 mod tags;
 
-pub use bake::bake_file;
+pub use bake::{bake_file, bake_target_name};
 pub use compat::compat_dockerfile;
 pub use error::PlanError;
 pub use graph::{render_graph, GraphFormat};
-pub use plan::{Build, BuildKind, Plan, Reason, PLAN_SCHEMA_VERSION};
+pub use plan::{Build, BuildKind, ParentImage, Plan, Reason, PLAN_SCHEMA_VERSION};
 pub use planner::{plan, Changes, PlanRequest, Selection};

@@ -43,6 +43,10 @@ pub struct Build {
     pub dockerfile: String,
     /// The image the build starts from.
     pub from: String,
+    /// The image of this repository the build is built on, when there is one: its build name
+    /// and the moving tag it is published under. When `from` differs from that tag (a `FROM`
+    /// line written as `sci/base:1.0`), the build points `from` at the parent locally first.
+    pub parent: Option<ParentImage>,
     /// Every tag the build gets; the first is the unique, never-moving one.
     pub tags: Vec<String>,
     /// Names of builds in this plan that must finish first.
@@ -56,6 +60,13 @@ pub struct Build {
     pub build_args: BTreeMap<String, String>,
     /// Labels known at plan time (build times are added when the build runs).
     pub labels: BTreeMap<String, String>,
+}
+
+/// The repository image a build starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParentImage {
+    pub name: String,
+    pub tag: String,
 }
 
 /// What is built.

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use strata_repo::{CommitInfo, LayerDetails, LayerId, Repository};
 
 use crate::error::PlanError;
-use crate::plan::{Build, BuildKind, Plan, Reason, PLAN_SCHEMA_VERSION};
+use crate::plan::{Build, BuildKind, ParentImage, Plan, Reason, PLAN_SCHEMA_VERSION};
 use crate::select::triggers;
 use crate::tags::Naming;
 
@@ -249,6 +249,10 @@ fn layer_build(
         context: layer.directory.clone(),
         dockerfile: layer.dockerfile.clone(),
         from,
+        parent: layer.parent.map(|parent| ParentImage {
+            name: repository.layers[parent].name.clone(),
+            tag: naming.stable_tag(&repository.layers[parent]),
+        }),
         tags: naming.layer_tags(layer),
         depends_on,
         reason,
@@ -293,6 +297,10 @@ fn compat_build(
         context: compat.directory.clone(),
         dockerfile: format!("{}/Dockerfile", compat.directory),
         from: naming.stable_tag(layer),
+        parent: Some(ParentImage {
+            name: layer.name.clone(),
+            tag: naming.stable_tag(layer),
+        }),
         tags: naming.compat_tags(&science.image, &science.version),
         depends_on,
         reason,

@@ -34,6 +34,8 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_plan::PlanError>() {
             error.hint()
+        } else if let Some(error) = cause.downcast_ref::<strata_engine::EngineError>() {
+            error.hint()
         } else {
             None
         };
@@ -42,6 +44,12 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
     hints
 }
 
-pub fn exit_status(_error: &anyhow::Error) -> ExitStatus {
-    ExitStatus::InputError
+pub fn exit_status(error: &anyhow::Error) -> ExitStatus {
+    if error.chain().any(|cause| {
+        cause.is::<strata_engine::EngineError>() || cause.is::<strata_registry::RegistryError>()
+    }) {
+        ExitStatus::EngineError
+    } else {
+        ExitStatus::InputError
+    }
 }

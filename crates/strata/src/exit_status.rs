@@ -9,6 +9,12 @@ pub enum ExitStatus {
     Success,
     /// 2: bad usage or bad input (files, names, references); clap also exits 2 on usage errors.
     InputError,
+    /// 3: at least one build failed (its dependents were skipped).
+    BuildFailed,
+    /// 4: every build succeeded but a push failed.
+    PushFailed,
+    /// 5: the container engine or registry could not be reached or refused a request.
+    EngineError,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -16,6 +22,9 @@ impl From<ExitStatus> for ExitCode {
         match status {
             ExitStatus::Success => Self::SUCCESS,
             ExitStatus::InputError => Self::from(2),
+            ExitStatus::BuildFailed => Self::from(3),
+            ExitStatus::PushFailed => Self::from(4),
+            ExitStatus::EngineError => Self::from(5),
         }
     }
 }

@@ -5,6 +5,7 @@ mod errors;
 mod exit_status;
 mod output;
 mod printer;
+mod reporters;
 mod settings;
 
 use std::process::ExitCode;
@@ -34,6 +35,10 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Plan(arguments) => {
             let settings = settings::PlanSettings::resolve(arguments)?;
             commands::plan(&settings, printer)
+        }
+        Command::Build(arguments) => {
+            let settings = settings::BuildSettings::resolve(arguments)?;
+            commands::build(&settings, printer)
         }
         Command::Graph(arguments) => {
             let settings = settings::GraphSettings::resolve(&arguments);

@@ -13,6 +13,10 @@ impl Printer {
         Self { quiet }
     }
 
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Data for stdout. A closed pipe (`strata plan | head`) is not an error.
     pub fn data(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();

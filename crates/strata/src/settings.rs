@@ -4,7 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use strata_cli::{GraphArgs, GraphFormatArg, PlanArgs, PlanFormat, SelectArgs};
+use std::collections::BTreeMap;
+
+use strata_cli::{
+    BuildArgs, BuilderArg, GraphArgs, GraphFormatArg, PlanArgs, PlanFormat, SelectArgs,
+};
+use strata_engine::BuilderKind;
 use strata_plan::GraphFormat;
 
 /// The default `--since`: the commit before `HEAD`, compared with the work tree, as
@@ -31,6 +36,23 @@ pub struct PlanSettings {
     pub format: PlanFormat,
     pub output: Option<PathBuf>,
     pub contexts_dir: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildSettings {
+    pub select: SelectSettings,
+    pub jobs: usize,
+    pub push: bool,
+    pub build_args: BTreeMap<String, String>,
+    pub platform: Option<String>,
+    pub no_cache: bool,
+    pub pull: bool,
+    pub network: Option<String>,
+    pub builder: BuilderKind,
+    pub emit_context: Option<PathBuf>,
+    /// Absolute, or relative to the current directory.
+    pub logs: PathBuf,
+    pub json: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +98,46 @@ impl PlanSettings {
             format,
             output: arguments.output,
             contexts_dir: arguments.contexts_dir,
+        })
+    }
+}
+
+impl BuildSettings {
+    pub fn resolve(arguments: BuildArgs) -> anyhow::Result<Self> {
+        let mut build_args = BTreeMap::new();
+        for argument in &arguments.build_args {
+            let (name, value) = argument
+                .split_once('=')
+                .with_context(|| format!("`--build-arg {argument}` must be `NAME=VALUE`"))?;
+            build_args.insert(name.to_string(), value.to_string());
+        }
+        let jobs = arguments
+            .jobs
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            })
+            .max(1);
+        let logs = if arguments.logs.is_absolute() {
+            arguments.logs
+        } else {
+            arguments.select.path.join(arguments.logs)
+        };
+        Ok(Self {
+            select: SelectSettings::resolve(arguments.select)?,
+            jobs,
+            push: arguments.push,
+            build_args,
+            platform: arguments.platform,
+            no_cache: arguments.no_cache,
+            pull: arguments.pull,
+            network: arguments.network,
+            builder: match arguments.builder {
+                BuilderArg::Buildkit => BuilderKind::BuildKit,
+                BuilderArg::Legacy => BuilderKind::Legacy,
+            },
+            emit_context: arguments.emit_context,
+            logs,
+            json: arguments.json,
         })
     }
 }

@@ -1,0 +1,67 @@
+//! Build events: what the runner reports. The progress display, the `--json` event stream and
+//! the log files all consume the same events.
+
+use serde::Serialize;
+
+/// Something that happened while running a plan. Serialized one per line for `--json`, tagged
+/// by `event`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum BuildEvent {
+    /// A build started (its dependencies succeeded).
+    Started { build: String },
+    /// The engine started a step.
+    Step { build: String, step: String },
+    /// A line of build output.
+    Output { build: String, line: String },
+    /// An image with the same inputs already has the build's unique tag: nothing to build.
+    UpToDate {
+        build: String,
+        image: String,
+        inputs: String,
+    },
+    /// The build succeeded and every tag points at the new image.
+    Built {
+        build: String,
+        image: String,
+        inputs: String,
+        seconds: f64,
+        size: u64,
+    },
+    /// The build failed; no tag was created or moved.
+    Failed {
+        build: String,
+        error: String,
+        seconds: f64,
+    },
+    /// Not built because a build it depends on failed or was skipped.
+    Skipped { build: String, because: String },
+    /// A tag was pushed.
+    Pushed {
+        build: String,
+        tag: String,
+        digest: Option<String>,
+    },
+    /// A tag could not be pushed.
+    PushFailed {
+        build: String,
+        tag: String,
+        error: String,
+    },
+}
+
+impl BuildEvent {
+    pub fn build(&self) -> &str {
+        match self {
+            Self::Started { build }
+            | Self::Step { build, .. }
+            | Self::Output { build, .. }
+            | Self::UpToDate { build, .. }
+            | Self::Built { build, .. }
+            | Self::Failed { build, .. }
+            | Self::Skipped { build, .. }
+            | Self::Pushed { build, .. }
+            | Self::PushFailed { build, .. } => build,
+        }
+    }
+}

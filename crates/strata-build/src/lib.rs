@@ -1,0 +1,21 @@
+//! Running a plan: build contexts (`.dockerignore`, compat assembly), the inputs hash, parallel
+//! scheduling with failure propagation, tagging after success, pushing after tagging, and the
+//! events and logs that report it.
+
+mod assemble;
+mod context;
+mod dockerignore;
+mod error;
+mod events;
+mod inputs;
+mod logs;
+mod runner;
+
+pub use assemble::{build_context, emit_contexts};
+pub use context::{BuildContext, Entry};
+pub use dockerignore::DockerIgnore;
+pub use error::BuildError;
+pub use events::BuildEvent;
+pub use inputs::{inputs_hash, INPUTS_LABEL};
+pub use logs::LogWriter;
+pub use runner::{run_plan, BuildResult, Outcome, RunOptions};

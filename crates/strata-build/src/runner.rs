@@ -1,0 +1,406 @@
+//! Running a plan on an engine: builds start as soon as everything they depend on succeeded, up
+//! to `jobs` at a time; a failure skips everything that depends on it while independent builds
+//! go on. A build is tagged only after it succeeds, and pushed only after it is tagged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use strata_engine::{BuildOutput, BuildRequest, Engine, PushCredentials};
+use strata_plan::{Build, BuildKind, Plan};
+use strata_repo::Repository;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::task::JoinSet;
+
+use crate::assemble::build_context;
+use crate::events::BuildEvent;
+use crate::inputs::{inputs_hash, INPUTS_LABEL};
+
+/// How to run the builds.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Builds at once (at least 1).
+    pub jobs: usize,
+    pub push: bool,
+    pub no_cache: bool,
+    pub pull: bool,
+    pub platform: Option<String>,
+    pub network: Option<String>,
+    /// `--build-arg`s, over the plan's.
+    pub build_args: BTreeMap<String, String>,
+}
+
+/// How one build ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Built,
+    UpToDate,
+    Failed(String),
+    Skipped(String),
+}
+
+/// The result of one build of the plan.
+#[derive(Debug, Clone)]
+pub struct BuildResult {
+    pub name: String,
+    pub outcome: Outcome,
+    pub seconds: f64,
+    pub image: Option<String>,
+    pub size: u64,
+    /// `(tag, digest)` of every pushed tag.
+    pub pushed: Vec<(String, Option<String>)>,
+    /// Tags that could not be pushed, with the error.
+    pub push_failures: Vec<(String, String)>,
+}
+
+impl BuildResult {
+    fn new(name: &str, outcome: Outcome) -> Self {
+        Self {
+            name: name.to_string(),
+            outcome,
+            seconds: 0.0,
+            image: None,
+            size: 0,
+            pushed: Vec::new(),
+            push_failures: Vec::new(),
+        }
+    }
+
+    /// Whether the image exists, so builds on it can go ahead.
+    pub fn succeeded(&self) -> bool {
+        matches!(self.outcome, Outcome::Built | Outcome::UpToDate)
+    }
+}
+
+/// Run every build of the plan. Results come back in plan order.
+///
+/// # Panics
+///
+/// When a build task panics (a bug in strata), the panic is passed on.
+pub async fn run_plan<E: Engine + 'static>(
+    engine: Arc<E>,
+    repository: Arc<Repository>,
+    plan: Arc<Plan>,
+    options: Arc<RunOptions>,
+    events: UnboundedSender<BuildEvent>,
+) -> Vec<BuildResult> {
+    let count = plan.builds.len();
+    let index: HashMap<&str, usize> = plan
+        .builds
+        .iter()
+        .enumerate()
+        .map(|(position, build)| (build.name.as_str(), position))
+        .collect();
+    let mut results: Vec<Option<BuildResult>> = vec![None; count];
+    let mut started = vec![false; count];
+    let mut images: HashMap<String, String> = HashMap::new();
+    let mut running = JoinSet::new();
+    let jobs = options.jobs.max(1);
+    loop {
+        for position in 0..count {
+            if started[position] || running.len() >= jobs {
+                continue;
+            }
+            let build = &plan.builds[position];
+            let dependencies: Vec<usize> = build
+                .depends_on
+                .iter()
+                .filter_map(|name| index.get(name.as_str()).copied())
+                .collect();
+            if let Some(blocker) = dependencies.iter().find(|dependency| {
+                results[**dependency]
+                    .as_ref()
+                    .is_some_and(|result| !result.succeeded())
+            }) {
+                let because = format!(
+                    "`{}` {}",
+                    plan.builds[*blocker].name,
+                    match results[*blocker].as_ref().map(|result| &result.outcome) {
+                        Some(Outcome::Skipped(_)) => "was skipped",
+                        _ => "failed",
+                    }
+                );
+                started[position] = true;
+                let _ = events.send(BuildEvent::Skipped {
+                    build: build.name.clone(),
+                    because: because.clone(),
+                });
+                results[position] = Some(BuildResult::new(&build.name, Outcome::Skipped(because)));
+                continue;
+            }
+            if dependencies
+                .iter()
+                .all(|dependency| results[*dependency].is_some())
+            {
+                started[position] = true;
+                let parent_image = build
+                    .parent
+                    .as_ref()
+                    .and_then(|parent| images.get(&parent.name).cloned());
+                let task = BuildTask {
+                    engine: Arc::clone(&engine),
+                    repository: Arc::clone(&repository),
+                    plan: Arc::clone(&plan),
+                    options: Arc::clone(&options),
+                    events: events.clone(),
+                    position,
+                    parent_image,
+                };
+                running.spawn(async move { (position, task.run().await) });
+            }
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (position, result) = match joined {
+            Ok(done) => done,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        };
+        if let Some(image) = &result.image {
+            images.insert(result.name.clone(), image.clone());
+        }
+        results[position] = Some(result);
+    }
+    results.into_iter().flatten().collect()
+}
+
+struct BuildTask<E> {
+    engine: Arc<E>,
+    repository: Arc<Repository>,
+    plan: Arc<Plan>,
+    options: Arc<RunOptions>,
+    events: UnboundedSender<BuildEvent>,
+    position: usize,
+    /// The image id of the parent when this plan built it.
+    parent_image: Option<String>,
+}
+
+impl<E: Engine + 'static> BuildTask<E> {
+    fn build(&self) -> &Build {
+        &self.plan.builds[self.position]
+    }
+
+    async fn run(self) -> BuildResult {
+        let build = self.build();
+        let name = build.name.clone();
+        let _ = self.events.send(BuildEvent::Started {
+            build: name.clone(),
+        });
+        let started = Instant::now();
+        let mut result = match self.build_image().await {
+            Ok(result) => result,
+            Err(error) => {
+                let error = render_error(&error);
+                let seconds = started.elapsed().as_secs_f64();
+                let _ = self.events.send(BuildEvent::Failed {
+                    build: name.clone(),
+                    error: error.clone(),
+                    seconds,
+                });
+                let mut result = BuildResult::new(&name, Outcome::Failed(error));
+                result.seconds = seconds;
+                return result;
+            }
+        };
+        result.seconds = started.elapsed().as_secs_f64();
+        if self.options.push {
+            self.push(&mut result).await;
+        }
+        result
+    }
+
+    async fn build_image(&self) -> Result<BuildResult, crate::error::BuildError> {
+        let started = Instant::now();
+        let build = self.build();
+        let context = build_context(&self.repository, build)?;
+        let mut build_args = build.build_args.clone();
+        build_args.extend(self.options.build_args.clone());
+
+        // The parent: the image this plan built, else the parent's published tag if present
+        // locally. When the FROM line names the parent differently (`sci/base:1.0`), point that
+        // name at the parent locally so the build starts from it.
+        let parent_id = match (&self.parent_image, &build.parent) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(parent)) => self.engine.image(&parent.tag).await?.map(|image| image.id),
+            (None, None) => None,
+        };
+        if let (Some(id), Some(parent)) = (&parent_id, &build.parent) {
+            if build.from != parent.tag {
+                self.engine.tag(id, &build.from).await?;
+            }
+        }
+        let parent = match parent_id {
+            Some(id) => id,
+            None => self
+                .engine
+                .image(&build.from)
+                .await?
+                .map_or_else(|| build.from.clone(), |image| image.id),
+        };
+        let inputs = inputs_hash(
+            &context,
+            &build_args,
+            &parent,
+            self.options.platform.as_deref(),
+        );
+
+        let unique_tag = build.tags.first().cloned().unwrap_or_default();
+        if !self.options.no_cache {
+            if let Some(existing) = self.engine.image(&unique_tag).await? {
+                if existing.labels.get(INPUTS_LABEL) == Some(&inputs) {
+                    self.tag_all(&existing.id).await?;
+                    let _ = self.events.send(BuildEvent::UpToDate {
+                        build: build.name.clone(),
+                        image: existing.id.clone(),
+                        inputs,
+                    });
+                    let mut result = BuildResult::new(&build.name, Outcome::UpToDate);
+                    result.size = existing.size;
+                    result.image = Some(existing.id);
+                    return Ok(result);
+                }
+            }
+        }
+
+        let mut labels = build.labels.clone();
+        labels.extend(build_time_labels(build));
+        labels.insert(INPUTS_LABEL.to_string(), inputs.clone());
+        let request = BuildRequest {
+            context: context.to_tar()?,
+            dockerfile: context.dockerfile.clone(),
+            build_args,
+            labels,
+            platform: self.options.platform.clone(),
+            no_cache: self.options.no_cache,
+            pull: self.options.pull,
+            network: self.options.network.clone(),
+        };
+        let (sender, mut receiver) = unbounded_channel();
+        let events = self.events.clone();
+        let build_name = build.name.clone();
+        let forward = tokio::spawn(async move {
+            while let Some(output) = receiver.recv().await {
+                let event = match output {
+                    BuildOutput::Step(step) => BuildEvent::Step {
+                        build: build_name.clone(),
+                        step,
+                    },
+                    BuildOutput::Line(line) => BuildEvent::Output {
+                        build: build_name.clone(),
+                        line,
+                    },
+                };
+                let _ = events.send(event);
+            }
+        });
+        let engine_result = self.engine.build(request, sender).await;
+        let _ = forward.await;
+        let image = engine_result?;
+        self.tag_all(&image.id).await?;
+        let size = self
+            .engine
+            .image(&image.id)
+            .await?
+            .map_or(0, |details| details.size);
+        let _ = self.events.send(BuildEvent::Built {
+            build: build.name.clone(),
+            image: image.id.clone(),
+            inputs,
+            seconds: started.elapsed().as_secs_f64(),
+            size,
+        });
+        let mut result = BuildResult::new(&build.name, Outcome::Built);
+        result.image = Some(image.id);
+        result.size = size;
+        Ok(result)
+    }
+
+    async fn tag_all(&self, image: &str) -> Result<(), crate::error::BuildError> {
+        for tag in &self.build().tags {
+            self.engine.tag(image, tag).await?;
+        }
+        Ok(())
+    }
+
+    async fn push(&self, result: &mut BuildResult) {
+        let build = self.build();
+        for tag in &build.tags {
+            let credentials = match strata_registry::credentials_for(tag) {
+                Ok(credentials) => credentials.map(|credentials| match credentials {
+                    strata_registry::Credentials::UsernamePassword { username, password } => {
+                        PushCredentials::UsernamePassword { username, password }
+                    }
+                    strata_registry::Credentials::IdentityToken(token) => {
+                        PushCredentials::IdentityToken(token)
+                    }
+                }),
+                Err(error) => {
+                    self.push_failed(result, tag, render_error(&error));
+                    continue;
+                }
+            };
+            match self.engine.push(tag, credentials).await {
+                Ok(pushed) => {
+                    let _ = self.events.send(BuildEvent::Pushed {
+                        build: build.name.clone(),
+                        tag: tag.clone(),
+                        digest: pushed.digest.clone(),
+                    });
+                    result.pushed.push((tag.clone(), pushed.digest));
+                }
+                Err(error) => self.push_failed(result, tag, render_error(&error)),
+            }
+        }
+    }
+
+    fn push_failed(&self, result: &mut BuildResult, tag: &str, error: String) {
+        let _ = self.events.send(BuildEvent::PushFailed {
+            build: self.build().name.clone(),
+            tag: tag.to_string(),
+            error: error.clone(),
+        });
+        result.push_failures.push((tag.to_string(), error));
+    }
+}
+
+/// The labels that say when a build ran: SciServer's `buildtime` breadcrumbs (seconds since the
+/// epoch, as image-builder writes them) and `org.opencontainers.image.created`.
+fn build_time_labels(build: &Build) -> BTreeMap<String, String> {
+    let now = SystemTime::now();
+    let seconds = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |duration| duration.as_secs_f64());
+    let mut labels = BTreeMap::new();
+    labels.insert(
+        "org.opencontainers.image.created".to_string(),
+        humantime::format_rfc3339_seconds(now).to_string(),
+    );
+    match build.kind {
+        BuildKind::Science => {
+            labels.insert(
+                format!("org.sciserver.science.{}.buildtime", build.name),
+                format!("{seconds:.6}"),
+            );
+        }
+        BuildKind::Compat => {
+            labels.insert(
+                "org.sciserver.compat.buildtime".to_string(),
+                format!("{seconds:.6}"),
+            );
+        }
+        BuildKind::Image => {}
+    }
+    labels
+}
+
+/// An error and its causes on one line.
+fn render_error(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,54 @@
+//! `strata build`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::SelectArgs;
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Builds to run at once (default: the number of cores).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Push every tag of each image after it builds. Without it nothing leaves this machine.
+    #[arg(long)]
+    pub push: bool,
+    /// A build argument for every image, over those of the plan (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// Target platform (`linux/amd64`, `linux/arm64`); the engine's own by default.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Build without the engine's cache, and rebuild even when an image with the same inputs exists.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Pull newer versions of external base images.
+    #[arg(long)]
+    pub pull: bool,
+    /// Network for `RUN` steps (`host`, `none`, ...).
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+    /// Which of the engine's builders to use.
+    #[arg(long, value_enum, default_value_t = BuilderArg::Buildkit)]
+    pub builder: BuilderArg,
+    /// Write the generated compat build contexts to DIR (one directory per build) instead of building.
+    #[arg(long, value_name = "DIR")]
+    pub emit_context: Option<PathBuf>,
+    /// Where full build logs go, one file per image (relative to the repository).
+    #[arg(long, value_name = "DIR", default_value = ".strata/logs")]
+    pub logs: PathBuf,
+    /// Stream build events as JSON lines on stdout instead of the progress display and summary table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderArg {
+    /// BuildKit, through the Engine API's session protocol (supports `RUN --mount`, heredocs).
+    Buildkit,
+    /// The engine's legacy builder.
+    Legacy,
+}

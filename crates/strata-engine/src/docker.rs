@@ -1,0 +1,313 @@
+//! The Docker Engine API implementation (bollard). Negotiates the API version, builds with
+//! BuildKit through a session when the daemon supports it (the legacy builder otherwise, or on
+//! request), never passes tags to the build itself.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bollard::models::{BuildInfo, BuildInfoAux};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, BuilderVersion, PushImageOptionsBuilder, TagImageOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use http_body_util::{Either, Full};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::engine::{
+    BuildOutput, BuildRequest, BuiltImage, Engine, ImageDetails, PushCredentials, Pushed,
+};
+use crate::error::EngineError;
+
+/// Which of the daemon's builders to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuilderKind {
+    /// BuildKit, through the API's session protocol (`RUN --mount`, heredocs, ...).
+    BuildKit,
+    /// The legacy builder.
+    Legacy,
+}
+
+/// A Docker (or Podman) daemon reached through `DOCKER_HOST` or the default socket.
+pub struct DockerEngine {
+    docker: Docker,
+    builder: BuilderKind,
+}
+
+static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl DockerEngine {
+    /// Connect, negotiate the API version and check the daemon answers.
+    pub async fn connect(builder: BuilderKind) -> Result<Self, EngineError> {
+        let host = std::env::var("DOCKER_HOST")
+            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+        let connect_error = |source| EngineError::Connect {
+            host: host.clone(),
+            source,
+        };
+        let docker = Docker::connect_with_defaults().map_err(connect_error)?;
+        let docker = docker.negotiate_version().await.map_err(connect_error)?;
+        docker.ping().await.map_err(connect_error)?;
+        Ok(Self { docker, builder })
+    }
+
+    fn session_id() -> String {
+        let count = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |duration| duration.as_nanos());
+        format!("strata-{}-{nanos:x}-{count}", std::process::id())
+    }
+}
+
+/// Follows a BuildKit status stream: step names once, log lines as they come.
+#[derive(Default)]
+struct BuildKitProgress {
+    announced: std::collections::HashSet<String>,
+    vertex_names: HashMap<String, String>,
+    errors: Vec<String>,
+}
+
+impl BuildKitProgress {
+    fn consume(
+        &mut self,
+        status: &bollard::moby::buildkit::v1::StatusResponse,
+        output: &UnboundedSender<BuildOutput>,
+    ) {
+        for vertex in &status.vertexes {
+            self.vertex_names
+                .insert(vertex.digest.clone(), vertex.name.clone());
+            if vertex.started.is_some()
+                && self.announced.insert(vertex.digest.clone())
+                && !vertex.name.starts_with("[internal]")
+            {
+                let name = if vertex.cached {
+                    format!("{} (cached)", vertex.name)
+                } else {
+                    vertex.name.clone()
+                };
+                let _ = output.send(BuildOutput::Step(name));
+            }
+            if !vertex.error.is_empty() {
+                self.errors
+                    .push(format!("{}: {}", vertex.name, vertex.error));
+            }
+        }
+        for log in &status.logs {
+            for line in String::from_utf8_lossy(&log.msg).lines() {
+                let _ = output.send(BuildOutput::Line(line.to_string()));
+            }
+        }
+    }
+}
+
+impl Engine for DockerEngine {
+    async fn build(
+        &self,
+        request: BuildRequest,
+        output: UnboundedSender<BuildOutput>,
+    ) -> Result<BuiltImage, EngineError> {
+        let buildargs: HashMap<String, String> = request.build_args.into_iter().collect();
+        let labels: HashMap<String, String> = request.labels.into_iter().collect();
+        let mut options = BuildImageOptionsBuilder::default()
+            .dockerfile(&request.dockerfile)
+            .buildargs(&buildargs)
+            .labels(&labels)
+            .nocache(request.no_cache)
+            .rm(true)
+            .forcerm(true);
+        if request.pull {
+            options = options.pull("true");
+        }
+        if let Some(platform) = &request.platform {
+            options = options.platform(platform);
+        }
+        if let Some(network) = &request.network {
+            options = options.networkmode(network);
+        }
+        let session = Self::session_id();
+        options = match self.builder {
+            BuilderKind::BuildKit => options
+                .version(BuilderVersion::BuilderBuildKit)
+                .session(&session),
+            BuilderKind::Legacy => options.version(BuilderVersion::BuilderV1),
+        };
+        let body = Either::Left(Full::new(bytes::Bytes::from(request.context)));
+        let mut stream = self.docker.build_image(options.build(), None, Some(body));
+        let mut image_id = None;
+        let mut progress = BuildKitProgress::default();
+        while let Some(item) = stream.next().await {
+            let info = match item {
+                Ok(info) => info,
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    return Err(EngineError::BuildFailed {
+                        message: progress.errors.pop().unwrap_or(error),
+                    })
+                }
+                Err(error) => return Err(EngineError::Api(error)),
+            };
+            let BuildInfo {
+                id,
+                stream: text,
+                aux,
+                error_detail,
+                ..
+            } = info;
+            if let Some(detail) = error_detail {
+                return Err(EngineError::BuildFailed {
+                    message: detail
+                        .message
+                        .unwrap_or_else(|| "unknown error".to_string()),
+                });
+            }
+            if let Some(text) = text {
+                for line in text.lines() {
+                    if let Some(step) = line.strip_prefix("Step ") {
+                        let _ = output.send(BuildOutput::Step(step.to_string()));
+                    } else if !line.trim().is_empty() {
+                        let _ = output.send(BuildOutput::Line(line.to_string()));
+                    }
+                }
+            }
+            match aux {
+                Some(BuildInfoAux::BuildKit(status)) => progress.consume(&status, &output),
+                Some(BuildInfoAux::Default(image)) => {
+                    if let Some(found) = image.id {
+                        image_id = Some(found);
+                    }
+                }
+                None => {}
+            }
+            // BuildKit reports the final image as `{"id": "moby.image.id", "aux": {"ID": ...}}`.
+            let _ = id;
+        }
+        if let Some(error) = progress.errors.pop() {
+            return Err(EngineError::BuildFailed { message: error });
+        }
+        image_id
+            .map(|id| BuiltImage { id })
+            .ok_or(EngineError::NoImageId)
+    }
+
+    async fn tag(&self, image: &str, reference: &str) -> Result<(), EngineError> {
+        let (repository, tag) = split_tag(reference);
+        let options = TagImageOptionsBuilder::default()
+            .repo(repository)
+            .tag(tag)
+            .build();
+        self.docker
+            .tag_image(image, Some(options))
+            .await
+            .map_err(|source| EngineError::Tag {
+                image: image.to_string(),
+                reference: reference.to_string(),
+                source,
+            })
+    }
+
+    async fn push(
+        &self,
+        reference: &str,
+        credentials: Option<PushCredentials>,
+    ) -> Result<Pushed, EngineError> {
+        let (repository, tag) = split_tag(reference);
+        let options = PushImageOptionsBuilder::default().tag(tag).build();
+        let credentials = credentials.map(|credentials| match credentials {
+            PushCredentials::UsernamePassword { username, password } => {
+                bollard::auth::DockerCredentials {
+                    username: Some(username),
+                    password: Some(password),
+                    ..Default::default()
+                }
+            }
+            PushCredentials::IdentityToken(token) => bollard::auth::DockerCredentials {
+                identitytoken: Some(token),
+                ..Default::default()
+            },
+        });
+        let mut stream = self
+            .docker
+            .push_image(repository, Some(options), credentials);
+        let mut digest = None;
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|error| EngineError::Push {
+                reference: reference.to_string(),
+                message: match error {
+                    bollard::errors::Error::DockerStreamError { error } => error,
+                    other => other.to_string(),
+                },
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(EngineError::Push {
+                    reference: reference.to_string(),
+                    message: detail.message.unwrap_or_default(),
+                });
+            }
+            if let Some(status) = &info.status {
+                if let Some(found) = status
+                    .split("digest: ")
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next())
+                {
+                    digest = Some(found.to_string());
+                }
+            }
+        }
+        Ok(Pushed {
+            reference: reference.to_string(),
+            digest,
+        })
+    }
+
+    async fn image(&self, reference: &str) -> Result<Option<ImageDetails>, EngineError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(inspect) => Ok(Some(ImageDetails {
+                id: inspect.id.unwrap_or_default(),
+                labels: inspect
+                    .config
+                    .and_then(|config| config.labels)
+                    .map(|labels| labels.into_iter().collect())
+                    .unwrap_or_default(),
+                size: inspect
+                    .size
+                    .and_then(|size| u64::try_from(size).ok())
+                    .unwrap_or(0),
+                repo_digests: inspect.repo_digests.unwrap_or_default(),
+            })),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(error) => Err(EngineError::Api(error)),
+        }
+    }
+}
+
+/// `registry:5000/name:tag` → (`registry:5000/name`, `tag`); no tag means `latest`.
+fn split_tag(reference: &str) -> (&str, &str) {
+    let last_slash = reference.rfind('/').map_or(0, |index| index + 1);
+    match reference[last_slash..].rfind(':') {
+        Some(colon) => (
+            &reference[..last_slash + colon],
+            &reference[last_slash + colon + 1..],
+        ),
+        None => (reference, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_tag;
+
+    #[test]
+    fn splits_tags_not_ports() {
+        assert_eq!(
+            split_tag("127.0.0.1:5555/a/b:1.0-2-abc"),
+            ("127.0.0.1:5555/a/b", "1.0-2-abc")
+        );
+        assert_eq!(
+            split_tag("127.0.0.1:5555/a/b"),
+            ("127.0.0.1:5555/a/b", "latest")
+        );
+        assert_eq!(split_tag("b:1"), ("b", "1"));
+    }
+}

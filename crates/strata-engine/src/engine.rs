@@ -1,0 +1,99 @@
+//! What strata needs from a container engine, independent of which engine it is.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::error::EngineError;
+
+/// One image build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    /// The build context as an uncompressed tar, Dockerfile included.
+    pub context: Vec<u8>,
+    /// The Dockerfile's path inside the context.
+    pub dockerfile: String,
+    pub build_args: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// `os/arch[/variant]`; the engine's own when `None`.
+    pub platform: Option<String>,
+    pub no_cache: bool,
+    /// Pull newer versions of external base images.
+    pub pull: bool,
+    /// Network mode for `RUN` steps (`host`, `none`, ...).
+    pub network: Option<String>,
+}
+
+/// What the engine reports while building.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildOutput {
+    /// A step started (`[2/4] RUN apt-get update`).
+    Step(String),
+    /// A line of build output.
+    Line(String),
+}
+
+/// A finished build: the image, untagged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltImage {
+    /// `sha256:...` image id.
+    pub id: String,
+}
+
+/// What the engine knows of a local image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageDetails {
+    pub id: String,
+    pub labels: BTreeMap<String, String>,
+    /// Bytes.
+    pub size: u64,
+    /// `name@sha256:...` digests of the image in registries it was pushed to or pulled from.
+    pub repo_digests: Vec<String>,
+}
+
+/// Credentials for one registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushCredentials {
+    UsernamePassword { username: String, password: String },
+    IdentityToken(String),
+}
+
+/// A pushed tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    pub reference: String,
+    /// The manifest digest the registry stored, `sha256:...`.
+    pub digest: Option<String>,
+}
+
+/// A container engine. Implementations must never tag an image whose build failed: `build`
+/// returns an untagged image and tags are applied by `tag` after success.
+pub trait Engine: Send + Sync {
+    /// Build an image, streaming progress to `output`.
+    fn build(
+        &self,
+        request: BuildRequest,
+        output: UnboundedSender<BuildOutput>,
+    ) -> impl Future<Output = Result<BuiltImage, EngineError>> + Send;
+
+    /// Point `reference` (`registry/name:tag`) at `image`.
+    fn tag(
+        &self,
+        image: &str,
+        reference: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Push a tagged reference.
+    fn push(
+        &self,
+        reference: &str,
+        credentials: Option<PushCredentials>,
+    ) -> impl Future<Output = Result<Pushed, EngineError>> + Send;
+
+    /// A local image by id or reference; `None` when there is none.
+    fn image(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Option<ImageDetails>, EngineError>> + Send;
+}

@@ -1,0 +1,13 @@
+//! The container engine: the `Engine` trait strata builds, tags and pushes through, and its
+//! Docker Engine API implementation (Podman's compatible API works too), with BuildKit through
+//! the API's session protocol.
+
+mod docker;
+mod engine;
+mod error;
+
+pub use docker::{BuilderKind, DockerEngine};
+pub use engine::{
+    BuildOutput, BuildRequest, BuiltImage, Engine, ImageDetails, PushCredentials, Pushed,
+};
+pub use error::EngineError;

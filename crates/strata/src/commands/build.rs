@@ -1,0 +1,206 @@
+//! `strata build`: run the plan on the engine, report progress, keep logs, summarise.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use anyhow::Context;
+use strata_build::{
+    emit_contexts, run_plan, BuildEvent, BuildResult, LogWriter, Outcome, RunOptions,
+};
+use strata_engine::DockerEngine;
+
+use crate::commands::plan::make_plan;
+use crate::exit_status::ExitStatus;
+use crate::printer::Printer;
+use crate::reporters::BuildReporter;
+use crate::settings::BuildSettings;
+
+/// Bumped when a field of the `--json` event stream changes meaning or disappears.
+pub const EVENTS_SCHEMA_VERSION: u32 = 1;
+
+pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let (repository, plan) = make_plan(&settings.select, printer)?;
+    if let Some(directory) = &settings.emit_context {
+        let written = emit_contexts(&repository, &plan, directory)
+            .with_context(|| format!("cannot write build contexts to `{}`", directory.display()))?;
+        for path in &written {
+            printer.data(&format!("{}\n", path.display()));
+        }
+        printer.info(&format!(
+            "wrote {} compat build context(s); nothing was built",
+            written.len()
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    if plan.builds.is_empty() {
+        printer.info("nothing to build");
+        return Ok(ExitStatus::Success);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let results = runtime.block_on(async {
+        let engine = Arc::new(DockerEngine::connect(settings.builder).await?);
+        let options = Arc::new(RunOptions {
+            jobs: settings.jobs,
+            push: settings.push,
+            no_cache: settings.no_cache,
+            pull: settings.pull,
+            platform: settings.platform.clone(),
+            network: settings.network.clone(),
+            build_args: settings.build_args.clone(),
+        });
+        let plan = Arc::new(plan);
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let runner = tokio::spawn(run_plan(
+            engine,
+            Arc::new(repository),
+            Arc::clone(&plan),
+            options,
+            sender,
+        ));
+        let mut logs = LogWriter::new(&settings.logs).with_context(|| {
+            format!(
+                "cannot create the log directory `{}`",
+                settings.logs.display()
+            )
+        })?;
+        let mut reporter = BuildReporter::new(printer);
+        while let Some(event) = receiver.recv().await {
+            if let Err(error) = logs.record(&event) {
+                printer.warn(&format!(
+                    "cannot write the log of `{}`: {error}",
+                    event.build()
+                ));
+            }
+            if settings.json {
+                printer.data(&event_line(&event));
+            } else {
+                reporter.on_event(&event);
+            }
+        }
+        reporter.finish();
+        let _ = logs.flush();
+        let results = runner
+            .await
+            .context("the build runner stopped unexpectedly")?;
+        anyhow::Ok((plan, results))
+    })?;
+    let (plan, results) = results;
+    if settings.json {
+        printer.data(&finished_line(&results));
+    } else {
+        printer.data(&summary_table(&plan, &results));
+    }
+    let built = results.iter().filter(|result| result.succeeded()).count();
+    printer.info(&format!("logs: `{}`", settings.logs.display()));
+    if !settings.push && built > 0 {
+        printer.info("not pushed: nothing left this machine (use `--push` to upload every tag)");
+    }
+    let status = if results.iter().any(|result| !result.succeeded()) {
+        ExitStatus::BuildFailed
+    } else if results
+        .iter()
+        .any(|result| !result.push_failures.is_empty())
+    {
+        ExitStatus::PushFailed
+    } else {
+        ExitStatus::Success
+    };
+    Ok(status)
+}
+
+fn event_line(event: &BuildEvent) -> String {
+    let mut value = serde_json::to_value(event).unwrap_or_default();
+    value["schema_version"] = EVENTS_SCHEMA_VERSION.into();
+    format!("{value}\n")
+}
+
+fn outcome_word(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Built => "built",
+        Outcome::UpToDate => "up to date",
+        Outcome::Failed(_) => "failed",
+        Outcome::Skipped(_) => "skipped",
+    }
+}
+
+fn finished_line(results: &[BuildResult]) -> String {
+    let results: Vec<serde_json::Value> = results
+        .iter()
+        .map(|result| {
+            serde_json::json!({
+                "build": result.name,
+                "result": outcome_word(&result.outcome).replace(' ', "-"),
+                "error": match &result.outcome { Outcome::Failed(error) | Outcome::Skipped(error) => Some(error), _ => None },
+                "seconds": result.seconds,
+                "image": result.image,
+                "size": result.size,
+                "pushed": result.pushed.iter().map(|(tag, digest)| serde_json::json!({"tag": tag, "digest": digest})).collect::<Vec<_>>(),
+                "push_failures": result.push_failures.iter().map(|(tag, error)| serde_json::json!({"tag": tag, "error": error})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    format!(
+        "{}\n",
+        serde_json::json!({"event": "finished", "schema_version": EVENTS_SCHEMA_VERSION, "results": results})
+    )
+}
+
+/// Build, result, duration, size, and the digest each tag was pushed as (or the image id).
+fn summary_table(plan: &strata_plan::Plan, results: &[BuildResult]) -> String {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for result in results {
+        let tags = plan
+            .build(&result.name)
+            .map(|build| build.tags.clone())
+            .unwrap_or_default();
+        let size = if result.size > 0 {
+            format_size(result.size)
+        } else {
+            String::new()
+        };
+        let duration = if result.seconds > 0.0 {
+            format!("{:.1}s", result.seconds)
+        } else {
+            String::new()
+        };
+        let mut result_text = outcome_word(&result.outcome).to_string();
+        if !result.push_failures.is_empty() {
+            result_text.push_str(", push failed");
+        }
+        let digest = result
+            .pushed
+            .first()
+            .and_then(|(_, digest)| digest.clone())
+            .or_else(|| result.image.clone())
+            .map(|digest| digest.chars().take(19).collect())
+            .unwrap_or_default();
+        rows.push([result.name.clone(), result_text, duration, size, digest]);
+        let _ = tags;
+    }
+    let headers = ["IMAGE", "RESULT", "TIME", "SIZE", "DIGEST"];
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut output = String::new();
+    for row in std::iter::once(headers.map(str::to_string)).chain(rows) {
+        let mut line = String::new();
+        for (cell, width) in row.iter().zip(widths) {
+            let _ = write!(line, "{cell:<width$}  ");
+        }
+        output.push_str(line.trim_end());
+        output.push('\n');
+    }
+    output
+}
+
+fn format_size(bytes: u64) -> String {
+    #[allow(clippy::cast_precision_loss)] // sizes are shown to one decimal
+    let megabytes = bytes as f64 / 1_000_000.0;
+    format!("{megabytes:.1} MB")
+}

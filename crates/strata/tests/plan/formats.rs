@@ -39,6 +39,10 @@ fn json_schema() {
           "context": "science/essentials-2",
           "dockerfile": "science/essentials-2/Dockerfile",
           "from": "sci/tools:1.0",
+          "parent": {
+            "name": "tools",
+            "tag": "r/sci/tools:1.0"
+          },
           "tags": [
             "r/sci/essentials-v2:2.0-2-387390b",
             "r/sci/essentials-v2:2.0"
@@ -65,6 +69,10 @@ fn json_schema() {
           "context": "compat/jupyter",
           "dockerfile": "compat/jupyter/Dockerfile",
           "from": "r/sci/essentials-v2:2.0",
+          "parent": {
+            "name": "essentials-v2",
+            "tag": "r/sci/essentials-v2:2.0"
+          },
           "tags": [
             "r/rel/essentials:2.0-2-387390b",
             "r/rel/essentials:2.0"
@@ -96,6 +104,10 @@ fn json_schema() {
           "context": "science/astro",
           "dockerfile": "science/astro/Dockerfile",
           "from": "sci/essentials-v2:2.0",
+          "parent": {
+            "name": "essentials-v2",
+            "tag": "r/sci/essentials-v2:2.0"
+          },
           "tags": [
             "r/sci/astro:2.5-2-387390b",
             "r/sci/astro:2.5"
@@ -124,6 +136,10 @@ fn json_schema() {
           "context": "compat/minimal",
           "dockerfile": "compat/minimal/Dockerfile",
           "from": "r/sci/astro:2.5",
+          "parent": {
+            "name": "astro",
+            "tag": "r/sci/astro:2.5"
+          },
           "tags": [
             "r/rel/astro:2.5-2-387390b",
             "r/rel/astro:2.5"

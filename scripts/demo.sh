@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled example, from a fresh machine: start the services (Docker daemon,
-# loopback registry, local base images), build strata, then plan the example family.
+# loopback registry, local base images), build strata, then plan, build and push the example
+# family to the loopback registry, and show where the images went.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env_file=$(scripts/dev-env.sh up)
@@ -17,3 +18,9 @@ echo "== the build plan for every image, tagged for $repo" >&2
 "$strata" plan --all --repo "$repo" "$example"
 echo "== the same plan as a docker buildx bake file: target/example-bake.json" >&2
 "$strata" plan --all --repo "$repo" --format bake --output target/example-bake.json "$example"
+echo "== build and push (logs in $example/.strata/logs)" >&2
+"$strata" build --all --repo "$repo" --push "$example"
+echo "== where the images went: the registry at http://$STRATA_TEST_REGISTRY" >&2
+for repository in $(curl -fsS "http://$STRATA_TEST_REGISTRY/v2/_catalog" | tr -d '{}[]"' | sed 's/repositories://' | tr ',' '\n' | grep '^strata-example/'); do
+  echo "$STRATA_TEST_REGISTRY/$repository: $(curl -fsS "http://$STRATA_TEST_REGISTRY/v2/$repository/tags/list" | sed 's/.*"tags":\[\(.*\)\].*/\1/' | tr -d '"')"
+done

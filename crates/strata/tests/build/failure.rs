@@ -1,0 +1,80 @@
+//! A failing middle layer: dependents skipped, independent images built and pushed, no tag of
+//! the failed image created or moved.
+
+use crate::{
+    example_context, fresh_namespace, json_events, local_image, registry_labels, result_of,
+};
+
+#[test]
+fn failing_layer_skips_dependents_and_moves_no_tag() {
+    let (mut context, services) = example_context();
+    context.write(
+        "science/solo/sciserver-image.json",
+        "{\"image\": \"solo\"}\n",
+    );
+    context.write(
+        "science/solo/Dockerfile",
+        "FROM strata-base/busybox:latest\nRUN echo solo > /solo\n",
+    );
+    context.commit("add an independent image");
+    let repo = fresh_namespace(&services.registry, "failure");
+    let first = context.output(&["build", "--all", "--repo", &repo, "--push", "--json"]);
+    assert!(first.status.success(), "{}", context.render(&first));
+    let tools_tag = format!("{repo}/sci/essentials-tools:1.0");
+    let tools_before = local_image(&tools_tag).expect("tagged by the first build");
+    let (registry_before, _, _) = registry_labels(&tools_tag);
+
+    context.write(
+        "science/essentials-tools/Dockerfile",
+        "FROM sci/essentials-base:1.0\nRUN echo about to fail && false\n",
+    );
+    context.touch("science/essentials-base/motd");
+    context.touch("science/solo/Dockerfile");
+    context.commit("break tools");
+    let output = context.output(&["build", "--repo", &repo, "--push", "--json"]);
+    assert_eq!(output.status.code(), Some(3), "{}", context.render(&output));
+    let events = json_events(&output);
+    assert_eq!(result_of(&events, "essentials-base")["result"], "built");
+    assert_eq!(result_of(&events, "essentials-tools")["result"], "failed");
+    assert!(result_of(&events, "essentials-tools")["error"]
+        .as_str()
+        .unwrap()
+        .contains("false"));
+    for skipped in ["essentials:1.0", "astro-2024", "astro:2.0"] {
+        assert_eq!(
+            result_of(&events, skipped)["result"],
+            "skipped",
+            "{skipped}"
+        );
+    }
+    let solo = result_of(&events, "solo");
+    assert_eq!(solo["result"], "built");
+    assert_eq!(solo["pushed"].as_array().unwrap().len(), 2);
+
+    // No tag of the failed image was created or moved, locally or in the registry.
+    assert_eq!(
+        local_image(&tools_tag).as_deref(),
+        Some(tools_before.as_str())
+    );
+    let plan_output = context.output(&["plan", "--repo", &repo, "--json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&plan_output.stdout).unwrap();
+    let tools = plan["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|build| build["name"] == "essentials-tools")
+        .unwrap();
+    assert_eq!(
+        local_image(tools["tags"][0].as_str().unwrap()),
+        None,
+        "the new unique tag must not exist"
+    );
+    let (registry_after, _, _) = registry_labels(&tools_tag);
+    assert_eq!(registry_after, registry_before);
+    let log =
+        fs_err::read_to_string(context.root.join(".strata/logs/essentials-tools.log")).unwrap();
+    assert!(
+        log.contains("about to fail"),
+        "the full build output is in the log: {log}"
+    );
+}

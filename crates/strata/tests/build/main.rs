@@ -1,0 +1,95 @@
+//! `strata build` against the real Docker daemon and reference registries that
+//! `scripts/dev-env.sh up` starts. These tests fail, saying how to start the services, when they
+//! are missing.
+
+mod auth;
+mod example;
+mod failure;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use strata_test::{require_services, Services, TestContext};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_strata");
+
+/// A registry namespace no other test run has used, so tags never collide between runs.
+fn fresh_namespace(registry: &str, test: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{registry}/{test}-{}-{nanos:x}", std::process::id())
+}
+
+fn example_context() -> (TestContext, Services) {
+    let services = require_services();
+    let example = strata_test::workspace_root().join("examples/sciserver");
+    (
+        TestContext::from_fixture(BINARY, &example.display().to_string()),
+        services,
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The labels of an image as the registry serves it.
+fn registry_labels(
+    reference: &str,
+) -> (
+    String,
+    serde_json::Map<String, serde_json::Value>,
+    serde_json::Value,
+) {
+    let image = runtime()
+        .block_on(strata_registry::fetch_image(reference))
+        .unwrap_or_else(|error| panic!("`{reference}` is not in the registry: {error:?}"));
+    let labels = image.config["config"]["Labels"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    (image.digest, labels, image.config)
+}
+
+/// The local image id a reference points at, if any.
+fn local_image(reference: &str) -> Option<String> {
+    runtime().block_on(async {
+        let engine = strata_engine::DockerEngine::connect(strata_engine::BuilderKind::BuildKit)
+            .await
+            .unwrap();
+        strata_engine::Engine::image(&engine, reference)
+            .await
+            .unwrap()
+            .map(|image| image.id)
+    })
+}
+
+/// `strata build --json` events, parsed.
+fn json_events(output: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
+        })
+        .collect()
+}
+
+fn finished(events: &[serde_json::Value]) -> &serde_json::Value {
+    events
+        .iter()
+        .find(|event| event["event"] == "finished")
+        .expect("a finished event")
+}
+
+fn result_of<'a>(events: &'a [serde_json::Value], build: &str) -> &'a serde_json::Value {
+    finished(events)["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|result| result["build"] == build)
+        .unwrap_or_else(|| panic!("no result for `{build}`"))
+}

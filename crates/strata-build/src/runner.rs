@@ -272,7 +272,9 @@ impl<E: Engine + 'static> BuildTask<E> {
             labels,
             platform: self.options.platform.clone(),
             no_cache: self.options.no_cache,
-            pull: self.options.pull,
+            // `--pull` refreshes external bases; a parent of this repository is the image this
+            // run built or the local copy of its published tag, never a registry's.
+            pull: self.options.pull && build.parent.is_none(),
             network: self.options.network.clone(),
         };
         let (sender, mut receiver) = unbounded_channel();

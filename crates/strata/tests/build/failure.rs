@@ -78,3 +78,24 @@ fn failing_layer_skips_dependents_and_moves_no_tag() {
         "the full build output is in the log: {log}"
     );
 }
+
+#[test]
+fn unreachable_engine_is_a_clear_error() {
+    let context = strata_test::TestContext::from_fixture(crate::BINARY, "sciserver");
+    let output = context
+        .strata()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["build", "--all"])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(context.render(&output), @"
+    success: false
+    exit_code: 5
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot connect to the container engine at `unix:///nonexistent/docker.sock`
+      Caused by: Socket not found: /nonexistent/docker.sock
+    hint: start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `scripts/dev-env.sh up` starts one
+    ");
+}

@@ -14,4 +14,16 @@ pub enum BuildError {
     Engine(#[from] strata_engine::EngineError),
     #[error(transparent)]
     Registry(#[from] strata_registry::RegistryError),
+    #[error(transparent)]
+    Inspect(#[from] strata_inspect::InspectError),
+}
+
+impl BuildError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Engine(error) => error.hint(),
+            Self::Inspect(error) => error.hint(),
+            _ => None,
+        }
+    }
 }

@@ -36,6 +36,12 @@ pub enum BuildEvent {
     },
     /// Not built because a build it depends on failed or was skipped.
     Skipped { build: String, because: String },
+    /// Taggers computed these extra tags, now pointing at the image.
+    Tagged { build: String, tags: Vec<String> },
+    /// The build manifest was written.
+    Manifest { build: String, path: String },
+    /// Something worth knowing that did not stop the build (a tagger that found nothing).
+    Warning { build: String, message: String },
     /// A tag was pushed.
     Pushed {
         build: String,
@@ -60,6 +66,9 @@ impl BuildEvent {
             | Self::Built { build, .. }
             | Self::Failed { build, .. }
             | Self::Skipped { build, .. }
+            | Self::Tagged { build, .. }
+            | Self::Manifest { build, .. }
+            | Self::Warning { build, .. }
             | Self::Pushed { build, .. }
             | Self::PushFailed { build, .. } => build,
         }

@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod inputs;
 mod logs;
+mod manifests;
 mod runner;
 
 pub use assemble::{build_context, emit_contexts};

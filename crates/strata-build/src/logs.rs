@@ -52,6 +52,9 @@ impl LogWriter {
             } => format!("built {image} in {seconds:.1}s (inputs {inputs})"),
             BuildEvent::Failed { error, .. } => format!("failed: {error}"),
             BuildEvent::Skipped { because, .. } => format!("skipped: {because}"),
+            BuildEvent::Tagged { tags, .. } => format!("tagged {}", tags.join(" ")),
+            BuildEvent::Manifest { path, .. } => format!("manifest: {path}"),
+            BuildEvent::Warning { message, .. } => format!("warning: {message}"),
             BuildEvent::Pushed { tag, digest, .. } => {
                 format!("pushed {tag} {}", digest.as_deref().unwrap_or(""))
             }

@@ -28,6 +28,11 @@ pub struct RunOptions {
     pub network: Option<String>,
     /// `--build-arg`s, over the plan's.
     pub build_args: BTreeMap<String, String>,
+    /// Where inspected layers are cached; without it built images are not inspected, so
+    /// neither taggers nor manifests run.
+    pub cache: Option<strata_inspect::LayerCache>,
+    /// Where build manifests and histories go; `None` writes none.
+    pub manifests: Option<std::path::PathBuf>,
 }
 
 /// How one build ended.
@@ -51,6 +56,10 @@ pub struct BuildResult {
     pub pushed: Vec<(String, Option<String>)>,
     /// Tags that could not be pushed, with the error.
     pub push_failures: Vec<(String, String)>,
+    /// Tags the taggers computed (full references).
+    pub tagger_tags: Vec<String>,
+    /// The Markdown build manifest, when one was written.
+    pub manifest: Option<std::path::PathBuf>,
 }
 
 impl BuildResult {
@@ -63,6 +72,8 @@ impl BuildResult {
             size: 0,
             pushed: Vec::new(),
             push_failures: Vec::new(),
+            tagger_tags: Vec::new(),
+            manifest: None,
         }
     }
 
@@ -190,7 +201,10 @@ impl<E: Engine + 'static> BuildTask<E> {
         let mut result = match self.build_image().await {
             Ok(result) => result,
             Err(error) => {
-                let error = render_error(&error);
+                let error = match error.hint() {
+                    Some(hint) => format!("{} (hint: {hint})", render_error(&error)),
+                    None => render_error(&error),
+                };
                 let seconds = started.elapsed().as_secs_f64();
                 let _ = self.events.send(BuildEvent::Failed {
                     build: name.clone(),
@@ -202,11 +216,78 @@ impl<E: Engine + 'static> BuildTask<E> {
                 return result;
             }
         };
+        if let Err(error) = self.after_build(&mut result).await {
+            let _ = self.events.send(BuildEvent::Warning {
+                build: name.clone(),
+                message: format!(
+                    "cannot inspect the image for taggers and manifests: {}",
+                    render_error(&error)
+                ),
+            });
+        }
         result.seconds = started.elapsed().as_secs_f64();
         if self.options.push {
             self.push(&mut result).await;
         }
         result
+    }
+
+    /// Inspect the image, apply the taggers' tags, write the build manifest.
+    async fn after_build(&self, result: &mut BuildResult) -> Result<(), crate::error::BuildError> {
+        let build = self.build();
+        let (Some(cache), Some(image)) = (&self.options.cache, result.image.clone()) else {
+            return Ok(());
+        };
+        if build.taggers.is_empty() && self.options.manifests.is_none() {
+            return Ok(());
+        }
+        // An image already up to date was tagged and described when it was built; its tagger
+        // tags are only needed again to push them.
+        if result.outcome == Outcome::UpToDate && !self.options.push {
+            return Ok(());
+        }
+        let facts = crate::manifests::inspect_built(&*self.engine, build, &image, cache).await?;
+        let (tags, warnings) =
+            crate::manifests::tagger_tags(&*self.engine, build, &image, &facts).await;
+        for message in warnings {
+            let _ = self.events.send(BuildEvent::Warning {
+                build: build.name.clone(),
+                message,
+            });
+        }
+        for tag in &tags {
+            self.engine.tag(&image, tag).await?;
+        }
+        if !tags.is_empty() {
+            let _ = self.events.send(BuildEvent::Tagged {
+                build: build.name.clone(),
+                tags: tags.clone(),
+            });
+        }
+        if let Some(directory) = &self.options.manifests {
+            let dockerfile = match build.kind {
+                BuildKind::Compat => {
+                    strata_plan::compat_dockerfile(&self.repository, build).unwrap_or_default()
+                }
+                _ => fs_err::read_to_string(self.repository.root.join(&build.dockerfile))?,
+            };
+            let new_build = result.outcome == Outcome::Built;
+            let path = crate::manifests::write_manifest(
+                directory,
+                build,
+                &facts,
+                &dockerfile,
+                &tags,
+                new_build,
+            )?;
+            let _ = self.events.send(BuildEvent::Manifest {
+                build: build.name.clone(),
+                path: path.display().to_string(),
+            });
+            result.manifest = Some(path);
+        }
+        result.tagger_tags = tags;
+        Ok(())
     }
 
     async fn build_image(&self) -> Result<BuildResult, crate::error::BuildError> {
@@ -326,7 +407,13 @@ impl<E: Engine + 'static> BuildTask<E> {
 
     async fn push(&self, result: &mut BuildResult) {
         let build = self.build();
-        for tag in &build.tags {
+        let tags: Vec<String> = build
+            .tags
+            .iter()
+            .chain(&result.tagger_tags)
+            .cloned()
+            .collect();
+        for tag in &tags {
             let credentials = match strata_registry::credentials_for(tag) {
                 Ok(credentials) => credentials.map(|credentials| match credentials {
                     strata_registry::Credentials::UsernamePassword { username, password } => {
@@ -341,7 +428,7 @@ impl<E: Engine + 'static> BuildTask<E> {
                     continue;
                 }
             };
-            match self.engine.push(tag, credentials).await {
+            match self.push_with_retries(tag, credentials).await {
                 Ok(pushed) => {
                     let _ = self.events.send(BuildEvent::Pushed {
                         build: build.name.clone(),
@@ -351,6 +438,32 @@ impl<E: Engine + 'static> BuildTask<E> {
                     result.pushed.push((tag.clone(), pushed.digest));
                 }
                 Err(error) => self.push_failed(result, tag, render_error(&error)),
+            }
+        }
+    }
+
+    /// Push, trying again after 1 s and 3 s when the failure is not about credentials.
+    async fn push_with_retries(
+        &self,
+        tag: &str,
+        credentials: Option<PushCredentials>,
+    ) -> Result<strata_engine::Pushed, strata_engine::EngineError> {
+        let mut delays = [1, 3].into_iter();
+        loop {
+            match self.engine.push(tag, credentials.clone()).await {
+                Ok(pushed) => return Ok(pushed),
+                Err(error) => {
+                    let permanent = error.hint().is_some();
+                    match delays.next() {
+                        Some(seconds) if !permanent => {
+                            tracing::info!(
+                                "push of `{tag}` failed ({error}); trying again in {seconds} s"
+                            );
+                            tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+                        }
+                        _ => return Err(error),
+                    }
+                }
             }
         }
     }

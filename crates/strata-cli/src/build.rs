@@ -37,6 +37,13 @@ pub struct BuildArgs {
     /// Write the generated compat build contexts to DIR (one directory per build) instead of building.
     #[arg(long, value_name = "DIR")]
     pub emit_context: Option<PathBuf>,
+    /// Where build manifests go: per image, Markdown and JSON facts of each build and a
+    /// `history.md` table (relative to the repository).
+    #[arg(long, value_name = "DIR", default_value = ".strata/manifests")]
+    pub manifests: PathBuf,
+    /// Do not inspect built images: no manifests (taggers still run for images that have them).
+    #[arg(long)]
+    pub no_manifests: bool,
     /// Where full build logs go, one file per image (relative to the repository).
     #[arg(long, value_name = "DIR", default_value = ".strata/logs")]
     pub logs: PathBuf,

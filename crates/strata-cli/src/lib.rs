@@ -3,6 +3,7 @@
 mod build;
 mod environment;
 mod graph;
+mod inspect;
 mod plan;
 mod select;
 
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 pub use build::{BuildArgs, BuilderArg};
 pub use environment::*;
 pub use graph::{GraphArgs, GraphFormatArg};
+pub use inspect::{DiffArgs, InspectArgs, InspectFormat};
 pub use plan::{PlanArgs, PlanFormat};
 pub use select::SelectArgs;
 
@@ -54,4 +56,11 @@ pub enum Command {
     Build(BuildArgs),
     /// Show the image hierarchy: a tree, or Graphviz dot, Mermaid or JSON.
     Graph(GraphArgs),
+    /// Read what is inside an image, without running it: OS, packages, interpreters, labels.
+    ///
+    /// Reads the image's layers (from the local engine, or with `--registry` from its registry)
+    /// with whiteouts applied; facts are cached per layer.
+    Inspect(InspectArgs),
+    /// List the packages added, removed and changed between two images.
+    Diff(DiffArgs),
 }

@@ -15,7 +15,7 @@ use http_body_util::{Either, Full};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::engine::{
-    BuildOutput, BuildRequest, BuiltImage, Engine, ImageDetails, PushCredentials, Pushed,
+    BuildOutput, BuildRequest, BuiltImage, Engine, ImageDetails, PushCredentials, Pushed, RunOutput,
 };
 use crate::error::EngineError;
 
@@ -259,26 +259,147 @@ impl Engine for DockerEngine {
         })
     }
 
+    fn export<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> futures_util::stream::BoxStream<'a, Result<bytes::Bytes, EngineError>> {
+        self.docker
+            .export_image(reference)
+            .map(|chunk| chunk.map_err(EngineError::Api))
+            .boxed()
+    }
+
+    async fn run(&self, image: &str, command: &[String]) -> Result<RunOutput, EngineError> {
+        self.run_container(image, command)
+            .await
+            .map_err(|source| EngineError::Run {
+                image: image.to_string(),
+                command: command.join(" "),
+                source,
+            })
+    }
+
     async fn image(&self, reference: &str) -> Result<Option<ImageDetails>, EngineError> {
         match self.docker.inspect_image(reference).await {
-            Ok(inspect) => Ok(Some(ImageDetails {
-                id: inspect.id.unwrap_or_default(),
-                labels: inspect
-                    .config
-                    .and_then(|config| config.labels)
-                    .map(|labels| labels.into_iter().collect())
-                    .unwrap_or_default(),
-                size: inspect
-                    .size
-                    .and_then(|size| u64::try_from(size).ok())
-                    .unwrap_or(0),
-                repo_digests: inspect.repo_digests.unwrap_or_default(),
-            })),
+            Ok(inspect) => {
+                let config = inspect.config.unwrap_or_default();
+                Ok(Some(ImageDetails {
+                    id: inspect.id.unwrap_or_default(),
+                    labels: config
+                        .labels
+                        .map(|labels| labels.into_iter().collect())
+                        .unwrap_or_default(),
+                    size: inspect
+                        .size
+                        .and_then(|size| u64::try_from(size).ok())
+                        .unwrap_or(0),
+                    repo_digests: inspect.repo_digests.unwrap_or_default(),
+                    repo_tags: inspect.repo_tags.unwrap_or_default(),
+                    layers: inspect
+                        .root_fs
+                        .and_then(|root| root.layers)
+                        .unwrap_or_default(),
+                    env: config.env.unwrap_or_default(),
+                    created: inspect.created.and_then(|created| {
+                        let seconds = u64::try_from(created.unix_timestamp()).ok()?;
+                        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+                        Some(humantime::format_rfc3339_seconds(time).to_string())
+                    }),
+                    architecture: inspect.architecture,
+                    os: inspect.os,
+                }))
+            }
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(None),
             Err(error) => Err(EngineError::Api(error)),
         }
+    }
+}
+
+impl DockerEngine {
+    async fn run_container(
+        &self,
+        image: &str,
+        command: &[String],
+    ) -> Result<RunOutput, bollard::errors::Error> {
+        use bollard::models::{ContainerCreateBody, HostConfig};
+        use bollard::query_parameters::{
+            LogsOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptions,
+        };
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(command.to_vec()),
+            entrypoint: Some(Vec::new()),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await?;
+        let id = created.id;
+        let outcome = async {
+            self.docker
+                .start_container(
+                    &id,
+                    None::<bollard::query_parameters::StartContainerOptions>,
+                )
+                .await?;
+            let mut exit_code = 0;
+            let mut wait = self
+                .docker
+                .wait_container(&id, None::<WaitContainerOptions>);
+            while let Some(item) = wait.next().await {
+                match item {
+                    Ok(response) => exit_code = response.status_code,
+                    Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => {
+                        exit_code = code;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            let mut stdout = String::new();
+            let mut stderr = String::new();
+            let mut logs = self.docker.logs(
+                &id,
+                Some(
+                    LogsOptionsBuilder::default()
+                        .stdout(true)
+                        .stderr(true)
+                        .build(),
+                ),
+            );
+            while let Some(item) = logs.next().await {
+                match item? {
+                    bollard::container::LogOutput::StdErr { message } => {
+                        stderr.push_str(&String::from_utf8_lossy(&message));
+                    }
+                    other => stdout.push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                }
+            }
+            Ok(RunOutput {
+                exit_code,
+                stdout,
+                stderr,
+            })
+        }
+        .await;
+        let _ = self
+            .docker
+            .remove_container(
+                &id,
+                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+            )
+            .await;
+        outcome
     }
 }
 

@@ -50,6 +50,24 @@ pub struct ImageDetails {
     pub size: u64,
     /// `name@sha256:...` digests of the image in registries it was pushed to or pulled from.
     pub repo_digests: Vec<String>,
+    /// Local tags.
+    pub repo_tags: Vec<String>,
+    /// Uncompressed layer digests (`rootfs.diff_ids`), bottom first.
+    pub layers: Vec<String>,
+    /// `NAME=value` environment of the image config.
+    pub env: Vec<String>,
+    /// RFC 3339 creation time.
+    pub created: Option<String>,
+    pub architecture: Option<String>,
+    pub os: Option<String>,
+}
+
+/// What a command run in a throw-away container printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Credentials for one registry.
@@ -96,4 +114,18 @@ pub trait Engine: Send + Sync {
         &self,
         reference: &str,
     ) -> impl Future<Output = Result<Option<ImageDetails>, EngineError>> + Send;
+
+    /// The image as a `docker save` archive, streamed.
+    fn export<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> futures_util::stream::BoxStream<'a, Result<bytes::Bytes, EngineError>>;
+
+    /// Run `command` (argv) in a throw-away container of `image`, with no network, and return
+    /// what it printed. The container is removed afterwards.
+    fn run(
+        &self,
+        image: &str,
+        command: &[String],
+    ) -> impl Future<Output = Result<RunOutput, EngineError>> + Send;
 }

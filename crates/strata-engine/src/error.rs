@@ -22,6 +22,15 @@ pub enum EngineError {
     },
     #[error("cannot push `{reference}`: {message}")]
     Push { reference: String, message: String },
+    #[error("no image `{reference}` in the engine")]
+    NoSuchImage { reference: String },
+    #[error("cannot run `{command}` in `{image}`")]
+    Run {
+        image: String,
+        command: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
     #[error("the engine failed: {0}")]
     Api(#[from] bollard::errors::Error),
 }
@@ -32,9 +41,14 @@ impl EngineError {
             Self::Connect { .. } => Some(
                 "start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `scripts/dev-env.sh up` starts one".to_string(),
             ),
-            Self::Push { message, .. } if message.contains("unauthorized") || message.contains("authentication required") => Some(
-                "log in to the registry (`docker login REGISTRY`) so `~/.docker/config.json` (or `DOCKER_CONFIG`) has credentials".to_string(),
-            ),
+            Self::NoSuchImage { .. } => Some("check the name with `docker images`, or read the image from its registry with `--registry`".to_string()),
+            Self::Push { message, .. }
+                if message.contains("unauthorized") || message.contains("authentication required") || message.contains("no basic auth credentials") =>
+            {
+                Some(
+                    "log in to the registry (`docker login REGISTRY`) so `~/.docker/config.json` (or `DOCKER_CONFIG`) has credentials".to_string(),
+                )
+            }
             _ => None,
         }
     }

@@ -60,6 +60,8 @@ pub struct Build {
     pub build_args: BTreeMap<String, String>,
     /// Labels known at plan time (build times are added when the build runs).
     pub labels: BTreeMap<String, String>,
+    /// Taggers evaluated on the built image (inherited from its ancestors in `strata.toml`).
+    pub taggers: Vec<strata_repo::TaggerConfig>,
 }
 
 /// The repository image a build starts from.

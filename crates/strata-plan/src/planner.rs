@@ -260,6 +260,7 @@ fn layer_build(
         compat_layers: Vec::new(),
         build_args,
         labels: naming.layer_labels(layer),
+        taggers: layer.taggers.clone(),
     }
 }
 
@@ -308,5 +309,6 @@ fn compat_build(
         compat_layers,
         build_args: BTreeMap::new(),
         labels: naming.compat_labels(&science.image, &science.version),
+        taggers: layer.taggers.clone(),
     })
 }

@@ -7,4 +7,4 @@ mod remote;
 
 pub use credentials::{credentials_for, registry_host, Credentials};
 pub use error::RegistryError;
-pub use remote::{fetch_image, RemoteImage};
+pub use remote::{fetch_image, Registry, RemoteImage, RemoteLayer};

@@ -62,6 +62,38 @@ pub struct ImageConfig {
     /// Build arguments for this image, over the repository-wide ones.
     #[serde(default)]
     pub build_args: BTreeMap<String, String>,
+    /// Taggers that compute extra tags from the built image; inherited by every image built on
+    /// this one.
+    #[serde(default)]
+    pub taggers: Vec<TaggerConfig>,
+}
+
+/// A rule that computes a tag from an image's inspected facts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TaggerConfig {
+    /// The first 12 characters of the commit (`org.opencontainers.image.revision`).
+    Commit,
+    /// The build date, `YYYY-MM-DD`.
+    Date,
+    /// The OS and its version: `ubuntu-22.04`, `debian-12`.
+    Os,
+    /// The default interpreter's version: `python-3.11` and `python-3.11.7`.
+    Python,
+    /// `<prefix>-<version>` of a pip or conda package (`lab-4.2.1` for `jupyterlab`), local
+    /// versions (`+cpu`) stripped.
+    Package {
+        package: String,
+        /// Defaults to the package name.
+        prefix: Option<String>,
+    },
+    /// `<prefix>-<first regex group>` of what a command prints in a throw-away container
+    /// (`R --version` with `R version ([0-9.]+)`).
+    Command {
+        command: Vec<String>,
+        regex: String,
+        prefix: String,
+    },
 }
 
 impl Config {

@@ -28,7 +28,7 @@ pub fn open(root: &Path) -> Result<Repository, RepoError> {
         Some(layout) => layout,
         None => detect_layout(base, root, &config)?,
     };
-    let (layers, compat_layers, warnings) = match layout {
+    let (mut layers, compat_layers, warnings) = match layout {
         LayoutKind::Sciserver => {
             let repository = sciserver::load(base, &config)?;
             (
@@ -43,6 +43,7 @@ pub fn open(root: &Path) -> Result<Repository, RepoError> {
         }
     };
     check_configured_images(&config, &layers)?;
+    inherit_taggers(&config, &mut layers);
     Ok(Repository {
         root: root.to_path_buf(),
         layout,
@@ -67,6 +68,37 @@ fn detect_layout(base: &Path, root: &Path, config: &Config) -> Result<LayoutKind
     Err(RepoError::NotFound {
         root: root.to_path_buf(),
     })
+}
+
+/// Each layer's taggers: those of its ancestors, root first, then its own, each once.
+fn inherit_taggers(config: &Config, layers: &mut [Layer]) {
+    let own = |layer: &Layer| {
+        config
+            .images
+            .get(&layer.name)
+            .map(|image| image.taggers.clone())
+            .unwrap_or_default()
+    };
+    let mut inherited = Vec::with_capacity(layers.len());
+    for layer in layers.iter() {
+        let mut chain = vec![own(layer)];
+        let mut current = layer.parent;
+        // Cycles were refused when the layers were read, so the chain ends.
+        while let Some(parent) = current {
+            chain.push(own(&layers[parent]));
+            current = layers[parent].parent;
+        }
+        let mut taggers = Vec::new();
+        for tagger in chain.into_iter().rev().flatten() {
+            if !taggers.contains(&tagger) {
+                taggers.push(tagger);
+            }
+        }
+        inherited.push(taggers);
+    }
+    for (layer, taggers) in layers.iter_mut().zip(inherited) {
+        layer.taggers = taggers;
+    }
 }
 
 /// Every `[images.NAME]` table of `strata.toml` must name an image of the repository.

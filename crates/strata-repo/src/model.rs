@@ -43,6 +43,8 @@ pub struct Layer {
     pub also_needs: Vec<LayerId>,
     /// Build arguments from `strata.toml`.
     pub build_args: BTreeMap<String, String>,
+    /// Taggers from `strata.toml`: the ancestors' first, then the layer's own.
+    pub taggers: Vec<crate::config::TaggerConfig>,
     pub details: LayerDetails,
 }
 

@@ -175,6 +175,7 @@ fn read_science_layers(
             parent: None,
             also_needs: Vec::new(),
             build_args,
+            taggers: Vec::new(),
             directory,
             details: LayerDetails::Science(ScienceLayer {
                 directory_name,

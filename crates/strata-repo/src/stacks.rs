@@ -91,6 +91,7 @@ fn read_image(
         parent: None,
         also_needs: Vec::new(),
         build_args,
+        taggers: Vec::new(),
         details: LayerDetails::Stacks(StacksImage {
             image: image.to_string(),
             variant,

@@ -49,3 +49,19 @@ pub fn require_services() -> Services {
     }
     services
 }
+
+/// Hold an exclusive lock named `name` for as long as the guard lives, across test processes
+/// (nextest runs each test in its own process): for set-up several tests share, such as
+/// building fixture images once.
+pub fn exclusive(name: &str) -> std::fs::File {
+    let path = std::env::temp_dir().join(format!("strata-test-{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|error| panic!("cannot open the lock file `{}`: {error}", path.display()));
+    file.lock()
+        .unwrap_or_else(|error| panic!("cannot lock `{}`: {error}", path.display()));
+    file
+}

@@ -34,6 +34,8 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_plan::PlanError>() {
             error.hint()
+        } else if let Some(error) = cause.downcast_ref::<strata_inspect::InspectError>() {
+            error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_engine::EngineError>() {
             error.hint()
         } else {
@@ -46,7 +48,9 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
 
 pub fn exit_status(error: &anyhow::Error) -> ExitStatus {
     if error.chain().any(|cause| {
-        cause.is::<strata_engine::EngineError>() || cause.is::<strata_registry::RegistryError>()
+        cause.is::<strata_engine::EngineError>()
+            || cause.is::<strata_registry::RegistryError>()
+            || cause.is::<strata_inspect::InspectError>()
     }) {
         ExitStatus::EngineError
     } else {

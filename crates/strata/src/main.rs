@@ -40,6 +40,12 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             let settings = settings::BuildSettings::resolve(arguments)?;
             commands::build(&settings, printer)
         }
+        Command::Inspect(arguments) => {
+            commands::inspect(&settings::InspectSettings::resolve(arguments), printer)
+        }
+        Command::Diff(arguments) => {
+            commands::diff(&settings::DiffSettings::resolve(arguments), printer)
+        }
         Command::Graph(arguments) => {
             let settings = settings::GraphSettings::resolve(&arguments);
             commands::graph(&settings, printer)

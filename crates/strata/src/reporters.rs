@@ -59,13 +59,17 @@ impl BuildReporter {
                 }
                 None
             }
-            BuildEvent::Output { .. } => None,
             BuildEvent::UpToDate { build, .. } => Some(format!("up to date {build}")),
             BuildEvent::Built { build, .. } => Some(format!("built      {build}")),
             BuildEvent::Failed { build, error, .. } => Some(format!("failed     {build}: {error}")),
             BuildEvent::Skipped { build, because } => {
                 Some(format!("skipped    {build}: {because}"))
             }
+            BuildEvent::Tagged { build, tags } => {
+                Some(format!("tagged     {build}: {}", tags.join(", ")))
+            }
+            BuildEvent::Output { .. } | BuildEvent::Manifest { .. } => None,
+            BuildEvent::Warning { build, message } => Some(format!("warning: {build}: {message}")),
             BuildEvent::Pushed { tag, digest, .. } => Some(format!(
                 "pushed     {tag} {}",
                 digest.as_deref().unwrap_or("")

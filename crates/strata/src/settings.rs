@@ -7,7 +7,8 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 
 use strata_cli::{
-    BuildArgs, BuilderArg, GraphArgs, GraphFormatArg, PlanArgs, PlanFormat, SelectArgs,
+    BuildArgs, BuilderArg, DiffArgs, GraphArgs, GraphFormatArg, InspectArgs, InspectFormat,
+    PlanArgs, PlanFormat, SelectArgs,
 };
 use strata_engine::BuilderKind;
 use strata_plan::GraphFormat;
@@ -52,6 +53,8 @@ pub struct BuildSettings {
     pub emit_context: Option<PathBuf>,
     /// Absolute, or relative to the current directory.
     pub logs: PathBuf,
+    /// `None` with `--no-manifests`.
+    pub manifests: Option<PathBuf>,
     pub json: bool,
 }
 
@@ -117,11 +120,16 @@ impl BuildSettings {
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
             })
             .max(1);
-        let logs = if arguments.logs.is_absolute() {
-            arguments.logs
-        } else {
-            arguments.select.path.join(arguments.logs)
+        let under_repository = |path: PathBuf| {
+            if path.is_absolute() {
+                path
+            } else {
+                arguments.select.path.join(path)
+            }
         };
+        let logs = under_repository(arguments.logs.clone());
+        let manifests =
+            (!arguments.no_manifests).then(|| under_repository(arguments.manifests.clone()));
         Ok(Self {
             select: SelectSettings::resolve(arguments.select)?,
             jobs,
@@ -137,8 +145,51 @@ impl BuildSettings {
             },
             emit_context: arguments.emit_context,
             logs,
+            manifests,
             json: arguments.json,
         })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InspectSettings {
+    pub image: String,
+    pub registry: bool,
+    pub format: InspectFormat,
+    pub output: Option<PathBuf>,
+}
+
+impl InspectSettings {
+    pub fn resolve(arguments: InspectArgs) -> Self {
+        Self {
+            image: arguments.image,
+            registry: arguments.registry,
+            format: if arguments.json {
+                InspectFormat::Json
+            } else {
+                arguments.format
+            },
+            output: arguments.output,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DiffSettings {
+    pub before: String,
+    pub after: String,
+    pub registry: bool,
+    pub json: bool,
+}
+
+impl DiffSettings {
+    pub fn resolve(arguments: DiffArgs) -> Self {
+        Self {
+            before: arguments.before,
+            after: arguments.after,
+            registry: arguments.registry,
+            json: arguments.json,
+        }
     }
 }
 

@@ -50,6 +50,8 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
             platform: settings.platform.clone(),
             network: settings.network.clone(),
             build_args: settings.build_args.clone(),
+            cache: Some(strata_inspect::LayerCache::default_location()),
+            manifests: settings.manifests.clone(),
         });
         let plan = Arc::new(plan);
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -95,6 +97,11 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
     }
     let built = results.iter().filter(|result| result.succeeded()).count();
     printer.info(&format!("logs: `{}`", settings.logs.display()));
+    if let Some(manifests) = &settings.manifests {
+        if results.iter().any(|result| result.manifest.is_some()) {
+            printer.info(&format!("manifests: `{}`", manifests.display()));
+        }
+    }
     if !settings.push && built > 0 {
         printer.info("not pushed: nothing left this machine (use `--push` to upload every tag)");
     }
@@ -139,6 +146,8 @@ fn finished_line(results: &[BuildResult]) -> String {
                 "size": result.size,
                 "pushed": result.pushed.iter().map(|(tag, digest)| serde_json::json!({"tag": tag, "digest": digest})).collect::<Vec<_>>(),
                 "push_failures": result.push_failures.iter().map(|(tag, error)| serde_json::json!({"tag": tag, "error": error})).collect::<Vec<_>>(),
+                "tagger_tags": result.tagger_tags,
+                "manifest": result.manifest.as_ref().map(|path| path.display().to_string()),
             })
         })
         .collect();

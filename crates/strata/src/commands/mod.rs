@@ -2,8 +2,10 @@
 
 mod build;
 mod graph;
+mod inspect;
 mod plan;
 
 pub use build::build;
 pub use graph::graph;
+pub use inspect::{diff, inspect};
 pub use plan::plan;

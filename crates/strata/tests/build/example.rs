@@ -29,7 +29,11 @@ fn example_family_builds_pushes_and_labels_every_tag() {
         let result = result_of(&events, name);
         assert_eq!(result["result"], "built", "{name}: {result}");
         let pushed: Vec<&serde_json::Value> = result["pushed"].as_array().unwrap().iter().collect();
-        assert_eq!(pushed.len(), 2, "{name}: both tags pushed");
+        assert_eq!(
+            pushed.len(),
+            4,
+            "{name}: both tags and the two tagger tags pushed"
+        );
         for tag in build["tags"].as_array().unwrap() {
             let tag = tag.as_str().unwrap();
             let (digest, labels, config) = registry_labels(tag);
@@ -65,6 +69,30 @@ fn example_family_builds_pushes_and_labels_every_tag() {
             }
         }
     }
+    // A manifest and a history row per build, with the tagger tags (the example's strata.toml
+    // gives essentials-base, and so every image built on it, an `os` and a `bash` tagger).
+    let history =
+        fs_err::read_to_string(context.root.join(".strata/manifests/astro-2024/history.md"))
+            .unwrap();
+    assert!(
+        history.starts_with("# Build history of `astro-2024`"),
+        "{history}"
+    );
+    assert!(
+        history.contains("`2.0`, `debian-12`, `bash-5.2`"),
+        "{history}"
+    );
+    let astro = result_of(&events, "astro:2.0");
+    assert_eq!(
+        astro["tagger_tags"],
+        serde_json::json!([
+            format!("{repo}/rel/astro:debian-12"),
+            format!("{repo}/rel/astro:bash-5.2")
+        ])
+    );
+    assert_eq!(astro["pushed"].as_array().unwrap().len(), 4);
+    let (_, labels, _) = registry_labels(&format!("{repo}/rel/astro:debian-12"));
+    assert_eq!(labels["org.opencontainers.image.title"], "astro");
     // The breadcrumb trail: the astro compat image carries every science layer it is made of.
     let (_, labels, _) = registry_labels(&format!("{repo}/rel/astro:2.0"));
     for target in ["essentials-base", "essentials-tools", "astro-2024"] {

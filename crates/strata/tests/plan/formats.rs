@@ -58,7 +58,8 @@ fn json_schema() {
             "org.opencontainers.image.title": "essentials-v2",
             "org.opencontainers.image.version": "2.0-2-387390b",
             "org.sciserver.science.essentials-v2.version": "2.0-2-387390b"
-          }
+          },
+          "taggers": []
         },
         {
           "kind": "compat",
@@ -93,7 +94,8 @@ fn json_schema() {
             "org.opencontainers.image.title": "essentials",
             "org.opencontainers.image.version": "2.0-2-387390b",
             "org.sciserver.compat.version": "essentials:2.0-2-387390b"
-          }
+          },
+          "taggers": []
         },
         {
           "kind": "science",
@@ -125,7 +127,8 @@ fn json_schema() {
             "org.opencontainers.image.title": "astro",
             "org.opencontainers.image.version": "2.5-2-387390b",
             "org.sciserver.science.astro.version": "2.5-2-387390b"
-          }
+          },
+          "taggers": []
         },
         {
           "kind": "compat",
@@ -161,7 +164,8 @@ fn json_schema() {
             "org.opencontainers.image.title": "astro",
             "org.opencontainers.image.version": "2.5-2-387390b",
             "org.sciserver.compat.version": "astro:2.5-2-387390b"
-          }
+          },
+          "taggers": []
         }
       ]
     }

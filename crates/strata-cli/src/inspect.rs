@@ -1,0 +1,49 @@
+//! `strata inspect` and `strata diff`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The image: a local name or id, or with `--registry` a registry reference.
+    pub image: String,
+    /// Read the image from its registry instead of the local engine (nothing is pulled).
+    #[arg(long)]
+    pub registry: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InspectFormat::Text)]
+    pub format: InspectFormat,
+    /// Shorthand for `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// Write the output to this file (replaced atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    /// A readable summary.
+    Text,
+    /// Every fact, as JSON.
+    Json,
+    /// A build manifest in the style of docker-stacks' wiki pages.
+    Markdown,
+    /// A CycloneDX 1.5 JSON SBOM.
+    Cyclonedx,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The image before (local, or with `--registry` a registry reference).
+    pub before: String,
+    /// The image after.
+    pub after: String,
+    /// Read both images from their registries.
+    #[arg(long)]
+    pub registry: bool,
+    /// Print the differences as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,73 @@
+//! The per-layer cache: one JSON record per layer, keyed by its uncompressed digest, under
+//! `$STRATA_CACHE_DIR` (default `$XDG_CACHE_HOME/strata`, else `~/.cache/strata`). Written
+//! atomically; a record of another format version is treated as absent.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::InspectError;
+use crate::records::{LayerRecord, RECORD_VERSION};
+
+/// The environment variable that moves strata's cache.
+pub const STRATA_CACHE_DIR: &str = "STRATA_CACHE_DIR";
+
+#[derive(Debug, Clone)]
+pub struct LayerCache {
+    directory: PathBuf,
+}
+
+impl LayerCache {
+    pub fn new(directory: &Path) -> Self {
+        Self {
+            directory: directory.join("layers").join(format!("v{RECORD_VERSION}")),
+        }
+    }
+
+    /// The cache at its default place.
+    pub fn default_location() -> Self {
+        let base = std::env::var_os(STRATA_CACHE_DIR)
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("XDG_CACHE_HOME").map(|cache| PathBuf::from(cache).join("strata"))
+            })
+            .or_else(|| {
+                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/strata"))
+            })
+            .unwrap_or_else(|| std::env::temp_dir().join("strata-cache"));
+        Self::new(&base)
+    }
+
+    fn path_of(&self, diff_id: &str) -> Option<PathBuf> {
+        let hex = diff_id.strip_prefix("sha256:")?;
+        (hex.len() == 64 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
+            .then(|| self.directory.join(format!("{hex}.json")))
+    }
+
+    pub fn get(&self, diff_id: &str) -> Option<LayerRecord> {
+        let text = fs_err::read(self.path_of(diff_id)?).ok()?;
+        let record: LayerRecord = serde_json::from_slice(&text).ok()?;
+        (record.version == RECORD_VERSION && record.diff_id == diff_id).then_some(record)
+    }
+
+    pub fn contains(&self, diff_id: &str) -> bool {
+        self.get(diff_id).is_some()
+    }
+
+    pub fn put(&self, record: &LayerRecord) -> Result<(), InspectError> {
+        let Some(path) = self.path_of(&record.diff_id) else {
+            return Ok(());
+        };
+        let cache_error = |source| InspectError::Cache {
+            path: self.directory.clone(),
+            source,
+        };
+        fs_err::create_dir_all(&self.directory).map_err(cache_error)?;
+        let mut file = tempfile::NamedTempFile::new_in(&self.directory).map_err(cache_error)?;
+        let text = serde_json::to_vec(record)
+            .map_err(|error| cache_error(std::io::Error::other(error)))?;
+        file.write_all(&text).map_err(cache_error)?;
+        file.persist(&path)
+            .map_err(|error| cache_error(error.error))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! Errors reading images.
+
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error("cannot read layer `{layer}`")]
+    Layer {
+        layer: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("layer `{layer}` uses {what}, which strata cannot read yet")]
+    Unsupported { layer: String, what: String },
+    #[error("layer `{expected}` of `{reference}` has different content (`{actual}`): the registry or export is corrupt")]
+    DigestMismatch {
+        reference: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("the image archive of `{reference}` does not contain layer `{layer}`")]
+    MissingLayer { reference: String, layer: String },
+    #[error("the config of `{reference}` has no `rootfs.diff_ids`")]
+    NoLayers { reference: String },
+    #[error("cannot use the layer cache at `{path}`", path = path.display())]
+    Cache {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Engine(#[from] strata_engine::EngineError),
+    #[error(transparent)]
+    Registry(#[from] strata_registry::RegistryError),
+    #[error("the layer reader stopped unexpectedly")]
+    Reader(#[source] tokio::task::JoinError),
+}
+
+impl InspectError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Cache { .. } => Some(format!(
+                "set `{}` to a writable directory",
+                crate::cache::STRATA_CACHE_DIR
+            )),
+            Self::DigestMismatch { .. } => Some(
+                "inspect again; if it persists, the image in the registry is damaged".to_string(),
+            ),
+            Self::Engine(error) => error.hint(),
+            _ => None,
+        }
+    }
+}

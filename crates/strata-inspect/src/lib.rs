@@ -1,0 +1,35 @@
+//! Reading what is inside an image without running it: its layers, applied in order with
+//! whiteouts honoured, give the OS, Debian packages, Python interpreters and distributions,
+//! conda and R packages. Facts are cached per layer. From them: tags, Markdown build manifests,
+//! CycloneDX SBOMs and package diffs.
+
+mod archive;
+mod bridge;
+mod cache;
+mod diff;
+mod error;
+mod facts;
+mod filesystem;
+mod layer;
+mod manifest;
+mod parsers;
+mod records;
+mod sbom;
+mod source;
+mod taggers;
+
+pub use cache::{LayerCache, STRATA_CACHE_DIR};
+pub use diff::{diff, Change};
+pub use error::InspectError;
+pub use facts::{
+    compute, Breadcrumb, CondaEnvironment, ImageFacts, ImageMetadata, Interpreter, LayerSummary,
+    OsRelease, PythonEnvironment, PythonFacts, RLibrary, FACTS_SCHEMA_VERSION,
+};
+pub use layer::read_layer;
+pub use manifest::{human_size, markdown};
+pub use records::{
+    CondaPackage, DebPackage, FileFacts, LayerRecord, Node, PythonPackage, RPackage,
+};
+pub use sbom::{cyclonedx, normalize_python_name};
+pub use source::{inspect_local, inspect_registry};
+pub use taggers::{compute_tags, sanitize_tag, Tags};

@@ -1,0 +1,286 @@
+//! Parsers for the files that carry facts: `os-release`, dpkg's status database, Python
+//! distribution metadata, `pyvenv.cfg`, `patchlevel.h`, conda's `conda-meta/*.json` and R's
+//! `DESCRIPTION`. Each takes bytes as found in a layer and never fails: a file it cannot read
+//! yields nothing.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::records::{CondaPackage, DebPackage, PythonPackage, RPackage};
+
+/// `KEY=value` / `KEY="value"` lines.
+pub fn os_release(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            if line.starts_with('#') {
+                return None;
+            }
+            let (key, value) = line.split_once('=')?;
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|rest| rest.strip_suffix('"'))
+                .or_else(|| {
+                    value
+                        .strip_prefix('\'')
+                        .and_then(|rest| rest.strip_suffix('\''))
+                })
+                .unwrap_or(value);
+            Some((key.trim().to_string(), value.replace("\\\"", "\"")))
+        })
+        .collect()
+}
+
+/// RFC 822-style paragraphs (dpkg status, R DESCRIPTION): field names to values, continuation
+/// lines joined.
+fn paragraphs(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut result = Vec::new();
+    let mut current: BTreeMap<String, String> = BTreeMap::new();
+    let mut last_key: Option<String> = None;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                result.push(std::mem::take(&mut current));
+            }
+            last_key = None;
+            continue;
+        }
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some(key) = &last_key {
+                if let Some(value) = current.get_mut(key) {
+                    value.push(' ');
+                    value.push_str(line.trim());
+                }
+            }
+            continue;
+        }
+        if let Some((key, value)) = line.split_once(':') {
+            current.insert(key.trim().to_string(), value.trim().to_string());
+            last_key = Some(key.trim().to_string());
+        }
+    }
+    if !current.is_empty() {
+        result.push(current);
+    }
+    result
+}
+
+/// Installed packages of a dpkg status file. `require_installed` is false for distroless
+/// `status.d` files, which have no `Status` field.
+pub fn dpkg_status(text: &str, require_installed: bool) -> Vec<DebPackage> {
+    paragraphs(text)
+        .into_iter()
+        .filter(|fields| {
+            !require_installed
+                || fields
+                    .get("Status")
+                    .is_some_and(|status| status.split_whitespace().last() == Some("installed"))
+        })
+        .filter_map(|mut fields| {
+            let name = fields.remove("Package")?;
+            let version = fields.remove("Version")?;
+            let source = fields
+                .remove("Source")
+                .map(|source| {
+                    source
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .filter(|source| *source != name);
+            Some(DebPackage {
+                name,
+                version,
+                architecture: fields.remove("Architecture"),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// The header of a `METADATA` / `PKG-INFO` file (everything before the first blank line).
+pub fn python_metadata(text: &str) -> Option<PythonPackage> {
+    let mut name = None;
+    let mut version = None;
+    let mut summary = None;
+    let mut license = None;
+    for line in text.lines() {
+        if line.is_empty() {
+            break;
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim().to_string();
+        match key {
+            "Name" => name = Some(value),
+            "Version" => version = Some(value),
+            "Summary" if !value.is_empty() && value != "UNKNOWN" => summary = Some(value),
+            "License-Expression" => license = Some(value),
+            "License"
+                if license.is_none()
+                    && !value.is_empty()
+                    && value != "UNKNOWN"
+                    && value.len() < 200 =>
+            {
+                license = Some(value);
+            }
+            _ => {}
+        }
+    }
+    Some(PythonPackage {
+        name: name?,
+        version: version?,
+        summary,
+        license,
+    })
+}
+
+/// `version = 3.11.2` (or `version_info = 3.11.2.final.0`) from `pyvenv.cfg`.
+pub fn pyvenv_version(text: &str) -> Option<String> {
+    let fields: BTreeMap<String, String> = text
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
+        .collect();
+    if let Some(version) = fields.get("version") {
+        return Some(version.clone());
+    }
+    let info = fields.get("version_info")?;
+    Some(info.split('.').take(3).collect::<Vec<_>>().join("."))
+}
+
+/// `#define PY_VERSION "3.11.7"` from `patchlevel.h`.
+pub fn patchlevel_version(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line
+            .trim()
+            .strip_prefix("#define")?
+            .trim_start()
+            .strip_prefix("PY_VERSION")?;
+        let quoted = rest.trim();
+        Some(quoted.trim_matches('"').to_string()).filter(|version| !version.is_empty())
+    })
+}
+
+#[derive(Deserialize)]
+struct CondaMeta {
+    name: String,
+    version: String,
+    build: Option<String>,
+    channel: Option<String>,
+}
+
+/// A `conda-meta/<name>-<version>-<build>.json` record.
+pub fn conda_meta(bytes: &[u8]) -> Option<CondaPackage> {
+    let meta: CondaMeta = serde_json::from_slice(bytes).ok()?;
+    Some(CondaPackage {
+        name: meta.name,
+        version: meta.version,
+        build: meta.build,
+        channel: meta.channel.map(|channel| channel_name(&channel)),
+    })
+}
+
+/// `https://conda.anaconda.org/conda-forge/linux-64` → `conda-forge`; `conda-forge` stays.
+fn channel_name(channel: &str) -> String {
+    let mut parts: Vec<&str> = channel.trim_end_matches('/').split('/').collect();
+    let is_subdir = |part: &str| {
+        part == "noarch"
+            || ["linux-", "osx-", "win-", "emscripten-"]
+                .iter()
+                .any(|prefix| part.starts_with(prefix))
+    };
+    if parts.len() > 1 && parts.last().is_some_and(|last| is_subdir(last)) {
+        parts.pop();
+    }
+    parts.last().copied().unwrap_or_default().to_string()
+}
+
+/// An R package's `DESCRIPTION`.
+pub fn r_description(text: &str) -> Option<RPackage> {
+    let mut fields = paragraphs(text).into_iter().next()?;
+    Some(RPackage {
+        name: fields.remove("Package")?,
+        version: fields.remove("Version")?,
+        license: fields.remove("License"),
+    })
+}
+
+/// The upstream version of a Debian version: `3.11.2-6+deb12u1` → `3.11.2`, `1:2.3-1` → `2.3`.
+pub fn debian_upstream_version(version: &str) -> &str {
+    let without_epoch = version.split_once(':').map_or(version, |(_, rest)| rest);
+    without_epoch
+        .rsplit_once('-')
+        .map_or(without_epoch, |(upstream, _)| upstream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_release_fields() {
+        let fields = os_release(
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID='12'\n# c\n",
+        );
+        assert_eq!(fields["ID"], "debian");
+        assert_eq!(fields["VERSION_ID"], "12");
+        assert_eq!(fields["PRETTY_NAME"], "Debian GNU/Linux 12 (bookworm)");
+    }
+
+    #[test]
+    fn dpkg_installed_only_with_continuations() {
+        let text = "Package: a\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\nSource: a-src (1.0-1)\nDescription: x\n more\n\nPackage: b\nStatus: deinstall ok config-files\nVersion: 2\n\nPackage: c\nStatus: install ok installed\nVersion: 1:3-2\n";
+        let packages = dpkg_status(text, true);
+        assert_eq!(packages.len(), 2);
+        assert_eq!(packages[0].source.as_deref(), Some("a-src"));
+        assert_eq!(packages[1].version, "1:3-2");
+        assert_eq!(dpkg_status("Package: d\nVersion: 1\n", false).len(), 1);
+    }
+
+    #[test]
+    fn python_metadata_header_only() {
+        let package = python_metadata("Metadata-Version: 2.1\nName: numpy\nVersion: 1.26.4\nSummary: Fundamental\nLicense: BSD\n\nName: not-this\n").unwrap();
+        assert_eq!(
+            (package.name.as_str(), package.version.as_str()),
+            ("numpy", "1.26.4")
+        );
+        assert_eq!(package.license.as_deref(), Some("BSD"));
+        assert!(python_metadata("Name: x\n").is_none());
+    }
+
+    #[test]
+    fn interpreter_versions() {
+        assert_eq!(
+            pyvenv_version("home = /usr/bin\nversion = 3.11.2\n").as_deref(),
+            Some("3.11.2")
+        );
+        assert_eq!(
+            pyvenv_version("version_info = 3.12.1.final.0\n").as_deref(),
+            Some("3.12.1")
+        );
+        assert_eq!(
+            patchlevel_version("#define PY_MINOR_VERSION 11\n#define PY_VERSION      \"3.11.7\"\n")
+                .as_deref(),
+            Some("3.11.7")
+        );
+        assert_eq!(debian_upstream_version("3.11.2-6+deb12u1"), "3.11.2");
+        assert_eq!(debian_upstream_version("1:2.3-1"), "2.3");
+        assert_eq!(debian_upstream_version("5.2"), "5.2");
+    }
+
+    #[test]
+    fn conda_and_r() {
+        let conda = conda_meta(br#"{"name":"python","version":"3.11.7","build":"h955ad1f_0","channel":"https://conda.anaconda.org/conda-forge/linux-64","files":["a"]}"#).unwrap();
+        assert_eq!(conda.channel.as_deref(), Some("conda-forge"));
+        assert_eq!(channel_name("conda-forge"), "conda-forge");
+        assert_eq!(channel_name("pkgs/main"), "main");
+        let r = r_description("Package: ggplot2\nVersion: 3.5.0\nLicense: MIT + file LICENSE\n")
+            .unwrap();
+        assert_eq!((r.name.as_str(), r.version.as_str()), ("ggplot2", "3.5.0"));
+    }
+}

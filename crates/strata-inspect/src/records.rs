@@ -1,0 +1,102 @@
+//! What strata keeps of one layer: the few files that carry facts (parsed, not raw), every
+//! symlink, interpreter executables, and the layer's whiteouts. This is what the per-layer cache
+//! stores, keyed by the layer's uncompressed digest.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped when what a record holds changes; older cache entries are then ignored.
+pub const RECORD_VERSION: u32 = 1;
+
+/// The facts of one layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRecord {
+    pub version: u32,
+    /// `sha256:...` of the uncompressed layer tar (`rootfs.diff_ids`).
+    pub diff_id: String,
+    /// Uncompressed bytes.
+    pub size: u64,
+    /// Recorded paths (relative, `/`-separated, no `..`).
+    pub entries: BTreeMap<String, Node>,
+    /// Paths this layer deletes from the layers below (`.wh.<name>`).
+    pub whiteouts: Vec<String>,
+    /// Directories whose lower contents this layer hides (`.wh..wh..opq`).
+    pub opaque: Vec<String>,
+    /// Things skipped or cut short, for the user.
+    pub warnings: Vec<String>,
+}
+
+/// A recorded path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Node {
+    Symlink {
+        target: String,
+    },
+    /// An interpreter executable (`bin/python3.11`, `bin/R`).
+    Executable,
+    /// A file with facts in it.
+    Facts {
+        facts: FileFacts,
+    },
+}
+
+/// The facts parsed out of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FileFacts {
+    OsRelease {
+        fields: BTreeMap<String, String>,
+    },
+    /// `var/lib/dpkg/status` (installed packages only) or one `status.d` file.
+    Dpkg {
+        packages: Vec<DebPackage>,
+    },
+    /// A `*.dist-info/METADATA` or `*.egg-info` in a `site-packages` or `dist-packages` directory.
+    PythonDistribution(PythonPackage),
+    /// A `conda-meta/*.json`.
+    Conda(CondaPackage),
+    /// An R package's `DESCRIPTION`.
+    R(RPackage),
+    /// `include/python3.X/patchlevel.h`: the interpreter's full version.
+    PythonPatchLevel {
+        version: String,
+    },
+    /// A virtual environment's `pyvenv.cfg`.
+    Pyvenv {
+        version: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DebPackage {
+    pub name: String,
+    pub version: String,
+    pub architecture: Option<String>,
+    /// The source package, when it differs from the name.
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PythonPackage {
+    pub name: String,
+    pub version: String,
+    pub summary: Option<String>,
+    pub license: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CondaPackage {
+    pub name: String,
+    pub version: String,
+    pub build: Option<String>,
+    pub channel: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RPackage {
+    pub name: String,
+    pub version: String,
+    pub license: Option<String>,
+}

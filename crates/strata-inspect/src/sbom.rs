@@ -1,0 +1,222 @@
+//! CycloneDX 1.5 JSON SBOMs, with package URLs: `pkg:deb/<distro>/<name>@<version>?arch=...`,
+//! `pkg:pypi/<name>@<version>`, `pkg:conda/<name>@<version>?build=...&channel=...`,
+//! `pkg:cran/<name>@<version>`. Deterministic for the same facts: the serial number derives
+//! from the image.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::facts::ImageFacts;
+
+/// Percent-encode everything but unreserved characters, as package URLs require.
+fn encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    encoded
+}
+
+/// PEP 503 normalized name: lowercase, runs of `-_.` as `-`.
+pub fn normalize_python_name(name: &str) -> String {
+    let mut normalized = String::with_capacity(name.len());
+    let mut separator = false;
+    for character in name.chars() {
+        if matches!(character, '-' | '_' | '.') {
+            separator = true;
+        } else {
+            if separator && !normalized.is_empty() {
+                normalized.push('-');
+            }
+            separator = false;
+            normalized.push(character.to_ascii_lowercase());
+        }
+    }
+    normalized
+}
+
+fn component(
+    kind: &str,
+    name: &str,
+    version: &str,
+    purl: &str,
+    license: Option<&str>,
+    properties: &[(&str, &str)],
+) -> Value {
+    let mut value = json!({
+        "type": kind,
+        "bom-ref": purl,
+        "name": name,
+        "version": version,
+        "purl": purl,
+    });
+    if let Some(license) = license {
+        value["licenses"] = json!([{ "license": { "name": license } }]);
+    }
+    if !properties.is_empty() {
+        value["properties"] = properties
+            .iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect();
+    }
+    value
+}
+
+/// The CycloneDX 1.5 document of an image.
+pub fn cyclonedx(facts: &ImageFacts) -> Value {
+    let distro = facts.os_release.as_ref().map(|os| match &os.version_id {
+        Some(version) => format!("{}-{version}", os.id),
+        None => os.id.clone(),
+    });
+    let namespace = facts
+        .os_release
+        .as_ref()
+        .map_or("debian", |os| os.id.as_str());
+    let mut components: BTreeMap<String, Value> = BTreeMap::new();
+    for package in &facts.deb_packages {
+        let mut qualifiers = Vec::new();
+        if let Some(architecture) = &package.architecture {
+            qualifiers.push(format!("arch={}", encode(architecture)));
+        }
+        if let Some(distro) = &distro {
+            qualifiers.push(format!("distro={}", encode(distro)));
+        }
+        let query = if qualifiers.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", qualifiers.join("&"))
+        };
+        let purl = format!(
+            "pkg:deb/{}/{}@{}{query}",
+            encode(namespace),
+            encode(&package.name),
+            encode(&package.version)
+        );
+        components.insert(
+            purl.clone(),
+            component("library", &package.name, &package.version, &purl, None, &[]),
+        );
+    }
+    for environment in &facts.python.environments {
+        for package in &environment.packages {
+            let purl = format!(
+                "pkg:pypi/{}@{}",
+                encode(&normalize_python_name(&package.name)),
+                encode(&package.version)
+            );
+            components.entry(purl.clone()).or_insert_with(|| {
+                component(
+                    "library",
+                    &package.name,
+                    &package.version,
+                    &purl,
+                    package.license.as_deref(),
+                    &[("strata:python-environment", &environment.path)],
+                )
+            });
+        }
+    }
+    for environment in &facts.conda {
+        for package in &environment.packages {
+            let mut qualifiers = Vec::new();
+            if let Some(build) = &package.build {
+                qualifiers.push(format!("build={}", encode(build)));
+            }
+            if let Some(channel) = &package.channel {
+                qualifiers.push(format!("channel={}", encode(channel)));
+            }
+            let query = if qualifiers.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", qualifiers.join("&"))
+            };
+            let purl = format!(
+                "pkg:conda/{}@{}{query}",
+                encode(&package.name),
+                encode(&package.version)
+            );
+            components.entry(purl.clone()).or_insert_with(|| {
+                component("library", &package.name, &package.version, &purl, None, &[])
+            });
+        }
+    }
+    for library in &facts.r {
+        for package in &library.packages {
+            let purl = format!(
+                "pkg:cran/{}@{}",
+                encode(&package.name),
+                encode(&package.version)
+            );
+            components.entry(purl.clone()).or_insert_with(|| {
+                component(
+                    "library",
+                    &package.name,
+                    &package.version,
+                    &purl,
+                    package.license.as_deref(),
+                    &[],
+                )
+            });
+        }
+    }
+    let identity = facts
+        .image
+        .digests
+        .first()
+        .cloned()
+        .unwrap_or_else(|| facts.image.id.clone());
+    let hash = Sha256::digest(format!("{}\n{identity}", facts.image.reference).as_bytes());
+    let hex = format!("{hash:x}");
+    let serial = format!(
+        "urn:uuid:{}-{}-5{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    );
+    let mut image = json!({
+        "type": "container",
+        "bom-ref": facts.image.reference,
+        "name": facts.image.reference,
+    });
+    if !identity.is_empty() {
+        image["version"] = json!(identity);
+    }
+    let mut metadata = json!({
+        "tools": { "components": [{ "type": "application", "name": "strata", "version": env!("CARGO_PKG_VERSION") }] },
+        "component": image,
+    });
+    if let Some(created) = &facts.image.created {
+        metadata["timestamp"] = json!(created);
+    }
+    json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "serialNumber": serial,
+        "version": 1,
+        "metadata": metadata,
+        "components": components.into_values().collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_encoding() {
+        assert_eq!(
+            normalize_python_name("Jupyter_Server.Terminals"),
+            "jupyter-server-terminals"
+        );
+        assert_eq!(encode("1:2.0+dfsg-1"), "1%3A2.0%2Bdfsg-1");
+    }
+}

@@ -1,0 +1,177 @@
+//! Where images come from: the local engine (metadata from its inspect API, layers from its
+//! export) or a registry (manifest, config and only the layer blobs the cache lacks). Either way
+//! the layers end up as records in the cache, and the facts are computed from them.
+
+use strata_engine::{Engine, EngineError};
+use strata_registry::Registry;
+
+use crate::archive::read_archive;
+use crate::bridge::read_stream;
+use crate::cache::LayerCache;
+use crate::error::InspectError;
+use crate::facts::{compute, ImageFacts, ImageMetadata, LayerSummary};
+use crate::layer::read_layer;
+use crate::records::LayerRecord;
+
+/// Inspect an image of the local engine.
+pub async fn inspect_local<E: Engine>(
+    engine: &E,
+    reference: &str,
+    cache: &LayerCache,
+) -> Result<ImageFacts, InspectError> {
+    let details = engine
+        .image(reference)
+        .await?
+        .ok_or_else(|| EngineError::NoSuchImage {
+            reference: reference.to_string(),
+        })?;
+    if details.layers.iter().any(|layer| !cache.contains(layer)) {
+        read_local_layers(engine, reference, &details.layers, cache).await?;
+    }
+    let records = cached_records(reference, &details.layers, cache)?;
+    let metadata = ImageMetadata {
+        reference: reference.to_string(),
+        id: details.id,
+        digests: details.repo_digests,
+        created: details.created,
+        architecture: details.architecture,
+        os: details.os,
+        size: details.size,
+        env: details.env,
+        labels: details.labels,
+        layers: records
+            .iter()
+            .map(|record| LayerSummary {
+                diff_id: record.diff_id.clone(),
+                size: record.size,
+            })
+            .collect(),
+    };
+    Ok(compute(metadata, &records))
+}
+
+/// Export the image and read the layers the cache lacks. The first pass trusts the archive's
+/// layer order to skip parsing cached layers; if that guess fails, a second pass reads all.
+async fn read_local_layers<E: Engine>(
+    engine: &E,
+    reference: &str,
+    layers: &[String],
+    cache: &LayerCache,
+) -> Result<(), InspectError> {
+    for predict_order in [true, false] {
+        let expected = layers.to_vec();
+        let task_cache = cache.clone();
+        let pass = read_stream(engine.export(reference), move |reader| {
+            read_archive(reader, &expected, &task_cache, predict_order)
+        })
+        .await?;
+        if layers.iter().all(|layer| cache.contains(layer)) {
+            return Ok(());
+        }
+        if !pass.order_mismatch {
+            break;
+        }
+    }
+    let missing = layers
+        .iter()
+        .find(|layer| !cache.contains(layer))
+        .cloned()
+        .unwrap_or_default();
+    Err(InspectError::MissingLayer {
+        reference: reference.to_string(),
+        layer: missing,
+    })
+}
+
+fn cached_records(
+    reference: &str,
+    layers: &[String],
+    cache: &LayerCache,
+) -> Result<Vec<LayerRecord>, InspectError> {
+    layers
+        .iter()
+        .map(|layer| {
+            cache.get(layer).ok_or_else(|| InspectError::MissingLayer {
+                reference: reference.to_string(),
+                layer: layer.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Inspect an image in its registry without pulling it into an engine: only the layer blobs
+/// the cache lacks are downloaded, each checked against the config's `rootfs.diff_ids`.
+pub async fn inspect_registry(
+    reference: &str,
+    cache: &LayerCache,
+) -> Result<ImageFacts, InspectError> {
+    let registry = Registry::new(reference)?;
+    let image = registry.image().await?;
+    let diff_ids: Vec<String> = image.config["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if diff_ids.len() != image.layers.len() || diff_ids.is_empty() {
+        return Err(InspectError::NoLayers {
+            reference: reference.to_string(),
+        });
+    }
+    for (layer, diff_id) in image.layers.iter().zip(&diff_ids) {
+        if cache.contains(diff_id) {
+            continue;
+        }
+        let stream = registry.blob(&layer.digest).await?;
+        let label = diff_id.clone();
+        let record = read_stream(stream, move |reader| read_layer(reader, &label)).await?;
+        if &record.diff_id != diff_id {
+            return Err(InspectError::DigestMismatch {
+                reference: reference.to_string(),
+                expected: diff_id.clone(),
+                actual: record.diff_id,
+            });
+        }
+        cache.put(&record)?;
+    }
+    let records = cached_records(reference, &diff_ids, cache)?;
+    let config = &image.config;
+    let text = |value: &serde_json::Value| value.as_str().map(str::to_string);
+    let metadata = ImageMetadata {
+        reference: reference.to_string(),
+        id: String::new(),
+        digests: vec![image.digest.clone()],
+        created: text(&config["created"]),
+        architecture: text(&config["architecture"]),
+        os: text(&config["os"]),
+        size: image.layers.iter().map(|layer| layer.size).sum(),
+        env: config["config"]["Env"]
+            .as_array()
+            .map(|variables| {
+                variables
+                    .iter()
+                    .filter_map(|variable| variable.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        labels: config["config"]["Labels"]
+            .as_object()
+            .map(|labels| {
+                labels
+                    .iter()
+                    .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        layers: records
+            .iter()
+            .map(|record| LayerSummary {
+                diff_id: record.diff_id.clone(),
+                size: record.size,
+            })
+            .collect(),
+    };
+    Ok(compute(metadata, &records))
+}

@@ -1,0 +1,206 @@
+//! `strata inspect` and `strata diff`: what is in an image, and what changed between two.
+
+use std::fmt::Write;
+
+use anyhow::Context;
+use strata_cli::InspectFormat;
+use strata_engine::DockerEngine;
+use strata_inspect::{human_size, ImageFacts, LayerCache};
+
+use crate::exit_status::ExitStatus;
+use crate::output::write_output;
+use crate::printer::Printer;
+use crate::settings::{DiffSettings, InspectSettings};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The facts of one image, from the engine or (`registry`) its registry.
+async fn facts_of(
+    reference: &str,
+    registry: bool,
+    engine: Option<&DockerEngine>,
+    cache: &LayerCache,
+) -> anyhow::Result<ImageFacts> {
+    let facts = match (registry, engine) {
+        (true, _) => strata_inspect::inspect_registry(reference, cache).await,
+        (false, Some(engine)) => strata_inspect::inspect_local(engine, reference, cache).await,
+        (false, None) => unreachable!("a local inspection always has an engine"),
+    };
+    facts.with_context(|| format!("cannot inspect `{reference}`"))
+}
+
+pub fn inspect(settings: &InspectSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let cache = LayerCache::default_location();
+    let facts = runtime()?.block_on(async {
+        let engine = if settings.registry {
+            None
+        } else {
+            Some(DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?)
+        };
+        facts_of(&settings.image, settings.registry, engine.as_ref(), &cache).await
+    })?;
+    for warning in &facts.warnings {
+        printer.warn(warning);
+    }
+    let text = match settings.format {
+        InspectFormat::Text => summary(&facts),
+        InspectFormat::Json => format!("{}\n", serde_json::to_string_pretty(&facts)?),
+        InspectFormat::Markdown => strata_inspect::markdown(&facts),
+        InspectFormat::Cyclonedx => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&strata_inspect::cyclonedx(&facts))?
+        ),
+    };
+    write_output(settings.output.as_deref(), &text, printer)?;
+    Ok(ExitStatus::Success)
+}
+
+/// The readable summary.
+fn summary(facts: &ImageFacts) -> String {
+    let image = &facts.image;
+    let mut output = String::new();
+    let mut line = |label: &str, value: String| {
+        let _ = writeln!(output, "{label:<12}{value}");
+    };
+    line("image", image.reference.clone());
+    if !image.id.is_empty() {
+        line("id", image.id.clone());
+    }
+    for digest in &image.digests {
+        line("digest", digest.clone());
+    }
+    if let Some(created) = &image.created {
+        line("created", created.clone());
+    }
+    if let (Some(os), Some(architecture)) = (&image.os, &image.architecture) {
+        line("platform", format!("{os}/{architecture}"));
+    }
+    line(
+        "size",
+        format!(
+            "{} in {} layers",
+            human_size(image.size),
+            image.layers.len()
+        ),
+    );
+    if let Some(os) = &facts.os_release {
+        line(
+            "os",
+            os.pretty_name.clone().unwrap_or_else(|| {
+                format!("{} {}", os.id, os.version_id.clone().unwrap_or_default())
+            }),
+        );
+    }
+    if let Some(python) = &facts.python.default {
+        line("python", format!("{} ({})", python.version, python.path));
+    }
+    for interpreter in &facts.python.interpreters {
+        if facts.python.default.as_ref() != Some(interpreter) {
+            line(
+                "",
+                format!("{} ({})", interpreter.version, interpreter.path),
+            );
+        }
+    }
+    line("deb", format!("{} packages", facts.deb_packages.len()));
+    for environment in &facts.python.environments {
+        let version = environment
+            .python_version
+            .as_deref()
+            .map(|version| format!(", Python {version}"))
+            .unwrap_or_default();
+        line(
+            "pip",
+            format!(
+                "{} packages in {}{version}",
+                environment.packages.len(),
+                environment.path
+            ),
+        );
+    }
+    for environment in &facts.conda {
+        line(
+            "conda",
+            format!(
+                "{} packages in /{}",
+                environment.packages.len(),
+                environment.prefix
+            ),
+        );
+    }
+    for library in &facts.r {
+        line(
+            "R",
+            format!("{} packages in /{}", library.packages.len(), library.path),
+        );
+    }
+    if !facts.breadcrumbs.is_empty() {
+        output.push_str("breadcrumbs\n");
+        for crumb in &facts.breadcrumbs {
+            let name = crumb.target.as_deref().unwrap_or("compat");
+            let _ = writeln!(output, "  {:<10}{name:<24}{}", crumb.kind, crumb.version);
+        }
+    }
+    if !image.labels.is_empty() {
+        output.push_str("labels\n");
+        for (key, value) in &image.labels {
+            let _ = writeln!(output, "  {key}={value}");
+        }
+    }
+    output
+}
+
+pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let cache = LayerCache::default_location();
+    let (before, after) = runtime()?.block_on(async {
+        let engine = if settings.registry {
+            None
+        } else {
+            Some(DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?)
+        };
+        let before = facts_of(&settings.before, settings.registry, engine.as_ref(), &cache).await?;
+        let after = facts_of(&settings.after, settings.registry, engine.as_ref(), &cache).await?;
+        anyhow::Ok((before, after))
+    })?;
+    let changes = strata_inspect::diff(&before, &after);
+    if settings.json {
+        let value = serde_json::json!({"schema_version": 1, "before": settings.before, "after": settings.after, "changes": changes});
+        printer.data(&format!("{}\n", serde_json::to_string_pretty(&value)?));
+    } else {
+        let mut output = String::new();
+        for change in &changes {
+            let (mark, versions) = match (&change.before, &change.after) {
+                (None, Some(after)) => ('+', after.clone()),
+                (Some(before), None) => ('-', before.clone()),
+                (Some(before), Some(after)) => ('~', format!("{before} -> {after}")),
+                (None, None) => continue,
+            };
+            let location = if change.location.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", change.location)
+            };
+            let _ = writeln!(
+                output,
+                "{mark} {:<15}{} {versions}{location}",
+                change.ecosystem, change.name
+            );
+        }
+        printer.data(&output);
+        let count = |mark: fn(&strata_inspect::Change) -> bool| {
+            changes.iter().filter(|change| mark(change)).count()
+        };
+        printer.info(&format!(
+            "{} added, {} removed, {} changed",
+            count(|change| change.before.is_none()),
+            count(|change| change.after.is_none()),
+            count(|change| change.before.is_some() && change.after.is_some()),
+        ));
+    }
+    Ok(ExitStatus::Success)
+}

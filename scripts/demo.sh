@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled example, from a fresh machine: start the services (Docker daemon,
 # loopback registry, local base images), build strata, then plan, build and push the example
-# family to the loopback registry, and show where the images went.
+# family to the loopback registry, show where the images went, and inspect what is in them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env_file=$(scripts/dev-env.sh up)
@@ -24,3 +24,10 @@ echo "== where the images went: the registry at http://$STRATA_TEST_REGISTRY" >&
 for repository in $(curl -fsS "http://$STRATA_TEST_REGISTRY/v2/_catalog" | tr -d '{}[]"' | sed 's/repositories://' | tr ',' '\n' | grep '^strata-example/'); do
   echo "$STRATA_TEST_REGISTRY/$repository: $(curl -fsS "http://$STRATA_TEST_REGISTRY/v2/$repository/tags/list" | sed 's/.*"tags":\[\(.*\)\].*/\1/' | tr -d '"')"
 done
+echo "== what is inside the final astro image, read from the registry" >&2
+"$strata" inspect --registry "$repo/rel/astro:2.0"
+echo "== its build manifest and SBOM: target/astro-manifest.md, target/astro-sbom.json" >&2
+"$strata" inspect --registry "$repo/rel/astro:2.0" --format markdown --output target/astro-manifest.md
+"$strata" inspect --registry "$repo/rel/astro:2.0" --format cyclonedx --output target/astro-sbom.json
+echo "== what astro adds to essentials" >&2
+"$strata" diff --registry "$repo/rel/essentials:1.0" "$repo/rel/astro:2.0"

@@ -142,7 +142,7 @@ fn summary(facts: &ImageFacts) -> String {
     if !facts.breadcrumbs.is_empty() {
         output.push_str("breadcrumbs\n");
         for crumb in &facts.breadcrumbs {
-            let name = crumb.target.as_deref().unwrap_or("compat");
+            let name = crumb.target.as_deref().unwrap_or("");
             let _ = writeln!(output, "  {:<10}{name:<24}{}", crumb.kind, crumb.version);
         }
     }

@@ -4,6 +4,7 @@ mod build;
 mod environment;
 mod graph;
 mod inspect;
+mod lock;
 mod plan;
 mod select;
 
@@ -13,6 +14,7 @@ pub use build::{BuildArgs, BuilderArg};
 pub use environment::*;
 pub use graph::{GraphArgs, GraphFormatArg};
 pub use inspect::{DiffArgs, InspectArgs, InspectFormat};
+pub use lock::{FetchArgs, LockArgs, LockCommand, LockOptions};
 pub use plan::{PlanArgs, PlanFormat};
 pub use select::SelectArgs;
 
@@ -63,4 +65,9 @@ pub enum Command {
     Inspect(InspectArgs),
     /// List the packages added, removed and changed between two images.
     Diff(DiffArgs),
+    /// Lock Python requirements into a hash-pinned file for an image's interpreter and platform.
+    ///
+    /// Writes pip-compile's `--generate-hashes` format, installable with
+    /// `pip install --no-deps --require-hashes --only-binary :all: -r requirements.lock`.
+    Lock(LockArgs),
 }

@@ -66,6 +66,28 @@ pub struct ImageConfig {
     /// this one.
     #[serde(default)]
     pub taggers: Vec<TaggerConfig>,
+    /// The image's Python lock: what `strata lock` resolves for it, without needing the image.
+    pub lock: Option<LockConfig>,
+}
+
+/// Where an image's Python requirements are and what interpreter and platform they are locked for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LockConfig {
+    /// The requirements file, relative to the image's directory.
+    pub requirements: String,
+    /// The lock file, relative to the image's directory (default: the requirements file with a
+    /// `.lock` extension).
+    pub output: Option<String>,
+    /// The image's CPython version (`3.11` or `3.11.7`).
+    pub python: String,
+    /// The image's platform (`manylinux_2_36_x86_64`, `musllinux_1_2_aarch64`).
+    pub platform: String,
+    /// Packages that may be locked from source distributions.
+    #[serde(default)]
+    pub no_binary: Vec<String>,
+    /// Ignore files uploaded after this date.
+    pub exclude_newer: Option<String>,
 }
 
 /// A rule that computes a tag from an image's inspected facts.

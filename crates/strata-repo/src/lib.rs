@@ -14,7 +14,7 @@ mod stacks;
 mod version;
 
 pub use changes::{CommitInfo, Git, GitError};
-pub use config::{Config, ImageConfig, LayoutKind, TaggerConfig, CONFIG_FILE};
+pub use config::{Config, ImageConfig, LayoutKind, LockConfig, TaggerConfig, CONFIG_FILE};
 pub use diagnostic::{render_chain, SourceSpan};
 pub use dockerfile::{Dockerfile, FinalBase, Stage};
 pub use error::{ConfigError, DockerfileError, RepoError};

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 pub enum ExitStatus {
     /// 0: the command did what was asked.
     Success,
+    /// 1: a check found problems (`lock --check` found drift).
+    Problems,
     /// 2: bad usage or bad input (files, names, references); clap also exits 2 on usage errors.
     InputError,
     /// 3: at least one build failed (its dependents were skipped).
@@ -21,6 +23,7 @@ impl From<ExitStatus> for ExitCode {
     fn from(status: ExitStatus) -> Self {
         match status {
             ExitStatus::Success => Self::SUCCESS,
+            ExitStatus::Problems => Self::from(1),
             ExitStatus::InputError => Self::from(2),
             ExitStatus::BuildFailed => Self::from(3),
             ExitStatus::PushFailed => Self::from(4),

@@ -46,6 +46,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Diff(arguments) => {
             commands::diff(&settings::DiffSettings::resolve(arguments), printer)
         }
+        Command::Lock(arguments) => commands::lock(arguments, printer),
         Command::Graph(arguments) => {
             let settings = settings::GraphSettings::resolve(&arguments);
             commands::graph(&settings, printer)

@@ -32,6 +32,23 @@ impl Printer {
         }
     }
 
+    /// A spinner on stderr for long work; `None` when progress is hidden (not a terminal,
+    /// `--quiet`, `NO_COLOR`, `STRATA_NO_PROGRESS`).
+    pub fn spinner(&self, message: &str) -> Option<indicatif::ProgressBar> {
+        use std::io::IsTerminal;
+        let hidden = self.quiet
+            || !std::io::stderr().is_terminal()
+            || std::env::var_os(strata_cli::NO_COLOR).is_some()
+            || std::env::var_os(strata_cli::STRATA_NO_PROGRESS).is_some();
+        if hidden {
+            return None;
+        }
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.set_message(message.to_string());
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(spinner)
+    }
+
     pub fn warn(&self, message: &str) {
         eprintln!("warning: {message}");
     }

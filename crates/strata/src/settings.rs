@@ -231,3 +231,15 @@ fn slash_path(path: &Path) -> String {
         .join("/");
     text.trim_end_matches('/').to_string()
 }
+
+/// strata's cache directory: `$STRATA_CACHE_DIR`, else `$XDG_CACHE_HOME/strata`, else
+/// `~/.cache/strata`.
+pub fn cache_root() -> PathBuf {
+    std::env::var_os(strata_inspect::STRATA_CACHE_DIR)
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME").map(|cache| PathBuf::from(cache).join("strata"))
+        })
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/strata")))
+        .unwrap_or_else(|| std::env::temp_dir().join("strata-cache"))
+}

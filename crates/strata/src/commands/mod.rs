@@ -3,9 +3,11 @@
 mod build;
 mod graph;
 mod inspect;
+mod lock;
 mod plan;
 
 pub use build::build;
 pub use graph::graph;
 pub use inspect::{diff, inspect};
+pub use lock::lock;
 pub use plan::plan;

@@ -1,0 +1,446 @@
+//! The package index client: project pages (JSON or HTML, whichever the index serves), wheel
+//! metadata (PEP 658 `.metadata` when the index offers it, otherwise two ranged reads of the
+//! wheel), and downloads. Requests run concurrently up to a limit, are retried with backoff, and
+//! go through an on-disk cache: project pages honour `Cache-Control`, `ETag` and
+//! `Last-Modified`; metadata is cached by the file's sha256, which never changes.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, ETAG,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RANGE,
+};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::error::LockError;
+use crate::simple::{parse_page, IndexFile, ProjectPage};
+use crate::zipread;
+
+const ACCEPT_PAGES: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+/// The tail of a wheel read first: enough for the central directory of most wheels.
+const TAIL_BYTES: u64 = 64 * 1024;
+const ATTEMPTS: u32 = 4;
+
+/// How the client behaves.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Where responses are cached; `None` caches nothing.
+    pub cache_dir: Option<PathBuf>,
+    /// Use only the cache.
+    pub offline: bool,
+    /// Requests at once.
+    pub concurrency: usize,
+}
+
+/// Counters for progress display.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub pages: AtomicUsize,
+    pub metadata: AtomicUsize,
+    pub from_cache: AtomicUsize,
+}
+
+#[derive(Clone)]
+pub struct IndexClient {
+    http: reqwest::Client,
+    options: Arc<ClientOptions>,
+    limit: Arc<Semaphore>,
+    pub stats: Arc<Stats>,
+}
+
+/// A response body: the whole file, or the requested range and the file's total size.
+enum Fetched {
+    Whole(Vec<u8>),
+    Range { bytes: Vec<u8>, total: Option<u64> },
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedPage {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    max_age: Option<u64>,
+    no_cache: bool,
+    stored_at: u64,
+    page: ProjectPage,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |duration| duration.as_secs())
+}
+
+fn short_hash(text: &str) -> String {
+    format!("{:x}", Sha256::digest(text.as_bytes()))[..16].to_string()
+}
+
+/// Write a cache file through a temporary file (a reader never sees half of one).
+fn write_cache(path: &Path, bytes: &[u8]) {
+    let Some(directory) = path.parent() else {
+        return;
+    };
+    if fs_err::create_dir_all(directory).is_err() {
+        return;
+    }
+    if let Ok(mut file) = tempfile::NamedTempFile::new_in(directory) {
+        if std::io::Write::write_all(&mut file, bytes).is_ok() {
+            let _ = file.persist(path);
+        }
+    }
+}
+
+impl IndexClient {
+    pub fn new(options: ClientOptions) -> Result<Self, LockError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("strata/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|source| LockError::Http {
+                url: String::new(),
+                source,
+            })?;
+        Ok(Self {
+            http,
+            limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
+            options: Arc::new(options),
+            stats: Arc::new(Stats::default()),
+        })
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn offline(&self) -> bool {
+        self.options.offline
+    }
+
+    fn cache_path(&self, parts: &[&str]) -> Option<PathBuf> {
+        let mut path = self.options.cache_dir.clone()?;
+        for part in parts {
+            path.push(part);
+        }
+        Some(path)
+    }
+
+    /// Send a GET, retrying connection errors, timeouts, 429 and 5xx after 0.25 s, 0.5 s, 1 s.
+    pub async fn get(&self, url: &str, headers: HeaderMap) -> Result<reqwest::Response, LockError> {
+        let _permit = self.limit.acquire().await.map_err(|_| LockError::Offline {
+            url: url.to_string(),
+        })?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.http.get(url).headers(headers.clone()).send().await;
+            let retry = match &result {
+                Ok(response) => {
+                    response.status().is_server_error()
+                        || response.status() == StatusCode::TOO_MANY_REQUESTS
+                }
+                Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
+            };
+            if !retry || attempt >= ATTEMPTS {
+                return result.map_err(|source| LockError::Http {
+                    url: url.to_string(),
+                    source,
+                });
+            }
+            let delay = Duration::from_millis(250 * 2u64.pow(attempt - 1));
+            tracing::debug!("retrying `{url}` in {delay:?}");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The files of a project on one index; `None` when the index has no such project.
+    pub async fn project_page(
+        &self,
+        index_url: &str,
+        name: &str,
+    ) -> Result<Option<ProjectPage>, LockError> {
+        let url = format!("{}/{name}/", index_url.trim_end_matches('/'));
+        let cache_path =
+            self.cache_path(&["simple-v1", &short_hash(index_url), &format!("{name}.json")]);
+        let cached: Option<CachedPage> = cache_path
+            .as_ref()
+            .and_then(|path| fs_err::read(path).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        if let Some(entry) = &cached {
+            let fresh = !entry.no_cache
+                && entry
+                    .max_age
+                    .is_some_and(|max_age| now().saturating_sub(entry.stored_at) < max_age);
+            if fresh || self.options.offline {
+                self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
+                return Ok(Some(entry.page.clone()));
+            }
+        } else if self.options.offline {
+            return Err(LockError::Offline { url });
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_PAGES));
+        if let Some(entry) = &cached {
+            if let Some(etag) = entry
+                .etag
+                .as_deref()
+                .and_then(|etag| HeaderValue::from_str(etag).ok())
+            {
+                headers.insert(IF_NONE_MATCH, etag);
+            }
+            if let Some(modified) = entry
+                .last_modified
+                .as_deref()
+                .and_then(|modified| HeaderValue::from_str(modified).ok())
+            {
+                headers.insert(IF_MODIFIED_SINCE, modified);
+            }
+        }
+        let response = self.get(&url, headers).await?;
+        self.stats.pages.fetch_add(1, Ordering::Relaxed);
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value: &HeaderValue| value.to_str().ok())
+                .map(str::to_string)
+        };
+        let etag = header(ETAG);
+        let last_modified = header(LAST_MODIFIED);
+        let cache_control = header(CACHE_CONTROL)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let content_type = header(CONTENT_TYPE).unwrap_or_else(|| "text/html".to_string());
+        let max_age = cache_control.split(',').find_map(|directive| {
+            directive
+                .trim()
+                .strip_prefix("max-age=")
+                .and_then(|seconds| seconds.parse().ok())
+        });
+        let no_store = cache_control.contains("no-store");
+        let no_cache = cache_control.contains("no-cache");
+        let page = if status == StatusCode::NOT_MODIFIED {
+            match cached {
+                Some(entry) => entry.page,
+                None => {
+                    return Err(LockError::Status {
+                        url,
+                        status: status.as_u16(),
+                    })
+                }
+            }
+        } else if status.is_success() {
+            let final_url = Url::parse(response.url().as_ref()).map_err(|_| LockError::Status {
+                url: url.clone(),
+                status: status.as_u16(),
+            })?;
+            let body = response.text().await.map_err(|source| LockError::Http {
+                url: url.clone(),
+                source,
+            })?;
+            parse_page(&body, &content_type, &final_url).map_err(|message| LockError::Metadata {
+                file: url.clone(),
+                message,
+            })?
+        } else {
+            return Err(LockError::Status {
+                url,
+                status: status.as_u16(),
+            });
+        };
+        if let (Some(path), false) = (&cache_path, no_store) {
+            let entry = CachedPage {
+                etag,
+                last_modified,
+                max_age,
+                no_cache,
+                stored_at: now(),
+                page: page.clone(),
+            };
+            if let Ok(bytes) = serde_json::to_vec(&entry) {
+                write_cache(path, &bytes);
+            }
+        }
+        Ok(Some(page))
+    }
+
+    /// The core metadata of a wheel.
+    pub async fn wheel_metadata(&self, file: &IndexFile) -> Result<Vec<u8>, LockError> {
+        let key = file.sha256.clone().unwrap_or_else(|| short_hash(&file.url));
+        let cache_path = self.cache_path(&["metadata-v1", &format!("{key}.METADATA")]);
+        if let Some(bytes) = cache_path.as_ref().and_then(|path| fs_err::read(path).ok()) {
+            self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
+            return Ok(bytes);
+        }
+        if self.options.offline {
+            return Err(LockError::Offline {
+                url: file.url.clone(),
+            });
+        }
+        let bytes = if file.core_metadata {
+            self.fetch_all(&format!("{}.metadata", file.url), None)
+                .await?
+        } else {
+            self.ranged_metadata(file).await?
+        };
+        self.stats.metadata.fetch_add(1, Ordering::Relaxed);
+        if let Some(path) = &cache_path {
+            write_cache(path, &bytes);
+        }
+        Ok(bytes)
+    }
+
+    /// GET a URL, or a byte range of it.
+    async fn fetch(&self, url: &str, range: Option<String>) -> Result<Fetched, LockError> {
+        let mut headers = HeaderMap::new();
+        if let Some(range) = &range {
+            headers.insert(
+                RANGE,
+                HeaderValue::from_str(range).map_err(|_| LockError::Offline {
+                    url: url.to_string(),
+                })?,
+            );
+        }
+        let response = self.get(url, headers).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(LockError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+            });
+        }
+        let total = response
+            .headers()
+            .get(CONTENT_RANGE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.rsplit('/').next())
+            .and_then(|total| total.parse().ok());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| LockError::Http {
+                url: url.to_string(),
+                source,
+            })?
+            .to_vec();
+        // A server may ignore the range and send the whole file.
+        Ok(if status == StatusCode::PARTIAL_CONTENT {
+            Fetched::Range { bytes: body, total }
+        } else {
+            Fetched::Whole(body)
+        })
+    }
+
+    async fn fetch_all(&self, url: &str, range: Option<String>) -> Result<Vec<u8>, LockError> {
+        Ok(match self.fetch(url, range).await? {
+            Fetched::Whole(bytes) | Fetched::Range { bytes, .. } => bytes,
+        })
+    }
+
+    /// `METADATA` from a wheel: its tail (central directory), then the member's range.
+    async fn ranged_metadata(&self, file: &IndexFile) -> Result<Vec<u8>, LockError> {
+        let failure = |message: String| LockError::Metadata {
+            file: file.filename.clone(),
+            message,
+        };
+        let (tail, total, whole) = match self
+            .fetch(&file.url, Some(format!("bytes=-{TAIL_BYTES}")))
+            .await?
+        {
+            Fetched::Whole(bytes) => {
+                let total = bytes.len() as u64;
+                (bytes, total, true)
+            }
+            Fetched::Range {
+                bytes,
+                total: Some(total),
+            } => (bytes, total, false),
+            Fetched::Range { total: None, .. } => {
+                return Err(failure(
+                    "the server did not say the file's size".to_string(),
+                ))
+            }
+        };
+        let tail_offset = total - tail.len() as u64;
+        let (directory_offset, directory_size) =
+            zipread::central_directory_location(&tail, tail_offset).map_err(failure)?;
+        let directory = if directory_offset >= tail_offset {
+            let start = usize::try_from(directory_offset - tail_offset)
+                .map_err(|error| failure(error.to_string()))?;
+            let end = start
+                + usize::try_from(directory_size).map_err(|error| failure(error.to_string()))?;
+            tail.get(start..end)
+                .ok_or_else(|| {
+                    failure("the central directory runs past the end of the file".to_string())
+                })?
+                .to_vec()
+        } else {
+            let range = format!(
+                "bytes={directory_offset}-{}",
+                directory_offset + directory_size - 1
+            );
+            self.fetch_all(&file.url, Some(range)).await?
+        };
+        let members = zipread::members(&directory).map_err(failure)?;
+        let member = zipread::metadata_member(&members)
+            .ok_or_else(|| failure("no `*.dist-info/METADATA` in the wheel".to_string()))?;
+        let local = if whole {
+            let start = usize::try_from(member.local_header_offset)
+                .map_err(|error| failure(error.to_string()))?;
+            tail.get(start..).unwrap_or_default().to_vec()
+        } else if member.local_header_offset >= tail_offset {
+            let start = usize::try_from(member.local_header_offset - tail_offset)
+                .map_err(|error| failure(error.to_string()))?;
+            tail.get(start..).unwrap_or_default().to_vec()
+        } else {
+            let end = (member.local_header_offset + zipread::local_span(member)).min(total) - 1;
+            self.fetch_all(
+                &file.url,
+                Some(format!("bytes={}-{end}", member.local_header_offset)),
+            )
+            .await?
+        };
+        zipread::member_data(member, &local).map_err(failure)
+    }
+
+    /// Download a whole file, checking its sha256 when the index gave one; cached by hash.
+    pub async fn download(&self, file: &IndexFile) -> Result<Vec<u8>, LockError> {
+        let cache_path = file
+            .sha256
+            .as_ref()
+            .and_then(|sha256| self.cache_path(&["files-v1", sha256]));
+        if let Some(bytes) = cache_path.as_ref().and_then(|path| fs_err::read(path).ok()) {
+            return Ok(bytes);
+        }
+        if self.options.offline {
+            return Err(LockError::Offline {
+                url: file.url.clone(),
+            });
+        }
+        let bytes = self.fetch_all(&file.url, None).await?;
+        let actual = format!("{:x}", Sha256::digest(&bytes));
+        if let Some(expected) = &file.sha256 {
+            if &actual != expected {
+                return Err(LockError::HashMismatch {
+                    file: file.filename.clone(),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        if let Some(path) = &cache_path {
+            write_cache(path, &bytes);
+        }
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,94 @@
+//! Errors of locking: each names the requirement, file, package or URL, and `hint()` says what
+//! to do next.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("`{platform}` is not a platform strata can lock for")]
+    InvalidPlatform { platform: String },
+    #[error("`{python}` is not a CPython 3 version (`3.11` or `3.11.7`)")]
+    InvalidPython { python: String },
+    #[error("cannot read `{path}`", path = path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid requirement in `{path}` line {line}: {message}\n{snippet}", path = path.display())]
+    Requirement {
+        path: PathBuf,
+        line: usize,
+        message: String,
+        snippet: String,
+    },
+    #[error("`{path}` includes itself through `-r`/`-c`", path = path.display())]
+    IncludeCycle { path: PathBuf },
+    #[error("cannot reach the package index at `{url}`")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the package index answered `{url}` with HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("`{url}` is not cached and `--offline` forbids fetching it")]
+    Offline { url: String },
+    #[error("no package `{package}` on the index (`{url}`)")]
+    NotFound { package: String, url: String },
+    #[error("cannot read the metadata of `{file}`: {message}")]
+    Metadata { file: String, message: String },
+    #[error("`{package}` {version} has only a source distribution (`{file}`), and only wheels are installed with `--only-binary :all:`")]
+    SdistOnly {
+        package: String,
+        version: String,
+        file: String,
+    },
+    #[error("no solution for the requirements on {target}:\n{explanation}")]
+    NoSolution { target: String, explanation: String },
+    #[error("the sha256 of `{file}` is {actual}, not {expected}: the download is damaged or was tampered with")]
+    HashMismatch {
+        file: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("`{path}` is not a lock file strata can read: {message}", path = path.display())]
+    InvalidLock { path: PathBuf, message: String },
+    #[error(
+        "no file of `{package}=={version}` on the index matches the lock's hashes for {target}"
+    )]
+    NoLockedFile {
+        package: String,
+        version: String,
+        target: String,
+    },
+    #[error("`{date}` is not a date (`2024-05-01`) or an RFC 3339 time (`2024-05-01T12:00:00Z`)")]
+    InvalidDate { date: String },
+    #[error("the index gives no upload times, which `--exclude-newer` needs (`{url}`)")]
+    NoUploadTimes { url: String },
+    #[error("cannot write `{path}`", path = path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("preparing the metadata of `{package}` with its build backend failed: {message}")]
+    Backend { package: String, message: String },
+    /// One failure seen by several waiters (concurrent requests for the same page).
+    #[error(transparent)]
+    Shared(std::sync::Arc<LockError>),
+}
+
+impl LockError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::InvalidPlatform { .. } => Some("use `manylinux_2_<glibc minor>_<x86_64|aarch64>` or `musllinux_1_<musl minor>_<x86_64|aarch64>`, for example `manylinux_2_28_x86_64`".to_string()),
+            Self::SdistOnly { package, .. } => Some(format!("pass `--no-binary {package}` to lock its source distribution (it is then built in the image)")),
+            Self::Offline { .. } => Some("run once without `--offline` to fill the cache".to_string()),
+            Self::NoSolution { .. } => Some("relax the conflicting requirements, or lock for another Python version with `--python-version`".to_string()),
+            Self::Shared(error) => error.hint(),
+            Self::NoUploadTimes { .. } => Some("use an index that serves the JSON simple API (PEP 691 with PEP 700 upload times), such as PyPI".to_string()),
+            _ => None,
+        }
+    }
+}

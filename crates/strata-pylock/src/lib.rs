@@ -1,0 +1,34 @@
+//! Python locking: requirements files, a PubGrub resolver over PEP 440 versions and PEP 508
+//! markers for one interpreter and platform, the package index client (simple API, ranged wheel
+//! reads, an HTTP cache), and hash-pinned lock files in pip-compile's format.
+
+mod candidates;
+mod client;
+mod error;
+mod lock;
+mod lockfile;
+mod metadata;
+mod provider;
+mod requirements;
+mod resolve;
+mod sdist;
+mod simple;
+mod source;
+mod target;
+mod wheel;
+mod zipread;
+
+pub use candidates::{Release, Selection};
+pub use client::{ClientOptions, IndexClient, Stats};
+pub use error::LockError;
+pub use lock::{check, fetch, lock, normalize_date, LockOutcome, LockSettings, Upgrade};
+pub use lockfile::{
+    differences, parse as parse_lock, render as render_lock, LockFile, LockHeader, LockedPin,
+};
+pub use metadata::CoreMetadata;
+pub use requirements::{RequirementsFile, SourcedRequirement, DEFAULT_INDEX};
+pub use resolve::{resolve, Pin, Resolution, ResolveOptions};
+pub use simple::{parse_page, IndexFile, ProjectPage};
+pub use source::{IndexSource, PackageSource, RecordedSource};
+pub use target::{Architecture, Libc, Platform, Target};
+pub use wheel::{parse_filename, DistributionFile, WheelName};

@@ -1,0 +1,360 @@
+//! Locking a requirements file end to end: read it, keep the existing lock's pins as
+//! preferences (unless upgrading), resolve against the index for the target, and write the
+//! lock atomically — or, with `check`, say what drifted. Also `fetch`: download every file a
+//! lock pins for its target, each checked against the lock's hashes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use pep440_rs::Version;
+use pep508_rs::{PackageName, VersionOrUrl};
+
+use crate::candidates::Selection;
+use crate::client::IndexClient;
+use crate::error::LockError;
+use crate::lockfile::{differences, parse, render, LockFile, LockHeader};
+use crate::requirements::{RequirementsFile, DEFAULT_INDEX};
+use crate::resolve::{resolve, ResolveOptions};
+use crate::simple::IndexFile;
+use crate::source::IndexSource;
+use crate::target::Target;
+use crate::wheel::{parse_filename, DistributionFile};
+
+/// Which pins may change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Upgrade {
+    /// Keep every existing pin that still satisfies.
+    #[default]
+    Nothing,
+    /// Re-resolve everything to the highest versions.
+    All,
+    /// Re-resolve these, keep the rest.
+    Packages(BTreeSet<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct LockSettings {
+    pub requirements: PathBuf,
+    pub output: PathBuf,
+    pub target: Target,
+    pub exclude_newer: Option<String>,
+    pub no_binary: BTreeSet<String>,
+    pub upgrade: Upgrade,
+    /// Distributions of the base image (normalized name to version).
+    pub base: BTreeMap<String, String>,
+    /// Replace the requirements file's index.
+    pub index_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOutcome {
+    /// The lock was written with this many pins.
+    Written { pins: usize, changed: Vec<String> },
+    /// `check`: the lock is up to date.
+    UpToDate,
+    /// `check`: what drifted.
+    Drifted(Vec<String>),
+}
+
+/// `2024-05-01` or an RFC 3339 time, as RFC 3339.
+pub fn normalize_date(text: &str) -> Result<String, LockError> {
+    let candidate = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_string()
+    };
+    humantime::parse_rfc3339_weak(candidate.trim_end_matches('Z'))
+        .map(|time| humantime::format_rfc3339_seconds(time).to_string())
+        .map_err(|_| LockError::InvalidDate {
+            date: text.to_string(),
+        })
+}
+
+fn relative_name(requirements: &Path, output: &Path) -> String {
+    let directory = output.parent().unwrap_or(Path::new(""));
+    requirements
+        .strip_prefix(directory)
+        .unwrap_or(requirements)
+        .display()
+        .to_string()
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, LockError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| LockError::Write {
+            path: PathBuf::from("<runtime>"),
+            source,
+        })
+}
+
+/// Lock (or check) a requirements file.
+pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome, LockError> {
+    let requirements = RequirementsFile::read(&settings.requirements)?;
+    let mut no_binary = settings.no_binary.clone();
+    no_binary.extend(requirements.no_binary.iter().cloned());
+    let exclude_newer = settings
+        .exclude_newer
+        .as_deref()
+        .map(normalize_date)
+        .transpose()?;
+    let index_url = settings
+        .index_url
+        .clone()
+        .or_else(|| requirements.index_url.clone());
+    let mut indexes = vec![index_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_INDEX.to_string())];
+    indexes.extend(requirements.extra_index_urls.iter().cloned());
+    let selection = Selection {
+        target: settings.target.clone(),
+        no_binary: no_binary.clone(),
+        pre: requirements.pre,
+        exclude_newer: exclude_newer.clone(),
+    };
+    let existing: Option<LockFile> = match fs_err::read_to_string(&settings.output) {
+        Ok(text) => Some(parse(&settings.output, &text)?),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(LockError::Read {
+                path: settings.output.clone(),
+                source,
+            })
+        }
+    };
+    let mut preferences = HashMap::new();
+    if let Some(existing) = &existing {
+        for pin in &existing.pins {
+            let keep = match &settings.upgrade {
+                Upgrade::Nothing => true,
+                Upgrade::All => false,
+                Upgrade::Packages(names) => !names.contains(&pin.name),
+            };
+            if let (true, Ok(name), Ok(version)) = (
+                keep,
+                PackageName::from_str(&pin.name),
+                Version::from_str(&pin.version),
+            ) {
+                preferences.insert(name, version);
+            }
+        }
+    }
+    let fixed: BTreeMap<PackageName, Version> = settings
+        .base
+        .iter()
+        .filter_map(|(name, version)| {
+            Some((
+                PackageName::from_str(name).ok()?,
+                Version::from_str(version).ok()?,
+            ))
+        })
+        .collect();
+
+    let runtime = runtime()?;
+    let client = client.clone();
+    let mut url_files = HashMap::new();
+    for sourced in &requirements.requirements {
+        if let Some(VersionOrUrl::Url(url)) = &sourced.requirement.version_or_url {
+            let text = url.to_string();
+            let (location, fragment) = text.split_once('#').unwrap_or((&text, ""));
+            let file = IndexFile {
+                filename: location.rsplit('/').next().unwrap_or_default().to_string(),
+                url: location.to_string(),
+                sha256: fragment.strip_prefix("sha256=").map(str::to_string),
+                requires_python: None,
+                yanked: false,
+                upload_time: None,
+                core_metadata: false,
+            };
+            let bytes = runtime.block_on(client.download(&file))?;
+            let sha256 = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            url_files.insert(
+                sourced.requirement.name.clone(),
+                IndexFile {
+                    sha256: Some(sha256),
+                    ..file
+                },
+            );
+        }
+    }
+    let source = IndexSource::new(client, indexes, runtime.handle().clone(), selection.clone());
+    let resolution = resolve(
+        &source,
+        &requirements,
+        &selection,
+        &ResolveOptions {
+            preferences,
+            fixed,
+            url_files,
+        },
+    )?;
+    let header = LockHeader {
+        requirements: relative_name(&settings.requirements, &settings.output),
+        python: settings.target.python.to_string(),
+        platform: settings.target.platform.to_string(),
+        exclude_newer,
+        no_binary: no_binary.into_iter().collect(),
+        index_url,
+        extra_index_urls: requirements.extra_index_urls.clone(),
+    };
+    let text = render(&header, &resolution);
+    let new = parse(&settings.output, &text)?;
+    let changed = existing
+        .as_ref()
+        .map(|existing| differences(existing, &new))
+        .unwrap_or_default();
+    write_atomically(&settings.output, text.as_bytes())?;
+    Ok(LockOutcome::Written {
+        pins: resolution.pins.len(),
+        changed,
+    })
+}
+
+/// `--check`: resolve as `lock` would (keeping the pins) and compare, writing nothing.
+pub fn check(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome, LockError> {
+    let text = fs_err::read_to_string(&settings.output).map_err(|source| LockError::Read {
+        path: settings.output.clone(),
+        source,
+    })?;
+    let existing = parse(&settings.output, &text)?;
+    let directory = tempfile::tempdir().map_err(|source| LockError::Write {
+        path: settings.output.clone(),
+        source,
+    })?;
+    let scratch = directory.path().join("requirements.lock");
+    fs_err::write(&scratch, &text).map_err(|source| LockError::Write {
+        path: scratch.clone(),
+        source,
+    })?;
+    let mut scratch_settings = settings.clone();
+    scratch_settings.output.clone_from(&scratch);
+    scratch_settings.upgrade = Upgrade::Nothing;
+    lock(&scratch_settings, client)?;
+    let regenerated = parse(
+        &scratch,
+        &fs_err::read_to_string(&scratch).map_err(|source| LockError::Read {
+            path: scratch.clone(),
+            source,
+        })?,
+    )?;
+    let drift = differences(&existing, &regenerated);
+    Ok(if drift.is_empty() {
+        LockOutcome::UpToDate
+    } else {
+        LockOutcome::Drifted(drift)
+    })
+}
+
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LockError> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let write_error = |source| LockError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    fs_err::create_dir_all(&directory).map_err(write_error)?;
+    let mut file = tempfile::NamedTempFile::new_in(&directory).map_err(write_error)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(write_error)?;
+    file.persist(path)
+        .map_err(|error| write_error(error.error))?;
+    Ok(())
+}
+
+/// Download every file the lock at `lock_path` pins for its target into `directory`, each
+/// checked against the lock's hashes (a mismatch leaves no file). Returns the files written.
+pub fn fetch(
+    lock_path: &Path,
+    directory: &Path,
+    client: &IndexClient,
+) -> Result<Vec<PathBuf>, LockError> {
+    let text = fs_err::read_to_string(lock_path).map_err(|source| LockError::Read {
+        path: lock_path.to_path_buf(),
+        source,
+    })?;
+    let lock = parse(lock_path, &text)?;
+    let target = Target::new(&lock.header.python, &lock.header.platform)?;
+    let supported = target.supported_tags();
+    let mut indexes = vec![lock
+        .header
+        .index_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_INDEX.to_string())];
+    indexes.extend(lock.header.extra_index_urls.iter().cloned());
+    let runtime = runtime()?;
+    let mut files = Vec::new();
+    for pin in &lock.pins {
+        let hashes: BTreeSet<&str> = pin
+            .hashes
+            .iter()
+            .filter_map(|hash| hash.strip_prefix("sha256:"))
+            .collect();
+        let candidates: Vec<IndexFile> = if let Some(url) = &pin.url {
+            vec![IndexFile {
+                filename: url.rsplit('/').next().unwrap_or_default().to_string(),
+                url: url.clone(),
+                sha256: hashes.iter().next().map(|hash| (*hash).to_string()),
+                requires_python: None,
+                yanked: false,
+                upload_time: None,
+                core_metadata: false,
+            }]
+        } else {
+            let mut page = None;
+            for index in &indexes {
+                if let Some(found) = runtime.block_on(client.project_page(index, &pin.name))? {
+                    page = Some(found);
+                    break;
+                }
+            }
+            page.map(|page| page.files)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|file| {
+                    file.sha256
+                        .as_deref()
+                        .is_some_and(|sha256| hashes.contains(sha256))
+                })
+                .collect()
+        };
+        let allows_sdist = lock
+            .header
+            .no_binary
+            .iter()
+            .any(|name| name == ":all:" || name == &pin.name);
+        let best = candidates
+            .iter()
+            .filter_map(|file| match parse_filename(&file.filename) {
+                Some(DistributionFile::Wheel(wheel)) => {
+                    wheel.priority(&supported).map(|priority| (priority, file))
+                }
+                Some(DistributionFile::Sdist { .. }) if allows_sdist || pin.url.is_some() => {
+                    Some((usize::MAX, file))
+                }
+                _ => None,
+            })
+            .min_by_key(|(priority, _)| *priority)
+            .map(|(_, file)| file.clone())
+            .ok_or_else(|| LockError::NoLockedFile {
+                package: pin.name.clone(),
+                version: pin.version.clone(),
+                target: target.to_string(),
+            })?;
+        files.push(best);
+    }
+    let downloads = runtime.block_on(async {
+        let tasks = files.iter().map(|file| client.download(file));
+        futures_util::future::join_all(tasks).await
+    });
+    let mut written = Vec::new();
+    for (file, bytes) in files.iter().zip(downloads) {
+        let bytes = bytes?;
+        let path = directory.join(&file.filename);
+        write_atomically(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,331 @@
+//! Requirements files as pip reads them: one PEP 508 requirement per line, `\` continuations,
+//! `#` comments, `-r`/`--requirement` and `-c`/`--constraint` includes (relative to the including
+//! file), `-i`/`--index-url`, `--extra-index-url`, `--no-binary`, `--only-binary`, `--pre`,
+//! per-requirement `--hash` options (ignored: the lock computes its own), `${VAR}` expansion, and
+//! direct URLs (`name @ https://.../name-1.0-py3-none-any.whl` or a bare wheel URL).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use pep508_rs::{PackageName, Requirement, VerbatimUrl};
+
+use crate::error::LockError;
+use crate::wheel::{parse_filename, DistributionFile};
+
+/// PyPI's simple API, the default index.
+pub const DEFAULT_INDEX: &str = "https://pypi.org/simple";
+
+/// A requirement and where it came from.
+#[derive(Debug, Clone)]
+pub struct SourcedRequirement {
+    pub requirement: Requirement<VerbatimUrl>,
+    /// `-r requirements.txt` or `-c constraints.txt`, as pip-compile annotates.
+    pub origin: String,
+}
+
+/// Everything read from a requirements file and its includes.
+#[derive(Debug, Clone, Default)]
+pub struct RequirementsFile {
+    pub requirements: Vec<SourcedRequirement>,
+    pub constraints: Vec<SourcedRequirement>,
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+    /// Packages that may be locked from a source distribution (`:all:` for every one).
+    pub no_binary: BTreeSet<String>,
+    pub pre: bool,
+}
+
+impl RequirementsFile {
+    /// Read `path` and everything it includes.
+    pub fn read(path: &Path) -> Result<Self, LockError> {
+        let mut file = Self::default();
+        let mut stack = Vec::new();
+        file.read_into(
+            path,
+            false,
+            &mut stack,
+            path.parent().unwrap_or(Path::new("")),
+        )?;
+        Ok(file)
+    }
+
+    fn read_into(
+        &mut self,
+        path: &Path,
+        constraint: bool,
+        stack: &mut Vec<PathBuf>,
+        display_base: &Path,
+    ) -> Result<(), LockError> {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if stack.contains(&canonical) {
+            return Err(LockError::IncludeCycle {
+                path: path.to_path_buf(),
+            });
+        }
+        stack.push(canonical);
+        let text = fs_err::read_to_string(path).map_err(|source| LockError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let shown = path
+            .strip_prefix(display_base)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let origin = if constraint {
+            format!("-c {shown}")
+        } else {
+            format!("-r {shown}")
+        };
+        for (line_number, line) in logical_lines(&text) {
+            let error = |message: String| LockError::Requirement {
+                path: path.to_path_buf(),
+                line: line_number,
+                message,
+                snippet: format!(
+                    "  {line_number} | {}",
+                    text.lines().nth(line_number - 1).unwrap_or_default()
+                ),
+            };
+            let line = expand_environment(&line);
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let Some(first) = words.first() else { continue };
+            let option_value = |index: usize| -> Result<String, LockError> {
+                if let Some((_, value)) = words[0].split_once('=') {
+                    return Ok(value.to_string());
+                }
+                words
+                    .get(index)
+                    .map(|value| (*value).to_string())
+                    .ok_or_else(|| error(format!("`{first}` needs a value")))
+            };
+            let option = first.split_once('=').map_or(*first, |(option, _)| option);
+            match option {
+                "-r" | "--requirement" | "-c" | "--constraint" => {
+                    let include = path
+                        .parent()
+                        .unwrap_or(Path::new(""))
+                        .join(option_value(1)?);
+                    self.read_into(
+                        &include,
+                        constraint || option == "-c" || option == "--constraint",
+                        stack,
+                        display_base,
+                    )?;
+                }
+                "-i" | "--index-url" => self.index_url = Some(option_value(1)?),
+                "--extra-index-url" => self.extra_index_urls.push(option_value(1)?),
+                "--no-binary" => {
+                    for name in option_value(1)?.split(',') {
+                        self.no_binary.insert(normalize(name));
+                    }
+                }
+                "--only-binary" => {
+                    for name in option_value(1)?.split(',') {
+                        self.no_binary.remove(&normalize(name));
+                    }
+                }
+                "--pre" => self.pre = true,
+                "--prefer-binary" | "--require-hashes" | "--trusted-host" | "--no-index" => {}
+                "-e" | "--editable" => {
+                    return Err(error(
+                        "editable requirements cannot be locked; list the package by name"
+                            .to_string(),
+                    ))
+                }
+                "-f" | "--find-links" => {
+                    return Err(error(
+                        "`--find-links` is not supported; use `--extra-index-url`".to_string(),
+                    ))
+                }
+                _ if option.starts_with('-') => {
+                    return Err(error(format!("unknown option `{option}`")))
+                }
+                _ => {
+                    let requirement = parse_requirement(&line).map_err(error)?;
+                    let sourced = SourcedRequirement {
+                        requirement,
+                        origin: origin.clone(),
+                    };
+                    if constraint {
+                        self.constraints.push(sourced);
+                    } else {
+                        self.requirements.push(sourced);
+                    }
+                }
+            }
+        }
+        stack.pop();
+        Ok(())
+    }
+}
+
+fn normalize(name: &str) -> String {
+    let name = name.trim();
+    if name.starts_with(':') {
+        return name.to_string();
+    }
+    PackageName::new(name.to_string()).map_or_else(|_| name.to_lowercase(), |name| name.to_string())
+}
+
+/// Lines with continuations joined and comments removed, numbered from their first line.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    let mut start = 0;
+    for (index, line) in text.lines().enumerate() {
+        if current.is_empty() {
+            start = index + 1;
+        }
+        let without_comment = strip_comment(line);
+        if let Some(continued) = without_comment.trim_end().strip_suffix('\\') {
+            current.push_str(continued);
+            current.push(' ');
+            continue;
+        }
+        current.push_str(without_comment);
+        let logical = std::mem::take(&mut current);
+        if !logical.trim().is_empty() {
+            lines.push((start, logical.trim().to_string()));
+        }
+    }
+    if !current.trim().is_empty() {
+        lines.push((start, current.trim().to_string()));
+    }
+    lines
+}
+
+/// `#` starts a comment at the start of a line or after whitespace (not inside a URL fragment).
+fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    for (index, byte) in bytes.iter().enumerate() {
+        if *byte == b'#' && (index == 0 || bytes[index - 1].is_ascii_whitespace()) {
+            return &line[..index];
+        }
+    }
+    line
+}
+
+/// `${NAME}` from the environment, as pip expands it.
+fn expand_environment(line: &str) -> String {
+    let mut output = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find("${") {
+        output.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end)
+                if after[..end].chars().all(|character| {
+                    character.is_ascii_uppercase() || character.is_ascii_digit() || character == '_'
+                }) =>
+            {
+                output.push_str(&std::env::var(&after[..end]).unwrap_or_default());
+                rest = &after[end + 1..];
+            }
+            _ => {
+                output.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    output.push_str(rest);
+    output
+}
+
+/// One requirement line: PEP 508, or a bare wheel URL; trailing `--hash` options dropped.
+fn parse_requirement(line: &str) -> Result<Requirement<VerbatimUrl>, String> {
+    let requirement_text = match line.find(" --") {
+        Some(position) => &line[..position],
+        None => line,
+    };
+    let requirement_text = requirement_text.trim();
+    if requirement_text.starts_with("http://")
+        || requirement_text.starts_with("https://")
+        || requirement_text.starts_with("file:")
+    {
+        let filename = requirement_text
+            .split(['#', '?'])
+            .next()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let name = match parse_filename(filename) {
+            Some(DistributionFile::Wheel(wheel)) => wheel.name,
+            Some(DistributionFile::Sdist { name, .. }) => name,
+            None => {
+                return Err(format!(
+                    "`{requirement_text}` is not a wheel or source distribution URL"
+                ))
+            }
+        };
+        return Requirement::from_str(&format!("{name} @ {requirement_text}"))
+            .map_err(|error| error.message.to_string());
+    }
+    Requirement::from_str(requirement_text).map_err(|error| error.message.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pip_syntax() {
+        let directory = tempfile::tempdir().unwrap();
+        fs_err::write(
+            directory.path().join("constraints.txt"),
+            "urllib3<2  # pinned for reasons\n",
+        )
+        .unwrap();
+        fs_err::write(directory.path().join("base.txt"), "six==1.16.0\n").unwrap();
+        fs_err::write(
+            directory.path().join("requirements.txt"),
+            "# comment\n-r base.txt\n-c constraints.txt\n--index-url https://pypi.org/simple\n--extra-index-url=https://example.org/simple\nrequests[socks] >= 2.31 ; python_version >= \"3.8\" \\\n    --hash=sha256:abc\nnumpy==1.26.4  # trailing comment\n--no-binary numpy\npkg @ https://example.org/pkg-1.0-py3-none-any.whl#sha256=00\nhttps://example.org/other_pkg-2.0-py3-none-any.whl\n",
+        )
+        .unwrap();
+        let file = RequirementsFile::read(&directory.path().join("requirements.txt")).unwrap();
+        let names: Vec<String> = file
+            .requirements
+            .iter()
+            .map(|sourced| sourced.requirement.name.to_string())
+            .collect();
+        assert_eq!(names, ["six", "requests", "numpy", "pkg", "other-pkg"]);
+        assert_eq!(file.requirements[0].origin, "-r base.txt");
+        assert_eq!(file.requirements[1].origin, "-r requirements.txt");
+        assert_eq!(file.requirements[1].requirement.extras.len(), 1);
+        assert_eq!(file.constraints[0].requirement.name.as_ref(), "urllib3");
+        assert_eq!(file.constraints[0].origin, "-c constraints.txt");
+        assert_eq!(file.index_url.as_deref(), Some("https://pypi.org/simple"));
+        assert_eq!(file.extra_index_urls, ["https://example.org/simple"]);
+        assert!(file.no_binary.contains("numpy"));
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let directory = tempfile::tempdir().unwrap();
+        fs_err::write(
+            directory.path().join("requirements.txt"),
+            "six\nrequests >=< 2\n",
+        )
+        .unwrap();
+        let error = RequirementsFile::read(&directory.path().join("requirements.txt")).unwrap_err();
+        let message = error
+            .to_string()
+            .replace(&directory.path().display().to_string(), "[DIR]");
+        assert!(
+            message.starts_with("invalid requirement in `[DIR]/requirements.txt` line 2:"),
+            "{message}"
+        );
+        assert!(message.contains("2 | requests >=< 2"), "{message}");
+        fs_err::write(
+            directory.path().join("requirements.txt"),
+            "-r requirements.txt\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            RequirementsFile::read(&directory.path().join("requirements.txt")),
+            Err(LockError::IncludeCycle { .. })
+        ));
+    }
+}

@@ -1,0 +1,417 @@
+//! `strata lock`: hash-pinned Python locks for one requirements file, or for every image of a
+//! repository that configures `[images.NAME.lock]`; `strata lock fetch`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use strata_cli::{FetchArgs, LockArgs, LockCommand, LockOptions};
+use strata_pylock::{ClientOptions, IndexClient, LockOutcome, LockSettings, Target, Upgrade};
+
+use crate::exit_status::ExitStatus;
+use crate::printer::Printer;
+use crate::settings::cache_root;
+
+/// The default platform when neither a flag, an image nor an existing lock says.
+const DEFAULT_PLATFORM: &str = "manylinux_2_28_x86_64";
+
+pub fn lock(arguments: LockArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    match arguments.command {
+        Some(LockCommand::Fetch(fetch_arguments)) => fetch(&fetch_arguments, printer),
+        None => match &arguments.lock.requirements {
+            Some(requirements) => lock_one(&arguments.lock, requirements.clone(), printer),
+            None => lock_repository(&arguments.lock, printer),
+        },
+    }
+}
+
+fn client(offline: bool) -> anyhow::Result<IndexClient> {
+    Ok(IndexClient::new(ClientOptions {
+        cache_dir: Some(cache_root().join("pylock")),
+        offline,
+        concurrency: 32,
+    })?)
+}
+
+/// Show the client's counters on a spinner while `work` runs.
+fn with_progress<T>(
+    client: &IndexClient,
+    printer: &Printer,
+    message: &str,
+    work: impl FnOnce() -> T,
+) -> T {
+    let spinner = printer.spinner(message);
+    let stats = Arc::clone(&client.stats);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = spinner.clone().map(|spinner| {
+        let done = Arc::clone(&done);
+        let message = message.to_string();
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                spinner.set_message(format!(
+                    "{message}: {} pages, {} metadata fetched, {} from cache",
+                    stats.pages.load(Ordering::Relaxed),
+                    stats.metadata.load(Ordering::Relaxed),
+                    stats.from_cache.load(Ordering::Relaxed)
+                ));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    });
+    let result = work();
+    done.store(true, Ordering::Relaxed);
+    if let Some(ticker) = ticker {
+        let _ = ticker.join();
+    }
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    result
+}
+
+/// `requirements.txt` → `requirements.lock`.
+fn default_output(requirements: &Path) -> PathBuf {
+    requirements.with_extension("lock")
+}
+
+/// The target: flags, then `--image`, then the existing lock's header.
+fn resolve_target(
+    options: &LockOptions,
+    output: &Path,
+    image: Option<&ImageTarget>,
+) -> anyhow::Result<Target> {
+    let existing = fs_err::read_to_string(output)
+        .ok()
+        .and_then(|text| strata_pylock::parse_lock(output, &text).ok());
+    let python = options
+        .python_version
+        .clone()
+        .or_else(|| image.map(|image| image.python.clone()))
+        .or_else(|| existing.as_ref().map(|lock| lock.header.python.clone()).filter(|python| !python.is_empty()))
+        .context("which Python to lock for is unknown")
+        .context("give `--python-version 3.11` (and `--platform`), or `--image IMAGE` to read them from a built image")?;
+    let platform = options
+        .platform
+        .clone()
+        .or_else(|| image.map(|image| image.platform.clone()))
+        .or_else(|| {
+            existing
+                .as_ref()
+                .map(|lock| lock.header.platform.clone())
+                .filter(|platform| !platform.is_empty())
+        })
+        .unwrap_or_else(|| DEFAULT_PLATFORM.to_string());
+    Ok(Target::new(&python, &platform)?)
+}
+
+/// What an image says about its Python: interpreter version and platform.
+struct ImageTarget {
+    python: String,
+    platform: String,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn inspect(reference: &str, registry: bool) -> anyhow::Result<strata_inspect::ImageFacts> {
+    let cache = strata_inspect::LayerCache::new(&cache_root());
+    runtime()?.block_on(async {
+        let facts = if registry {
+            strata_inspect::inspect_registry(reference, &cache).await
+        } else {
+            let engine =
+                strata_engine::DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?;
+            strata_inspect::inspect_local(&engine, reference, &cache).await
+        };
+        facts.with_context(|| format!("cannot inspect `{reference}`"))
+    })
+}
+
+/// The interpreter, C library and architecture of a built image.
+fn image_target(reference: &str, registry: bool) -> anyhow::Result<ImageTarget> {
+    let facts = inspect(reference, registry)?;
+    let python = facts
+        .python
+        .default
+        .as_ref()
+        .map(|python| python.version.clone())
+        .with_context(|| format!("`{reference}` has no `python3` or `python` on its PATH"))?;
+    let architecture = facts
+        .image
+        .architecture
+        .as_deref()
+        .and_then(strata_pylock::Architecture::from_name)
+        .unwrap_or(strata_pylock::Architecture::X86_64);
+    let glibc = facts
+        .deb_packages
+        .iter()
+        .find(|package| package.name == "libc6")
+        .and_then(|package| package.version.split(['.', '-']).nth(1).map(str::to_string));
+    let platform = match (glibc, facts.os_release.as_ref().map(|os| os.id.as_str())) {
+        (Some(minor), _) => format!("manylinux_2_{minor}_{}", architecture.as_str()),
+        (None, Some("alpine")) => format!("musllinux_1_2_{}", architecture.as_str()),
+        _ => format!("manylinux_2_28_{}", architecture.as_str()),
+    };
+    Ok(ImageTarget { python, platform })
+}
+
+/// The distributions of the base image's default environment (where `pip install` goes).
+fn base_distributions(reference: &str, registry: bool) -> anyhow::Result<BTreeMap<String, String>> {
+    let facts = inspect(reference, registry)?;
+    let default_version = facts
+        .python
+        .default
+        .as_ref()
+        .map(|python| python.version.clone());
+    let mut distributions = BTreeMap::new();
+    for environment in &facts.python.environments {
+        if default_version.is_none() || environment.python_version == default_version {
+            for package in &environment.packages {
+                distributions.insert(
+                    strata_inspect::normalize_python_name(&package.name),
+                    package.version.clone(),
+                );
+            }
+        }
+    }
+    Ok(distributions)
+}
+
+fn upgrade(options: &LockOptions) -> Upgrade {
+    if options.upgrade {
+        Upgrade::All
+    } else if options.upgrade_package.is_empty() {
+        Upgrade::Nothing
+    } else {
+        Upgrade::Packages(
+            options
+                .upgrade_package
+                .iter()
+                .map(|name| strata_inspect::normalize_python_name(name))
+                .collect(),
+        )
+    }
+}
+
+/// Lock or check one file; returns whether it drifted (for `--check`).
+fn run_one(
+    settings: &LockSettings,
+    check: bool,
+    json: bool,
+    printer: &Printer,
+) -> anyhow::Result<bool> {
+    let client = client(false)?;
+    let label = format!(
+        "locking `{}` for {}",
+        settings.requirements.display(),
+        settings.target
+    );
+    let outcome = with_progress(&client, printer, &label, || {
+        if check {
+            strata_pylock::check(settings, &client)
+        } else {
+            strata_pylock::lock(settings, &client)
+        }
+    })
+    .with_context(|| format!("cannot lock `{}`", settings.requirements.display()))?;
+    let lock_path = settings.output.display().to_string();
+    let (drifted, report) = match &outcome {
+        LockOutcome::Written { pins, changed } => {
+            printer.info(&format!(
+                "wrote `{lock_path}`: {pins} packages for {}",
+                settings.target
+            ));
+            for change in changed {
+                printer.info(&format!("  {change}"));
+            }
+            (
+                false,
+                serde_json::json!({"lock": lock_path, "result": "written", "packages": pins, "changes": changed}),
+            )
+        }
+        LockOutcome::UpToDate => {
+            printer.info(&format!(
+                "`{lock_path}` is up to date for {}",
+                settings.target
+            ));
+            (
+                false,
+                serde_json::json!({"lock": lock_path, "result": "up-to-date", "changes": []}),
+            )
+        }
+        LockOutcome::Drifted(changes) => {
+            printer.info(&format!(
+                "`{lock_path}` no longer matches its requirements or target:"
+            ));
+            for change in changes {
+                printer.info(&format!("  {change}"));
+            }
+            printer.info(&format!(
+                "hint: run `strata lock {}` to update it",
+                settings.requirements.display()
+            ));
+            (
+                true,
+                serde_json::json!({"lock": lock_path, "result": "drifted", "changes": changes}),
+            )
+        }
+    };
+    if json {
+        let mut report = report;
+        report["schema_version"] = 1.into();
+        printer.data(&format!("{report}\n"));
+    }
+    Ok(drifted)
+}
+
+fn lock_one(
+    options: &LockOptions,
+    requirements: PathBuf,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let output = options
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&requirements));
+    let image = options
+        .image
+        .as_deref()
+        .map(|image| image_target(image, options.registry))
+        .transpose()?;
+    let target = resolve_target(options, &output, image.as_ref())?;
+    let base = options
+        .base
+        .as_deref()
+        .map(|base| base_distributions(base, options.registry))
+        .transpose()?
+        .unwrap_or_default();
+    let settings = LockSettings {
+        requirements,
+        output,
+        target,
+        exclude_newer: options.exclude_newer.clone(),
+        no_binary: options.no_binary.iter().cloned().collect(),
+        upgrade: upgrade(options),
+        base,
+        index_url: options.index_url.clone(),
+    };
+    let drifted = run_one(&settings, options.check, options.json, printer)?;
+    Ok(if drifted {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Every image of the repository with `[images.NAME.lock]`, parents first; an image's lock keeps
+/// what its parent's lock (and the parent's base) installs.
+fn lock_repository(options: &LockOptions, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let repository = strata_repo::open(&options.repository)
+        .with_context(|| format!("cannot read the image repository at `{}`", options.repository.display()))
+        .context("give a requirements file, or run in a repository whose `strata.toml` configures `[images.NAME.lock]`")?;
+    let depth = |mut id: usize| {
+        let mut depth = 0;
+        while let Some(parent) = repository.layers[id].parent {
+            depth += 1;
+            id = parent;
+        }
+        depth
+    };
+    let mut order: Vec<usize> = (0..repository.layers.len()).collect();
+    order.sort_by_key(|id| (depth(*id), *id));
+    let config = |id: usize| {
+        repository
+            .config
+            .images
+            .get(&repository.layers[id].name)
+            .and_then(|image| image.lock.clone())
+    };
+    if !order.iter().any(|id| config(*id).is_some()) {
+        anyhow::bail!(
+            "no image of `{}` configures `[images.NAME.lock]` in `strata.toml`; give a requirements file",
+            options.repository.display()
+        );
+    }
+    let mut outputs: BTreeMap<usize, PathBuf> = BTreeMap::new();
+    let mut any_drift = false;
+    for id in order {
+        let Some(lock_config) = config(id) else {
+            continue;
+        };
+        let layer = &repository.layers[id];
+        let directory = repository.root.join(&layer.directory);
+        let requirements = directory.join(&lock_config.requirements);
+        let output = lock_config.output.as_ref().map_or_else(
+            || default_output(&requirements),
+            |output| directory.join(output),
+        );
+        // The nearest ancestor with a lock: its pins and its own base are installed already.
+        let mut base = BTreeMap::new();
+        let mut ancestor = layer.parent;
+        while let Some(parent) = ancestor {
+            if let Some(parent_lock) = outputs.get(&parent) {
+                let text = fs_err::read_to_string(parent_lock)?;
+                let parent_lock = strata_pylock::parse_lock(parent_lock, &text)?;
+                base.extend(parent_lock.base);
+                base.extend(
+                    parent_lock
+                        .pins
+                        .into_iter()
+                        .map(|pin| (pin.name, pin.version)),
+                );
+                break;
+            }
+            ancestor = repository.layers[parent].parent;
+        }
+        let settings = LockSettings {
+            requirements,
+            output: output.clone(),
+            target: Target::new(&lock_config.python, &lock_config.platform)?,
+            exclude_newer: lock_config
+                .exclude_newer
+                .clone()
+                .or_else(|| options.exclude_newer.clone()),
+            no_binary: lock_config
+                .no_binary
+                .iter()
+                .chain(&options.no_binary)
+                .cloned()
+                .collect(),
+            upgrade: upgrade(options),
+            base,
+            index_url: options.index_url.clone(),
+        };
+        any_drift |= run_one(&settings, options.check, options.json, printer)
+            .with_context(|| format!("in image `{}`", layer.name))?;
+        outputs.insert(id, output);
+    }
+    Ok(if any_drift {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn fetch(arguments: &FetchArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let client = client(arguments.offline)?;
+    let written = with_progress(&client, printer, "downloading", || {
+        strata_pylock::fetch(&arguments.lock, &arguments.directory, &client)
+    })
+    .with_context(|| format!("cannot fetch the files of `{}`", arguments.lock.display()))?;
+    for path in &written {
+        printer.data(&format!("{}\n", path.display()));
+    }
+    printer.info(&format!(
+        "{} files in `{}`, each matching the lock's hashes",
+        written.len(),
+        arguments.directory.display()
+    ));
+    Ok(ExitStatus::Success)
+}

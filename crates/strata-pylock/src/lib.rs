@@ -15,6 +15,8 @@ mod sdist;
 mod simple;
 mod source;
 mod target;
+#[cfg(test)]
+mod tests;
 mod wheel;
 mod zipread;
 

@@ -84,6 +84,17 @@ pub fn resolve(
     selection: &Selection,
     options: &ResolveOptions,
 ) -> Result<Resolution, LockError> {
+    // A requirements file's `--pre` allows pre-releases as the command-line flag does.
+    let with_pre;
+    let selection = if requirements.pre && !selection.pre {
+        with_pre = Selection {
+            pre: true,
+            ..selection.clone()
+        };
+        &with_pre
+    } else {
+        selection
+    };
     let root: Vec<Requirement<VerbatimUrl>> = requirements
         .requirements
         .iter()
@@ -145,7 +156,7 @@ pub fn resolve(
             tree.collapse_no_versions();
             return Err(LockError::NoSolution {
                 target: selection.target.to_string(),
-                explanation: DefaultStringReporter::report(&tree),
+                explanation: plain_words(&DefaultStringReporter::report(&tree)),
             });
         }
         Err(
@@ -248,4 +259,16 @@ pub fn resolve(
         pins,
         fixed: options.fixed.clone(),
     })
+}
+
+/// PubGrub's report, with the root package spoken of as the user's requirements.
+fn plain_words(report: &str) -> String {
+    report
+        .replace("your requirements 0 depends on", "you require")
+        .replace(
+            "your requirements 0 is forbidden",
+            "your requirements cannot all be met",
+        )
+        .replace("your requirements 0", "your requirements")
+        .replace(" *", " (any version)")
 }

@@ -165,11 +165,68 @@ impl PackageSource for IndexSource {
     }
 }
 
-/// Recorded index responses: pages by project and metadata by file name.
+/// Recorded index responses: pages by project, and metadata by file name (any file of the same
+/// release stands in for another: a release's wheels share their metadata).
 #[derive(Debug, Clone, Default)]
 pub struct RecordedSource {
     pub pages: HashMap<PackageName, ProjectPage>,
     pub metadata: HashMap<String, Vec<u8>>,
+}
+
+impl RecordedSource {
+    /// Read `pages/<project>.html` (as served from `https://pypi.org/simple/<project>/`) and
+    /// `metadata/<file>.METADATA` under `directory`.
+    pub fn from_directory(directory: &std::path::Path) -> Result<Self, LockError> {
+        let read_error = |path: &std::path::Path, source| LockError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut source = Self::default();
+        let pages = directory.join("pages");
+        for entry in fs_err::read_dir(&pages).map_err(|error| read_error(&pages, error))? {
+            let path = entry.map_err(|error| read_error(&pages, error))?.path();
+            let Some(project) = path.file_stem().and_then(|stem| stem.to_str()) else {
+                continue;
+            };
+            let body = fs_err::read_to_string(&path).map_err(|error| read_error(&path, error))?;
+            let url = url::Url::parse(&format!("https://pypi.org/simple/{project}/")).map_err(
+                |error| LockError::Metadata {
+                    file: project.to_string(),
+                    message: error.to_string(),
+                },
+            )?;
+            let page = crate::simple::parse_page(&body, "text/html", &url).map_err(|message| {
+                LockError::Metadata {
+                    file: project.to_string(),
+                    message,
+                }
+            })?;
+            if let Ok(name) = PackageName::new(project.to_string()) {
+                source.pages.insert(name, page);
+            }
+        }
+        let metadata = directory.join("metadata");
+        for entry in fs_err::read_dir(&metadata).map_err(|error| read_error(&metadata, error))? {
+            let path = entry.map_err(|error| read_error(&metadata, error))?.path();
+            let Some(file) = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .and_then(|name| name.strip_suffix(".METADATA"))
+            else {
+                continue;
+            };
+            let bytes = fs_err::read(&path).map_err(|error| read_error(&path, error))?;
+            source.metadata.insert(file.to_string(), bytes);
+        }
+        Ok(source)
+    }
+}
+
+fn release_of(filename: &str) -> Option<(PackageName, pep440_rs::Version)> {
+    match crate::wheel::parse_filename(filename)? {
+        crate::wheel::DistributionFile::Wheel(wheel) => Some((wheel.name, wheel.version)),
+        crate::wheel::DistributionFile::Sdist { name, version } => Some((name, version)),
+    }
 }
 
 impl PackageSource for RecordedSource {
@@ -178,9 +235,16 @@ impl PackageSource for RecordedSource {
     }
 
     fn metadata(&self, file: &IndexFile) -> Result<Arc<CoreMetadata>, LockError> {
+        let wanted = release_of(&file.filename);
         let bytes = self
             .metadata
             .get(&file.filename)
+            .or_else(|| {
+                self.metadata
+                    .iter()
+                    .find(|(recorded, _)| release_of(recorded) == wanted)
+                    .map(|(_, bytes)| bytes)
+            })
             .ok_or_else(|| LockError::Metadata {
                 file: file.filename.clone(),
                 message: "not recorded".to_string(),

@@ -60,7 +60,7 @@ impl Index {
             .source
             .pages
             .entry(PackageName::new(name.to_string()).unwrap())
-            .or_insert_with(ProjectPage::default);
+            .or_default();
         page.files.push(IndexFile {
             filename: filename.to_string(),
             url: format!("https://files.example/{filename}"),
@@ -76,7 +76,9 @@ impl Index {
     fn metadata(mut self, name: &str, version: &str, requires: &[&str]) -> Self {
         let mut text = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
         for requirement in requires {
-            text.push_str(&format!("Requires-Dist: {requirement}\n"));
+            text.push_str("Requires-Dist: ");
+            text.push_str(requirement);
+            text.push('\n');
         }
         self.source.metadata.insert(
             format!("{}-{version}-py3-none-any.whl", name.replace('-', "_")),

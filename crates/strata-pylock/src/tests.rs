@@ -11,7 +11,7 @@ use crate::candidates::Selection;
 use crate::lockfile::{render, LockHeader};
 use crate::requirements::RequirementsFile;
 use crate::resolve::{resolve, Resolution, ResolveOptions};
-use crate::simple::{IndexFile, ProjectPage};
+use crate::simple::IndexFile;
 use crate::source::RecordedSource;
 use crate::target::Target;
 

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub enum LockError {
     #[error("`{platform}` is not a platform strata can lock for")]
     InvalidPlatform { platform: String },
+    #[error("which Python to lock for is unknown")]
+    UnknownPython,
     #[error("`{python}` is not a CPython 3 version (`3.11` or `3.11.7`)")]
     InvalidPython { python: String },
     #[error("cannot read `{path}`", path = path.display())]
@@ -83,6 +85,7 @@ impl LockError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::InvalidPlatform { .. } => Some("use `manylinux_2_<glibc minor>_<x86_64|aarch64>` or `musllinux_1_<musl minor>_<x86_64|aarch64>`, for example `manylinux_2_28_x86_64`".to_string()),
+            Self::UnknownPython => Some("give `--python-version 3.11` (and `--platform`), or `--image IMAGE` to read them from a built image; `--check` and later locks take them from the lock".to_string()),
             Self::SdistOnly { package, .. } => Some(format!("pass `--no-binary {package}` to lock its source distribution (it is then built in the image)")),
             Self::Offline { .. } => Some("run once without `--offline` to fill the cache".to_string()),
             Self::NoSolution { .. } => Some("relax the conflicting requirements, or lock for another Python version with `--python-version`".to_string()),

@@ -358,3 +358,62 @@ pub fn fetch(
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+    use crate::client::ClientOptions;
+
+    /// A one-project index on loopback whose file does not match the hash it advertises.
+    fn tampered_index() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let advertised = format!(
+            "{:x}",
+            <sha2::Sha256 as sha2::Digest>::digest(b"the real wheel")
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(8) {
+                let Ok(mut stream) = stream else { continue };
+                let mut request_line = String::new();
+                let _ = BufReader::new(&stream).read_line(&mut request_line);
+                let body = if request_line.contains("/simple/demo/") {
+                    format!("<a href=\"/files/demo-1.0-py3-none-any.whl#sha256={advertised}\">demo-1.0-py3-none-any.whl</a>")
+                } else {
+                    "a tampered wheel".to_string()
+                };
+                let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            }
+        });
+        format!("http://{address}/simple")
+    }
+
+    #[test]
+    fn a_download_that_does_not_match_its_hash_leaves_no_file() {
+        let index = tampered_index();
+        let directory = tempfile::tempdir().unwrap();
+        let advertised = format!(
+            "{:x}",
+            <sha2::Sha256 as sha2::Digest>::digest(b"the real wheel")
+        );
+        let lock_path = directory.path().join("requirements.lock");
+        fs_err::write(&lock_path, format!("# strata-target: python=3.11 platform=manylinux_2_28_x86_64\n--index-url {index}\ndemo==1.0 \\\n    --hash=sha256:{advertised}\n")).unwrap();
+        let client = IndexClient::new(ClientOptions {
+            cache_dir: None,
+            offline: false,
+            concurrency: 4,
+        })
+        .unwrap();
+        let wheels = directory.path().join("wheels");
+        let error = fetch(&lock_path, &wheels, &client).unwrap_err();
+        assert!(matches!(error, LockError::HashMismatch { .. }), "{error}");
+        assert!(
+            error.to_string().contains("demo-1.0-py3-none-any.whl"),
+            "{error}"
+        );
+        assert!(!wheels.join("demo-1.0-py3-none-any.whl").exists());
+    }
+}

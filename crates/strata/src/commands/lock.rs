@@ -90,9 +90,13 @@ fn resolve_target(
         .python_version
         .clone()
         .or_else(|| image.map(|image| image.python.clone()))
-        .or_else(|| existing.as_ref().map(|lock| lock.header.python.clone()).filter(|python| !python.is_empty()))
-        .context("which Python to lock for is unknown")
-        .context("give `--python-version 3.11` (and `--platform`), or `--image IMAGE` to read them from a built image")?;
+        .or_else(|| {
+            existing
+                .as_ref()
+                .map(|lock| lock.header.python.clone())
+                .filter(|python| !python.is_empty())
+        })
+        .ok_or(strata_pylock::LockError::UnknownPython)?;
     let platform = options
         .platform
         .clone()
@@ -203,11 +207,11 @@ fn upgrade(options: &LockOptions) -> Upgrade {
 /// Lock or check one file; returns whether it drifted (for `--check`).
 fn run_one(
     settings: &LockSettings,
-    check: bool,
-    json: bool,
+    options: &LockOptions,
     printer: &Printer,
 ) -> anyhow::Result<bool> {
-    let client = client(false)?;
+    let (check, json) = (options.check, options.json);
+    let client = client(options.offline)?;
     let label = format!(
         "locking `{}` for {}",
         settings.requirements.display(),
@@ -302,7 +306,7 @@ fn lock_one(
         base,
         index_url: options.index_url.clone(),
     };
-    let drifted = run_one(&settings, options.check, options.json, printer)?;
+    let drifted = run_one(&settings, options, printer)?;
     Ok(if drifted {
         ExitStatus::Problems
     } else {
@@ -388,7 +392,7 @@ fn lock_repository(options: &LockOptions, printer: &Printer) -> anyhow::Result<E
             base,
             index_url: options.index_url.clone(),
         };
-        any_drift |= run_one(&settings, options.check, options.json, printer)
+        any_drift |= run_one(&settings, options, printer)
             .with_context(|| format!("in image `{}`", layer.name))?;
         outputs.insert(id, output);
     }

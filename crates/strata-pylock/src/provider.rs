@@ -131,18 +131,18 @@ impl<'a> Provider<'a> {
         extras: &[ExtraName],
     ) -> Result<Result<Vec<Requirement<VerbatimUrl>>, String>, LockError> {
         let Some(release) = self.release(name, version)? else {
-            return Ok(Err(format!("{name} {version} is not on the index")));
+            return Ok(Err(format!("({name} {version} is not on the index)")));
         };
         if let Some(reason) = &release.unusable {
-            return Ok(Err(format!("{name}=={version} has {reason}")));
+            return Ok(Err(format!("(it has {reason})")));
         }
         let Some(file) = &release.install else {
-            return Ok(Err(format!("{name}=={version} has no installable file")));
+            return Ok(Err("(it has no installable file)".to_string()));
         };
         let metadata = self.source.metadata(file)?;
         if let Some(requires) = &metadata.requires_python {
             if !requires.contains(&self.selection.target.python_full()) {
-                return Ok(Err(format!("{name}=={version} requires Python {requires}")));
+                return Ok(Err(format!("(it requires Python {requires})")));
             }
         }
         Ok(Ok(metadata

@@ -101,7 +101,7 @@ root = os.path.join(source, os.listdir(source)[0])
 build = {}
 if os.path.exists(os.path.join(root, "pyproject.toml")):
     build = tomllib.load(open(os.path.join(root, "pyproject.toml"), "rb")).get("build-system", {})
-requires = build.get("requires", ["setuptools>=40.8.0"])
+requires = build.get("requires", ["setuptools>=40.8.0", "wheel"])
 backend = build.get("build-backend", "setuptools.build_meta:__legacy__")
 venv = os.path.join(work, "venv")
 subprocess.run([sys.executable, "-m", "venv", venv], check=True)
@@ -129,7 +129,9 @@ else:
         archive.extract(member, {out!r})
         print(os.path.join({out!r}, member))
 """
-result = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True)
+result = subprocess.run([python, "-c", code], capture_output=True, text=True)
+if result.returncode != 0:
+    sys.exit(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "the build backend failed")
 print(result.stdout.strip().splitlines()[-1])
 "#;
     let output = Command::new(python)

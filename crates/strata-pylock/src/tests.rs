@@ -293,7 +293,7 @@ fn sdist_only_needs_no_binary() {
     let index = Index::default().file("legacy", "legacy-1.0.tar.gz", None, false);
     let error = index.resolve("legacy\n").unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("legacy==1.0 has only a source distribution (`legacy-1.0.tar.gz`); pass `--no-binary legacy`"), "{message}");
+    assert!(message.contains("legacy at version 1.0 are unavailable (it has only a source distribution, `legacy-1.0.tar.gz`; pass `--no-binary legacy` to allow it)"), "{message}");
 }
 
 #[test]

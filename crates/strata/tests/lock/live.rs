@@ -223,3 +223,29 @@ fn live_pypi_repository_locks_every_image_parents_first() {
     let check = context.output(&["lock", "--check"]);
     assert_eq!(check.status.code(), Some(0), "{}", context.render(&check));
 }
+
+#[test]
+fn live_pypi_sdist_only_packages_and_direct_urls() {
+    // docopt has only source distributions, whose PKG-INFO (Metadata 1.1) does not declare
+    // dependencies: refused without --no-binary, then read through its build backend.
+    let context = with_requirements("docopt\n");
+    let refused = lock(&context, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("pass `--no-binary docopt` to allow it"),
+        "{}",
+        context.render(&refused)
+    );
+    let output = lock(&context, &["--no-binary", "docopt"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let text = lock_text(&context);
+    assert_eq!(pinned_version(&text, "docopt"), "0.6.2");
+    assert!(text.contains("# strata-no-binary: docopt\n"));
+
+    let url = "https://files.pythonhosted.org/packages/d9/5a/e7c31adbe875f2abbb91bd84cf2dc52d792b5a01506781dbcf25c91daf11/six-1.16.0-py2.py3-none-any.whl";
+    let context = with_requirements(&format!("six @ {url}\n"));
+    let output = lock(&context, &[]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let text = lock_text(&context);
+    assert!(text.contains(&format!("six @ {url} \\\n    --hash=sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254\n")), "{text}");
+}

@@ -120,7 +120,7 @@ impl Selection {
                 None
             } else if let Some(sdist) = sdist {
                 Some(format!(
-                    "only a source distribution (`{}`); pass `--no-binary {name}` to allow it",
+                    "only a source distribution, `{}`; pass `--no-binary {name}` to allow it",
                     sdist.filename
                 ))
             } else if python_excluded {

@@ -510,12 +510,5 @@ fn build_time_labels(build: &Build) -> BTreeMap<String, String> {
 
 /// An error and its causes on one line.
 fn render_error(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    strata_repo::join_chain(error, ": ")
 }

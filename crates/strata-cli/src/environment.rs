@@ -11,3 +11,6 @@ pub const STRATA_NO_PROGRESS: &str = "STRATA_NO_PROGRESS";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Diagnostics filter (`info`, `debug`, `trace`), as with `-v`.
 pub const RUST_LOG: &str = "RUST_LOG";
+/// Where strata caches inspected layers and package-index responses (default
+/// `$XDG_CACHE_HOME/strata`, else `~/.cache/strata`).
+pub const STRATA_CACHE_DIR: &str = "STRATA_CACHE_DIR";

@@ -147,7 +147,6 @@ impl Engine for DockerEngine {
                 Err(error) => return Err(EngineError::Api(error)),
             };
             let BuildInfo {
-                id,
                 stream: text,
                 aux,
                 error_detail,
@@ -171,6 +170,8 @@ impl Engine for DockerEngine {
             }
             match aux {
                 Some(BuildInfoAux::BuildKit(status)) => progress.consume(&status, &output),
+                // BuildKit reports the final image as `{"id": "moby.image.id", "aux": {"ID": ...}}`,
+                // the legacy builder as `{"aux": {"ID": ...}}`.
                 Some(BuildInfoAux::Default(image)) => {
                     if let Some(found) = image.id {
                         image_id = Some(found);
@@ -178,8 +179,6 @@ impl Engine for DockerEngine {
                 }
                 None => {}
             }
-            // BuildKit reports the final image as `{"id": "moby.image.id", "aux": {"ID": ...}}`.
-            let _ = id;
         }
         if let Some(error) = progress.errors.pop() {
             return Err(EngineError::BuildFailed { message: error });

@@ -1,15 +1,12 @@
 //! The per-layer cache: one JSON record per layer, keyed by its uncompressed digest, under
-//! `$STRATA_CACHE_DIR` (default `$XDG_CACHE_HOME/strata`, else `~/.cache/strata`). Written
-//! atomically; a record of another format version is treated as absent.
+//! strata's cache directory. Written atomically; a record of another format version is treated
+//! as absent.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::InspectError;
 use crate::records::{LayerRecord, RECORD_VERSION};
-
-/// The environment variable that moves strata's cache.
-pub const STRATA_CACHE_DIR: &str = "STRATA_CACHE_DIR";
 
 #[derive(Debug, Clone)]
 pub struct LayerCache {
@@ -21,20 +18,6 @@ impl LayerCache {
         Self {
             directory: directory.join("layers").join(format!("v{RECORD_VERSION}")),
         }
-    }
-
-    /// The cache at its default place.
-    pub fn default_location() -> Self {
-        let base = std::env::var_os(STRATA_CACHE_DIR)
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("XDG_CACHE_HOME").map(|cache| PathBuf::from(cache).join("strata"))
-            })
-            .or_else(|| {
-                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/strata"))
-            })
-            .unwrap_or_else(|| std::env::temp_dir().join("strata-cache"));
-        Self::new(&base)
     }
 
     fn path_of(&self, diff_id: &str) -> Option<PathBuf> {

@@ -37,10 +37,9 @@ pub enum InspectError {
 impl InspectError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::Cache { .. } => Some(format!(
-                "set `{}` to a writable directory",
-                crate::cache::STRATA_CACHE_DIR
-            )),
+            Self::Cache { .. } => {
+                Some("set `STRATA_CACHE_DIR` to a writable directory".to_string())
+            }
             Self::DigestMismatch { .. } => Some(
                 "inspect again; if it persists, the image in the registry is damaged".to_string(),
             ),

@@ -35,6 +35,7 @@ pub struct ImageMetadata {
     pub size: u64,
     pub env: Vec<String>,
     pub labels: BTreeMap<String, String>,
+    /// Filled by [`compute`] from the layer records.
     pub layers: Vec<LayerSummary>,
 }
 
@@ -116,7 +117,14 @@ pub struct Breadcrumb {
 }
 
 /// Compute the facts of an image from its metadata and its layer records (bottom first).
-pub fn compute(metadata: ImageMetadata, records: &[LayerRecord]) -> ImageFacts {
+pub fn compute(mut metadata: ImageMetadata, records: &[LayerRecord]) -> ImageFacts {
+    metadata.layers = records
+        .iter()
+        .map(|record| LayerSummary {
+            diff_id: record.diff_id.clone(),
+            size: record.size,
+        })
+        .collect();
     let view = MergedView::merge(records);
     let mut warnings = Vec::new();
     for record in records {

@@ -18,7 +18,7 @@ mod sbom;
 mod source;
 mod taggers;
 
-pub use cache::{LayerCache, STRATA_CACHE_DIR};
+pub use cache::LayerCache;
 pub use diff::{diff, Change};
 pub use error::InspectError;
 pub use facts::{

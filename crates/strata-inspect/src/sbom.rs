@@ -24,6 +24,19 @@ fn encode(text: &str) -> String {
     encoded
 }
 
+/// `?key=value&...` of the qualifiers that are present, or nothing.
+fn qualifiers(pairs: &[(&str, Option<&String>)]) -> String {
+    let present: Vec<String> = pairs
+        .iter()
+        .filter_map(|(key, value)| value.map(|value| format!("{key}={}", encode(value))))
+        .collect();
+    if present.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", present.join("&"))
+    }
+}
+
 /// PEP 503 normalized name: lowercase, runs of `-_.` as `-`.
 pub fn normalize_python_name(name: &str) -> String {
     let mut normalized = String::with_capacity(name.len());
@@ -81,18 +94,10 @@ pub fn cyclonedx(facts: &ImageFacts) -> Value {
         .map_or("debian", |os| os.id.as_str());
     let mut components: BTreeMap<String, Value> = BTreeMap::new();
     for package in &facts.deb_packages {
-        let mut qualifiers = Vec::new();
-        if let Some(architecture) = &package.architecture {
-            qualifiers.push(format!("arch={}", encode(architecture)));
-        }
-        if let Some(distro) = &distro {
-            qualifiers.push(format!("distro={}", encode(distro)));
-        }
-        let query = if qualifiers.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", qualifiers.join("&"))
-        };
+        let query = qualifiers(&[
+            ("arch", package.architecture.as_ref()),
+            ("distro", distro.as_ref()),
+        ]);
         let purl = format!(
             "pkg:deb/{}/{}@{}{query}",
             encode(namespace),
@@ -125,18 +130,10 @@ pub fn cyclonedx(facts: &ImageFacts) -> Value {
     }
     for environment in &facts.conda {
         for package in &environment.packages {
-            let mut qualifiers = Vec::new();
-            if let Some(build) = &package.build {
-                qualifiers.push(format!("build={}", encode(build)));
-            }
-            if let Some(channel) = &package.channel {
-                qualifiers.push(format!("channel={}", encode(channel)));
-            }
-            let query = if qualifiers.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", qualifiers.join("&"))
-            };
+            let query = qualifiers(&[
+                ("build", package.build.as_ref()),
+                ("channel", package.channel.as_ref()),
+            ]);
             let purl = format!(
                 "pkg:conda/{}@{}{query}",
                 encode(&package.name),

@@ -9,7 +9,7 @@ use crate::archive::read_archive;
 use crate::bridge::read_stream;
 use crate::cache::LayerCache;
 use crate::error::InspectError;
-use crate::facts::{compute, ImageFacts, ImageMetadata, LayerSummary};
+use crate::facts::{compute, ImageFacts, ImageMetadata};
 use crate::layer::read_layer;
 use crate::records::LayerRecord;
 
@@ -39,13 +39,7 @@ pub async fn inspect_local<E: Engine>(
         size: details.size,
         env: details.env,
         labels: details.labels,
-        layers: records
-            .iter()
-            .map(|record| LayerSummary {
-                diff_id: record.diff_id.clone(),
-                size: record.size,
-            })
-            .collect(),
+        layers: Vec::new(),
     };
     Ok(compute(metadata, &records))
 }
@@ -165,13 +159,7 @@ pub async fn inspect_registry(
                     .collect()
             })
             .unwrap_or_default(),
-        layers: records
-            .iter()
-            .map(|record| LayerSummary {
-                diff_id: record.diff_id.clone(),
-                size: record.size,
-            })
-            .collect(),
+        layers: Vec::new(),
     };
     Ok(compute(metadata, &records))
 }

@@ -72,13 +72,17 @@ impl fmt::Display for SourceSpan {
     }
 }
 
-/// Render an error and its sources as `error`, then one `caused by` line each (used by tests to
-/// snapshot what a user reads; the binary has its own renderer with hints).
+/// Render an error and its sources, one `caused by` line each (what tests snapshot).
 pub fn render_chain(error: &dyn std::error::Error) -> String {
+    join_chain(error, "\ncaused by: ")
+}
+
+/// An error and its sources joined by `separator` (`": "` for one line, as build events carry).
+pub fn join_chain(error: &dyn std::error::Error, separator: &str) -> String {
     let mut rendered = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        rendered.push_str("\ncaused by: ");
+        rendered.push_str(separator);
         rendered.push_str(&cause.to_string());
         source = cause.source();
     }

@@ -15,7 +15,7 @@ mod version;
 
 pub use changes::{CommitInfo, Git, GitError};
 pub use config::{Config, ImageConfig, LayoutKind, LockConfig, TaggerConfig, CONFIG_FILE};
-pub use diagnostic::{render_chain, SourceSpan};
+pub use diagnostic::{join_chain, render_chain, SourceSpan};
 pub use dockerfile::{Dockerfile, FinalBase, Stage};
 pub use error::{ConfigError, DockerfileError, RepoError};
 pub use layout::open;

@@ -9,4 +9,4 @@ mod context;
 mod services;
 
 pub use context::{fixture_path, workspace_root, TestContext};
-pub use services::{exclusive, require_services, Services};
+pub use services::{exclusive, inspect_fixture_images, require_services, Services};

@@ -65,3 +65,27 @@ pub fn exclusive(name: &str) -> std::fs::File {
         .unwrap_or_else(|error| panic!("cannot lock `{}`: {error}", path.display()));
     file
 }
+
+/// The images of `test/repos/inspect`, built (or found up to date) and pushed once per run under
+/// `<registry>/inspect-fixtures`, serialised across test processes. Returns the namespace.
+pub fn inspect_fixture_images(binary: &str) -> String {
+    let services = require_services();
+    let context = crate::TestContext::from_fixture(binary, "inspect");
+    let repo = format!("{}/inspect-fixtures", services.registry);
+    let _lock = exclusive("inspect-fixtures");
+    let output = context.output(&[
+        "build",
+        "--all",
+        "--repo",
+        &repo,
+        "--network",
+        "host",
+        "--push",
+    ]);
+    assert!(
+        output.status.success(),
+        "building the fixture images failed:\n{}",
+        context.render(&output)
+    );
+    repo
+}

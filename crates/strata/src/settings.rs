@@ -235,7 +235,7 @@ fn slash_path(path: &Path) -> String {
 /// strata's cache directory: `$STRATA_CACHE_DIR`, else `$XDG_CACHE_HOME/strata`, else
 /// `~/.cache/strata`.
 pub fn cache_root() -> PathBuf {
-    std::env::var_os(strata_inspect::STRATA_CACHE_DIR)
+    std::env::var_os(strata_cli::STRATA_CACHE_DIR)
         .map(PathBuf::from)
         .or_else(|| {
             std::env::var_os("XDG_CACHE_HOME").map(|cache| PathBuf::from(cache).join("strata"))

@@ -50,7 +50,9 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
             platform: settings.platform.clone(),
             network: settings.network.clone(),
             build_args: settings.build_args.clone(),
-            cache: Some(strata_inspect::LayerCache::default_location()),
+            cache: Some(strata_inspect::LayerCache::new(
+                &crate::settings::cache_root(),
+            )),
             manifests: settings.manifests.clone(),
         });
         let plan = Arc::new(plan);
@@ -87,13 +89,12 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
         let results = runner
             .await
             .context("the build runner stopped unexpectedly")?;
-        anyhow::Ok((plan, results))
+        anyhow::Ok(results)
     })?;
-    let (plan, results) = results;
     if settings.json {
         printer.data(&finished_line(&results));
     } else {
-        printer.data(&summary_table(&plan, &results));
+        printer.data(&summary_table(&results));
     }
     let built = results.iter().filter(|result| result.succeeded()).count();
     printer.info(&format!("logs: `{}`", settings.logs.display()));
@@ -158,13 +159,9 @@ fn finished_line(results: &[BuildResult]) -> String {
 }
 
 /// Build, result, duration, size, and the digest each tag was pushed as (or the image id).
-fn summary_table(plan: &strata_plan::Plan, results: &[BuildResult]) -> String {
+fn summary_table(results: &[BuildResult]) -> String {
     let mut rows: Vec<[String; 5]> = Vec::new();
     for result in results {
-        let tags = plan
-            .build(&result.name)
-            .map(|build| build.tags.clone())
-            .unwrap_or_default();
         let size = if result.size > 0 {
             format_size(result.size)
         } else {
@@ -187,7 +184,6 @@ fn summary_table(plan: &strata_plan::Plan, results: &[BuildResult]) -> String {
             .map(|digest| digest.chars().take(19).collect())
             .unwrap_or_default();
         rows.push([result.name.clone(), result_text, duration, size, digest]);
-        let _ = tags;
     }
     let headers = ["IMAGE", "RESULT", "TIME", "SIZE", "DIGEST"];
     let mut widths = headers.map(str::len);

@@ -35,7 +35,7 @@ async fn facts_of(
 }
 
 pub fn inspect(settings: &InspectSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let cache = LayerCache::default_location();
+    let cache = LayerCache::new(&crate::settings::cache_root());
     let facts = runtime()?.block_on(async {
         let engine = if settings.registry {
             None
@@ -156,7 +156,7 @@ fn summary(facts: &ImageFacts) -> String {
 }
 
 pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let cache = LayerCache::default_location();
+    let cache = LayerCache::new(&crate::settings::cache_root());
     let (before, after) = runtime()?.block_on(async {
         let engine = if settings.registry {
             None

@@ -9,23 +9,10 @@ use strata_test::{require_services, TestContext};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_strata");
 
-/// The fixture images, built (or found up to date) and pushed under a fixed namespace.
+/// The fixture images (built once per run) and a context for running strata.
 fn fixtures() -> (TestContext, String) {
-    let services = require_services();
-    let context = TestContext::from_fixture(BINARY, "inspect");
-    let repo = format!("{}/inspect-fixtures", services.registry);
-    let _lock = strata_test::exclusive("inspect-fixtures");
-    let output = context.output(&[
-        "build",
-        "--all",
-        "--repo",
-        &repo,
-        "--network",
-        "host",
-        "--push",
-    ]);
-    assert!(output.status.success(), "{}", context.render(&output));
-    (context, repo)
+    let repo = strata_test::inspect_fixture_images(BINARY);
+    (TestContext::from_fixture(BINARY, "inspect"), repo)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -322,21 +309,6 @@ fn diff_manifests_and_sbom() {
         .collect();
     assert!(purls.contains(&"pkg:pypi/demo-package@1.2.3"), "{purls:?}");
     assert!(purls.iter().any(|purl| purl.starts_with("pkg:deb/debian/jq@") && purl.contains("distro=debian-12")), "{purls:?}");
-
-    // `strata build --push` kept the manifest of each image it pushed (built or up to date).
-    let manifests: Vec<String> =
-        fs_err::read_dir(context.root.join(".strata/manifests/python-venv"))
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-    assert!(
-        manifests.iter().any(|name| name.ends_with(".md")),
-        "{manifests:?}"
-    );
-    assert!(
-        manifests.iter().any(|name| name.ends_with(".Dockerfile")),
-        "{manifests:?}"
-    );
 }
 
 #[test]

@@ -6,23 +6,12 @@ use strata_test::{require_services, TestContext};
 
 use crate::{lock_text, pinned_version, pins, BINARY};
 
-/// The Python fixture image of `test/repos/inspect`, built once per run.
+/// The Python fixture image of `test/repos/inspect`.
 fn python_image() -> String {
-    let services = require_services();
-    let fixtures = TestContext::from_fixture(BINARY, "inspect");
-    let repo = format!("{}/inspect-fixtures", services.registry);
-    let _lock = strata_test::exclusive("inspect-fixtures");
-    let output = fixtures.output(&[
-        "build",
-        "--all",
-        "--repo",
-        &repo,
-        "--network",
-        "host",
-        "--push",
-    ]);
-    assert!(output.status.success(), "{}", fixtures.render(&output));
-    format!("{repo}/python-venv:latest")
+    format!(
+        "{}/python-venv:latest",
+        strata_test::inspect_fixture_images(BINARY)
+    )
 }
 
 #[test]

@@ -302,7 +302,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         // name at the parent locally so the build starts from it.
         let parent_id = match (&self.parent_image, &build.parent) {
             (Some(id), _) => Some(id.clone()),
-            (None, Some(parent)) => self.engine.image(&parent.tag).await?.map(|image| image.id),
+            (None, Some(parent)) => self.published_parent(&parent.tag).await?,
             (None, None) => None,
         };
         if let (Some(id), Some(parent)) = (&parent_id, &build.parent) {
@@ -398,6 +398,25 @@ impl<E: Engine + 'static> BuildTask<E> {
         Ok(result)
     }
 
+    /// A parent this run did not build: the local image of its published tag, pulled first
+    /// when this machine does not have it (a CI runner building only what changed).
+    async fn published_parent(
+        &self,
+        tag: &str,
+    ) -> Result<Option<String>, crate::error::BuildError> {
+        if let Some(image) = self.engine.image(tag).await? {
+            return Ok(Some(image.id));
+        }
+        let _ = self.events.send(BuildEvent::Step {
+            build: self.build().name.clone(),
+            step: format!("pulling the parent `{tag}`"),
+        });
+        if !self.engine.pull(tag, registry_credentials(tag)?).await? {
+            return Ok(None);
+        }
+        Ok(self.engine.image(tag).await?.map(|image| image.id))
+    }
+
     async fn tag_all(&self, image: &str) -> Result<(), crate::error::BuildError> {
         for tag in &self.build().tags {
             self.engine.tag(image, tag).await?;
@@ -414,15 +433,8 @@ impl<E: Engine + 'static> BuildTask<E> {
             .cloned()
             .collect();
         for tag in &tags {
-            let credentials = match strata_registry::credentials_for(tag) {
-                Ok(credentials) => credentials.map(|credentials| match credentials {
-                    strata_registry::Credentials::UsernamePassword { username, password } => {
-                        PushCredentials::UsernamePassword { username, password }
-                    }
-                    strata_registry::Credentials::IdentityToken(token) => {
-                        PushCredentials::IdentityToken(token)
-                    }
-                }),
+            let credentials = match registry_credentials(tag) {
+                Ok(credentials) => credentials,
                 Err(error) => {
                     self.push_failed(result, tag, render_error(&error));
                     continue;
@@ -506,6 +518,22 @@ fn build_time_labels(build: &Build) -> BTreeMap<String, String> {
         BuildKind::Image => {}
     }
     labels
+}
+
+/// The credentials the user's Docker config has for the registry of `reference`.
+fn registry_credentials(
+    reference: &str,
+) -> Result<Option<PushCredentials>, strata_registry::RegistryError> {
+    Ok(
+        strata_registry::credentials_for(reference)?.map(|credentials| match credentials {
+            strata_registry::Credentials::UsernamePassword { username, password } => {
+                PushCredentials::UsernamePassword { username, password }
+            }
+            strata_registry::Credentials::IdentityToken(token) => {
+                PushCredentials::IdentityToken(token)
+            }
+        }),
+    )
 }
 
 /// An error and its causes on one line.

@@ -211,22 +211,11 @@ impl Engine for DockerEngine {
     ) -> Result<Pushed, EngineError> {
         let (repository, tag) = split_tag(reference);
         let options = PushImageOptionsBuilder::default().tag(tag).build();
-        let credentials = credentials.map(|credentials| match credentials {
-            PushCredentials::UsernamePassword { username, password } => {
-                bollard::auth::DockerCredentials {
-                    username: Some(username),
-                    password: Some(password),
-                    ..Default::default()
-                }
-            }
-            PushCredentials::IdentityToken(token) => bollard::auth::DockerCredentials {
-                identitytoken: Some(token),
-                ..Default::default()
-            },
-        });
-        let mut stream = self
-            .docker
-            .push_image(repository, Some(options), credentials);
+        let mut stream = self.docker.push_image(
+            repository,
+            Some(options),
+            credentials.map(docker_credentials),
+        );
         let mut digest = None;
         while let Some(item) = stream.next().await {
             let info = item.map_err(|error| EngineError::Push {
@@ -256,6 +245,52 @@ impl Engine for DockerEngine {
             reference: reference.to_string(),
             digest,
         })
+    }
+
+    async fn pull(
+        &self,
+        reference: &str,
+        credentials: Option<PushCredentials>,
+    ) -> Result<bool, EngineError> {
+        let (repository, tag) = split_tag(reference);
+        let options = bollard::query_parameters::CreateImageOptionsBuilder::default()
+            .from_image(repository)
+            .tag(tag)
+            .build();
+        let mut stream =
+            self.docker
+                .create_image(Some(options), None, credentials.map(docker_credentials));
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(detail) = info.error_detail {
+                        let message = detail.message.unwrap_or_default();
+                        if message.contains("not found") || message.contains("manifest unknown") {
+                            return Ok(false);
+                        }
+                        return Err(EngineError::Pull {
+                            reference: reference.to_string(),
+                            message,
+                        });
+                    }
+                }
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => return Ok(false),
+                Err(bollard::errors::Error::DockerStreamError { error })
+                    if error.contains("not found") || error.contains("manifest unknown") =>
+                {
+                    return Ok(false)
+                }
+                Err(error) => {
+                    return Err(EngineError::Pull {
+                        reference: reference.to_string(),
+                        message: error.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(true)
     }
 
     fn export<'a>(
@@ -399,6 +434,37 @@ impl DockerEngine {
             )
             .await;
         outcome
+    }
+}
+
+fn docker_credentials(credentials: PushCredentials) -> bollard::auth::DockerCredentials {
+    match credentials {
+        PushCredentials::UsernamePassword { username, password } => {
+            bollard::auth::DockerCredentials {
+                username: Some(username),
+                password: Some(password),
+                ..Default::default()
+            }
+        }
+        PushCredentials::IdentityToken(token) => bollard::auth::DockerCredentials {
+            identitytoken: Some(token),
+            ..Default::default()
+        },
+    }
+}
+
+impl DockerEngine {
+    /// Remove a tag (the image stays while other tags or children use it).
+    pub async fn untag(&self, reference: &str) -> Result<(), EngineError> {
+        self.docker
+            .remove_image(
+                reference,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await
+            .map(|_| ())
+            .map_err(EngineError::Api)
     }
 }
 

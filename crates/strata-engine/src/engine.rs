@@ -115,6 +115,13 @@ pub trait Engine: Send + Sync {
         reference: &str,
     ) -> impl Future<Output = Result<Option<ImageDetails>, EngineError>> + Send;
 
+    /// Pull a reference from its registry; `false` when the registry has no such image.
+    fn pull(
+        &self,
+        reference: &str,
+        credentials: Option<PushCredentials>,
+    ) -> impl Future<Output = Result<bool, EngineError>> + Send;
+
     /// The image as a `docker save` archive, streamed.
     fn export<'a>(
         &'a self,

@@ -20,6 +20,8 @@ pub enum EngineError {
         #[source]
         source: bollard::errors::Error,
     },
+    #[error("cannot pull `{reference}`: {message}")]
+    Pull { reference: String, message: String },
     #[error("cannot push `{reference}`: {message}")]
     Push { reference: String, message: String },
     #[error("no image `{reference}` in the engine")]

@@ -99,3 +99,49 @@ fn unreachable_engine_is_a_clear_error() {
     hint: start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `scripts/dev-env.sh up` starts one
     ");
 }
+
+#[test]
+fn a_parent_built_elsewhere_is_pulled_from_the_registry() {
+    let (mut context, services) = example_context();
+    let repo = fresh_namespace(&services.registry, "pull");
+    let first = context.output(&[
+        "build",
+        "--all",
+        "--repo",
+        &repo,
+        "--push",
+        "--no-manifests",
+    ]);
+    assert!(first.status.success(), "{}", context.render(&first));
+    // This machine forgets the published essentials-base (as a fresh CI runner would not have it).
+    let base_tag = format!("{repo}/sci/essentials-base:1.0");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let engine = strata_engine::DockerEngine::connect(strata_engine::BuilderKind::BuildKit)
+            .await
+            .unwrap();
+        let image = strata_engine::Engine::image(&engine, &base_tag)
+            .await
+            .unwrap()
+            .unwrap();
+        // Only this test's namespace: the local `sci/essentials-base:1.0` alias is shared.
+        for tag in image.repo_tags.iter().filter(|tag| tag.starts_with(&repo)) {
+            engine.untag(tag).await.unwrap();
+        }
+    });
+    assert_eq!(local_image(&base_tag), None);
+    context.touch("science/essentials-tools/Dockerfile");
+    context.commit("change tools only");
+    let output = context.output(&["build", "--repo", &repo, "--json", "--no-manifests"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let events = json_events(&output);
+    assert!(events.iter().any(|event| event["event"] == "step"
+        && event["step"]
+            .as_str()
+            .is_some_and(|step| step.contains("pulling the parent"))));
+    assert_eq!(result_of(&events, "essentials-tools")["result"], "built");
+    assert!(local_image(&base_tag).is_some(), "the parent was pulled");
+}

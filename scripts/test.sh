@@ -17,7 +17,9 @@ on_exit() {
 }
 trap on_exit EXIT
 
-if ! scripts/dev-env.sh status | grep -q 'dockerd: up'; then started_services=yes; fi
+# Read the status whole: with pipefail, `grep -q` closing the pipe early would fail the pipeline.
+status=$(scripts/dev-env.sh status)
+if ! grep -q 'dockerd: up' <<<"$status"; then started_services=yes; fi
 env_file=$(scripts/dev-env.sh up)
 # shellcheck disable=SC1090
 . "$env_file"

@@ -32,8 +32,10 @@ impl LayerCache {
         (record.version == RECORD_VERSION && record.diff_id == diff_id).then_some(record)
     }
 
+    /// Whether the cache holds the layer (the format version is part of the directory, the
+    /// digest of the file name, so the file's presence says it all).
     pub fn contains(&self, diff_id: &str) -> bool {
-        self.get(diff_id).is_some()
+        self.path_of(diff_id).is_some_and(|path| path.is_file())
     }
 
     pub fn put(&self, record: &LayerRecord) -> Result<(), InspectError> {

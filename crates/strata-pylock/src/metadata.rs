@@ -64,11 +64,10 @@ impl CoreMetadata {
         };
         let mut requires_dist = Vec::new();
         for value in all("requires-dist") {
-            match Requirement::from_str(&value) {
+            match crate::requirements::parse_pep508(&value) {
                 Ok(requirement) => requires_dist.push(requirement),
                 Err(error) => tracing::warn!(
-                    "{name} {version}: ignoring invalid `Requires-Dist: {value}`: {}",
-                    error.message
+                    "{name} {version}: ignoring invalid `Requires-Dist: {value}`: {error}"
                 ),
             }
         }

@@ -233,6 +233,58 @@ fn expand_environment(line: &str) -> String {
     output
 }
 
+/// Whether a package or extra name is valid: letters, digits, `.`, `_`, `-`, starting and ending
+/// with a letter or digit.
+fn valid_name(name: &str) -> bool {
+    name.chars()
+        .all(|character| character.is_ascii_alphanumeric() || matches!(character, '.' | '_' | '-'))
+        && name
+            .chars()
+            .next()
+            .is_some_and(|first| first.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .last()
+            .is_some_and(|last| last.is_ascii_alphanumeric())
+}
+
+/// Parse a PEP 508 requirement. Names and extras are checked first, because `pep508_rs` panics
+/// on some invalid ones (`numpy.`, `requests[socks.]`) instead of returning an error; any other
+/// panic of the parser is turned into an error too.
+pub(crate) fn parse_pep508(text: &str) -> Result<Requirement<VerbatimUrl>, String> {
+    let trimmed = text.trim_start();
+    let name: String = trimmed
+        .chars()
+        .take_while(|character| {
+            character.is_ascii_alphanumeric() || matches!(character, '.' | '_' | '-')
+        })
+        .collect();
+    if !name.is_empty() && !valid_name(&name) {
+        return Err(format!(
+            "`{name}` is not a valid package name: names start and end with a letter or digit"
+        ));
+    }
+    if let Some(extras) = trimmed[name.len()..]
+        .trim_start()
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .map(|(extras, _)| extras)
+    {
+        for extra in extras
+            .split(',')
+            .map(str::trim)
+            .filter(|extra| !extra.is_empty())
+        {
+            if !valid_name(extra) {
+                return Err(format!("`{extra}` is not a valid extra name: names start and end with a letter or digit"));
+            }
+        }
+    }
+    std::panic::catch_unwind(|| Requirement::from_str(text))
+        .map_err(|_| format!("`{text}` is not a valid requirement"))?
+        .map_err(|error| error.message.to_string())
+}
+
 /// One requirement line: PEP 508, or a bare wheel URL; trailing `--hash` options dropped.
 fn parse_requirement(line: &str) -> Result<Requirement<VerbatimUrl>, String> {
     let requirement_text = match line.find(" --") {
@@ -260,10 +312,9 @@ fn parse_requirement(line: &str) -> Result<Requirement<VerbatimUrl>, String> {
                 ))
             }
         };
-        return Requirement::from_str(&format!("{name} @ {requirement_text}"))
-            .map_err(|error| error.message.to_string());
+        return parse_pep508(&format!("{name} @ {requirement_text}"));
     }
-    Requirement::from_str(requirement_text).map_err(|error| error.message.to_string())
+    parse_pep508(requirement_text)
 }
 
 #[cfg(test)]
@@ -299,6 +350,18 @@ mod tests {
         assert_eq!(file.index_url.as_deref(), Some("https://pypi.org/simple"));
         assert_eq!(file.extra_index_urls, ["https://example.org/simple"]);
         assert!(file.no_binary.contains("numpy"));
+    }
+
+    #[test]
+    fn names_the_parser_would_panic_on_are_errors() {
+        // pep508_rs 0.9 panics on these instead of returning an error.
+        assert!(parse_pep508("numpy.")
+            .unwrap_err()
+            .contains("`numpy.` is not a valid package name"));
+        assert!(parse_pep508("requests[socks.]")
+            .unwrap_err()
+            .contains("`socks.` is not a valid extra name"));
+        assert!(parse_pep508("requests[socks] >= 2").is_ok());
     }
 
     #[test]

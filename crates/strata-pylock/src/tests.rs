@@ -398,3 +398,37 @@ fn unknown_package_is_a_conflict_naming_it() {
     let error = Index::default().resolve("does-not-exist\n").unwrap_err();
     assert!(error.to_string().contains("does-not-exist"), "{error}");
 }
+
+proptest::proptest! {
+    /// Any line a user might write gives a requirement or an error naming the line, never a panic.
+    #[test]
+    fn requirements_lines_never_panic(line in "[ -~]{0,120}|[a-z]{1,4}[.]?\\[[a-z., ]{0,8}\\][ -~]{0,20}") {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("requirements.txt");
+        fs_err::write(&path, format!("{line}\n")).unwrap();
+        if let Err(crate::error::LockError::Requirement { line, .. }) = RequirementsFile::read(&path) {
+            proptest::prop_assert_eq!(line, 1);
+        }
+    }
+
+    /// Lock files read back what was rendered.
+    #[test]
+    fn lock_files_round_trip(versions in proptest::collection::btree_map("[a-z][a-z0-9]{0,8}", (0u32..50, 0u32..50), 1..8)) {
+        let pins = versions.iter().map(|(name, (major, minor))| crate::resolve::Pin {
+            name: PackageName::new(name.clone()).unwrap(),
+            version: format!("{major}.{minor}").parse().unwrap(),
+            extras: std::collections::BTreeSet::new(),
+            hashes: vec![format!("sha256:{:064x}", major * 100 + minor)],
+            via: vec!["-r requirements.txt".to_string()],
+            url: None,
+        }).collect();
+        let header = LockHeader { requirements: "requirements.txt".to_string(), python: "3.11".to_string(), platform: "manylinux_2_28_x86_64".to_string(), ..LockHeader::default() };
+        let text = render(&header, &Resolution { pins, fixed: BTreeMap::new() });
+        let parsed = crate::lockfile::parse(Path::new("requirements.lock"), &text).unwrap();
+        proptest::prop_assert_eq!(parsed.pins.len(), versions.len());
+        for (pin, (name, (major, minor))) in parsed.pins.iter().zip(&versions) {
+            proptest::prop_assert_eq!(&pin.name, name);
+            proptest::prop_assert_eq!(&pin.version, &format!("{major}.{minor}"));
+        }
+    }
+}

@@ -8,6 +8,8 @@ mod dockerfile;
 mod error;
 mod layout;
 mod model;
+#[cfg(test)]
+mod properties;
 mod reference;
 mod sciserver;
 mod stacks;

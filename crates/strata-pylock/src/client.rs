@@ -115,14 +115,6 @@ impl IndexClient {
         })
     }
 
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-
-    pub fn offline(&self) -> bool {
-        self.options.offline
-    }
-
     fn cache_path(&self, parts: &[&str]) -> Option<PathBuf> {
         let mut path = self.options.cache_dir.clone()?;
         for part in parts {

@@ -60,10 +60,6 @@ impl IndexSource {
         }
     }
 
-    pub fn client(&self) -> &IndexClient {
-        &self.client
-    }
-
     fn page_cell(&self, name: &PackageName) -> PageCell {
         let mut pages = self
             .pages

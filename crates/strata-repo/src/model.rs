@@ -58,8 +58,6 @@ pub enum LayerDetails {
 /// A SciServer science layer's `sciserver-image.json`, with defaults applied.
 #[derive(Debug, Clone)]
 pub struct ScienceLayer {
-    /// The directory name under `science/`.
-    pub directory_name: String,
     pub image: String,
     pub version: String,
     pub target: String,
@@ -91,13 +89,6 @@ pub struct CompatLayer {
 }
 
 impl Repository {
-    pub fn layer(&self, name: &str) -> Option<(LayerId, &Layer)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .find(|(_, layer)| layer.name == name)
-    }
-
     pub fn compat_layer(&self, name: &str) -> Option<&CompatLayer> {
         self.compat_layers.iter().find(|compat| compat.name == name)
     }

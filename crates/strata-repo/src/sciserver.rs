@@ -178,7 +178,6 @@ fn read_science_layers(
             taggers: Vec::new(),
             directory,
             details: LayerDetails::Science(ScienceLayer {
-                directory_name,
                 image: definition.image,
                 version,
                 target,

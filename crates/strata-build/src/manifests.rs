@@ -3,7 +3,6 @@
 //! docker-stacks keeps its wiki pages.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use strata_engine::Engine;
@@ -12,6 +11,7 @@ use strata_plan::Build;
 use strata_repo::TaggerConfig;
 
 use crate::error::BuildError;
+use crate::history::{file_name, write_atomically};
 
 /// The repository part of a build's unique tag, and the prefix its variant puts on tags.
 pub(crate) fn tag_namespace(build: &Build) -> (String, String) {
@@ -79,28 +79,6 @@ pub(crate) async fn inspect_built<E: Engine>(
     Ok(facts)
 }
 
-fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), BuildError> {
-    let directory = path.parent().unwrap_or(Path::new("."));
-    fs_err::create_dir_all(directory)?;
-    let mut file = tempfile::NamedTempFile::new_in(directory)?;
-    file.write_all(contents)?;
-    file.persist(path)
-        .map_err(|error| BuildError::Io(error.error))?;
-    Ok(())
-}
-
-fn file_name(text: &str) -> String {
-    text.chars()
-        .map(|character| {
-            if character.is_ascii_alphanumeric() || matches!(character, '-' | '_' | '.') {
-                character
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Write `<dir>/<build>/<tag>.md`, `.json` and `.Dockerfile`, and (for a new build) a row at the
 /// top of `<dir>/<build>/history.md`. Returns the Markdown manifest's path.
 pub(crate) fn write_manifest(
@@ -124,10 +102,6 @@ pub(crate) fn write_manifest(
         dockerfile.as_bytes(),
     )?;
     if new_build {
-        let history_path = image_directory.join("history.md");
-        let existing = fs_err::read_to_string(&history_path).unwrap_or_default();
-        let header = format!("# Build history of `{}`\n\n| Date | Tags | Manifest | Dockerfile |\n|:--|:--|:--|:--|\n", build.name);
-        let rows = existing.strip_prefix(&header).unwrap_or("");
         let tags: Vec<String> = build
             .tags
             .iter()
@@ -141,10 +115,10 @@ pub(crate) fn write_manifest(
             .and_then(|created| created.get(..10))
             .unwrap_or("unknown");
         let row = format!(
-            "| {date} | {} | [manifest]({stem}.md) | [Dockerfile]({stem}.Dockerfile) |\n",
+            "| {date} | {} | [manifest]({stem}.md) | [Dockerfile]({stem}.Dockerfile) |",
             tags.join(", ")
         );
-        write_atomically(&history_path, format!("{header}{row}{rows}").as_bytes())?;
+        crate::history::record_build(directory, &build.name, row)?;
     }
     Ok(markdown_path)
 }

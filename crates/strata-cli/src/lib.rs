@@ -6,6 +6,7 @@ mod graph;
 mod inspect;
 mod lock;
 mod plan;
+mod promote;
 mod select;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +17,8 @@ pub use graph::{GraphArgs, GraphFormatArg};
 pub use inspect::{DiffArgs, InspectArgs, InspectFormat};
 pub use lock::{FetchArgs, LockArgs, LockCommand, LockOptions};
 pub use plan::{PlanArgs, PlanFormat};
-pub use select::SelectArgs;
+pub use promote::PromoteArgs;
+pub use select::{SelectArgs, SelectionArgs};
 
 /// Build, tag, inspect and lock families of scientific container images.
 #[derive(Debug, Parser)]
@@ -70,4 +72,10 @@ pub enum Command {
     /// Writes pip-compile's `--generate-hashes` format, installable with
     /// `pip install --no-deps --require-hashes --only-binary :all: -r requirements.lock`.
     Lock(LockArgs),
+    /// Give a published image more tags inside its registry, without pulling it.
+    ///
+    /// The manifest is copied byte for byte (the digest stays the source's); other
+    /// repositories get the layers by cross-repository mounts. A tag that already points at
+    /// another image is refused unless `--force`; every target is checked before any is set.
+    Promote(PromoteArgs),
 }

@@ -5,12 +5,21 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+/// The repository as a positional path, then the selection.
 #[derive(Debug, Args)]
 pub struct SelectArgs {
     /// The image repository (default: the current directory).
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// Git reference to compare the work tree with; `A..B` compares two commits.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+/// Which images a plan covers and the namespace its tags are under.
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
+    /// Git reference to compare the work tree with (`A..B` compares two commits), or
+    /// `registry`: rebuild each image whose inputs differ from its published tag's.
     #[arg(long, env = crate::STRATA_SINCE, value_name = "REF", conflicts_with = "all")]
     pub since: Option<String>,
     /// Plan every image, parents first, whatever changed.

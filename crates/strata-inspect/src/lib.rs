@@ -31,5 +31,5 @@ pub use records::{
     CondaPackage, DebPackage, FileFacts, LayerRecord, Node, PythonPackage, RPackage,
 };
 pub use sbom::{cyclonedx, normalize_python_name};
-pub use source::{inspect_local, inspect_registry};
+pub use source::{inspect_local, inspect_registry, inspect_registry_with};
 pub use taggers::{compute_tags, sanitize_tag, Tags};

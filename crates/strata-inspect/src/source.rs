@@ -3,7 +3,7 @@
 //! the layers end up as records in the cache, and the facts are computed from them.
 
 use strata_engine::{Engine, EngineError};
-use strata_registry::Registry;
+use strata_registry::{parse_reference, RegistryClient};
 
 use crate::archive::read_archive;
 use crate::bridge::read_stream;
@@ -99,8 +99,18 @@ pub async fn inspect_registry(
     reference: &str,
     cache: &LayerCache,
 ) -> Result<ImageFacts, InspectError> {
-    let registry = Registry::new(reference)?;
-    let image = registry.image().await?;
+    inspect_registry_with(&RegistryClient::new(), reference, cache).await
+}
+
+/// [`inspect_registry`] with a client shared with other registry work (its tokens and
+/// connections are reused).
+pub async fn inspect_registry_with(
+    client: &RegistryClient,
+    reference: &str,
+    cache: &LayerCache,
+) -> Result<ImageFacts, InspectError> {
+    let parsed = parse_reference(reference)?;
+    let image = client.image(&parsed, None).await?;
     let diff_ids: Vec<String> = image.config["rootfs"]["diff_ids"]
         .as_array()
         .map(|ids| {
@@ -118,7 +128,7 @@ pub async fn inspect_registry(
         if cache.contains(diff_id) {
             continue;
         }
-        let stream = registry.blob(&layer.digest).await?;
+        let stream = client.blob_stream(&parsed, &layer.digest).await?;
         let label = diff_id.clone();
         let record = read_stream(stream, move |reader| read_layer(reader, &label)).await?;
         if &record.diff_id != diff_id {
@@ -135,7 +145,7 @@ pub async fn inspect_registry(
     let text = |value: &serde_json::Value| value.as_str().map(str::to_string);
     let metadata = ImageMetadata {
         reference: reference.to_string(),
-        id: String::new(),
+        id: image.config_digest.clone(),
         digests: vec![image.digest.clone()],
         created: text(&config["created"]),
         architecture: text(&config["architecture"]),

@@ -26,8 +26,17 @@ pub fn registry_host(reference: &str) -> &str {
 
 /// The credentials configured for the registry of `reference`, if any.
 pub fn credentials_for(reference: &str) -> Result<Option<Credentials>, RegistryError> {
+    credentials_for_host(registry_host(reference))
+}
+
+/// The credentials configured for a registry (`docker.io`, `127.0.0.1:5556`), if any.
+pub fn credentials_for_host(host: &str) -> Result<Option<Credentials>, RegistryError> {
     use docker_credential::{CredentialRetrievalError as Failure, DockerCredential};
-    let host = registry_host(reference);
+    let host = if host == "index.docker.io" {
+        "docker.io"
+    } else {
+        host
+    };
     // Docker Hub's credentials are stored under its v1 index URL.
     let server = if host == "docker.io" {
         "https://index.docker.io/v1/"

@@ -1,4 +1,13 @@
-//! Registry errors: which registry or reference, and what went wrong.
+//! Registry errors: which registry, repository or reference, what went wrong, and what to do.
+
+/// What kind of failure an error is, for exit codes and retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The user named something that is not valid or does not exist (exit 2).
+    Input,
+    /// The registry could not be reached, refused the credentials, or failed (exit 5).
+    Unavailable,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -10,16 +19,95 @@ pub enum RegistryError {
         #[source]
         source: oci_client::ParseError,
     },
-    #[error("cannot read `{reference}` from its registry")]
-    Fetch {
-        reference: String,
+    #[error("cannot reach the registry `{registry}`")]
+    Unreachable {
+        registry: String,
         #[source]
-        source: oci_client::errors::OciDistributionError,
+        source: reqwest::Error,
     },
+    #[error("`{registry}` refused {who} for `{repository}` (401 Unauthorized)", who = if *.anonymous { "anonymous access" } else { "strata's credentials" })]
+    Unauthorized {
+        registry: String,
+        repository: String,
+        /// No credentials were configured for the registry.
+        anonymous: bool,
+    },
+    #[error("`{registry}` denied access to `{repository}` (403 Forbidden)")]
+    Denied {
+        registry: String,
+        repository: String,
+    },
+    #[error("`{reference}` not found in `{registry}`")]
+    NotFound { reference: String, registry: String },
+    #[error("`{registry}` answered {status} to {method} `{path}`{detail}", detail = if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Status {
+        registry: String,
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("cannot get a token for `{registry}` from `{realm}`: {message}")]
+    Token {
+        registry: String,
+        realm: String,
+        message: String,
+    },
+    #[error("`{reference}`: {message}")]
+    Invalid { reference: String, message: String },
     #[error("the config of `{reference}` is not valid JSON")]
     Config {
         reference: String,
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl RegistryError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Reference { .. } | Self::NotFound { .. } => ErrorClass::Input,
+            _ => ErrorClass::Unavailable,
+        }
+    }
+
+    /// What the user can do next.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Credentials { .. } => Some(
+                "check `credsStore`/`credHelpers` in the Docker config (`$DOCKER_CONFIG/config.json`)"
+                    .to_string(),
+            ),
+            Self::Reference { .. } => Some(
+                "references look like `registry.example.org/namespace/name:tag`, in lowercase"
+                    .to_string(),
+            ),
+            Self::Unreachable { registry, .. } => Some(format!(
+                "check that `{registry}` is up and reachable from this machine"
+            )),
+            Self::Unauthorized {
+                registry,
+                anonymous: true,
+                ..
+            } => Some(format!("log in first: `docker login {registry}`")),
+            Self::Unauthorized { registry, .. } => Some(format!(
+                "the stored credentials for `{registry}` were refused; log in again with `docker login {registry}`"
+            )),
+            Self::Denied { registry, .. } => Some(format!(
+                "the account logged in to `{registry}` lacks permission; ask the registry's administrator, or log in as another user"
+            )),
+            Self::NotFound { .. } => Some(
+                "check the name and tag; list what the registry has with `strata outdated` or the registry's UI"
+                    .to_string(),
+            ),
+            Self::Status { status, .. } if *status >= 500 || *status == 429 => Some(
+                "the registry kept failing after retries; try again later".to_string(),
+            ),
+            Self::Token { .. } => Some(
+                "check the credentials for this registry in the Docker config (`docker login`)"
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
 }

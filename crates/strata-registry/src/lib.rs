@@ -1,10 +1,24 @@
-//! OCI distribution: which credentials a registry gets (from the user's Docker config and
-//! credential helpers), and reading an image's manifest and config straight from a registry.
+//! OCI distribution: credentials from the user's Docker config and credential helpers, the
+//! token flow, retries, manifests kept byte for byte, blobs checked as they stream, tags, and
+//! copying images between tags and repositories without an engine (`promote`).
 
+mod auth;
+mod client;
 mod credentials;
 mod error;
+mod manifest;
+mod promote;
+mod reference;
 mod remote;
 
-pub use credentials::{credentials_for, registry_host, Credentials};
-pub use error::RegistryError;
-pub use remote::{fetch_image, Registry, RemoteImage, RemoteLayer};
+pub use auth::Scope;
+pub use client::{RegistryClient, RetryPolicy, Traffic};
+pub use credentials::{credentials_for, credentials_for_host, registry_host, Credentials};
+pub use error::{ErrorClass, RegistryError};
+pub use manifest::{
+    sha256_digest, Descriptor, Manifest, Platform, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
+    OCI_INDEX, OCI_MANIFEST,
+};
+pub use promote::{promote, PromoteError, PromoteOutcome, Promotion, PromotionResult};
+pub use reference::{parse_reference, repository_name, with_digest, with_tag, Reference};
+pub use remote::{fetch_image, RemoteImage, RemoteLayer};

@@ -1,20 +1,29 @@
-//! Reading images straight from a registry: manifest, config and layer blobs, with the user's
-//! credentials. Loopback registries are spoken to over plain HTTP, as Docker does.
+//! What strata reads and writes in a registry: manifests (kept as bytes, so digests survive a
+//! copy), blobs (checked against their digest as they stream), tags, and an image's config and
+//! layers for `inspect`.
 
+use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION};
+use reqwest::{Method, StatusCode};
+use sha2::{Digest, Sha256};
 
-use crate::credentials::{credentials_for, registry_host, Credentials};
+use crate::auth::Scope;
+use crate::client::{status_error, Call, RegistryClient};
 use crate::error::RegistryError;
+use crate::manifest::{Descriptor, Manifest, Platform, MANIFEST_ACCEPT};
+use crate::reference::{parse_reference, Reference};
 
-/// An image as a registry serves it.
+/// An image as a registry serves it, resolved to one platform.
 #[derive(Debug, Clone)]
 pub struct RemoteImage {
-    /// The manifest digest, `sha256:...`.
+    /// The digest the reference resolves to: the index digest for a multi-platform tag.
     pub digest: String,
+    /// The platform image manifest's digest (equal to `digest` for a single-platform image).
+    pub manifest_digest: String,
+    /// The config blob's digest: the image ID an engine gives the image once pulled.
+    pub config_digest: String,
     /// The image config (`config.Labels`, `rootfs`, `history`, ...).
     pub config: serde_json::Value,
     /// Layer blobs, bottom first.
@@ -26,105 +35,498 @@ pub struct RemoteImage {
 pub struct RemoteLayer {
     /// Digest of the blob as stored (usually gzip-compressed).
     pub digest: String,
+    /// Size of the blob as stored (compressed).
     pub size: u64,
     pub media_type: String,
 }
 
-/// A connection to the registry of one image reference.
-pub struct Registry {
-    client: Client,
-    reference: Reference,
-    text: String,
-    auth: RegistryAuth,
+const DOCKER_CONTENT_DIGEST: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("docker-content-digest");
+
+/// `tag` or `digest` of a reference, as the manifest URL names it.
+fn manifest_path(reference: &Reference) -> String {
+    let selector = reference.digest().or(reference.tag()).unwrap_or("latest");
+    format!("/v2/{}/manifests/{selector}", reference.repository())
 }
 
-fn is_loopback(host: &str) -> bool {
-    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
-    name == "localhost" || name.starts_with("127.") || name == "[::1]"
+fn header_text(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string)
 }
 
-impl Registry {
-    /// Prepare to read `reference`, with the credentials configured for its registry.
-    pub fn new(reference: &str) -> Result<Self, RegistryError> {
-        let parsed: Reference = reference
-            .parse()
-            .map_err(|source| RegistryError::Reference {
-                reference: reference.to_string(),
-                source,
-            })?;
-        let host = registry_host(reference).to_string();
-        let protocol = if is_loopback(&host) {
-            ClientProtocol::HttpsExcept(vec![host])
-        } else {
-            ClientProtocol::Https
-        };
-        let client = Client::new(ClientConfig {
-            protocol,
-            ..ClientConfig::default()
-        });
-        let auth = match credentials_for(reference)? {
-            Some(Credentials::UsernamePassword { username, password }) => {
-                RegistryAuth::Basic(username, password)
-            }
-            Some(Credentials::IdentityToken(token)) => RegistryAuth::Bearer(token),
-            None => RegistryAuth::Anonymous,
-        };
-        Ok(Self {
-            client,
-            reference: parsed,
-            text: reference.to_string(),
-            auth,
-        })
+fn not_found(reference: &Reference) -> RegistryError {
+    RegistryError::NotFound {
+        reference: reference.whole(),
+        registry: reference.registry().to_string(),
     }
+}
 
-    fn fetch_error(&self, source: oci_client::errors::OciDistributionError) -> RegistryError {
-        RegistryError::Fetch {
-            reference: self.text.clone(),
-            source,
+impl RegistryClient {
+    /// A read (`GET`/`HEAD`) in the reference's repository: `None` on `404`, an error for any
+    /// other status that is not a success.
+    async fn read(
+        &self,
+        repository: &Reference,
+        method: Method,
+        path: String,
+        accept: Option<&str>,
+    ) -> Result<Option<reqwest::Response>, RegistryError> {
+        let mut call = Call::new(
+            repository.registry(),
+            method.clone(),
+            path.clone(),
+            vec![Scope::pull(repository.repository())],
+        );
+        if let Some(accept) = accept {
+            call = call.header(ACCEPT, accept);
+        }
+        let response = self.send(call).await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            status if status.is_success() => Ok(Some(response)),
+            _ => Err(status_error(repository.registry(), &method, &path, response).await),
         }
     }
 
-    /// The manifest and config.
-    pub async fn image(&self) -> Result<RemoteImage, RegistryError> {
-        let (manifest, digest, config) = self
-            .client
-            .pull_manifest_and_config(&self.reference, &self.auth)
+    /// The digest and media type a reference points at, without downloading the manifest when
+    /// the registry says (`Docker-Content-Digest` on `HEAD`); `None` when there is no such tag.
+    pub async fn resolve(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<Descriptor>, RegistryError> {
+        let Some(response) = self
+            .read(
+                reference,
+                Method::HEAD,
+                manifest_path(reference),
+                Some(MANIFEST_ACCEPT),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let digest = header_text(&response, DOCKER_CONTENT_DIGEST);
+        let media_type = header_text(&response, CONTENT_TYPE);
+        let size = header_text(&response, CONTENT_LENGTH).and_then(|size| size.parse().ok());
+        match (digest, media_type, size) {
+            (Some(digest), Some(media_type), Some(size)) if digest.starts_with("sha256:") => {
+                Ok(Some(Descriptor {
+                    media_type,
+                    digest,
+                    size,
+                    platform: None,
+                }))
+            }
+            _ => Ok(self
+                .manifest_if_exists(reference)
+                .await?
+                .map(|manifest| Descriptor {
+                    media_type: manifest.media_type.clone(),
+                    digest: manifest.digest.clone(),
+                    size: manifest.bytes.len() as u64,
+                    platform: None,
+                })),
+        }
+    }
+
+    /// The manifest a reference points at, exactly as served; an error when there is none.
+    pub async fn manifest(&self, reference: &Reference) -> Result<Manifest, RegistryError> {
+        self.manifest_if_exists(reference)
+            .await?
+            .ok_or_else(|| not_found(reference))
+    }
+
+    /// The manifest a reference points at, or `None` when the registry has no such tag. The
+    /// bytes are checked against the reference's digest and the registry's digest header.
+    pub async fn manifest_if_exists(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        let Some(response) = self
+            .read(
+                reference,
+                Method::GET,
+                manifest_path(reference),
+                Some(MANIFEST_ACCEPT),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let content_type = header_text(&response, CONTENT_TYPE);
+        let header_digest = header_text(&response, DOCKER_CONTENT_DIGEST);
+        let bytes = response
+            .bytes()
             .await
-            .map_err(|source| self.fetch_error(source))?;
-        let config = serde_json::from_str(&config).map_err(|source| RegistryError::Config {
-            reference: self.text.clone(),
-            source,
+            .map_err(|source| RegistryError::Unreachable {
+                registry: reference.registry().to_string(),
+                source,
+            })?;
+        let manifest = Manifest::new(bytes, content_type.as_deref());
+        for expected in [reference.digest().map(str::to_string), header_digest]
+            .into_iter()
+            .flatten()
+            .filter(|digest| digest.starts_with("sha256:"))
+        {
+            if expected != manifest.digest {
+                return Err(RegistryError::Invalid {
+                    reference: reference.whole(),
+                    message: format!(
+                        "the registry sent a manifest whose digest is `{}`, not `{expected}`",
+                        manifest.digest
+                    ),
+                });
+            }
+        }
+        Ok(Some(manifest))
+    }
+
+    /// Store a manifest under `target`'s tag (or digest), byte for byte.
+    pub async fn put_manifest(
+        &self,
+        target: &Reference,
+        manifest: &Manifest,
+    ) -> Result<(), RegistryError> {
+        let path = manifest_path(target);
+        let call = Call::new(
+            target.registry(),
+            Method::PUT,
+            path.clone(),
+            vec![Scope::push(target.repository())],
+        )
+        .header(CONTENT_TYPE, &manifest.media_type)
+        .body(manifest.bytes.clone());
+        let response = self.send(call).await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(status_error(target.registry(), &Method::PUT, &path, response).await)
+        }
+    }
+
+    /// Whether `repository` (any reference into it) holds the blob.
+    pub async fn blob_exists(
+        &self,
+        repository: &Reference,
+        digest: &str,
+    ) -> Result<bool, RegistryError> {
+        let path = format!("/v2/{}/blobs/{digest}", repository.repository());
+        Ok(self
+            .read(repository, Method::HEAD, path, None)
+            .await?
+            .is_some())
+    }
+
+    /// Ask the registry to link a blob of `source` (same registry) into `target`'s repository
+    /// without sending it. `false` when the registry declined (it then expects an upload).
+    pub async fn mount_blob(
+        &self,
+        target: &Reference,
+        source: &Reference,
+        digest: &str,
+    ) -> Result<bool, RegistryError> {
+        let path = format!(
+            "/v2/{}/blobs/uploads/?mount={digest}&from={}",
+            target.repository(),
+            source.repository()
+        );
+        let call = Call::new(
+            target.registry(),
+            Method::POST,
+            path.clone(),
+            vec![
+                Scope::push(target.repository()),
+                Scope::pull(source.repository()),
+            ],
+        )
+        .header(CONTENT_LENGTH, "0");
+        let response = self.send(call).await?;
+        match response.status() {
+            StatusCode::CREATED => Ok(true),
+            StatusCode::ACCEPTED => {
+                // The registry opened an upload instead; close it, the caller copies the blob.
+                if let Some(location) = header_text(&response, LOCATION) {
+                    let location = self.absolute_location(target.registry(), &location);
+                    let cancel = Call::new(
+                        target.registry(),
+                        Method::DELETE,
+                        location,
+                        vec![Scope::push(target.repository())],
+                    );
+                    let _ = self.send(cancel).await;
+                }
+                Ok(false)
+            }
+            _ => Err(status_error(target.registry(), &Method::POST, &path, response).await),
+        }
+    }
+
+    fn absolute_location(&self, registry: &str, location: &str) -> String {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            format!("{}{location}", Self::base_url(registry))
+        }
+    }
+
+    /// Copy a blob from one repository to another (across registries too) by streaming it
+    /// through: the registry's own copy (`mount_blob`) is preferred where it works. Returns the
+    /// bytes sent.
+    pub async fn copy_blob(
+        &self,
+        source: &Reference,
+        target: &Reference,
+        blob: &Descriptor,
+    ) -> Result<u64, RegistryError> {
+        let start_path = format!("/v2/{}/blobs/uploads/", target.repository());
+        let start = Call::new(
+            target.registry(),
+            Method::POST,
+            start_path.clone(),
+            vec![Scope::push(target.repository())],
+        )
+        .header(CONTENT_LENGTH, "0");
+        let response = self.send(start).await?;
+        if response.status() != StatusCode::ACCEPTED {
+            return Err(
+                status_error(target.registry(), &Method::POST, &start_path, response).await,
+            );
+        }
+        let location = header_text(&response, LOCATION).ok_or_else(|| RegistryError::Invalid {
+            reference: target.whole(),
+            message: "the registry opened an upload without saying where (no `Location`)"
+                .to_string(),
         })?;
+        let mut upload = reqwest::Url::parse(&self.absolute_location(target.registry(), &location))
+            .map_err(|error| RegistryError::Invalid {
+                reference: target.whole(),
+                message: format!("the upload location `{location}` is not a URL: {error}"),
+            })?;
+        upload.query_pairs_mut().append_pair("digest", &blob.digest);
+        let stream = self.blob_stream(source, &blob.digest).await?;
+        let size = blob.size;
+        // A stream can be sent once: this request is not retried by `send`, the caller retries
+        // the whole copy.
+        let key_call = Call::new(
+            target.registry(),
+            Method::PUT,
+            upload.to_string(),
+            vec![Scope::push(target.repository())],
+        );
+        let authorization = self.authorization_for(&key_call);
+        let mut request = self
+            .http()
+            .put(upload.as_str())
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, size.to_string())
+            .body(reqwest::Body::wrap_stream(stream));
+        if let Some(value) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, value);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|source| RegistryError::Unreachable {
+                registry: target.registry().to_string(),
+                source,
+            })?;
+        if !response.status().is_success() {
+            return Err(
+                status_error(target.registry(), &Method::PUT, upload.path(), response).await,
+            );
+        }
+        self.traffic().add_sent(size);
+        Ok(size)
+    }
+
+    /// A blob, streamed, checked against its digest: the stream ends with an error when the
+    /// bytes do not match.
+    pub async fn blob_stream(
+        &self,
+        repository: &Reference,
+        digest: &str,
+    ) -> Result<BoxStream<'static, std::io::Result<Bytes>>, RegistryError> {
+        let path = format!("/v2/{}/blobs/{digest}", repository.repository());
+        let response = self
+            .read(repository, Method::GET, path, None)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound {
+                reference: format!("{}@{digest}", crate::reference::repository_name(repository)),
+                registry: repository.registry().to_string(),
+            })?;
+        let expected = digest.to_string();
+        let traffic = self.clone();
+        let mut hasher = Some(Sha256::new());
+        let body = response.bytes_stream();
+        let checked = body
+            .map(move |chunk| chunk.map_err(std::io::Error::other))
+            .chain(futures_util::stream::once(async { Ok(Bytes::new()) }))
+            .map(move |chunk| {
+                let chunk = chunk?;
+                let Some(state) = hasher.as_mut() else {
+                    return Ok(chunk);
+                };
+                if chunk.is_empty() {
+                    // The end of the body (the empty chunk chained above).
+                    let actual = format!(
+                        "sha256:{:x}",
+                        hasher.take().map(Sha256::finalize).unwrap_or_default()
+                    );
+                    if expected.starts_with("sha256:") && actual != expected {
+                        return Err(std::io::Error::other(format!(
+                            "blob `{expected}` arrived with digest `{actual}`"
+                        )));
+                    }
+                    return Ok(chunk);
+                }
+                state.update(&chunk);
+                traffic.traffic().add_received(chunk.len() as u64);
+                Ok(chunk)
+            })
+            .filter(|chunk| {
+                let keep = !matches!(chunk, Ok(bytes) if bytes.is_empty());
+                async move { keep }
+            });
+        Ok(checked.boxed())
+    }
+
+    /// A small blob (a config), whole and checked.
+    pub async fn blob_bytes(
+        &self,
+        repository: &Reference,
+        digest: &str,
+    ) -> Result<Bytes, RegistryError> {
+        let mut stream = self.blob_stream(repository, digest).await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|error| RegistryError::Invalid {
+                reference: format!("{}@{digest}", crate::reference::repository_name(repository)),
+                message: error.to_string(),
+            })?;
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(bytes))
+    }
+
+    /// Every tag of a repository, following the registry's pages.
+    pub async fn tags(&self, repository: &Reference) -> Result<Vec<String>, RegistryError> {
+        let mut tags = Vec::new();
+        let mut path = format!("/v2/{}/tags/list?n=1000", repository.repository());
+        loop {
+            let Some(response) = self.read(repository, Method::GET, path, None).await? else {
+                return Ok(tags);
+            };
+            let next = header_text(&response, LINK).and_then(|link| next_link(&link));
+            let page: serde_json::Value =
+                response
+                    .json()
+                    .await
+                    .map_err(|source| RegistryError::Unreachable {
+                        registry: repository.registry().to_string(),
+                        source,
+                    })?;
+            tags.extend(
+                page["tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|tag| tag.as_str().map(str::to_string)),
+            );
+            match next {
+                Some(next) => path = next,
+                None => return Ok(tags),
+            }
+        }
+    }
+
+    /// The image a reference names, for one platform (`None`: this machine's), with its config.
+    pub async fn image(
+        &self,
+        reference: &Reference,
+        platform: Option<&Platform>,
+    ) -> Result<RemoteImage, RegistryError> {
+        let top = self.manifest(reference).await?;
+        let text = reference.whole();
+        let manifest = if top.is_index() {
+            let wanted = platform.cloned().unwrap_or_else(Platform::host);
+            let child = top
+                .child_for(&text, &wanted)?
+                .ok_or_else(|| RegistryError::Invalid {
+                    reference: text.clone(),
+                    message: format!("the image has no `{wanted}` variant"),
+                })?;
+            self.manifest(&crate::reference::with_digest(reference, &child.digest))
+                .await?
+        } else {
+            top.clone()
+        };
+        let config_descriptor = manifest.config(&text)?;
+        let config_bytes = self
+            .blob_bytes(reference, &config_descriptor.digest)
+            .await?;
+        let config =
+            serde_json::from_slice(&config_bytes).map_err(|source| RegistryError::Config {
+                reference: text.clone(),
+                source,
+            })?;
         Ok(RemoteImage {
-            digest,
+            digest: top.digest.clone(),
+            manifest_digest: manifest.digest.clone(),
+            config_digest: config_descriptor.digest,
             config,
             layers: manifest
-                .layers
-                .iter()
+                .layers(&text)?
+                .into_iter()
                 .map(|layer| RemoteLayer {
-                    digest: layer.digest.clone(),
-                    size: u64::try_from(layer.size).unwrap_or(0),
-                    media_type: layer.media_type.clone(),
+                    digest: layer.digest,
+                    size: layer.size,
+                    media_type: layer.media_type,
                 })
                 .collect(),
         })
     }
 
-    /// A layer blob, streamed. The client checks the blob's digest as it reads.
-    pub async fn blob(
-        &self,
-        digest: &str,
-    ) -> Result<BoxStream<'static, std::io::Result<bytes::Bytes>>, RegistryError> {
-        let sized = self
-            .client
-            .pull_blob_stream(&self.reference, digest)
-            .await
-            .map_err(|source| self.fetch_error(source))?;
-        Ok(sized.stream.boxed())
+    /// The `Authorization` value cached for a call, if any.
+    fn authorization_for(&self, call: &Call<'_>) -> Option<String> {
+        let key = crate::auth::cache_key(call.registry, &call.scopes);
+        self.cached(call.registry, &key)
     }
 }
 
-/// Fetch the manifest and config of `reference`.
+/// `</v2/x/tags/list?last=a&n=2>; rel="next"` → the path.
+fn next_link(header: &str) -> Option<String> {
+    let (target, parameters) = header.split_once(';')?;
+    if !parameters.contains("next") {
+        return None;
+    }
+    Some(
+        target
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_string(),
+    )
+}
+
+/// Fetch the manifest and config of `reference`, for this machine's platform.
 pub async fn fetch_image(reference: &str) -> Result<RemoteImage, RegistryError> {
-    Registry::new(reference)?.image().await
+    let parsed = parse_reference(reference)?;
+    RegistryClient::new().image(&parsed, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn link_header_pagination() {
+        assert_eq!(
+            next_link(r#"</v2/a/tags/list?last=b&n=2>; rel="next""#).as_deref(),
+            Some("/v2/a/tags/list?last=b&n=2")
+        );
+        assert_eq!(next_link(r#"</x>; rel="prev""#), None);
+    }
 }

@@ -146,11 +146,37 @@ impl TestContext {
         }
         command
             .envs(self.git_environment())
+            .env("DOCKER_CONFIG", self.docker_config_dir())
             .env("NO_COLOR", "1")
             .env("STRATA_NO_PROGRESS", "1")
             .env("COLUMNS", "100")
             .env_remove("RUST_LOG");
         command
+    }
+
+    /// The isolated Docker config directory strata reads credentials from.
+    pub fn docker_config_dir(&self) -> PathBuf {
+        self.home.join(".docker")
+    }
+
+    /// Store registry credentials as `docker login` would, in the isolated Docker config.
+    pub fn login(&self, registry: &str, username: &str, password: &str) {
+        use base64::Engine as _;
+        let auth =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        let directory = self.docker_config_dir();
+        fs_err::create_dir_all(&directory).expect("create the Docker config directory");
+        let path = directory.join("config.json");
+        let mut config: serde_json::Value = fs_err::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_else(|| serde_json::json!({"auths": {}}));
+        config["auths"][registry] = serde_json::json!({ "auth": auth });
+        fs_err::write(
+            path,
+            serde_json::to_vec_pretty(&config).expect("a config serialises"),
+        )
+        .expect("write the Docker config");
     }
 
     /// Run strata with arguments and render the result for a snapshot: exit code, stdout,

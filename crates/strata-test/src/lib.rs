@@ -6,7 +6,11 @@
 #![allow(clippy::missing_panics_doc)]
 
 mod context;
+mod fake_registry;
 mod services;
 
 pub use context::{fixture_path, workspace_root, TestContext};
-pub use services::{exclusive, inspect_fixture_images, require_services, Services};
+pub use fake_registry::{tags_of, FakeRegistry, Fault, FaultKind, RecordedRequest};
+pub use services::{
+    exclusive, fresh_namespace, inspect_fixture_images, require_services, runtime, Services,
+};

@@ -89,3 +89,19 @@ pub fn inspect_fixture_images(binary: &str) -> String {
     );
     repo
 }
+
+/// A registry namespace no other test run has used, so tags never collide between runs.
+pub fn fresh_namespace(registry: &str, test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    format!("{registry}/{test}-{}-{nanos:x}", std::process::id())
+}
+
+/// A single-threaded runtime for a test's async calls.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}

@@ -40,6 +40,10 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_engine::EngineError>() {
             error.hint()
+        } else if let Some(error) = cause.downcast_ref::<strata_registry::PromoteError>() {
+            error.hint()
+        } else if let Some(error) = registry_error(cause) {
+            error.hint()
         } else {
             None
         };
@@ -48,7 +52,41 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
     hints
 }
 
+/// The registry error a cause is, directly or through a transparent wrapper.
+fn registry_error<'a>(
+    cause: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a strata_registry::RegistryError> {
+    if let Some(error) = cause.downcast_ref::<strata_registry::RegistryError>() {
+        return Some(error);
+    }
+    match cause.downcast_ref::<strata_inspect::InspectError>() {
+        Some(strata_inspect::InspectError::Registry(error)) => return Some(error),
+        Some(_) => return None,
+        None => {}
+    }
+    match cause.downcast_ref::<strata_registry::PromoteError>() {
+        Some(strata_registry::PromoteError::Registry(error)) => Some(error),
+        _ => None,
+    }
+}
+
 pub fn exit_status(error: &anyhow::Error) -> ExitStatus {
+    // A refused promotion is a check that found problems; a name that does not exist in its
+    // registry, or is not a valid reference, is bad input.
+    if error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<strata_registry::PromoteError>(),
+            Some(strata_registry::PromoteError::Conflicts { .. })
+        )
+    }) {
+        return ExitStatus::Problems;
+    }
+    if let Some(registry) = error.chain().find_map(registry_error) {
+        return match registry.class() {
+            strata_registry::ErrorClass::Input => ExitStatus::InputError,
+            strata_registry::ErrorClass::Unavailable => ExitStatus::EngineError,
+        };
+    }
     if error.chain().any(|cause| {
         cause.is::<strata_engine::EngineError>()
             || cause.is::<strata_registry::RegistryError>()

@@ -7,6 +7,7 @@ mod output;
 mod printer;
 mod reporters;
 mod settings;
+mod table;
 
 use std::process::ExitCode;
 
@@ -47,6 +48,10 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             commands::diff(&settings::DiffSettings::resolve(arguments), printer)
         }
         Command::Lock(arguments) => commands::lock(arguments, printer),
+        Command::Promote(arguments) => {
+            let settings = settings::PromoteSettings::resolve(arguments)?;
+            commands::promote(&settings, printer)
+        }
         Command::Graph(arguments) => {
             let settings = settings::GraphSettings::resolve(&arguments);
             commands::graph(&settings, printer)

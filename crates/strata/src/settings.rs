@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use strata_cli::{
     BuildArgs, BuilderArg, DiffArgs, GraphArgs, GraphFormatArg, InspectArgs, InspectFormat,
-    PlanArgs, PlanFormat, SelectArgs,
+    PlanArgs, PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
 };
 use strata_engine::BuilderKind;
 use strata_plan::GraphFormat;
@@ -17,12 +17,24 @@ use strata_plan::GraphFormat;
 /// SciServer's image-builder does.
 pub const DEFAULT_SINCE: &str = "HEAD^";
 
+/// `--since registry`: compare with what the registry holds instead of a git reference.
+pub const SINCE_REGISTRY: &str = "registry";
+
+/// Where a plan's changes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeSource {
+    /// `git diff <REF>`.
+    Git(String),
+    /// Each image's inputs against the `org.strata.inputs` label of its published tag.
+    Registry,
+}
+
 /// Which builds to select (shared by the commands that plan).
 #[derive(Debug, Clone)]
 pub struct SelectSettings {
     pub root: PathBuf,
     pub all: bool,
-    pub since: String,
+    pub since: ChangeSource,
     /// Root-relative directories.
     pub include: Vec<String>,
     pub ignore: Vec<String>,
@@ -66,8 +78,11 @@ pub struct GraphSettings {
 
 impl SelectSettings {
     pub fn resolve(arguments: SelectArgs) -> anyhow::Result<Self> {
-        let root = arguments.path;
-        let include = arguments
+        Self::from_selection(arguments.path, arguments.selection)
+    }
+
+    pub fn from_selection(root: PathBuf, arguments: SelectionArgs) -> anyhow::Result<Self> {
+        let include: Vec<String> = arguments
             .include
             .iter()
             .map(|directory| root_relative(&root, directory))
@@ -77,9 +92,18 @@ impl SelectSettings {
             .iter()
             .map(|directory| root_relative(&root, directory))
             .collect::<anyhow::Result<_>>()?;
+        // An empty variable counts as unset, as the Docker CLI treats its own.
+        let since = match arguments.since.filter(|since| !since.is_empty()) {
+            Some(since) if since == SINCE_REGISTRY => ChangeSource::Registry,
+            Some(since) => ChangeSource::Git(since),
+            None => ChangeSource::Git(DEFAULT_SINCE.to_string()),
+        };
+        if since == ChangeSource::Registry && (!include.is_empty() || arguments.untracked) {
+            anyhow::bail!("`--since registry` compares every image with its published tag; it takes no `--include` or `--untracked`");
+        }
         Ok(Self {
             all: arguments.all,
-            since: arguments.since.unwrap_or_else(|| DEFAULT_SINCE.to_string()),
+            since,
             include,
             ignore,
             untracked: arguments.untracked,
@@ -242,4 +266,79 @@ pub fn cache_root() -> PathBuf {
         })
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/strata")))
         .unwrap_or_else(|| std::env::temp_dir().join("strata-cache"))
+}
+
+/// How `strata promote` runs.
+#[derive(Debug, Clone)]
+pub struct PromoteSettings {
+    pub mode: PromoteMode,
+    pub force: bool,
+    pub json: bool,
+    /// The repository (for histories, and the plan in plan mode).
+    pub root: PathBuf,
+    /// `None` with `--no-manifests`.
+    pub manifests: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PromoteMode {
+    /// `SOURCE TAG…`; `repo` (`--repo`, `STRATA_REPO`) helps find the image's history.
+    References {
+        source: String,
+        targets: Vec<String>,
+        repo: Option<String>,
+    },
+    /// `--tag TAG…` for every final image of a plan.
+    Plan {
+        select: SelectSettings,
+        tags: Vec<String>,
+    },
+}
+
+impl PromoteSettings {
+    pub fn resolve(arguments: PromoteArgs) -> anyhow::Result<Self> {
+        let root = arguments.repository.clone();
+        let mode = if arguments.tags.is_empty() {
+            let mut references = arguments.references.into_iter();
+            let (Some(source), targets) = (references.next(), references.collect::<Vec<_>>())
+            else {
+                anyhow::bail!(
+                    "name the image and its new tags (`strata promote SOURCE TAG...`), or promote a plan's images with `--tag TAG`"
+                );
+            };
+            if targets.is_empty() {
+                anyhow::bail!("name at least one tag to give `{source}`");
+            }
+            PromoteMode::References {
+                source,
+                targets,
+                repo: arguments.selection.repo.filter(|repo| !repo.is_empty()),
+            }
+        } else {
+            if !arguments.references.is_empty() {
+                anyhow::bail!(
+                    "`--tag` promotes a plan's images; name no SOURCE with it (got `{}`)",
+                    arguments.references.join(" ")
+                );
+            }
+            PromoteMode::Plan {
+                select: SelectSettings::from_selection(root.clone(), arguments.selection)?,
+                tags: arguments.tags,
+            }
+        };
+        let manifests = (!arguments.no_manifests).then(|| {
+            if arguments.manifests.is_absolute() {
+                arguments.manifests.clone()
+            } else {
+                root.join(&arguments.manifests)
+            }
+        });
+        Ok(Self {
+            mode,
+            force: arguments.force,
+            json: arguments.json,
+            root,
+            manifests,
+        })
+    }
 }

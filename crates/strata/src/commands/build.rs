@@ -1,6 +1,5 @@
 //! `strata build`: run the plan on the engine, report progress, keep logs, summarise.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -185,23 +184,7 @@ fn summary_table(results: &[BuildResult]) -> String {
             .unwrap_or_default();
         rows.push([result.name.clone(), result_text, duration, size, digest]);
     }
-    let headers = ["IMAGE", "RESULT", "TIME", "SIZE", "DIGEST"];
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut output = String::new();
-    for row in std::iter::once(headers.map(str::to_string)).chain(rows) {
-        let mut line = String::new();
-        for (cell, width) in row.iter().zip(widths) {
-            let _ = write!(line, "{cell:<width$}  ");
-        }
-        output.push_str(line.trim_end());
-        output.push('\n');
-    }
-    output
+    crate::table::render(["IMAGE", "RESULT", "TIME", "SIZE", "DIGEST"], &rows)
 }
 
 fn format_size(bytes: u64) -> String {

@@ -5,9 +5,11 @@ mod graph;
 mod inspect;
 mod lock;
 mod plan;
+mod promote;
 
 pub use build::build;
 pub use graph::graph;
 pub use inspect::{diff, inspect};
 pub use lock::lock;
 pub use plan::plan;
+pub use promote::promote;

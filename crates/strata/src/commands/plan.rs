@@ -1,7 +1,5 @@
 //! `strata plan`: what a change rebuilds, as a table, JSON, or a bake file.
 
-use std::fmt::Write;
-
 use anyhow::Context;
 use strata_cli::PlanFormat;
 use strata_plan::{BuildKind, Changes, Plan, PlanRequest, Selection};
@@ -10,36 +8,46 @@ use strata_repo::{Git, LayoutKind, Repository};
 use crate::exit_status::ExitStatus;
 use crate::output::write_output;
 use crate::printer::Printer;
-use crate::settings::{PlanSettings, SelectSettings};
+use crate::settings::{ChangeSource, PlanSettings, SelectSettings};
 
 /// Where SciServer's image-builder pushes unless told otherwise; strata keeps the default so
 /// tags match it.
 pub const SCISERVER_DEFAULT_REPO: &str = "containers.repo.sciserver.org/compute-images";
 
 /// Open the repository and plan the selected builds (shared with the commands that run plans).
+/// The repository's warnings are printed.
 pub fn make_plan(select: &SelectSettings, printer: &Printer) -> anyhow::Result<(Repository, Plan)> {
+    let (repository, plan) = open_and_plan(select)?;
+    for warning in &repository.warnings {
+        printer.warn(warning);
+    }
+    Ok((repository, plan))
+}
+
+/// Open the repository and plan the selected builds, printing nothing.
+pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Plan)> {
     let repository = strata_repo::open(&select.root).with_context(|| {
         format!(
             "cannot read the image repository at `{}`",
             select.root.display()
         )
     })?;
-    for warning in &repository.warnings {
-        printer.warn(warning);
-    }
     let git = Git::new(&select.root);
     let commit = git.commit_info()?;
+    let since = match &select.since {
+        ChangeSource::Git(since) => since.as_str(),
+        ChangeSource::Registry => anyhow::bail!("`--since registry` is not supported yet"),
+    };
     let changed_paths = if select.all || !select.include.is_empty() {
         Vec::new()
     } else {
-        git.changed_paths(&select.since)?
+        git.changed_paths(since)?
     };
-    let untracked_paths =
-        if select.untracked && (!select.since.contains("..") || select.since.ends_with("..")) {
-            Some(git.untracked_paths()?)
-        } else {
-            None
-        };
+    let untracked_paths = if select.untracked && (!since.contains("..") || since.ends_with("..")) {
+        Some(git.untracked_paths()?)
+    } else {
+        None
+    };
     let source_url = git.remote_url();
     let repo = select
         .repo
@@ -53,7 +61,7 @@ pub fn make_plan(select: &SelectSettings, printer: &Printer) -> anyhow::Result<(
         Selection::All
     } else {
         Selection::Changes(Changes {
-            since: &select.since,
+            since,
             changed_paths: &changed_paths,
             untracked_paths: untracked_paths.as_deref(),
             include: &select.include,
@@ -139,51 +147,29 @@ pub fn render_table(plan: &Plan) -> String {
     if plan.builds.is_empty() {
         return String::new();
     }
-    let rows: Vec<[String; 4]> = plan
-        .builds
-        .iter()
-        .enumerate()
-        .map(|(index, build)| {
-            let reason = match &build.triggered_by {
-                Some(cause) => format!("{} ({cause})", build.reason.as_str()),
-                None => build.reason.as_str().to_string(),
-            };
-            [
-                (index + 1).to_string(),
-                build.kind.as_str().to_string(),
-                build.name.clone(),
-                reason,
-            ]
-        })
-        .collect();
-    let headers = ["#", "KIND", "NAME", "REASON"];
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut output = String::new();
-    let pad = |output: &mut String, cells: [&str; 4], tag: &str| {
-        let mut line = String::new();
-        for (cell, width) in cells.iter().zip(widths) {
-            let _ = write!(line, "{cell:<width$}  ");
-        }
-        line.push_str(tag);
-        output.push_str(line.trim_end());
-        output.push('\n');
-    };
-    pad(&mut output, headers, "TAGS");
-    for (row, build) in rows.iter().zip(&plan.builds) {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for (index, build) in plan.builds.iter().enumerate() {
+        let reason = match &build.triggered_by {
+            Some(cause) => format!("{} ({cause})", build.reason.as_str()),
+            None => build.reason.as_str().to_string(),
+        };
         let mut tags = build.tags.iter();
-        pad(
-            &mut output,
-            [&row[0], &row[1], &row[2], &row[3]],
-            tags.next().map_or("", String::as_str),
-        );
+        rows.push([
+            (index + 1).to_string(),
+            build.kind.as_str().to_string(),
+            build.name.clone(),
+            reason,
+            tags.next().cloned().unwrap_or_default(),
+        ]);
         for tag in tags {
-            pad(&mut output, ["", "", "", ""], tag);
+            rows.push([
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                tag.clone(),
+            ]);
         }
     }
-    output
+    crate::table::render(["#", "KIND", "NAME", "REASON", "TAGS"], &rows)
 }

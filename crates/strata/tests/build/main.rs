@@ -6,20 +6,10 @@ mod auth;
 mod example;
 mod failure;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use strata_test::{require_services, Services, TestContext};
+pub(crate) use strata_test::fresh_namespace;
+use strata_test::{require_services, runtime, Services, TestContext};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_strata");
-
-/// A registry namespace no other test run has used, so tags never collide between runs.
-fn fresh_namespace(registry: &str, test: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{registry}/{test}-{}-{nanos:x}", std::process::id())
-}
 
 fn example_context() -> (TestContext, Services) {
     let services = require_services();
@@ -28,13 +18,6 @@ fn example_context() -> (TestContext, Services) {
         TestContext::from_fixture(BINARY, &example.display().to_string()),
         services,
     )
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// The labels of an image as the registry serves it.

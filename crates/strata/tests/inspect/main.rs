@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use strata_engine::{DockerEngine, Engine};
-use strata_test::{require_services, TestContext};
+use strata_test::{require_services, runtime, TestContext};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_strata");
 
@@ -13,13 +13,6 @@ const BINARY: &str = env!("CARGO_BIN_EXE_strata");
 fn fixtures() -> (TestContext, String) {
     let repo = strata_test::inspect_fixture_images(BINARY);
     (TestContext::from_fixture(BINARY, "inspect"), repo)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// What a command prints in a container of the image.

@@ -1,0 +1,219 @@
+//! Manifests as bytes: kept exactly as the registry served them, so copying one to another tag
+//! or repository keeps its digest. Parsed only for what strata needs: the blobs an image
+//! manifest names and the platform manifests of an index.
+
+use bytes::Bytes;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::RegistryError;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// The `Accept` header for manifests: every media type strata can copy and read.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+/// A manifest exactly as served.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// `sha256:` of `bytes`.
+    pub digest: String,
+    pub media_type: String,
+    pub bytes: Bytes,
+}
+
+/// A content descriptor: a blob or a manifest of an index.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    #[serde(default)]
+    pub media_type: String,
+    pub digest: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub platform: Option<Platform>,
+}
+
+/// The platform of an index entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// The platform of this machine's engine: linux and this CPU, in Go's names.
+    pub fn host() -> Self {
+        let architecture = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "powerpc64" => "ppc64le",
+            other => other,
+        };
+        Self {
+            os: "linux".to_string(),
+            architecture: architecture.to_string(),
+            variant: None,
+        }
+    }
+
+    /// `linux/arm64/v8` → a platform.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split('/');
+        let os = parts.next()?.to_string();
+        let architecture = parts.next()?.to_string();
+        let variant = parts.next().map(str::to_string);
+        Some(Self {
+            os,
+            architecture,
+            variant,
+        })
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}/{}", self.os, self.architecture)?;
+        if let Some(variant) = &self.variant {
+            write!(formatter, "/{variant}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestFields {
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Vec<Descriptor>,
+    #[serde(default)]
+    manifests: Option<Vec<Descriptor>>,
+}
+
+impl Manifest {
+    /// A manifest from bytes and the media type the registry gave (or, when it gave none, the
+    /// one the manifest names).
+    pub fn new(bytes: Bytes, content_type: Option<&str>) -> Self {
+        let digest = sha256_digest(&bytes);
+        let named = serde_json::from_slice::<ManifestFields>(&bytes)
+            .ok()
+            .and_then(|fields| fields.media_type);
+        let media_type = content_type
+            .map(|value| value.split(';').next().unwrap_or(value).trim().to_string())
+            .filter(|value| value.contains("manifest") || value.contains("index"))
+            .or(named)
+            .unwrap_or_else(|| OCI_MANIFEST.to_string());
+        Self {
+            digest,
+            media_type,
+            bytes,
+        }
+    }
+
+    fn fields(&self, reference: &str) -> Result<ManifestFields, RegistryError> {
+        serde_json::from_slice(&self.bytes).map_err(|error| RegistryError::Invalid {
+            reference: reference.to_string(),
+            message: format!("the manifest is not valid JSON: {error}"),
+        })
+    }
+
+    /// Whether this is an index (a multi-platform manifest list).
+    pub fn is_index(&self) -> bool {
+        self.media_type == OCI_INDEX || self.media_type == DOCKER_MANIFEST_LIST
+    }
+
+    /// The platform manifests of an index.
+    pub fn children(&self, reference: &str) -> Result<Vec<Descriptor>, RegistryError> {
+        Ok(self.fields(reference)?.manifests.unwrap_or_default())
+    }
+
+    /// The config blob of an image manifest.
+    pub fn config(&self, reference: &str) -> Result<Descriptor, RegistryError> {
+        self.fields(reference)?
+            .config
+            .ok_or_else(|| RegistryError::Invalid {
+                reference: reference.to_string(),
+                message: "the manifest names no config".to_string(),
+            })
+    }
+
+    /// The layer blobs of an image manifest, bottom first.
+    pub fn layers(&self, reference: &str) -> Result<Vec<Descriptor>, RegistryError> {
+        Ok(self.fields(reference)?.layers)
+    }
+
+    /// Every blob of an image manifest: config, then layers.
+    pub fn blobs(&self, reference: &str) -> Result<Vec<Descriptor>, RegistryError> {
+        let fields = self.fields(reference)?;
+        Ok(fields.config.into_iter().chain(fields.layers).collect())
+    }
+
+    /// The index entry for `platform` (a missing variant matches any).
+    pub fn child_for(
+        &self,
+        reference: &str,
+        platform: &Platform,
+    ) -> Result<Option<Descriptor>, RegistryError> {
+        Ok(self.children(reference)?.into_iter().find(|child| {
+            child.platform.as_ref().is_some_and(|candidate| {
+                candidate.os == platform.os
+                    && candidate.architecture == platform.architecture
+                    && (platform.variant.is_none() || candidate.variant == platform.variant)
+            })
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_children_and_platforms() {
+        let bytes = Bytes::from_static(br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":10,"platform":{"os":"linux","architecture":"amd64"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bb","size":11,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}"#);
+        let manifest = Manifest::new(bytes.clone(), None);
+        assert!(manifest.is_index());
+        assert_eq!(manifest.digest, sha256_digest(&bytes));
+        let arm = manifest
+            .child_for("x", &Platform::parse("linux/arm64").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(arm.digest, "sha256:bb");
+        assert!(manifest
+            .child_for("x", &Platform::parse("linux/s390x").unwrap())
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn content_type_wins_over_the_body_and_parameters_are_dropped() {
+        let manifest = Manifest::new(
+            Bytes::from_static(br#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":1},"layers":[{"digest":"sha256:l","size":2}]}"#),
+            Some("application/vnd.docker.distribution.manifest.v2+json; charset=utf-8"),
+        );
+        assert_eq!(manifest.media_type, DOCKER_MANIFEST);
+        assert!(!manifest.is_index());
+        let blobs: Vec<String> = manifest
+            .blobs("x")
+            .unwrap()
+            .into_iter()
+            .map(|blob| blob.digest)
+            .collect();
+        assert_eq!(blobs, ["sha256:c", "sha256:l"]);
+    }
+}

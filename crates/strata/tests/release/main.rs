@@ -1,0 +1,51 @@
+//! The release half of the lifecycle against the real registries `scripts/dev-env.sh up`
+//! starts (and the in-process fake registry where the real one cannot misbehave on demand):
+//! `promote`, `pin`, `outdated`, `--since registry` and protected SciServer versions. These
+//! tests fail, saying how to start the services, when they are missing.
+
+mod promote;
+
+use strata_test::{require_services, runtime, Services, TestContext};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_strata");
+
+/// A docker-stacks-layout repository of busybox images, `FROM` lines as given, tagged under
+/// `repo` (written to `strata.toml`).
+fn busybox_family(repo: &str, images: &[(&str, &str)]) -> TestContext {
+    let mut context = TestContext::new(BINARY);
+    context.write("strata.toml", &format!("repo = \"{repo}\"\n"));
+    for (name, dockerfile) in images {
+        context.write(&format!("images/{name}/Dockerfile"), dockerfile);
+    }
+    context.commit("images");
+    context
+}
+
+/// Build and push every image of the repository; panics with the output on failure.
+fn build_and_push(context: &TestContext) {
+    let output = context.output(&["build", "--all", "--push", "--no-manifests"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+}
+
+/// The digest a reference has in its registry, read with strata's own client.
+fn registry_digest(context: &TestContext, reference: &str) -> Option<String> {
+    let client = strata_registry::RegistryClient::new();
+    let _ = context;
+    runtime()
+        .block_on(client.resolve(&strata_registry::parse_reference(reference).unwrap()))
+        .unwrap()
+        .map(|descriptor| descriptor.digest)
+}
+
+fn services() -> Services {
+    require_services()
+}
+
+fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "not JSON ({error}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}

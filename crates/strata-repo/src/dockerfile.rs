@@ -1,12 +1,17 @@
-//! Reading the parts of a Dockerfile that decide an image's place in the hierarchy: parser
-//! directives, global `ARG`s with their defaults, and the stages' `FROM` lines, with `ARG`
-//! expansion, line continuations, comments and heredocs handled as BuildKit does.
+//! Reading the parts of a Dockerfile that decide an image's place in the hierarchy: the
+//! stages' `FROM` lines with global `ARG`s expanded, and the images other instructions read.
+//! The syntax itself (continuations, comments, heredocs, directives) is `strata-dockerfile`'s.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use strata_dockerfile::{whole_arg_reference, Stages};
+
 use crate::diagnostic::SourceSpan;
 use crate::error::DockerfileError;
+
+#[cfg(test)]
+pub(crate) use strata_dockerfile::expand;
 
 /// One `FROM` stage of a Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,55 +65,30 @@ impl Dockerfile {
         text: &str,
         build_args: &BTreeMap<String, String>,
     ) -> Result<Self, DockerfileError> {
-        let instructions = logical_instructions(text);
-        let mut global_args: BTreeMap<String, String> = BTreeMap::new();
-        let mut stages: Vec<Stage> = Vec::new();
-        for instruction in instructions {
-            let keyword = instruction.keyword.to_ascii_uppercase();
-            match keyword.as_str() {
-                "ARG" if stages.is_empty() => {
-                    for (name, default) in parse_arg_declarations(&instruction.arguments) {
-                        let value = match build_args.get(&name) {
-                            Some(overridden) => Some(overridden.clone()),
-                            None => default.map(|default| expand(&default, &global_args)),
-                        };
-                        // An ARG without a value is declared but empty; BuildKit expands it to "".
-                        global_args.insert(name, value.unwrap_or_default());
-                    }
-                }
-                "FROM" => {
-                    let stage = parse_from(path, text, &instruction, &global_args)?;
-                    stages.push(stage);
-                }
-                "COPY" | "RUN" | "ADD" => {
-                    if let Some(stage) = stages.last_mut() {
-                        // `--from=0` names a stage by index; names are filtered once all are known.
-                        let references = copy_sources(&instruction.arguments)
-                            .into_iter()
-                            .filter(|reference| reference.parse::<usize>().is_err());
-                        stage.copies_from.extend(references);
-                    }
-                }
-                _ => {}
-            }
-        }
-        // Stage names are only known once every FROM is read: drop copy sources that name stages.
-        let names: Vec<String> = stages
-            .iter()
-            .filter_map(|stage| stage.name.clone())
-            .collect();
-        for stage in &mut stages {
-            stage.copies_from.retain(|reference| {
-                !names
-                    .iter()
-                    .any(|name| name.eq_ignore_ascii_case(reference))
-            });
-        }
-        if stages.is_empty() {
+        let syntax = strata_dockerfile::parse(text).map_err(|error| DockerfileError::Syntax {
+            span: SourceSpan::line(path, text, error.line()),
+            message: error.to_string(),
+        })?;
+        let read = Stages::read(&syntax, build_args).map_err(|error| DockerfileError::BadFrom {
+            span: SourceSpan::line(path, text, error.line),
+            reason: error.reason,
+        })?;
+        if read.stages.is_empty() {
             return Err(DockerfileError::NoFrom {
                 path: path.to_path_buf(),
             });
         }
+        let stages = read
+            .stages
+            .into_iter()
+            .map(|stage| Stage {
+                base: stage.from.expanded,
+                base_as_written: stage.from.written,
+                name: stage.name,
+                line: stage.from.line,
+                copies_from: stage.reads.into_iter().map(|read| read.expanded).collect(),
+            })
+            .collect();
         Ok(Self {
             path: path.to_path_buf(),
             stages,
@@ -151,370 +131,6 @@ impl Dockerfile {
                 .as_deref()
                 .is_some_and(|name| name.eq_ignore_ascii_case(reference))
         })
-    }
-}
-
-/// `$NAME` or `${NAME}` and nothing else.
-fn whole_arg_reference(written: &str) -> Option<String> {
-    let name = if let Some(inner) = written
-        .strip_prefix("${")
-        .and_then(|rest| rest.strip_suffix('}'))
-    {
-        inner
-    } else {
-        written.strip_prefix('$')?
-    };
-    let valid = !name.is_empty()
-        && name
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || character == '_');
-    valid.then(|| name.to_string())
-}
-
-/// One instruction after joining continuation lines and dropping comments and heredoc bodies.
-#[derive(Debug)]
-struct Instruction {
-    keyword: String,
-    arguments: String,
-    /// 1-based line where the instruction starts.
-    line: usize,
-}
-
-/// Split Dockerfile text into instructions the way BuildKit's parser does for our purposes.
-fn logical_instructions(text: &str) -> Vec<Instruction> {
-    let lines: Vec<&str> = text.lines().collect();
-    let escape = escape_directive(&lines);
-    let mut instructions = Vec::new();
-    let mut index = 0;
-    while index < lines.len() {
-        let line = lines[index];
-        let trimmed = line.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            index += 1;
-            continue;
-        }
-        let start_line = index + 1;
-        let mut joined = String::new();
-        let mut current = line;
-        loop {
-            let content = current.trim_end();
-            if let Some(stripped) = content.strip_suffix(escape) {
-                joined.push_str(stripped);
-                index += 1;
-                // Skip comment and empty lines inside a continuation, as BuildKit does.
-                while index < lines.len() {
-                    let next = lines[index].trim_start();
-                    if next.starts_with('#') || next.is_empty() {
-                        index += 1;
-                    } else {
-                        break;
-                    }
-                }
-                if index >= lines.len() {
-                    break;
-                }
-                current = lines[index];
-            } else {
-                joined.push_str(content);
-                index += 1;
-                break;
-            }
-        }
-        let joined = joined.trim();
-        let (keyword, arguments) = match joined.split_once(char::is_whitespace) {
-            Some((keyword, arguments)) => (keyword, arguments.trim()),
-            None => (joined, ""),
-        };
-        // Heredoc bodies (`RUN <<EOF ... EOF`) are data, not instructions.
-        for (terminator, strip_tabs) in heredoc_terminators(arguments) {
-            while index < lines.len() {
-                let body = if strip_tabs {
-                    lines[index].trim_start_matches('\t')
-                } else {
-                    lines[index]
-                };
-                index += 1;
-                if body == terminator {
-                    break;
-                }
-            }
-        }
-        instructions.push(Instruction {
-            keyword: keyword.to_string(),
-            arguments: arguments.to_string(),
-            line: start_line,
-        });
-    }
-    instructions
-}
-
-/// The `# escape=` parser directive, which must come before any instruction or other comment.
-fn escape_directive(lines: &[&str]) -> char {
-    for line in lines {
-        let Some(comment) = line.trim().strip_prefix('#') else {
-            break;
-        };
-        let Some((key, value)) = comment.split_once('=') else {
-            break;
-        };
-        let key = key.trim().to_ascii_lowercase();
-        if key == "escape" {
-            if let Some(character) = value.trim().chars().next() {
-                return character;
-            }
-        } else if key != "syntax" && key != "check" {
-            break;
-        }
-    }
-    '\\'
-}
-
-/// Heredoc markers in an instruction's arguments: `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'`.
-fn heredoc_terminators(arguments: &str) -> Vec<(String, bool)> {
-    let mut terminators = Vec::new();
-    let mut rest = arguments;
-    while let Some(position) = rest.find("<<") {
-        let mut after = &rest[position + 2..];
-        let strip_tabs = after.starts_with('-');
-        if strip_tabs {
-            after = &after[1..];
-        }
-        let quote = after
-            .chars()
-            .next()
-            .filter(|character| *character == '"' || *character == '\'');
-        if let Some(quote) = quote {
-            after = &after[1..];
-            if let Some(end) = after.find(quote) {
-                terminators.push((after[..end].to_string(), strip_tabs));
-                rest = &after[end + 1..];
-                continue;
-            }
-            break;
-        }
-        let word: String = after
-            .chars()
-            .take_while(|character| character.is_ascii_alphanumeric() || *character == '_')
-            .collect();
-        // `<<` followed by a non-word is a shell here-string or redirection, not a heredoc.
-        if word.is_empty()
-            || !word
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        {
-            rest = after;
-            continue;
-        }
-        rest = &after[word.len()..];
-        terminators.push((word, strip_tabs));
-    }
-    terminators
-}
-
-/// `ARG A=1 B="two" C` → `[(A, Some(1)), (B, Some(two)), (C, None)]`.
-fn parse_arg_declarations(arguments: &str) -> Vec<(String, Option<String>)> {
-    split_words(arguments)
-        .into_iter()
-        .map(|word| match word.split_once('=') {
-            Some((name, value)) => (name.to_string(), Some(unquote(value))),
-            None => (word, None),
-        })
-        .collect()
-}
-
-/// Split on whitespace, keeping quoted runs together.
-fn split_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut quote: Option<char> = None;
-    for character in text.chars() {
-        match quote {
-            Some(open) if character == open => {
-                quote = None;
-                current.push(character);
-            }
-            None if character == '"' || character == '\'' => {
-                quote = Some(character);
-                current.push(character);
-            }
-            None if character.is_whitespace() => {
-                if !current.is_empty() {
-                    words.push(std::mem::take(&mut current));
-                }
-            }
-            Some(_) | None => current.push(character),
-        }
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
-}
-
-fn unquote(value: &str) -> String {
-    let bytes = value.as_bytes();
-    if bytes.len() >= 2
-        && (bytes[0] == b'"' || bytes[0] == b'\'')
-        && bytes[bytes.len() - 1] == bytes[0]
-    {
-        value[1..value.len() - 1].to_string()
-    } else {
-        value.to_string()
-    }
-}
-
-fn parse_from(
-    path: &Path,
-    text: &str,
-    instruction: &Instruction,
-    global_args: &BTreeMap<String, String>,
-) -> Result<Stage, DockerfileError> {
-    let words: Vec<String> = split_words(&instruction.arguments)
-        .into_iter()
-        .filter(|word| !word.starts_with("--"))
-        .collect();
-    let (written, name) = match words.as_slice() {
-        [image] => (image.clone(), None),
-        [image, keyword, name] if keyword.eq_ignore_ascii_case("as") => {
-            (image.clone(), Some(name.to_ascii_lowercase()))
-        }
-        _ => {
-            return Err(DockerfileError::BadFrom {
-                span: SourceSpan::line(path, text, instruction.line),
-                reason: "expected `FROM [--platform=...] IMAGE [AS NAME]`".to_string(),
-            })
-        }
-    };
-    let base = expand(&unquote(&written), global_args);
-    if base.is_empty() {
-        return Err(DockerfileError::BadFrom {
-            span: SourceSpan::line(path, text, instruction.line),
-            reason: format!(
-                "`{written}` expands to an empty image reference; give the ARG a default"
-            ),
-        });
-    }
-    Ok(Stage {
-        base,
-        base_as_written: written,
-        name,
-        line: instruction.line,
-        copies_from: Vec::new(),
-    })
-}
-
-/// Images named by `--from=` on `COPY`/`ADD` and `from=` inside `RUN --mount=...`.
-fn copy_sources(arguments: &str) -> Vec<String> {
-    let mut sources = Vec::new();
-    for word in split_words(arguments) {
-        if !word.starts_with("--") {
-            break;
-        }
-        if let Some(reference) = word.strip_prefix("--from=") {
-            sources.push(unquote(reference));
-        } else if let Some(mount) = word.strip_prefix("--mount=") {
-            for option in mount.split(',') {
-                if let Some(reference) = option.strip_prefix("from=") {
-                    sources.push(unquote(reference));
-                }
-            }
-        }
-    }
-    sources
-}
-
-/// Expand `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:+alt}` and
-/// `${NAME+alt}` with BuildKit's rules; undefined names expand to the empty string.
-pub(crate) fn expand(text: &str, variables: &BTreeMap<String, String>) -> String {
-    let mut output = String::with_capacity(text.len());
-    let mut characters = text.char_indices().peekable();
-    while let Some((position, character)) = characters.next() {
-        if character == '\\' {
-            if let Some(&(_, '$')) = characters.peek() {
-                output.push('$');
-                characters.next();
-                continue;
-            }
-            output.push(character);
-            continue;
-        }
-        if character != '$' {
-            output.push(character);
-            continue;
-        }
-        let rest = &text[position + 1..];
-        if let Some(braced) = rest.strip_prefix('{') {
-            let Some(end) = matching_brace(braced) else {
-                output.push_str(&text[position..]);
-                break;
-            };
-            let inner = &braced[..end];
-            output.push_str(&expand_braced(inner, variables));
-            let consumed = 1 + end + 1; // `{` + inner + `}`
-            for _ in 0..rest[..consumed].chars().count() {
-                characters.next();
-            }
-        } else {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if name.is_empty() {
-                output.push('$');
-                continue;
-            }
-            output.push_str(variables.get(&name).map_or("", String::as_str));
-            for _ in 0..name.len() {
-                characters.next();
-            }
-        }
-    }
-    output
-}
-
-fn matching_brace(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (index, character) in text.char_indices() {
-        match character {
-            '{' => depth += 1,
-            '}' if depth == 0 => return Some(index),
-            '}' => depth -= 1,
-            _ => {}
-        }
-    }
-    None
-}
-
-fn expand_braced(inner: &str, variables: &BTreeMap<String, String>) -> String {
-    let name_end = inner
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(inner.len());
-    let (name, operator) = inner.split_at(name_end);
-    let value = variables.get(name);
-    let set_and_non_empty = value.is_some_and(|value| !value.is_empty());
-    if let Some(word) = operator.strip_prefix(":-") {
-        if set_and_non_empty {
-            value.cloned().unwrap_or_default()
-        } else {
-            expand(word, variables)
-        }
-    } else if let Some(word) = operator.strip_prefix(":+") {
-        if set_and_non_empty {
-            expand(word, variables)
-        } else {
-            String::new()
-        }
-    } else if let Some(word) = operator.strip_prefix('-') {
-        value.cloned().unwrap_or_else(|| expand(word, variables))
-    } else if let Some(word) = operator.strip_prefix('+') {
-        if value.is_some() {
-            expand(word, variables)
-        } else {
-            String::new()
-        }
-    } else {
-        value.cloned().unwrap_or_default()
     }
 }
 
@@ -617,25 +233,5 @@ mod tests {
           |
         2 | FROM $BASE
         ");
-    }
-
-    #[test]
-    fn expansion_operators() {
-        let mut variables = BTreeMap::new();
-        variables.insert("SET".to_string(), "value".to_string());
-        variables.insert("EMPTY".to_string(), String::new());
-        assert_eq!(
-            expand("${SET:-d}/${UNSET:-d}/${EMPTY:-d}", &variables),
-            "value/d/d"
-        );
-        assert_eq!(
-            expand("${SET:+a}/${UNSET:+a}/${EMPTY:+a}", &variables),
-            "a//"
-        );
-        assert_eq!(
-            expand("${EMPTY-d}/${UNSET-d}/${EMPTY+a}", &variables),
-            "/d/a"
-        );
-        assert_eq!(expand("\\$SET $SET$ $", &variables), "$SET value$ $");
     }
 }

@@ -18,6 +18,8 @@ pub enum DockerfileError {
     NoFrom { path: PathBuf },
     #[error("bad `FROM` instruction: {reason}\n{span}")]
     BadFrom { span: SourceSpan, reason: String },
+    #[error("{message}\n{span}")]
+    Syntax { span: SourceSpan, message: String },
 }
 
 /// An error in `strata.toml`.
@@ -62,7 +64,7 @@ pub enum RepoError {
     Dockerfile {
         image: String,
         #[source]
-        source: DockerfileError,
+        source: Box<DockerfileError>,
     },
     #[error("cannot read `{path}`", path = path.display())]
     ReadDefinition {

@@ -156,7 +156,7 @@ fn read_science_layers(
         let dockerfile = Dockerfile::read(&dockerfile_path, &build_args).map_err(|source| {
             RepoError::Dockerfile {
                 image: directory.clone(),
-                source,
+                source: Box::new(source),
             }
         })?;
         let final_base = dockerfile.final_base();

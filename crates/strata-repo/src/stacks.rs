@@ -71,7 +71,7 @@ fn read_image(
         Dockerfile::read(&root.join(&dockerfile_path), &build_args).map_err(|source| {
             RepoError::Dockerfile {
                 image: name.clone(),
-                source,
+                source: Box::new(source),
             }
         })?;
     let final_base = dockerfile.final_base();

@@ -275,6 +275,28 @@ fn bad_from_line_names_file_and_line() {
 }
 
 #[test]
+fn unterminated_heredoc_names_file_and_line_instead_of_swallowing_the_next_from() {
+    assert_snapshot!(broken(|context| {
+        context.write(
+            "science/astro/Dockerfile",
+            "FROM sci/tools:1.0\nRUN <<EOF\necho astro\nFROM sci/base:1.0\n",
+        );
+    }), @"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot read the image repository at `.`
+      Caused by: in image `science/astro`
+      Caused by: the heredoc `<<EOF` opened on line 2 is never closed: no line is exactly `EOF`
+         --> science/astro/Dockerfile:2
+          |
+        2 | RUN <<EOF
+    ");
+}
+
+#[test]
 fn unknown_include_directory() {
     let context = sciserver();
     assert_snapshot!(context.run(&["plan", "--include", "science/nope"]), @"

@@ -105,6 +105,8 @@ pub async fn run_plan<E: Engine + 'static>(
     let mut results: Vec<Option<BuildResult>> = vec![None; count];
     let mut started = vec![false; count];
     let mut images: HashMap<String, String> = HashMap::new();
+    // The digest each build's moving tag was pushed as, for its children's base labels.
+    let mut digests: HashMap<String, String> = HashMap::new();
     let mut running = JoinSet::new();
     let jobs = options.jobs.max(1);
     loop {
@@ -148,6 +150,10 @@ pub async fn run_plan<E: Engine + 'static>(
                     .parent
                     .as_ref()
                     .and_then(|parent| images.get(&parent.name).cloned());
+                let parent_digest = build
+                    .parent
+                    .as_ref()
+                    .and_then(|parent| digests.get(&parent.name).cloned());
                 let task = BuildTask {
                     engine: Arc::clone(&engine),
                     repository: Arc::clone(&repository),
@@ -156,6 +162,7 @@ pub async fn run_plan<E: Engine + 'static>(
                     events: events.clone(),
                     position,
                     parent_image,
+                    parent_digest,
                 };
                 running.spawn(async move { (position, task.run().await) });
             }
@@ -169,6 +176,15 @@ pub async fn run_plan<E: Engine + 'static>(
         };
         if let Some(image) = &result.image {
             images.insert(result.name.clone(), image.clone());
+        }
+        let moving_tag = plan.builds[position].tags.last();
+        if let Some(digest) = result
+            .pushed
+            .iter()
+            .find(|(tag, _)| Some(tag) == moving_tag)
+            .and_then(|(_, digest)| digest.clone())
+        {
+            digests.insert(result.name.clone(), digest);
         }
         results[position] = Some(result);
     }
@@ -184,6 +200,8 @@ struct BuildTask<E> {
     position: usize,
     /// The image id of the parent when this plan built it.
     parent_image: Option<String>,
+    /// The digest the parent's moving tag was pushed as by this plan.
+    parent_digest: Option<String>,
 }
 
 impl<E: Engine + 'static> BuildTask<E> {
@@ -345,6 +363,7 @@ impl<E: Engine + 'static> BuildTask<E> {
 
         let mut labels = build.labels.clone();
         labels.extend(build_time_labels(build));
+        labels.extend(self.base_labels().await?);
         labels.insert(INPUTS_LABEL.to_string(), inputs.clone());
         let request = BuildRequest {
             context: context.to_tar()?,
@@ -396,6 +415,61 @@ impl<E: Engine + 'static> BuildTask<E> {
         result.image = Some(image.id);
         result.size = size;
         Ok(result)
+    }
+
+    /// `org.opencontainers.image.base.name` and `.base.digest`: the image the build starts
+    /// from, by the name it is published under and its manifest digest when known (pinned in
+    /// the Dockerfile, pushed by this run, or recorded by the engine when it pulled or pushed
+    /// the image).
+    async fn base_labels(&self) -> Result<BTreeMap<String, String>, crate::error::BuildError> {
+        let build = self.build();
+        let mut labels = BTreeMap::new();
+        let (name, mut digest) = if let Some(parent) = &build.parent {
+            (parent.tag.clone(), self.parent_digest.clone())
+        } else {
+            let reference = strata_repo::ImageReference::parse(&build.from);
+            match reference.digest {
+                Some(digest) => (
+                    format!(
+                        "{}:{}",
+                        reference.repository,
+                        reference.tag.unwrap_or("latest")
+                    ),
+                    Some(digest.to_string()),
+                ),
+                None => (build.from.clone(), None),
+            }
+        };
+        if name == "scratch" {
+            return Ok(labels);
+        }
+        if digest.is_none() {
+            digest = self.recorded_digest(&name).await?;
+        }
+        labels.insert(BASE_NAME_LABEL.to_string(), name);
+        if let Some(digest) = digest {
+            labels.insert(BASE_DIGEST_LABEL.to_string(), digest);
+        }
+        Ok(labels)
+    }
+
+    /// The digest the engine recorded for `reference`'s repository (`RepoDigests`), if any.
+    async fn recorded_digest(
+        &self,
+        reference: &str,
+    ) -> Result<Option<String>, crate::error::BuildError> {
+        let Some(image) = self.engine.image(reference).await? else {
+            return Ok(None);
+        };
+        let Ok(wanted) = strata_registry::parse_reference(reference) else {
+            return Ok(None);
+        };
+        let wanted = strata_registry::repository_name(&wanted);
+        Ok(image.repo_digests.iter().find_map(|recorded| {
+            let (repository, digest) = recorded.split_once('@')?;
+            let repository = strata_registry::parse_reference(repository).ok()?;
+            (strata_registry::repository_name(&repository) == wanted).then(|| digest.to_string())
+        }))
     }
 
     /// A parent this run did not build: the local image of its published tag, pulled first
@@ -489,6 +563,11 @@ impl<E: Engine + 'static> BuildTask<E> {
         result.push_failures.push((tag.to_string(), error));
     }
 }
+
+/// The OCI label naming the image a build starts from.
+pub const BASE_NAME_LABEL: &str = "org.opencontainers.image.base.name";
+/// The OCI label holding that image's manifest digest.
+pub const BASE_DIGEST_LABEL: &str = "org.opencontainers.image.base.digest";
 
 /// The labels that say when a build ran: SciServer's `buildtime` breadcrumbs (seconds since the
 /// epoch, as image-builder writes them) and `org.opencontainers.image.created`.

@@ -5,6 +5,7 @@ mod environment;
 mod graph;
 mod inspect;
 mod lock;
+mod pin;
 mod plan;
 mod promote;
 mod select;
@@ -16,6 +17,7 @@ pub use environment::*;
 pub use graph::{GraphArgs, GraphFormatArg};
 pub use inspect::{DiffArgs, InspectArgs, InspectFormat};
 pub use lock::{FetchArgs, LockArgs, LockCommand, LockOptions};
+pub use pin::PinArgs;
 pub use plan::{PlanArgs, PlanFormat};
 pub use promote::PromoteArgs;
 pub use select::{SelectArgs, SelectionArgs};
@@ -78,4 +80,10 @@ pub enum Command {
     /// repositories get the layers by cross-repository mounts. A tag that already points at
     /// another image is refused unless `--force`; every target is checked before any is set.
     Promote(PromoteArgs),
+    /// Pin every external base image of the Dockerfiles by digest (`name:tag@sha256:…`).
+    ///
+    /// Rewrites `FROM`, `COPY --from=` and `RUN --mount=from=` references (and the `ARG`
+    /// defaults `FROM` expands) in place, keeping every other byte; images the repository builds
+    /// itself are never pinned. `--check` reports unpinned references and drifted pins.
+    Pin(PinArgs),
 }

@@ -36,6 +36,23 @@ pub struct Dockerfile {
     pub stages: Vec<Stage>,
 }
 
+/// Parse Dockerfile text and read its stages, with errors pointing at the file and line.
+pub(crate) fn read_stages(
+    path: &Path,
+    text: &str,
+    build_args: &BTreeMap<String, String>,
+) -> Result<(strata_dockerfile::Dockerfile, Stages), DockerfileError> {
+    let syntax = strata_dockerfile::parse(text).map_err(|error| DockerfileError::Syntax {
+        span: SourceSpan::line(path, text, error.line()),
+        message: error.to_string(),
+    })?;
+    let stages = Stages::read(&syntax, build_args).map_err(|error| DockerfileError::BadFrom {
+        span: SourceSpan::line(path, text, error.line),
+        reason: error.reason,
+    })?;
+    Ok((syntax, stages))
+}
+
 /// How the final stage's base was named, followed through stage aliases.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinalBase<'a> {
@@ -65,14 +82,7 @@ impl Dockerfile {
         text: &str,
         build_args: &BTreeMap<String, String>,
     ) -> Result<Self, DockerfileError> {
-        let syntax = strata_dockerfile::parse(text).map_err(|error| DockerfileError::Syntax {
-            span: SourceSpan::line(path, text, error.line()),
-            message: error.to_string(),
-        })?;
-        let read = Stages::read(&syntax, build_args).map_err(|error| DockerfileError::BadFrom {
-            span: SourceSpan::line(path, text, error.line),
-            reason: error.reason,
-        })?;
+        let (_, read) = read_stages(path, text, build_args)?;
         if read.stages.is_empty() {
             return Err(DockerfileError::NoFrom {
                 path: path.to_path_buf(),

@@ -8,6 +8,7 @@ mod dockerfile;
 mod error;
 mod layout;
 mod model;
+mod pins;
 #[cfg(test)]
 mod properties;
 mod reference;
@@ -22,6 +23,7 @@ pub use dockerfile::{Dockerfile, FinalBase, Stage};
 pub use error::{ConfigError, DockerfileError, RepoError};
 pub use layout::open;
 pub use model::{CompatLayer, Layer, LayerDetails, LayerId, Repository, ScienceLayer, StacksImage};
+pub use pins::{pin_file, pinned_reference, PinEdit, PinFile, PinSite};
 pub use reference::{is_valid_repository_component, last_component, ImageReference};
 pub use sciserver::{DEFAULT_VERSION, DEFINITION_FILE};
 pub use stacks::DEFAULT_IMAGES_DIR;

@@ -118,6 +118,28 @@ impl Repository {
     }
 }
 
+impl Repository {
+    /// Whether a reference names an image this repository builds: a SciServer
+    /// `…/<target>:<version>` of any of its targets, or a docker-stacks image as its `FROM`
+    /// lines are matched.
+    pub fn names_image(&self, reference: &str) -> bool {
+        match self.layout {
+            crate::config::LayoutKind::Sciserver => {
+                let last = crate::reference::last_component(reference);
+                let name = last.split(['@', ':']).next().unwrap_or(last);
+                self.layers.iter().any(|layer| {
+                    layer
+                        .science()
+                        .is_some_and(|science| science.target == name)
+                })
+            }
+            crate::config::LayoutKind::DockerStacks => {
+                crate::stacks::names_image(reference, &self.layers, self.config.repo.as_deref())
+            }
+        }
+    }
+}
+
 impl Layer {
     /// Every layer of the repository this one needs built first.
     pub fn dependencies(&self) -> impl Iterator<Item = LayerId> + '_ {

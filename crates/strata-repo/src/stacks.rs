@@ -157,6 +157,21 @@ fn link_parents(
     Ok(layers)
 }
 
+/// Whether a reference names an image of `layers` (see [`match_image`]).
+pub(crate) fn names_image(reference: &str, layers: &[Layer], repo: Option<&str>) -> bool {
+    let index: HashMap<String, LayerId> = layers
+        .iter()
+        .enumerate()
+        .map(|(id, layer)| (layer.name.clone(), id))
+        .collect();
+    match_image(
+        reference,
+        &index,
+        repo.map(|repo| repo.trim_end_matches('/')),
+    )
+    .is_some()
+}
+
 /// The image of this repository a reference names: its last path component is the image's name
 /// and either it has a namespace (`quay.io/jupyter/base-notebook`, `jupyter/base-notebook`) or
 /// it is exactly `<repo>/<name>`. A tag `<variant>-...` selects that variant when it exists.

@@ -52,6 +52,9 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             let settings = settings::PromoteSettings::resolve(arguments)?;
             commands::promote(&settings, printer)
         }
+        Command::Pin(arguments) => {
+            commands::pin(&settings::PinSettings::resolve(arguments), printer)
+        }
         Command::Graph(arguments) => {
             let settings = settings::GraphSettings::resolve(&arguments);
             commands::graph(&settings, printer)

@@ -1,5 +1,6 @@
 //! Writing a command's data: to stdout, or atomically to a file (a temporary file in the same
-//! directory, renamed into place, so readers never see half a file).
+//! directory, renamed into place, so readers never see half a file; a replaced file keeps its
+//! permissions).
 
 use std::io::Write;
 use std::path::Path;
@@ -32,6 +33,12 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     file.write_all(contents)
         .and_then(|()| file.as_file().sync_all())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
+    // A replaced file keeps its permissions (a temporary file starts private).
+    if let Ok(metadata) = fs_err::metadata(path) {
+        file.as_file()
+            .set_permissions(metadata.permissions())
+            .with_context(|| format!("cannot keep the permissions of `{}`", path.display()))?;
+    }
     file.persist(path)
         .with_context(|| format!("cannot replace `{}`", path.display()))?;
     Ok(())

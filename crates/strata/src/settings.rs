@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use strata_cli::{
     BuildArgs, BuilderArg, DiffArgs, GraphArgs, GraphFormatArg, InspectArgs, InspectFormat,
-    PlanArgs, PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
+    PinArgs, PlanArgs, PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
 };
 use strata_engine::BuilderKind;
 use strata_plan::GraphFormat;
@@ -340,5 +340,25 @@ impl PromoteSettings {
             root,
             manifests,
         })
+    }
+}
+
+/// How `strata pin` runs.
+#[derive(Debug, Clone)]
+pub struct PinSettings {
+    pub path: PathBuf,
+    pub check: bool,
+    pub update: bool,
+    pub json: bool,
+}
+
+impl PinSettings {
+    pub fn resolve(arguments: PinArgs) -> Self {
+        Self {
+            path: arguments.path,
+            check: arguments.check,
+            update: arguments.update,
+            json: arguments.json,
+        }
     }
 }

@@ -4,6 +4,7 @@ mod build;
 mod graph;
 mod inspect;
 mod lock;
+mod pin;
 mod plan;
 mod promote;
 
@@ -11,5 +12,6 @@ pub use build::build;
 pub use graph::graph;
 pub use inspect::{diff, inspect};
 pub use lock::lock;
+pub use pin::pin;
 pub use plan::plan;
 pub use promote::promote;

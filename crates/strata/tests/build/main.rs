@@ -2,10 +2,14 @@
 //! `scripts/dev-env.sh up` starts. These tests fail, saying how to start the services, when they
 //! are missing.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod auth;
 mod example;
 mod failure;
 
+pub(crate) use common::registry_labels;
 pub(crate) use strata_test::fresh_namespace;
 use strata_test::{require_services, runtime, Services, TestContext};
 
@@ -18,24 +22,6 @@ fn example_context() -> (TestContext, Services) {
         TestContext::from_fixture(BINARY, &example.display().to_string()),
         services,
     )
-}
-
-/// The labels of an image as the registry serves it.
-fn registry_labels(
-    reference: &str,
-) -> (
-    String,
-    serde_json::Map<String, serde_json::Value>,
-    serde_json::Value,
-) {
-    let image = runtime()
-        .block_on(strata_registry::fetch_image(reference))
-        .unwrap_or_else(|error| panic!("`{reference}` is not in the registry: {error:?}"));
-    let labels = image.config["config"]["Labels"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    (image.digest, labels, image.config)
 }
 
 /// The local image id a reference points at, if any.

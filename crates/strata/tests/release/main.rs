@@ -3,6 +3,10 @@
 //! `promote`, `pin`, `outdated`, `--since registry` and protected SciServer versions. These
 //! tests fail, saying how to start the services, when they are missing.
 
+#[path = "../common/mod.rs"]
+mod common;
+
+mod pin;
 mod promote;
 
 use strata_test::{require_services, runtime, Services, TestContext};
@@ -48,4 +52,38 @@ fn json(output: &std::process::Output) -> serde_json::Value {
             String::from_utf8_lossy(&output.stdout)
         )
     })
+}
+
+/// Push a local image of the engine under `reference` (the engine tags it first).
+fn publish_local(image: &str, reference: &str) {
+    runtime().block_on(async {
+        let engine = strata_engine::DockerEngine::connect(strata_engine::BuilderKind::BuildKit)
+            .await
+            .expect("the Docker daemon");
+        strata_engine::Engine::tag(&engine, image, reference)
+            .await
+            .expect("tag the local image");
+        strata_engine::Engine::push(&engine, reference, None)
+            .await
+            .expect("push to the test registry");
+    });
+}
+
+/// Point `reference` at a new image (a busybox with one more file), as an upstream maintainer
+/// moving a tag would: built and pushed by strata in a scratch repository, then promoted.
+fn move_upstream_tag(reference: &str) -> String {
+    let services = services();
+    let scratch_repo = strata_test::fresh_namespace(&services.registry, "upstream-next");
+    let scratch = busybox_family(
+        &scratch_repo,
+        &[(
+            "next",
+            "FROM strata-base/busybox:latest\nRUN echo next > /next\n",
+        )],
+    );
+    build_and_push(&scratch);
+    let source = format!("{scratch_repo}/next:latest");
+    let output = scratch.output(&["promote", &source, reference, "--force", "--no-manifests"]);
+    assert!(output.status.success(), "{}", scratch.render(&output));
+    registry_digest(&scratch, reference).expect("the moved tag")
 }

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use strata_plan::{bake_target_name, compat_dockerfile, Build, BuildKind, Plan};
+use strata_plan::{
+    bake_target_name, compat_dockerfile, compat_dockerfile_for_inputs, Build, BuildKind, Plan,
+};
 use strata_repo::Repository;
 
 use crate::context::BuildContext;
@@ -11,6 +13,20 @@ use crate::error::BuildError;
 
 /// The build context of one build of a plan.
 pub fn build_context(repository: &Repository, build: &Build) -> Result<BuildContext, BuildError> {
+    context_with(repository, build, compat_dockerfile)
+}
+
+/// The context as the inputs hash sees it: a compat build's generated Dockerfile names its
+/// image and version rather than the commit (see [`compat_dockerfile_for_inputs`]).
+pub fn inputs_context(repository: &Repository, build: &Build) -> Result<BuildContext, BuildError> {
+    context_with(repository, build, compat_dockerfile_for_inputs)
+}
+
+fn context_with(
+    repository: &Repository,
+    build: &Build,
+    generate: fn(&Repository, &Build) -> Option<String>,
+) -> Result<BuildContext, BuildError> {
     let root = &repository.root;
     if build.kind == BuildKind::Compat {
         let directories: Vec<PathBuf> = repository
@@ -18,7 +34,7 @@ pub fn build_context(repository: &Repository, build: &Build) -> Result<BuildCont
             .iter()
             .map(|compat| root.join(&compat.directory))
             .collect();
-        let dockerfile = compat_dockerfile(repository, build).unwrap_or_default();
+        let dockerfile = generate(repository, build).unwrap_or_default();
         return BuildContext::assembled(&directories, &dockerfile);
     }
     let dockerfile = build

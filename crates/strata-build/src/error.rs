@@ -23,6 +23,7 @@ impl BuildError {
         match self {
             Self::Engine(error) => error.hint(),
             Self::Inspect(error) => error.hint(),
+            Self::Registry(error) => error.hint(),
             _ => None,
         }
     }

@@ -1,16 +1,17 @@
 //! The `org.strata.inputs` label: a sha256 over everything that determines a build, computed
 //! before it runs. Two builds with the same inputs differ only in their build-time labels.
 //!
-//! The hashed text, one item per line, in this order (version 1):
+//! The hashed text, one item per line, in this order (version 2):
 //!
 //! ```text
-//! strata-inputs-v1
+//! strata-inputs-v2
 //! dockerfile <path of the Dockerfile in the context>
 //! dir <mode, octal> <path>                  } every context entry after .dockerignore,
 //! file <mode, octal> <sha256> <path>        } sorted by path; compat contexts include the
-//! link <path> -> <target>                   } generated Dockerfile
+//! link <path> -> <target>                   } generated Dockerfile, its `SCISERVER_IMAGE`
+//!                                           } naming `<image>:<version>`, not the commit
 //! arg <NAME>=<value>                        every build argument, sorted by name
-//! parent <image id, or the reference when the engine has no such image>
+//! parent <image id: the engine's, else the registry's config digest, else the reference>
 //! platform <os/arch, or "default">
 //! ```
 //!
@@ -37,7 +38,7 @@ pub fn inputs_hash(
         hasher.update(text.as_bytes());
         hasher.update(b"\n");
     };
-    line("strata-inputs-v1");
+    line("strata-inputs-v2");
     line(&format!("dockerfile {}", context.dockerfile));
     for entry in context.describe() {
         line(&entry);

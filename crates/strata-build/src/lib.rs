@@ -11,9 +11,10 @@ mod history;
 mod inputs;
 mod logs;
 mod manifests;
+mod published;
 mod runner;
 
-pub use assemble::{build_context, emit_contexts};
+pub use assemble::{build_context, emit_contexts, inputs_context};
 pub use context::{BuildContext, Entry};
 pub use dockerignore::DockerIgnore;
 pub use error::BuildError;
@@ -21,4 +22,5 @@ pub use events::BuildEvent;
 pub use history::{record_promotions, PromotionRecord};
 pub use inputs::{inputs_hash, INPUTS_LABEL};
 pub use logs::LogWriter;
+pub use published::{compare_with_registry, PublishedImage, RegistryComparison};
 pub use runner::{run_plan, BuildResult, Outcome, RunOptions};

@@ -14,7 +14,8 @@ use tokio::task::JoinSet;
 
 use crate::assemble::build_context;
 use crate::events::BuildEvent;
-use crate::inputs::{inputs_hash, INPUTS_LABEL};
+use crate::inputs::INPUTS_LABEL;
+use crate::published::{base_identity, build_inputs};
 
 /// How to run the builds.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +34,8 @@ pub struct RunOptions {
     pub cache: Option<strata_inspect::LayerCache>,
     /// Where build manifests and histories go; `None` writes none.
     pub manifests: Option<std::path::PathBuf>,
+    /// For external bases the engine does not have yet: their identity in their registry.
+    pub registry: strata_registry::RegistryClient,
 }
 
 /// How one build ended.
@@ -330,18 +333,24 @@ impl<E: Engine + 'static> BuildTask<E> {
         }
         let parent = match parent_id {
             Some(id) => id,
-            None => self
-                .engine
-                .image(&build.from)
+            None => {
+                base_identity(
+                    Some(&*self.engine),
+                    &self.options.registry,
+                    &build.from,
+                    self.options.platform.as_deref(),
+                )
                 .await?
-                .map_or_else(|| build.from.clone(), |image| image.id),
+            }
         };
-        let inputs = inputs_hash(
+        let inputs = build_inputs(
+            &self.repository,
+            build,
             &context,
             &build_args,
             &parent,
             self.options.platform.as_deref(),
-        );
+        )?;
 
         let unique_tag = build.tags.first().cloned().unwrap_or_default();
         if !self.options.no_cache {

@@ -8,6 +8,20 @@ use crate::plan::{Build, BuildKind};
 
 /// The generated Dockerfile of a compat build; `None` for other kinds of build.
 pub fn compat_dockerfile(repository: &Repository, build: &Build) -> Option<String> {
+    let unique_tag = build.tags.first()?;
+    let build_tag = unique_tag.rsplit('/').next().unwrap_or(unique_tag);
+    generate(repository, build, build_tag)
+}
+
+/// The compat Dockerfile as the inputs hash sees it: `SCISERVER_IMAGE` names the image and
+/// version, not the commit, so a compat build whose layers did not change has the same inputs
+/// at every commit.
+pub fn compat_dockerfile_for_inputs(repository: &Repository, build: &Build) -> Option<String> {
+    let version = build.version.as_deref().unwrap_or_default();
+    generate(repository, build, &format!("{}:{version}", build.image))
+}
+
+fn generate(repository: &Repository, build: &Build, image_tag: &str) -> Option<String> {
     if build.kind != BuildKind::Compat {
         return None;
     }
@@ -17,10 +31,8 @@ pub fn compat_dockerfile(repository: &Repository, build: &Build) -> Option<Strin
         dockerfile.push_str(&layer.dockerfile_text);
         dockerfile.push('\n');
     }
-    let unique_tag = build.tags.first()?;
-    let build_tag = unique_tag.rsplit('/').next().unwrap_or(unique_tag);
     dockerfile.push_str("ENV SCISERVER_IMAGE=");
-    dockerfile.push_str(build_tag);
+    dockerfile.push_str(image_tag);
     dockerfile.push('\n');
     Some(dockerfile)
 }

@@ -12,8 +12,8 @@ mod select;
 mod tags;
 
 pub use bake::{bake_file, bake_target_name};
-pub use compat::compat_dockerfile;
+pub use compat::{compat_dockerfile, compat_dockerfile_for_inputs};
 pub use error::PlanError;
 pub use graph::{render_graph, GraphFormat};
 pub use plan::{Build, BuildKind, ParentImage, Plan, Reason, PLAN_SCHEMA_VERSION};
-pub use planner::{plan, Changes, PlanRequest, Selection};
+pub use planner::{plan, Changes, PlanRequest, RegistryChanges, Selection};

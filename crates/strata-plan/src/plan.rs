@@ -111,6 +111,10 @@ pub enum Reason {
     ScienceRebuilt,
     /// `--all`.
     All,
+    /// `--since registry`: its inputs differ from those its published tag was built from.
+    InputsChanged,
+    /// `--since registry`: its moving tag is not in the registry.
+    Unpublished,
 }
 
 impl Reason {
@@ -124,6 +128,8 @@ impl Reason {
             Self::CompatChanged => "compat changed",
             Self::ScienceRebuilt => "science rebuilt",
             Self::All => "all",
+            Self::InputsChanged => "inputs changed",
+            Self::Unpublished => "unpublished",
         }
     }
 }

@@ -31,6 +31,15 @@ pub enum Selection<'a> {
     All,
     /// Builds triggered by a change.
     Changes(Changes<'a>),
+    /// Builds whose inputs differ from what the registry holds (`--since registry`).
+    Registry(RegistryChanges<'a>),
+}
+
+/// What differs from the registry, per layer: the layer's own build, and (for final science
+/// layers) its compat build. `None`: the published image is up to date.
+pub struct RegistryChanges<'a> {
+    pub layers: &'a [Option<Reason>],
+    pub compat: &'a [Option<Reason>],
 }
 
 /// A change, as git and the command line describe it. Directories are relative to the root.
@@ -55,12 +64,21 @@ pub fn plan(request: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         commit: request.commit,
         source_url: request.source_url,
     };
+    let mut compat_build_triggers: &[Option<Reason>] = &[];
     let (layer_triggers, compat_triggers, since) = match &request.selection {
         Selection::All => (
             vec![Some(Reason::All); repository.layers.len()],
             vec![false; repository.compat_layers.len()],
             None,
         ),
+        Selection::Registry(changes) => {
+            compat_build_triggers = changes.compat;
+            (
+                changes.layers.to_vec(),
+                vec![false; repository.compat_layers.len()],
+                Some("registry".to_string()),
+            )
+        }
         Selection::Changes(changes) => {
             let triggers = triggers(repository, changes)?;
             let since = changes
@@ -90,6 +108,16 @@ pub fn plan(request: &PlanRequest<'_>) -> Result<Plan, PlanError> {
             science_name,
         ) {
             builds.push(compat_build);
+        }
+    }
+
+    // Compat builds whose own inputs differ from the registry's, on science layers that are not
+    // rebuilt.
+    for (id, trigger) in compat_build_triggers.iter().enumerate() {
+        if let (Some(reason), None) = (trigger, reasons.get(id).copied().flatten()) {
+            if let Some(build) = compat_build(repository, &naming, id, &reasons, *reason, None) {
+                builds.push(build);
+            }
         }
     }
 

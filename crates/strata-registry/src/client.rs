@@ -387,6 +387,15 @@ impl RegistryClient {
     }
 }
 
+impl std::fmt::Debug for RegistryClient {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RegistryClient")
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for RegistryClient {
     fn default() -> Self {
         Self::new()

@@ -41,6 +41,10 @@ pub struct SelectSettings {
     pub untracked: bool,
     /// `--repo` / `STRATA_REPO`; `None` means `strata.toml` or the layout's default.
     pub repo: Option<String>,
+    /// `--build-arg`s and `--platform` of a build: part of the inputs `--since registry`
+    /// compares.
+    pub build_args: BTreeMap<String, String>,
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +112,8 @@ impl SelectSettings {
             ignore,
             untracked: arguments.untracked,
             repo: arguments.repo.filter(|repo| !repo.is_empty()),
+            build_args: BTreeMap::new(),
+            platform: None,
             root,
         })
     }
@@ -154,8 +160,11 @@ impl BuildSettings {
         let logs = under_repository(arguments.logs.clone());
         let manifests =
             (!arguments.no_manifests).then(|| under_repository(arguments.manifests.clone()));
+        let mut select = SelectSettings::resolve(arguments.select)?;
+        select.build_args.clone_from(&build_args);
+        select.platform.clone_from(&arguments.platform);
         Ok(Self {
-            select: SelectSettings::resolve(arguments.select)?,
+            select,
             jobs,
             push: arguments.push,
             build_args,

@@ -53,6 +53,7 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
                 &crate::settings::cache_root(),
             )),
             manifests: settings.manifests.clone(),
+            registry: strata_registry::RegistryClient::new(),
         });
         let plan = Arc::new(plan);
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();

@@ -1,8 +1,11 @@
 //! `strata plan`: what a change rebuilds, as a table, JSON, or a bake file.
 
 use anyhow::Context;
+use strata_build::{compare_with_registry, RegistryComparison};
 use strata_cli::PlanFormat;
-use strata_plan::{BuildKind, Changes, Plan, PlanRequest, Selection};
+use strata_engine::{BuilderKind, DockerEngine};
+use strata_plan::{BuildKind, Changes, Plan, PlanRequest, RegistryChanges, Selection};
+use strata_registry::RegistryClient;
 use strata_repo::{Git, LayoutKind, Repository};
 
 use crate::exit_status::ExitStatus;
@@ -36,14 +39,17 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
     let commit = git.commit_info()?;
     let since = match &select.since {
         ChangeSource::Git(since) => since.as_str(),
-        ChangeSource::Registry => anyhow::bail!("`--since registry` is not supported yet"),
+        ChangeSource::Registry => "",
     };
-    let changed_paths = if select.all || !select.include.is_empty() {
+    let from_registry = select.since == ChangeSource::Registry && !select.all;
+    let changed_paths = if select.all || !select.include.is_empty() || from_registry {
         Vec::new()
     } else {
         git.changed_paths(since)?
     };
-    let untracked_paths = if select.untracked && (!since.contains("..") || since.ends_with("..")) {
+    let untracked_paths = if from_registry {
+        None
+    } else if select.untracked && (!since.contains("..") || since.ends_with("..")) {
         Some(git.untracked_paths()?)
     } else {
         None
@@ -57,8 +63,24 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
             LayoutKind::Sciserver => SCISERVER_DEFAULT_REPO.to_string(),
             LayoutKind::DockerStacks => String::new(),
         });
+    let comparison = if from_registry {
+        Some(registry_comparison(
+            select,
+            &repository,
+            &commit,
+            &repo,
+            source_url.as_deref(),
+        )?)
+    } else {
+        None
+    };
     let selection = if select.all {
         Selection::All
+    } else if let Some(comparison) = &comparison {
+        Selection::Registry(RegistryChanges {
+            layers: &comparison.layers,
+            compat: &comparison.compat,
+        })
     } else {
         Selection::Changes(Changes {
             since,
@@ -76,6 +98,42 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
         selection,
     })?;
     Ok((repository, plan))
+}
+
+/// `--since registry`: every image's inputs against its published moving tag's.
+pub fn registry_comparison(
+    select: &SelectSettings,
+    repository: &Repository,
+    commit: &strata_repo::CommitInfo,
+    repo: &str,
+    source_url: Option<&str>,
+) -> anyhow::Result<RegistryComparison> {
+    let all = strata_plan::plan(&PlanRequest {
+        repository,
+        commit,
+        repo,
+        source_url,
+        selection: Selection::All,
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let comparison = runtime.block_on(async {
+        // The engine, when there is one, knows the external bases already pulled; without it
+        // their identity comes from their registries.
+        let engine = DockerEngine::connect(BuilderKind::BuildKit).await.ok();
+        compare_with_registry(
+            repository,
+            &all,
+            engine.as_ref(),
+            &RegistryClient::new(),
+            &select.build_args,
+            select.platform.as_deref(),
+        )
+        .await
+    });
+    comparison.context("cannot compare the repository with its registry")
 }
 
 pub fn plan(settings: &PlanSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -104,6 +162,9 @@ fn json_text(plan: &Plan) -> anyhow::Result<String> {
 /// `plan: 2 science builds and 2 compat builds (changes since HEAD^)`.
 fn summary(plan: &Plan) -> String {
     let since = match &plan.since {
+        Some(since) if since == crate::settings::SINCE_REGISTRY => {
+            "compared with the registry".to_string()
+        }
         Some(since) => format!("changes since {since}"),
         None if plan
             .builds

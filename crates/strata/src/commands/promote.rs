@@ -163,6 +163,8 @@ fn history_owner(
         ignore: Vec::new(),
         untracked: false,
         repo: repo.map(str::to_string),
+        build_args: std::collections::BTreeMap::new(),
+        platform: None,
     };
     let (_, plan) = open_and_plan(&select).ok()?;
     let source_text = source.whole();

@@ -8,6 +8,7 @@ mod common;
 
 mod pin;
 mod promote;
+mod since_registry;
 
 use strata_test::{require_services, runtime, Services, TestContext};
 

@@ -37,4 +37,9 @@ pub struct SelectionArgs {
     /// Registry and namespace to tag under, e.g. `localhost:5000/compute-images`.
     #[arg(long, env = crate::STRATA_REPO, value_name = "REPO")]
     pub repo: Option<String>,
+    /// Go on when a SciServer `image:version` that history (or, with `--since registry`, the
+    /// registry) has is left without a final layer; better: list it under `retired` in
+    /// `strata.toml`.
+    #[arg(long)]
+    pub allow_orphan: bool,
 }

@@ -60,7 +60,11 @@ impl Git {
         }
     }
 
-    fn run(&self, arguments: &[&str]) -> Result<Vec<u8>, GitError> {
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn run(&self, arguments: &[&str]) -> Result<Vec<u8>, GitError> {
         let output = Command::new("git")
             .arg("-C")
             .arg(&self.root)

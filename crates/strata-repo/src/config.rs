@@ -43,6 +43,10 @@ pub struct Config {
     /// Build arguments for every image; they also take part in expanding `FROM` lines.
     #[serde(default)]
     pub build_args: BTreeMap<String, String>,
+    /// SciServer `image:version`s that are deprecated: they may lose their final layer without
+    /// `plan` and `build` refusing the change.
+    #[serde(default)]
+    pub retired: Vec<String>,
     /// Per-image settings, keyed by image name (docker-stacks: `name` or `name/variant`;
     /// SciServer: the layer's target).
     #[serde(default)]
@@ -187,7 +191,7 @@ mod tests {
           |
         2 | repository = "y"
           | ^^^^^^^^^^
-        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `images`
+        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `images`
         "#);
     }
 }

@@ -52,6 +52,10 @@ pub enum ConfigError {
 pub enum RepoError {
     #[error("no image repository found at `{root}`", root = root.display())]
     NotFound { root: PathBuf },
+    #[error("this change leaves {} without a final layer, so {} no compat updates:{}", if orphans.len() == 1 { "a version" } else { "versions" }, if orphans.len() == 1 { "it would get" } else { "they would get" }, crate::versions::listing(orphans))]
+    Orphaned {
+        orphans: Vec<crate::versions::OrphanedVersion>,
+    },
     #[error("cannot read directory `{path}`", path = path.display())]
     ReadDir {
         path: PathBuf,
@@ -129,6 +133,10 @@ impl RepoError {
     /// What the user can do about this error, when there is something specific to say.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Self::Orphaned { orphans } => Some(format!(
+                "keep a science layer with that image and version (add layers on top instead of changing the version in place), retire it in `strata.toml` once compute no longer uses it (`retired = [{}]`), or pass `--allow-orphan`",
+                orphans.iter().map(|orphan| format!("\"{}\"", orphan.version)).collect::<Vec<_>>().join(", ")
+            )),
             Self::NotFound { .. } => Some(
                 "an image repository has `science/*/sciserver-image.json` (SciServer layout) or `images/*/Dockerfile` (docker-stacks layout); pass its path, or set `layout` in `strata.toml`".to_string(),
             ),

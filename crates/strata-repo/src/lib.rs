@@ -15,6 +15,7 @@ mod reference;
 mod sciserver;
 mod stacks;
 mod version;
+mod versions;
 
 pub use changes::{CommitInfo, Git, GitError};
 pub use config::{Config, ImageConfig, LayoutKind, LockConfig, TaggerConfig, CONFIG_FILE};
@@ -28,3 +29,4 @@ pub use reference::{is_valid_repository_component, last_component, ImageReferenc
 pub use sciserver::{DEFAULT_VERSION, DEFINITION_FILE};
 pub use stacks::DEFAULT_IMAGES_DIR;
 pub use version::compare_versions;
+pub use versions::OrphanedVersion;

@@ -73,6 +73,16 @@ impl<'de> Deserialize<'de> for JsonVersion {
     }
 }
 
+/// `image:version` of a science definition's contents, as the layout reads it; `None` when
+/// they do not parse.
+pub(crate) fn definition_version(contents: &[u8]) -> Option<String> {
+    let definition: ScienceDefinition = serde_json::from_slice(contents).ok()?;
+    let version = definition
+        .version
+        .map_or_else(|| DEFAULT_VERSION.to_string(), |version| version.0);
+    Some(format!("{}:{version}", definition.image))
+}
+
 /// Everything read from a SciServer-layout repository.
 pub(crate) struct SciserverRepository {
     pub layers: Vec<Layer>,

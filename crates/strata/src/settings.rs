@@ -41,6 +41,8 @@ pub struct SelectSettings {
     pub untracked: bool,
     /// `--repo` / `STRATA_REPO`; `None` means `strata.toml` or the layout's default.
     pub repo: Option<String>,
+    /// Plan even when a SciServer version is left without a final layer.
+    pub allow_orphan: bool,
     /// `--build-arg`s and `--platform` of a build: part of the inputs `--since registry`
     /// compares.
     pub build_args: BTreeMap<String, String>,
@@ -112,6 +114,7 @@ impl SelectSettings {
             ignore,
             untracked: arguments.untracked,
             repo: arguments.repo.filter(|repo| !repo.is_empty()),
+            allow_orphan: arguments.allow_orphan,
             build_args: BTreeMap::new(),
             platform: None,
             root,

@@ -42,6 +42,17 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
         ChangeSource::Registry => "",
     };
     let from_registry = select.since == ChangeSource::Registry && !select.all;
+    // Protected versions: history first; with `--since registry`, the published versions too
+    // once the tag namespace is known (below).
+    let protect_versions = !select.allow_orphan && repository.layout == LayoutKind::Sciserver;
+    let mut orphans = if protect_versions {
+        repository.orphaned_versions(&git)?
+    } else {
+        Vec::new()
+    };
+    if !orphans.is_empty() && !from_registry {
+        return Err(strata_repo::RepoError::Orphaned { orphans }.into());
+    }
     let changed_paths = if select.all || !select.include.is_empty() || from_registry {
         Vec::new()
     } else {
@@ -63,6 +74,12 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
             LayoutKind::Sciserver => SCISERVER_DEFAULT_REPO.to_string(),
             LayoutKind::DockerStacks => String::new(),
         });
+    if protect_versions && from_registry {
+        published_orphans(&repository, &repo, &mut orphans)?;
+        if !orphans.is_empty() {
+            return Err(strata_repo::RepoError::Orphaned { orphans }.into());
+        }
+    }
     let comparison = if from_registry {
         Some(registry_comparison(
             select,
@@ -98,6 +115,57 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
         selection,
     })?;
     Ok((repository, plan))
+}
+
+/// Published SciServer versions (`<repo>/rel/<image>:<version>` tags) that no layer has and
+/// `strata.toml` does not retire: added to `orphans`, or marked on those history found.
+fn published_orphans(
+    repository: &Repository,
+    repo: &str,
+    orphans: &mut Vec<strata_repo::OrphanedVersion>,
+) -> anyhow::Result<()> {
+    let images: Vec<String> = repository
+        .science_images(orphans)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let client = RegistryClient::new();
+    for image in images {
+        let repository_name = format!("{repo}/rel/{image}");
+        let Ok(reference) = strata_registry::parse_reference(&format!("{repository_name}:latest"))
+        else {
+            continue;
+        };
+        let tags = runtime.block_on(client.tags(&reference)).with_context(|| {
+            format!("cannot list the published versions of `{repository_name}`")
+        })?;
+        for tag in tags {
+            let is_version = !tag.is_empty()
+                && tag
+                    .split('.')
+                    .all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()));
+            let version = format!("{image}:{tag}");
+            if !is_version || repository.keeps_version(&version) {
+                continue;
+            }
+            let published_as = Some(format!("{repository_name}:{tag}"));
+            match orphans.iter_mut().find(|orphan| orphan.version == version) {
+                Some(orphan) => orphan.published_as = published_as,
+                None => orphans.push(strata_repo::OrphanedVersion {
+                    version,
+                    directory: None,
+                    defined_in: None,
+                    changed_in: None,
+                    published_as,
+                }),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `--since registry`: every image's inputs against its published moving tag's.

@@ -163,6 +163,7 @@ fn history_owner(
         ignore: Vec::new(),
         untracked: false,
         repo: repo.map(str::to_string),
+        allow_orphan: true,
         build_args: std::collections::BTreeMap::new(),
         platform: None,
     };

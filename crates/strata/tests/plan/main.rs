@@ -5,6 +5,7 @@ mod docker_stacks;
 mod errors;
 mod formats;
 mod sciserver;
+mod versions;
 
 use strata_test::TestContext;
 

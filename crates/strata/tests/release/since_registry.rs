@@ -112,4 +112,33 @@ fn a_fresh_checkout_rebuilds_exactly_what_differs_from_the_registry() {
         [],
         "the registry now holds what the checkout builds"
     );
+
+    // A checkout whose history never had `astro:2.0`: only the registry knows it was published.
+    let mut bumped = example();
+    let definition = "science/astro/sciserver-image.json";
+    let text = fs_err::read_to_string(bumped.root.join(definition)).unwrap();
+    bumped.write(definition, &text.replace("\"2.0\"", "\"2.1\""));
+    bumped.git(&["checkout", "--quiet", "--orphan", "history-without-2.0"]);
+    bumped.commit("astro 2.1 from the start");
+    let refused = bumped.output(&["plan", "--since", "registry", "--repo", &repo]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        bumped.render(&refused)
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "`astro:2.0`: defined by no commit of this history; published as `{repo}/rel/astro:2.0`"
+        )),
+        "{stderr}"
+    );
+    let settings = fs_err::read_to_string(bumped.root.join("strata.toml")).unwrap();
+    bumped.write(
+        "strata.toml",
+        &format!("retired = [\"astro:2.0\"]\n{settings}"),
+    );
+    let retired = bumped.output(&["plan", "--since", "registry", "--repo", &repo]);
+    assert!(retired.status.success(), "{}", bumped.render(&retired));
 }

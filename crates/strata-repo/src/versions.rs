@@ -1,0 +1,257 @@
+//! Protected SciServer versions. Compute points at `rel/<image>:<version>` and always pulls
+//! it, so a version that loses its final layer — its layer's version bumped in place, its
+//! directory deleted — silently stops getting compat updates (the SciServer README's
+//! "orphaned image"). Every `image:version` a `science/*/sciserver-image.json` ever defined in
+//! `HEAD`'s history must still have a layer, unless `strata.toml` retires it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+use crate::changes::{Git, GitError};
+use crate::model::Repository;
+use crate::sciserver::{definition_version, DEFINITION_FILE};
+
+/// An `image:version` that history defined and the repository no longer has.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrphanedVersion {
+    /// `image:version`.
+    pub version: String,
+    /// The science directory that last defined it (`None`: only the registry has it).
+    pub directory: Option<String>,
+    /// The last commit that wrote that definition (abbreviated).
+    pub defined_in: Option<String>,
+    /// The commit that changed or removed it; `None` when the change is not committed yet.
+    pub changed_in: Option<String>,
+    /// The published tag that holds it, when the registry was asked.
+    pub published_as: Option<String>,
+}
+
+/// Each orphan on a line of its own, for messages.
+pub(crate) fn listing(orphans: &[OrphanedVersion]) -> String {
+    let mut text = String::new();
+    for orphan in orphans {
+        let _ = write!(text, "\n{orphan}");
+    }
+    text
+}
+
+impl std::fmt::Display for OrphanedVersion {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "`{}`", self.version)?;
+        match (&self.directory, &self.defined_in) {
+            (Some(directory), Some(commit)) => {
+                write!(
+                    formatter,
+                    ": last defined by `{directory}` in commit `{commit}`"
+                )?;
+                match &self.changed_in {
+                    Some(changed) => write!(formatter, ", changed in commit `{changed}`")?,
+                    None => write!(formatter, ", changed in the work tree")?,
+                }
+            }
+            _ => write!(formatter, ": defined by no commit of this history")?,
+        }
+        if let Some(tag) = &self.published_as {
+            write!(formatter, "; published as `{tag}`")?;
+        }
+        Ok(())
+    }
+}
+
+/// One change to a definition file in one commit.
+struct Change {
+    commit: String,
+    path: String,
+    old_blob: Option<String>,
+    new_blob: Option<String>,
+}
+
+const NO_BLOB: &str = "0000000000000000000000000000000000000000";
+
+impl Git {
+    /// Every change to a `science/*/sciserver-image.json` in `HEAD`'s history, newest first.
+    fn definition_changes(&self) -> Result<Vec<Change>, GitError> {
+        let output = self.run(&[
+            "log",
+            "--format=commit %H",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "--relative",
+            "HEAD",
+            "--",
+            "science",
+        ])?;
+        let mut changes = Vec::new();
+        let mut commit = String::new();
+        for line in String::from_utf8_lossy(&output).lines() {
+            if let Some(hash) = line.strip_prefix("commit ") {
+                // `--no-abbrev` (for the blob ids) also lengthens `%h`: shorten by hand.
+                commit = hash.chars().take(7).collect();
+                continue;
+            }
+            let Some(raw) = line.strip_prefix(':') else {
+                continue;
+            };
+            let Some((fields, path)) = raw.split_once('\t') else {
+                continue;
+            };
+            let parts: Vec<&str> = fields.split(' ').collect();
+            let is_definition = path
+                .strip_prefix("science/")
+                .and_then(|rest| rest.strip_suffix(&format!("/{DEFINITION_FILE}")))
+                .is_some_and(|directory| !directory.contains('/'));
+            if parts.len() < 4 || !is_definition {
+                continue;
+            }
+            let blob = |id: &str| (id != NO_BLOB).then(|| id.to_string());
+            changes.push(Change {
+                commit: commit.clone(),
+                path: path.to_string(),
+                old_blob: blob(parts[2]),
+                new_blob: blob(parts[3]),
+            });
+        }
+        Ok(changes)
+    }
+
+    /// The contents of blobs, by id, read with one `git cat-file --batch`.
+    fn blobs(&self, ids: &BTreeSet<String>) -> Result<BTreeMap<String, Vec<u8>>, GitError> {
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(self.root())
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(GitError::Spawn)?;
+        let mut input = String::new();
+        for id in ids {
+            input.push_str(id);
+            input.push('\n');
+        }
+        let mut stdin = child.stdin.take().ok_or_else(|| GitError::Failed {
+            arguments: "cat-file --batch".to_string(),
+            stderr: "no standard input".to_string(),
+        })?;
+        // Write from another thread: git answers while it reads, and a full pipe would block.
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let mut output = Vec::new();
+        if let Some(mut stdout) = child.stdout.take() {
+            stdout.read_to_end(&mut output).map_err(GitError::Spawn)?;
+        }
+        let _ = writer.join();
+        let _ = child.wait();
+        let mut blobs = BTreeMap::new();
+        let mut rest = output.as_slice();
+        while let Some(newline) = rest.iter().position(|byte| *byte == b'\n') {
+            let header = String::from_utf8_lossy(&rest[..newline]).to_string();
+            rest = &rest[newline + 1..];
+            let mut fields = header.split(' ');
+            let (Some(id), Some(_kind), Some(size)) = (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let Ok(size) = size.parse::<usize>() else {
+                continue;
+            };
+            let Some(content) = rest.get(..size) else {
+                break;
+            };
+            blobs.insert(id.to_string(), content.to_vec());
+            rest = rest.get(size + 1..).unwrap_or_default();
+        }
+        Ok(blobs)
+    }
+}
+
+/// The `image:version` a definition file's contents give, if they parse.
+fn version_of(blob: Option<&String>, blobs: &BTreeMap<String, Vec<u8>>) -> Option<String> {
+    let contents = blobs.get(blob?)?;
+    definition_version(contents)
+}
+
+impl Repository {
+    /// The `image:version`s history defined that no science layer has now, not retired in
+    /// `strata.toml`. Empty outside the SciServer layout.
+    pub fn orphaned_versions(&self, git: &Git) -> Result<Vec<OrphanedVersion>, GitError> {
+        if self.layout != crate::config::LayoutKind::Sciserver {
+            return Ok(Vec::new());
+        }
+        let changes = git.definition_changes()?;
+        let ids: BTreeSet<String> = changes
+            .iter()
+            .flat_map(|change| change.old_blob.iter().chain(&change.new_blob))
+            .cloned()
+            .collect();
+        let blobs = git.blobs(&ids)?;
+        let mut orphans: BTreeMap<String, OrphanedVersion> = BTreeMap::new();
+        // Oldest first, so the last event for each version wins.
+        for change in changes.iter().rev() {
+            let before = version_of(change.old_blob.as_ref(), &blobs);
+            let after = version_of(change.new_blob.as_ref(), &blobs);
+            let directory = change
+                .path
+                .strip_suffix(&format!("/{DEFINITION_FILE}"))
+                .unwrap_or(&change.path)
+                .to_string();
+            if let Some(after) = &after {
+                orphans.insert(
+                    after.clone(),
+                    OrphanedVersion {
+                        version: after.clone(),
+                        directory: Some(directory),
+                        defined_in: Some(change.commit.clone()),
+                        changed_in: None,
+                        published_as: None,
+                    },
+                );
+            }
+            if let Some(before) = before.filter(|before| Some(before) != after.as_ref()) {
+                if let Some(orphan) = orphans.get_mut(&before) {
+                    if orphan.changed_in.is_none() {
+                        orphan.changed_in = Some(change.commit.clone());
+                    }
+                }
+            }
+        }
+        Ok(orphans
+            .into_values()
+            .filter(|orphan| !self.keeps_version(&orphan.version))
+            .collect())
+    }
+
+    /// Whether `image:version` has a science layer now, or is retired in `strata.toml`.
+    pub fn keeps_version(&self, version: &str) -> bool {
+        self.config.retired.iter().any(|retired| retired == version)
+            || self
+                .layers
+                .iter()
+                .filter_map(|layer| layer.science())
+                .any(|science| {
+                    version.split_once(':').is_some_and(|(image, number)| {
+                        science.image == image && science.version == number
+                    })
+                })
+    }
+
+    /// The SciServer images (`image` of any science layer, now or in `orphans`).
+    pub fn science_images<'a>(&'a self, orphans: &'a [OrphanedVersion]) -> BTreeSet<&'a str> {
+        self.layers
+            .iter()
+            .filter_map(|layer| layer.science())
+            .map(|science| science.image.as_str())
+            .chain(
+                orphans
+                    .iter()
+                    .filter_map(|orphan| orphan.version.split_once(':').map(|(image, _)| image)),
+            )
+            .collect()
+    }
+}

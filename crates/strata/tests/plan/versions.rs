@@ -1,0 +1,120 @@
+//! Protected SciServer versions: the three safe ways of the SciServer README pass; a change
+//! that leaves a version defined in history without a final layer is refused by `plan` and
+//! `build`, unless the version is retired in `strata.toml` or `--allow-orphan` is given.
+
+use insta::assert_snapshot;
+
+use crate::{planned, sciserver};
+
+#[test]
+fn adding_a_layer_without_changing_the_version_passes() {
+    let mut context = sciserver();
+    context.write(
+        "science/essentials-3/sciserver-image.json",
+        r#"{"image": "essentials", "version": "2.0", "compat": "jupyter"}"#,
+    );
+    context.write(
+        "science/essentials-3/Dockerfile",
+        "FROM sci/essentials-v2:2.0\nRUN echo more\n",
+    );
+    context.commit("add on top, same version");
+    assert_eq!(
+        planned(&context, &[]),
+        ["science essentials-3", "compat essentials:2.0"],
+        "the new layer is the final one of essentials 2.0"
+    );
+}
+
+#[test]
+fn adding_a_layer_with_a_new_version_passes() {
+    let mut context = sciserver();
+    context.write(
+        "science/essentials-3/sciserver-image.json",
+        r#"{"image": "essentials", "version": "2.1", "compat": "jupyter"}"#,
+    );
+    context.write(
+        "science/essentials-3/Dockerfile",
+        "FROM sci/essentials-v2:2.0\n",
+    );
+    context.commit("add on top, new version");
+    assert_eq!(
+        planned(&context, &[]),
+        ["science essentials-3", "compat essentials:2.1"]
+    );
+}
+
+#[test]
+fn changing_a_layer_in_place_without_a_version_change_passes() {
+    let mut context = sciserver();
+    context.touch("science/essentials-2/Dockerfile");
+    context.commit("change in place");
+    assert_eq!(
+        planned(&context, &[]),
+        [
+            "science essentials-v2",
+            "compat essentials:2.0",
+            "science astro",
+            "compat astro:2.5"
+        ],
+        "astro is built on essentials-v2"
+    );
+}
+
+#[test]
+fn a_version_bump_in_place_is_refused_until_retired() {
+    let mut context = sciserver();
+    context.write(
+        "science/essentials-2/sciserver-image.json",
+        r#"{"image": "essentials", "version": "2.1", "target": "essentials-v2", "compat": "jupyter"}"#,
+    );
+    assert_snapshot!(context.run(&["plan"]), @r#"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: this change leaves a version without a final layer, so it would get no compat updates:
+        `essentials:2.0`: last defined by `science/essentials-2` in commit `3cd282c`, changed in the work tree
+    hint: keep a science layer with that image and version (add layers on top instead of changing the version in place), retire it in `strata.toml` once compute no longer uses it (`retired = ["essentials:2.0"]`), or pass `--allow-orphan`
+    "#);
+    context.commit("bump in place");
+    let committed = context.output(&["plan", "--json"]);
+    assert_eq!(
+        committed.status.code(),
+        Some(2),
+        "{}",
+        context.render(&committed)
+    );
+    let stderr = String::from_utf8_lossy(&committed.stderr);
+    let bump = context.git(&["log", "-n1", "--format=%h"]);
+    assert!(
+        stderr.contains(&format!("changed in commit `{bump}`")),
+        "{stderr}"
+    );
+    // `build` refuses before it needs an engine.
+    let build = context.output(&["build", "--all"]);
+    assert_eq!(build.status.code(), Some(2), "{}", context.render(&build));
+    assert!(String::from_utf8_lossy(&build.stderr).contains("`essentials:2.0`"));
+
+    assert_eq!(
+        planned(&context, &["--allow-orphan"]),
+        ["science essentials-v2", "compat essentials:2.1"]
+    );
+    context.write("strata.toml", "retired = [\"essentials:2.0\"]\n");
+    context.commit("retire 2.0");
+    assert_eq!(planned(&context, &["--since", "HEAD~2"]).len(), 2);
+}
+
+#[test]
+fn deleting_a_final_layer_is_refused() {
+    let mut context = sciserver();
+    context.remove("science/astro");
+    context.commit("drop astro");
+    let output = context.output(&["plan"]);
+    assert_eq!(output.status.code(), Some(2), "{}", context.render(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`astro:2.5`: last defined by `science/astro`"),
+        "{stderr}"
+    );
+}

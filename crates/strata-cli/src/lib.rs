@@ -5,6 +5,7 @@ mod environment;
 mod graph;
 mod inspect;
 mod lock;
+mod outdated;
 mod pin;
 mod plan;
 mod promote;
@@ -17,6 +18,7 @@ pub use environment::*;
 pub use graph::{GraphArgs, GraphFormatArg};
 pub use inspect::{DiffArgs, InspectArgs, InspectFormat};
 pub use lock::{FetchArgs, LockArgs, LockCommand, LockOptions};
+pub use outdated::OutdatedArgs;
 pub use pin::PinArgs;
 pub use plan::{PlanArgs, PlanFormat};
 pub use promote::PromoteArgs;
@@ -86,4 +88,10 @@ pub enum Command {
     /// defaults `FROM` expands) in place, keeping every other byte; images the repository builds
     /// itself are never pinned. `--check` reports unpinned references and drifted pins.
     Pin(PinArgs),
+    /// List what has moved on since the repository was last released.
+    ///
+    /// Pinned bases whose tag moved (with the packages that changed between the two images),
+    /// locked Python packages with newer compatible releases, published images whose inputs no
+    /// longer match the repository, and SciServer versions left without a final layer.
+    Outdated(OutdatedArgs),
 }

@@ -23,7 +23,9 @@ mod zipread;
 pub use candidates::{Release, Selection};
 pub use client::{ClientOptions, IndexClient, Stats};
 pub use error::LockError;
-pub use lock::{check, fetch, lock, normalize_date, LockOutcome, LockSettings, Upgrade};
+pub use lock::{
+    check, fetch, lock, normalize_date, outdated, LockOutcome, LockSettings, PinUpdate, Upgrade,
+};
 pub use lockfile::{
     differences, parse as parse_lock, render as render_lock, LockFile, LockHeader, LockedPin,
 };

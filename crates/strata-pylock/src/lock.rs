@@ -214,6 +214,58 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
 
 /// `--check`: resolve as `lock` would (keeping the pins) and compare, writing nothing.
 pub fn check(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome, LockError> {
+    let (existing, regenerated) = relock_in_scratch(settings, Upgrade::Nothing, client)?;
+    let drift = differences(&existing, &regenerated);
+    Ok(if drift.is_empty() {
+        LockOutcome::UpToDate
+    } else {
+        LockOutcome::Drifted(drift)
+    })
+}
+
+/// A pin with a newer release that its requirements and target allow.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PinUpdate {
+    pub name: String,
+    pub locked: String,
+    pub available: String,
+}
+
+/// What `lock --upgrade` would move to a newer release, writing nothing.
+pub fn outdated(
+    settings: &LockSettings,
+    client: &IndexClient,
+) -> Result<Vec<PinUpdate>, LockError> {
+    let (existing, upgraded) = relock_in_scratch(settings, Upgrade::All, client)?;
+    let available: BTreeMap<&str, &str> = upgraded
+        .pins
+        .iter()
+        .map(|pin| (pin.name.as_str(), pin.version.as_str()))
+        .collect();
+    Ok(existing
+        .pins
+        .iter()
+        .filter_map(|pin| {
+            let newer = available.get(pin.name.as_str())?;
+            let is_newer = match (Version::from_str(newer), Version::from_str(&pin.version)) {
+                (Ok(newer), Ok(locked)) => newer > locked,
+                _ => false,
+            };
+            is_newer.then(|| PinUpdate {
+                name: pin.name.clone(),
+                locked: pin.version.clone(),
+                available: (*newer).to_string(),
+            })
+        })
+        .collect())
+}
+
+/// The lock as it is, and as `lock` would write it with `upgrade`, in a scratch directory.
+fn relock_in_scratch(
+    settings: &LockSettings,
+    upgrade: Upgrade,
+    client: &IndexClient,
+) -> Result<(LockFile, LockFile), LockError> {
     let text = fs_err::read_to_string(&settings.output).map_err(|source| LockError::Read {
         path: settings.output.clone(),
         source,
@@ -230,7 +282,7 @@ pub fn check(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcom
     })?;
     let mut scratch_settings = settings.clone();
     scratch_settings.output.clone_from(&scratch);
-    scratch_settings.upgrade = Upgrade::Nothing;
+    scratch_settings.upgrade = upgrade;
     lock(&scratch_settings, client)?;
     let regenerated = parse(
         &scratch,
@@ -239,12 +291,7 @@ pub fn check(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcom
             source,
         })?,
     )?;
-    let drift = differences(&existing, &regenerated);
-    Ok(if drift.is_empty() {
-        LockOutcome::UpToDate
-    } else {
-        LockOutcome::Drifted(drift)
-    })
+    Ok((existing, regenerated))
 }
 
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LockError> {

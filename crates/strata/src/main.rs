@@ -55,6 +55,9 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Pin(arguments) => {
             commands::pin(&settings::PinSettings::resolve(arguments), printer)
         }
+        Command::Outdated(arguments) => {
+            commands::outdated(&settings::OutdatedSettings::resolve(arguments), printer)
+        }
         Command::Graph(arguments) => {
             let settings = settings::GraphSettings::resolve(&arguments);
             commands::graph(&settings, printer)

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use strata_cli::{
     BuildArgs, BuilderArg, DiffArgs, GraphArgs, GraphFormatArg, InspectArgs, InspectFormat,
-    PinArgs, PlanArgs, PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
+    OutdatedArgs, PinArgs, PlanArgs, PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
 };
 use strata_engine::BuilderKind;
 use strata_plan::GraphFormat;
@@ -371,6 +371,28 @@ impl PinSettings {
             check: arguments.check,
             update: arguments.update,
             json: arguments.json,
+        }
+    }
+}
+
+/// How `strata outdated` runs.
+#[derive(Debug, Clone)]
+pub struct OutdatedSettings {
+    pub path: PathBuf,
+    pub repo: Option<String>,
+    pub check: bool,
+    pub json: bool,
+    pub offline: bool,
+}
+
+impl OutdatedSettings {
+    pub fn resolve(arguments: OutdatedArgs) -> Self {
+        Self {
+            path: arguments.path,
+            repo: arguments.repo.filter(|repo| !repo.is_empty()),
+            check: arguments.check,
+            json: arguments.json,
+            offline: arguments.offline,
         }
     }
 }

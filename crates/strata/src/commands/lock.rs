@@ -28,7 +28,7 @@ pub fn lock(arguments: LockArgs, printer: &Printer) -> anyhow::Result<ExitStatus
     }
 }
 
-fn client(offline: bool) -> anyhow::Result<IndexClient> {
+pub fn client(offline: bool) -> anyhow::Result<IndexClient> {
     Ok(IndexClient::new(ClientOptions {
         cache_dir: Some(cache_root().join("pylock")),
         offline,
@@ -73,7 +73,7 @@ fn with_progress<T>(
 }
 
 /// `requirements.txt` → `requirements.lock`.
-fn default_output(requirements: &Path) -> PathBuf {
+pub fn default_output(requirements: &Path) -> PathBuf {
     requirements.with_extension("lock")
 }
 
@@ -330,6 +330,60 @@ fn lock_repository(options: &LockOptions, printer: &Printer) -> anyhow::Result<E
     };
     let mut order: Vec<usize> = (0..repository.layers.len()).collect();
     order.sort_by_key(|id| (depth(*id), *id));
+    let configured = |id: usize| {
+        repository
+            .config
+            .images
+            .get(&repository.layers[id].name)
+            .is_some_and(|image| image.lock.is_some())
+    };
+    if !order.iter().any(|id| configured(*id)) {
+        anyhow::bail!(
+            "no image of `{}` configures `[images.NAME.lock]` in `strata.toml`; give a requirements file",
+            options.repository.display()
+        );
+    }
+    let mut any_drift = false;
+    for id in order {
+        let Some(settings) = layer_lock_settings(
+            &repository,
+            id,
+            &LockDefaults {
+                exclude_newer: options.exclude_newer.clone(),
+                no_binary: options.no_binary.clone(),
+                index_url: options.index_url.clone(),
+                upgrade: upgrade(options),
+            },
+        )?
+        else {
+            continue;
+        };
+        any_drift |= run_one(&settings, options, printer)
+            .with_context(|| format!("in image `{}`", repository.layers[id].name))?;
+    }
+    Ok(if any_drift {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// What the command line adds to every configured lock.
+pub struct LockDefaults {
+    pub exclude_newer: Option<String>,
+    pub no_binary: Vec<String>,
+    pub index_url: Option<String>,
+    pub upgrade: Upgrade,
+}
+
+/// The lock settings of image `id` from `[images.NAME.lock]`, or `None` when it has none. What
+/// its nearest locked ancestor's lock file pins (and that lock's own base) is installed
+/// already: the base of this lock. Parents must be locked first for that file to be current.
+pub fn layer_lock_settings(
+    repository: &strata_repo::Repository,
+    id: usize,
+    defaults: &LockDefaults,
+) -> anyhow::Result<Option<LockSettings>> {
     let config = |id: usize| {
         repository
             .config
@@ -337,32 +391,26 @@ fn lock_repository(options: &LockOptions, printer: &Printer) -> anyhow::Result<E
             .get(&repository.layers[id].name)
             .and_then(|image| image.lock.clone())
     };
-    if !order.iter().any(|id| config(*id).is_some()) {
-        anyhow::bail!(
-            "no image of `{}` configures `[images.NAME.lock]` in `strata.toml`; give a requirements file",
-            options.repository.display()
-        );
-    }
-    let mut outputs: BTreeMap<usize, PathBuf> = BTreeMap::new();
-    let mut any_drift = false;
-    for id in order {
-        let Some(lock_config) = config(id) else {
-            continue;
-        };
-        let layer = &repository.layers[id];
-        let directory = repository.root.join(&layer.directory);
+    let Some(lock_config) = config(id) else {
+        return Ok(None);
+    };
+    let output_of = |id: usize, lock_config: &strata_repo::LockConfig| {
+        let directory = repository.root.join(&repository.layers[id].directory);
         let requirements = directory.join(&lock_config.requirements);
         let output = lock_config.output.as_ref().map_or_else(
             || default_output(&requirements),
             |output| directory.join(output),
         );
-        // The nearest ancestor with a lock: its pins and its own base are installed already.
-        let mut base = BTreeMap::new();
-        let mut ancestor = layer.parent;
-        while let Some(parent) = ancestor {
-            if let Some(parent_lock) = outputs.get(&parent) {
-                let text = fs_err::read_to_string(parent_lock)?;
-                let parent_lock = strata_pylock::parse_lock(parent_lock, &text)?;
+        (requirements, output)
+    };
+    let (requirements, output) = output_of(id, &lock_config);
+    let mut base = BTreeMap::new();
+    let mut ancestor = repository.layers[id].parent;
+    while let Some(parent) = ancestor {
+        if let Some(parent_config) = config(parent) {
+            let (_, parent_lock) = output_of(parent, &parent_config);
+            if let Ok(text) = fs_err::read_to_string(&parent_lock) {
+                let parent_lock = strata_pylock::parse_lock(&parent_lock, &text)?;
                 base.extend(parent_lock.base);
                 base.extend(
                     parent_lock
@@ -370,37 +418,29 @@ fn lock_repository(options: &LockOptions, printer: &Printer) -> anyhow::Result<E
                         .into_iter()
                         .map(|pin| (pin.name, pin.version)),
                 );
-                break;
             }
-            ancestor = repository.layers[parent].parent;
+            break;
         }
-        let settings = LockSettings {
-            requirements,
-            output: output.clone(),
-            target: Target::new(&lock_config.python, &lock_config.platform)?,
-            exclude_newer: lock_config
-                .exclude_newer
-                .clone()
-                .or_else(|| options.exclude_newer.clone()),
-            no_binary: lock_config
-                .no_binary
-                .iter()
-                .chain(&options.no_binary)
-                .cloned()
-                .collect(),
-            upgrade: upgrade(options),
-            base,
-            index_url: options.index_url.clone(),
-        };
-        any_drift |= run_one(&settings, options, printer)
-            .with_context(|| format!("in image `{}`", layer.name))?;
-        outputs.insert(id, output);
+        ancestor = repository.layers[parent].parent;
     }
-    Ok(if any_drift {
-        ExitStatus::Problems
-    } else {
-        ExitStatus::Success
-    })
+    Ok(Some(LockSettings {
+        requirements,
+        output,
+        target: Target::new(&lock_config.python, &lock_config.platform)?,
+        exclude_newer: lock_config
+            .exclude_newer
+            .clone()
+            .or_else(|| defaults.exclude_newer.clone()),
+        no_binary: lock_config
+            .no_binary
+            .iter()
+            .chain(&defaults.no_binary)
+            .cloned()
+            .collect(),
+        upgrade: defaults.upgrade.clone(),
+        base,
+        index_url: defaults.index_url.clone(),
+    }))
 }
 
 fn fetch(arguments: &FetchArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {

@@ -17,6 +17,17 @@ use crate::settings::{ChangeSource, PlanSettings, SelectSettings};
 /// tags match it.
 pub const SCISERVER_DEFAULT_REPO: &str = "containers.repo.sciserver.org/compute-images";
 
+/// The registry and namespace tags go under: `--repo`/`STRATA_REPO`, else `repo` in
+/// `strata.toml`, else the layout's default (SciServer's registry; bare names for docker-stacks).
+pub fn tag_namespace(repo: Option<&str>, repository: &Repository) -> String {
+    repo.map(str::to_string)
+        .or_else(|| repository.config.repo.clone())
+        .unwrap_or_else(|| match repository.layout {
+            LayoutKind::Sciserver => SCISERVER_DEFAULT_REPO.to_string(),
+            LayoutKind::DockerStacks => String::new(),
+        })
+}
+
 /// Open the repository and plan the selected builds (shared with the commands that run plans).
 /// The repository's warnings are printed.
 pub fn make_plan(select: &SelectSettings, printer: &Printer) -> anyhow::Result<(Repository, Plan)> {
@@ -66,14 +77,7 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
         None
     };
     let source_url = git.remote_url();
-    let repo = select
-        .repo
-        .clone()
-        .or_else(|| repository.config.repo.clone())
-        .unwrap_or_else(|| match repository.layout {
-            LayoutKind::Sciserver => SCISERVER_DEFAULT_REPO.to_string(),
-            LayoutKind::DockerStacks => String::new(),
-        });
+    let repo = tag_namespace(select.repo.as_deref(), &repository);
     if protect_versions && from_registry {
         published_orphans(&repository, &repo, &mut orphans)?;
         if !orphans.is_empty() {
@@ -119,7 +123,7 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
 
 /// Published SciServer versions (`<repo>/rel/<image>:<version>` tags) that no layer has and
 /// `strata.toml` does not retire: added to `orphans`, or marked on those history found.
-fn published_orphans(
+pub fn published_orphans(
     repository: &Repository,
     repo: &str,
     orphans: &mut Vec<strata_repo::OrphanedVersion>,

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod outdated;
 mod pin;
 mod promote;
 mod since_registry;

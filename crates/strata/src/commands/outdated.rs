@@ -1,0 +1,379 @@
+//! `strata outdated`: what has moved on since the last release — pinned bases whose tag moved
+//! (and what changed inside), locked packages with newer compatible releases, published images
+//! whose inputs no longer match the repository, and orphaned SciServer versions.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+use strata_plan::Reason;
+use strata_registry::{parse_reference, RegistryClient};
+use strata_repo::{pin_file, Git, ImageReference, LayoutKind, OrphanedVersion, PinFile, RepoError};
+
+use crate::commands::lock::{
+    client as index_client, default_output, layer_lock_settings, LockDefaults,
+};
+use crate::commands::plan::{published_orphans, registry_comparison, tag_namespace};
+use crate::exit_status::ExitStatus;
+use crate::printer::Printer;
+use crate::settings::{cache_root, ChangeSource, OutdatedSettings, SelectSettings};
+
+/// Bumped when a field of `outdated --json` changes meaning or disappears.
+pub const OUTDATED_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+struct Report {
+    schema_version: u32,
+    bases: Vec<MovedBase>,
+    locks: Vec<OutdatedLock>,
+    images: Vec<ChangedImage>,
+    orphans: Vec<OrphanedVersion>,
+}
+
+/// A pinned base whose tag now points at another image.
+#[derive(Debug, Serialize)]
+struct MovedBase {
+    file: String,
+    line: usize,
+    /// The tag (`name:tag`).
+    reference: String,
+    pinned: String,
+    current: String,
+    /// Packages added, removed and changed from the pinned image to the current one.
+    changes: Vec<strata_inspect::Change>,
+}
+
+#[derive(Debug, Serialize)]
+struct OutdatedLock {
+    lock: String,
+    updates: Vec<strata_pylock::PinUpdate>,
+}
+
+/// A published image that differs from what the repository builds now.
+#[derive(Debug, Serialize)]
+struct ChangedImage {
+    build: String,
+    tag: String,
+    reason: Reason,
+    because_of: Option<String>,
+    published_inputs: Option<String>,
+    inputs: Option<String>,
+}
+
+impl Report {
+    fn is_empty(&self) -> bool {
+        self.bases.is_empty()
+            && self.locks.is_empty()
+            && self.images.is_empty()
+            && self.orphans.is_empty()
+    }
+}
+
+pub fn outdated(settings: &OutdatedSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let repository = match strata_repo::open(&settings.path) {
+        Ok(repository) => Some(repository),
+        Err(RepoError::NotFound { .. }) if settings.path.is_dir() => None,
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context(format!(
+                "cannot read the image repository at `{}`",
+                settings.path.display()
+            )))
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let client = RegistryClient::new();
+
+    let files = match &repository {
+        Some(repository) => repository.pin_files()?,
+        None if settings.path.join("Dockerfile").is_file() => {
+            vec![pin_file(&settings.path.join("Dockerfile"))?]
+        }
+        None => Vec::new(),
+    };
+    let spinner = printer.spinner("comparing pinned bases with their tags");
+    let bases = runtime.block_on(moved_bases(&client, &files));
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let bases = bases?;
+
+    let locks = outdated_locks(settings, repository.as_ref(), printer)?;
+
+    let (images, orphans) = match &repository {
+        Some(repository) => published_state(settings, repository)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    let report = Report {
+        schema_version: OUTDATED_SCHEMA_VERSION,
+        bases,
+        locks,
+        images,
+        orphans,
+    };
+    if settings.json {
+        let mut text = serde_json::to_string_pretty(&report)?;
+        text.push('\n');
+        printer.data(&text);
+    } else {
+        printer.data(&render(&report));
+    }
+    printer.info(&format!(
+        "outdated: {} moved base(s), {} lock(s) with newer releases, {} published image(s) differing, {} orphaned version(s)",
+        report.bases.len(),
+        report.locks.len(),
+        report.images.len(),
+        report.orphans.len()
+    ));
+    Ok(if settings.check && !report.is_empty() {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Pins whose tag moved, with the packages that changed between the two images (read from
+/// the registry with `inspect`'s machinery; layers are cached, so a second run reads nothing).
+async fn moved_bases(client: &RegistryClient, files: &[PinFile]) -> anyhow::Result<Vec<MovedBase>> {
+    let cache = strata_inspect::LayerCache::new(&cache_root());
+    let mut moved = Vec::new();
+    for file in files {
+        for site in &file.sites {
+            let parsed = ImageReference::parse(&site.reference);
+            let (Some(pinned), Some(tag)) = (parsed.digest, parsed.tag) else {
+                continue;
+            };
+            let tag_reference = format!("{}:{tag}", parsed.repository);
+            let current = client
+                .resolve(&parse_reference(&tag_reference)?)
+                .await?
+                .ok_or_else(|| strata_registry::RegistryError::NotFound {
+                    registry: strata_registry::registry_host(&tag_reference).to_string(),
+                    reference: tag_reference.clone(),
+                })?
+                .digest;
+            if current == pinned {
+                continue;
+            }
+            let before = strata_inspect::inspect_registry_with(
+                client,
+                &format!("{}@{pinned}", parsed.repository),
+                &cache,
+            )
+            .await
+            .with_context(|| format!("cannot read the pinned `{}`", site.reference))?;
+            let after = strata_inspect::inspect_registry_with(
+                client,
+                &format!("{}@{current}", parsed.repository),
+                &cache,
+            )
+            .await
+            .with_context(|| format!("cannot read what `{tag_reference}` points at now"))?;
+            moved.push(MovedBase {
+                file: file.display.clone(),
+                line: site.line,
+                reference: tag_reference,
+                pinned: pinned.to_string(),
+                current,
+                changes: strata_inspect::diff(&before, &after),
+            });
+        }
+    }
+    Ok(moved)
+}
+
+/// Locks with newer releases their requirements and target allow: every
+/// `[images.NAME.lock]` of a repository, or a directory's `requirements.lock`.
+fn outdated_locks(
+    settings: &OutdatedSettings,
+    repository: Option<&strata_repo::Repository>,
+    printer: &Printer,
+) -> anyhow::Result<Vec<OutdatedLock>> {
+    let mut all_settings = Vec::new();
+    let defaults = LockDefaults {
+        exclude_newer: None,
+        no_binary: Vec::new(),
+        index_url: None,
+        upgrade: strata_pylock::Upgrade::All,
+    };
+    if let Some(repository) = repository {
+        for id in 0..repository.layers.len() {
+            if let Some(lock) = layer_lock_settings(repository, id, &defaults)? {
+                if lock.output.is_file() {
+                    all_settings.push(lock);
+                }
+            }
+        }
+    } else {
+        let requirements = settings.path.join("requirements.txt");
+        let output = default_output(&requirements);
+        if let Some(lock) = lone_lock(&requirements, &output)? {
+            all_settings.push(lock);
+        }
+    }
+    if all_settings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = index_client(settings.offline)?;
+    let spinner = printer.spinner("looking for newer releases of locked packages");
+    let mut locks = Vec::new();
+    for lock in all_settings {
+        let updates = strata_pylock::outdated(&lock, &client).with_context(|| {
+            format!(
+                "cannot check `{}` for newer releases",
+                lock.output.display()
+            )
+        })?;
+        if !updates.is_empty() {
+            locks.push(OutdatedLock {
+                lock: lock.output.display().to_string(),
+                updates,
+            });
+        }
+    }
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    Ok(locks)
+}
+
+/// A `requirements.lock` beside its `requirements.txt`, outside any repository: its header
+/// says its target.
+fn lone_lock(
+    requirements: &Path,
+    output: &Path,
+) -> anyhow::Result<Option<strata_pylock::LockSettings>> {
+    if !requirements.is_file() || !output.is_file() {
+        return Ok(None);
+    }
+    let text = fs_err::read_to_string(output)?;
+    let lock = strata_pylock::parse_lock(output, &text)?;
+    if lock.header.python.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(strata_pylock::LockSettings {
+        requirements: requirements.to_path_buf(),
+        output: output.to_path_buf(),
+        target: strata_pylock::Target::new(&lock.header.python, &lock.header.platform)?,
+        exclude_newer: None,
+        no_binary: lock.header.no_binary.iter().cloned().collect(),
+        upgrade: strata_pylock::Upgrade::All,
+        base: lock.base.into_iter().collect(),
+        index_url: lock.header.index_url.clone(),
+    }))
+}
+
+/// Published images against the repository, and orphaned versions (history and registry).
+fn published_state(
+    settings: &OutdatedSettings,
+    repository: &strata_repo::Repository,
+) -> anyhow::Result<(Vec<ChangedImage>, Vec<OrphanedVersion>)> {
+    let git = Git::new(&settings.path);
+    let mut orphans = repository.orphaned_versions(&git).unwrap_or_default();
+    let repo = tag_namespace(settings.repo.as_deref(), repository);
+    if repo.is_empty() {
+        // Bare names are no registry's: nothing published to compare with.
+        return Ok((Vec::new(), orphans));
+    }
+    if repository.layout == LayoutKind::Sciserver {
+        published_orphans(repository, &repo, &mut orphans)?;
+    }
+    let commit = git.commit_info()?;
+    let select = SelectSettings {
+        root: settings.path.clone(),
+        all: true,
+        since: ChangeSource::Registry,
+        include: Vec::new(),
+        ignore: Vec::new(),
+        untracked: false,
+        repo: Some(repo.clone()),
+        allow_orphan: true,
+        build_args: std::collections::BTreeMap::new(),
+        platform: None,
+    };
+    let source_url = git.remote_url();
+    let comparison =
+        registry_comparison(&select, repository, &commit, &repo, source_url.as_deref())?;
+    let images = comparison
+        .images
+        .into_iter()
+        .filter_map(|image| {
+            Some(ChangedImage {
+                reason: image.reason?,
+                build: image.build,
+                tag: image.tag,
+                because_of: image.because_of,
+                published_inputs: image.published_inputs,
+                inputs: image.inputs,
+            })
+        })
+        .collect();
+    Ok((images, orphans))
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
+fn render(report: &Report) -> String {
+    let mut output = String::new();
+    if !report.bases.is_empty() {
+        output.push_str("pinned bases whose tag moved\n");
+        for base in &report.bases {
+            let _ = writeln!(
+                output,
+                "  {}:{}  {}  {} → {}",
+                base.file,
+                base.line,
+                base.reference,
+                short(&base.pinned),
+                short(&base.current)
+            );
+            if base.changes.is_empty() {
+                output.push_str("    no package changed\n");
+            }
+            for change in &base.changes {
+                let text = match (&change.before, &change.after) {
+                    (Some(before), Some(after)) => format!("{} {before} → {after}", change.name),
+                    (None, Some(after)) => format!("+ {} {after}", change.name),
+                    (Some(before), None) => format!("- {} {before}", change.name),
+                    (None, None) => change.name.clone(),
+                };
+                let _ = writeln!(output, "    {:<15} {text}", change.ecosystem);
+            }
+        }
+    }
+    if !report.locks.is_empty() {
+        output.push_str("locks with newer compatible releases\n");
+        for lock in &report.locks {
+            let _ = writeln!(output, "  {}", lock.lock);
+            for update in &lock.updates {
+                let _ = writeln!(
+                    output,
+                    "    {} {} → {}",
+                    update.name, update.locked, update.available
+                );
+            }
+        }
+    }
+    if !report.images.is_empty() {
+        output.push_str("published images that differ from the repository\n");
+        for image in &report.images {
+            let why = match (&image.because_of, image.reason) {
+                (Some(cause), reason) => format!("{} ({cause})", reason.as_str()),
+                (None, reason) => reason.as_str().to_string(),
+            };
+            let _ = writeln!(output, "  {}  {}  {why}", image.build, image.tag);
+        }
+    }
+    if !report.orphans.is_empty() {
+        output.push_str("versions without a final layer\n");
+        for orphan in &report.orphans {
+            let _ = writeln!(output, "  {orphan}");
+        }
+    }
+    output
+}

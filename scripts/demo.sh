@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the bundled example, from a fresh machine: start the services (Docker daemon,
-# loopback registry, local base images), build strata, then plan, build and push the example
-# family to the loopback registry, show where the images went, and inspect what is in them.
+# loopback registry, local base images), build strata, then pin the example's base by digest,
+# plan, build and push the family to the loopback registry, show where the images went, inspect
+# what is in them, and promote the final image to a release tag inside the registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env_file=$(scripts/dev-env.sh up)
@@ -10,8 +11,22 @@ env_file=$(scripts/dev-env.sh up)
 cargo build --release --quiet -p strata
 strata="$PWD/target/release/strata"
 repo="$STRATA_TEST_REGISTRY/strata-example"
-example=examples/sciserver
+# A working copy of the example, its base taken from the loopback registry (as a site's registry
+# mirror would serve it), so pinning has a registry to ask.
+example=target/demo/sciserver
+rm -rf "$example" && mkdir -p target/demo && cp -r examples/sciserver "$example"
+sed -i "s|FROM strata-base/|FROM $STRATA_TEST_REGISTRY/strata-base/|" "$example"/science/*/Dockerfile
+git -C "$example" init -q
+git -C "$example" add -A
+git -C "$example" -c user.name=demo -c user.email=demo@strata.invalid commit -qm "the example family"
 
+echo "== are the bases pinned by digest? (strata pin --check exits 1 when not)" >&2
+"$strata" pin --check "$example" || echo "(exit $?: not yet)" >&2
+echo "== pin them, then commit" >&2
+"$strata" pin "$example"
+git -C "$example" diff --stat
+git -C "$example" -c user.name=demo -c user.email=demo@strata.invalid commit -qam "pin the base by digest"
+"$strata" pin --check "$example"
 echo "== the image hierarchy" >&2
 "$strata" graph "$example"
 echo "== the build plan for every image, tagged for $repo" >&2
@@ -31,3 +46,12 @@ echo "== its build manifest and SBOM: target/astro-manifest.md, target/astro-sbo
 "$strata" inspect --registry "$repo/rel/astro:2.0" --format cyclonedx --output target/astro-sbom.json
 echo "== what astro adds to essentials" >&2
 "$strata" diff --registry "$repo/rel/essentials:1.0" "$repo/rel/astro:2.0"
+echo "== release: give the final astro image the tag compute uses, inside the registry" >&2
+"$strata" promote -C "$example" --repo "$repo" "$repo/rel/astro:2.0" stable
+echo "== promoting it again is a no-op; another image onto that tag is refused" >&2
+"$strata" promote -C "$example" --repo "$repo" "$repo/rel/astro:2.0" stable
+"$strata" promote -C "$example" --repo "$repo" "$repo/rel/essentials:1.0" "$repo/rel/astro:stable" || echo "(exit $?: refused, as it should be)" >&2
+echo "== the build and promotion history of astro:2.0" >&2
+cat "$example/.strata/manifests/astro_2.0/history.md"
+echo "== is anything out of date? (a rebuild would change nothing)" >&2
+"$strata" outdated --repo "$repo" "$example"

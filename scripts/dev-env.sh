@@ -137,6 +137,21 @@ make_debian_image() {
     "$tarball" "$BASE_DEBIAN" >/dev/null
 }
 
+# The base images in the plain registry too, as a site's registry mirror would hold them, so
+# `strata pin` and `strata outdated` have something to resolve (nothing can be pulled from a hub).
+publish_bases() {
+  local image target
+  for image in "$BASE_DEBIAN" "$BASE_BUSYBOX"; do
+    target="127.0.0.1:$REGISTRY_PORT/$image"
+    local repository=${image%:*} tag=${image##*:}
+    if curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+      "http://127.0.0.1:$REGISTRY_PORT/v2/$repository/manifests/$tag" 2>/dev/null; then continue; fi
+    log "publishing $image as $target"
+    docker_cli tag "$image" "$target"
+    docker_cli push "$target" >"$LOGS/publish.log" 2>&1 || { tail -5 "$LOGS/publish.log" >&2; die "cannot push $target"; }
+  done
+}
+
 write_env() {
   cat >"$ENV_FILE" <<ENV
 export DOCKER_HOST=unix://$SOCKET
@@ -144,6 +159,7 @@ export STRATA_TEST_REGISTRY=127.0.0.1:$REGISTRY_PORT
 export STRATA_TEST_AUTH_REGISTRY=127.0.0.1:$AUTH_REGISTRY_PORT
 export STRATA_TEST_BASE_DEBIAN=$BASE_DEBIAN
 export STRATA_TEST_BASE_BUSYBOX=$BASE_BUSYBOX
+export STRATA_TEST_PUBLISHED_DEBIAN=127.0.0.1:$REGISTRY_PORT/$BASE_DEBIAN
 export STRATA_DEV_LOGS=$LOGS
 ENV
   echo "$ENV_FILE"
@@ -171,6 +187,7 @@ case "$cmd" in
     start_registry registry-auth "$AUTH_REGISTRY_PORT" yes
     make_busybox_image
     make_debian_image
+    publish_bases
     write_env
     ;;
   down)

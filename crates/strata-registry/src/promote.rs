@@ -81,9 +81,9 @@ pub enum PromoteError {
 
 fn conflicts_message(conflicts: &[Conflict]) -> String {
     let mut message = String::from(if conflicts.len() == 1 {
-        "a target tag already points at another image; nothing was promoted"
+        "a target tag already points at another image"
     } else {
-        "target tags already point at other images; nothing was promoted"
+        "target tags already point at other images"
     });
     for conflict in conflicts {
         let _ = write!(

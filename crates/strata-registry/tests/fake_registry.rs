@@ -417,3 +417,30 @@ fn rate_limits_are_retried() {
         .unwrap();
     assert_eq!(tags, ["1"]);
 }
+
+#[test]
+fn a_forbidden_repository_is_named_with_what_to_do() {
+    let registry = FakeRegistry::start();
+    registry.put_image("team/private", "1", &[b"x"]);
+    registry.inject(Fault {
+        method: "GET",
+        path: "/team/private/manifests/1".into(),
+        times: 1,
+        kind: FaultKind::Status(403),
+    });
+    let error =
+        runtime()
+            .block_on(client().manifest(
+                &parse_reference(&format!("{}/team/private:1", registry.address())).unwrap(),
+            ))
+            .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "`{}` denied access to `team/private` (403 Forbidden)",
+            registry.address()
+        )
+    );
+    assert!(error.hint().unwrap().contains("lacks permission"));
+    assert_eq!(error.class(), strata_registry::ErrorClass::Unavailable);
+}

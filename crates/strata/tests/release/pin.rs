@@ -37,7 +37,9 @@ fn pins_are_written_in_place_drift_is_seen_and_updates_move_them() {
         "# the course base\nARG BASE={upstream}\n# the base image, pinned by strata\nfrom ${{BASE}} AS build\nRUN echo base \\\n    > /base\nFROM build\nCOPY --from={upstream} /bin/busybox /busybox-copy\n"
     );
     let child = format!("FROM {namespace}/base:latest\nRUN echo child > /child\n");
-    let shared = format!("ARG IMG={upstream}\nFROM $IMG\nARG IMG\nLABEL from=$IMG\n");
+    let shared = format!(
+        "ARG IMG={upstream}\nFROM $IMG\nARG IMG\nRUN <<EOF\necho built on $IMG\nFROM {upstream}\nEOF\nLABEL from=$IMG\n"
+    );
     let context = busybox_family(
         &namespace,
         &[("base", &base), ("child", &child), ("shared", &shared)],

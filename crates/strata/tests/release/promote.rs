@@ -165,3 +165,42 @@ fn every_final_image_of_a_plan_is_promoted_with_credentials() {
     assert!(stderr.contains("401 Unauthorized"), "{stderr}");
     assert!(stderr.contains("docker login"), "{stderr}");
 }
+
+#[test]
+fn promotion_follows_the_bearer_token_flow_with_docker_config_credentials() {
+    let registry = strata_test::FakeRegistry::with_token_auth("robot", "s3cret");
+    let address = registry.address();
+    let digest = registry.put_image("staging/app", "1.0", &[b"layer"]);
+    let context = strata_test::TestContext::new(crate::BINARY);
+
+    let anonymous = context.output(&[
+        "promote",
+        &format!("{address}/staging/app:1.0"),
+        &format!("{address}/production/app:1.0"),
+    ]);
+    assert_eq!(
+        anonymous.status.code(),
+        Some(5),
+        "{}",
+        context.render(&anonymous)
+    );
+    assert!(String::from_utf8_lossy(&anonymous.stderr).contains(&format!("docker login {address}")));
+
+    context.login(&address, "robot", "s3cret");
+    let output = context.output(&[
+        "promote",
+        &format!("{address}/staging/app:1.0"),
+        &format!("{address}/production/app:1.0"),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    assert_eq!(registry.tag("production/app", "1.0"), Some(digest));
+    assert_eq!(registry.blob_uploads(), 0, "{:?}", registry.requests());
+    // The mounts needed push on the target and pull on the source in one token.
+    assert!(
+        json(&output)["promotions"][0]["blobs_mounted"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+}

@@ -321,6 +321,17 @@ impl PromoteSettings {
             if targets.is_empty() {
                 anyhow::bail!("name at least one tag to give `{source}`");
             }
+            let selection = &arguments.selection;
+            // `--since` is not checked: `STRATA_SINCE` may be set for the whole CI job.
+            if selection.all
+                || !selection.include.is_empty()
+                || !selection.ignore.is_empty()
+                || selection.untracked
+            {
+                anyhow::bail!(
+                    "`--all`, `--include`, `--ignore` and `--untracked` select a plan's images for `--tag`; `SOURCE TAG...` names its image itself"
+                );
+            }
             PromoteMode::References {
                 source,
                 targets,

@@ -40,6 +40,9 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> anyhow::Result<
             repo,
         } => by_references(settings, source, targets, repo.as_deref())?,
         PromoteMode::Plan { select, tags } => {
+            if let Some(bad) = tags.iter().find(|tag| !is_bare_tag(tag)) {
+                anyhow::bail!("`--tag {bad}` must be a bare tag (letters, digits, `_`, `.`, `-`), applied in each image's own repository");
+            }
             let (repository, plan) = make_plan(select, printer)?;
             by_plan(&repository, &plan, tags)?
         }
@@ -205,9 +208,6 @@ fn is_final_image(repository: &Repository, build: &Build) -> bool {
 /// `--tag TAG…` for every final image of the plan: from its moving tag to `TAG` (prefixed by
 /// the variant, as its other tags are) in the same repository.
 fn by_plan(repository: &Repository, plan: &Plan, tags: &[String]) -> anyhow::Result<Vec<Planned>> {
-    if let Some(bad) = tags.iter().find(|tag| !is_bare_tag(tag)) {
-        anyhow::bail!("`--tag {bad}` must be a bare tag (letters, digits, `_`, `.`, `-`), applied in each image's own repository");
-    }
     let mut planned = Vec::new();
     for build in plan
         .builds

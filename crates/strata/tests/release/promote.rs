@@ -204,3 +204,28 @@ fn promotion_follows_the_bearer_token_flow_with_docker_config_credentials() {
             >= 2
     );
 }
+
+#[test]
+fn promote_arguments_are_checked_before_any_registry_is_asked() {
+    let context = strata_test::TestContext::new(crate::BINARY);
+    for arguments in [
+        vec!["promote"],
+        vec!["promote", "127.0.0.1:1/a:1"],
+        vec!["promote", "127.0.0.1:1/a:1", "b", "--all"],
+        vec!["promote", "--tag", "not/a-tag", "--all"],
+        vec!["promote", "UPPER/Case:1", "b"],
+    ] {
+        let output = context.output(&arguments);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{arguments:?}: {}",
+            context.render(&output)
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).starts_with("error: "),
+            "{}",
+            context.render(&output)
+        );
+    }
+}

@@ -57,21 +57,32 @@ pub fn bake_file(plan: &Plan, repository: &Repository, contexts_dir: &str) -> Va
             target.insert("args".into(), json!(build.build_args));
         }
         let mut contexts = Map::new();
-        for (position, dependency_name) in build.depends_on.iter().enumerate() {
+        let layer = repository
+            .layers
+            .iter()
+            .find(|layer| layer.name == build.name);
+        for dependency_name in &build.depends_on {
             let Some(dependency) = plan.build(dependency_name) else {
                 continue;
             };
-            // The first dependency is the parent the `FROM` line names; others are read by other
-            // stages or `COPY --from`, under their moving tag.
-            let key = if position == 0 {
-                build.from.clone()
-            } else {
-                dependency.tags.last().cloned().unwrap_or_default()
-            };
-            contexts.insert(
-                key,
-                json!(format!("target:{}", bake_target_name(dependency))),
-            );
+            let target = json!(format!("target:{}", bake_target_name(dependency)));
+            // Keyed on what each dependency is, not where it is in `depends_on`: the parent under
+            // the reference the `FROM` line resolves to, every other image under the reference
+            // the Dockerfile reads it by (`COPY --from`, another stage's `FROM`).
+            if build
+                .parent
+                .as_ref()
+                .is_some_and(|parent| &parent.name == dependency_name)
+            {
+                contexts.insert(build.from.clone(), target.clone());
+            }
+            for (reference, _) in layer
+                .into_iter()
+                .flat_map(|layer| &layer.reads)
+                .filter(|(_, id)| repository.layers[*id].name == *dependency_name)
+            {
+                contexts.insert(reference.clone(), target.clone());
+            }
         }
         if !contexts.is_empty() {
             target.insert("contexts".into(), Value::Object(contexts));

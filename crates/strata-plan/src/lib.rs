@@ -10,6 +10,8 @@ mod plan;
 mod planner;
 mod select;
 mod tags;
+#[cfg(test)]
+mod tests;
 
 pub use bake::{bake_file, bake_target_name};
 pub use compat::{compat_dockerfile, compat_dockerfile_for_inputs};

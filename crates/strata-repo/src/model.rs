@@ -41,6 +41,10 @@ pub struct Layer {
     pub parent: Option<LayerId>,
     /// Other layers this one's build reads (earlier stages, `COPY --from`), excluding `parent`.
     pub also_needs: Vec<LayerId>,
+    /// Every reference other than the final base that names a layer of this repository, as the
+    /// Dockerfile writes it (`ARG`s expanded), with the layer: what a `docker buildx bake`
+    /// `contexts` entry must be keyed on.
+    pub reads: Vec<(String, LayerId)>,
     /// Build arguments from `strata.toml`.
     pub build_args: BTreeMap<String, String>,
     /// Taggers from `strata.toml`: the ancestors' first, then the layer's own.

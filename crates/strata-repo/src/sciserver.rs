@@ -184,6 +184,7 @@ fn read_science_layers(
             base_arg: final_base.via_arg,
             parent: None,
             also_needs: Vec::new(),
+            reads: Vec::new(),
             build_args,
             taggers: Vec::new(),
             directory,
@@ -294,6 +295,14 @@ fn link_dependencies(
                 tag: format!("{}:{}", science.target, science.version),
             });
         }
+        layer.reads = read
+            .other_references
+            .iter()
+            .filter_map(|reference| {
+                let dependency = by_tag.get(last_component(reference))?;
+                Some((reference.clone(), *dependency))
+            })
+            .collect();
         layer.parent = parent;
         layer.also_needs = also_needs;
         layers.push(layer);

@@ -90,6 +90,7 @@ fn read_image(
         base_arg: final_base.via_arg,
         parent: None,
         also_needs: Vec::new(),
+        reads: Vec::new(),
         build_args,
         taggers: Vec::new(),
         details: LayerDetails::Stacks(StacksImage {
@@ -143,6 +144,14 @@ fn link_parents(
             ));
             layer.parent = None;
         }
+        layer.reads = read
+            .other_references
+            .iter()
+            .filter_map(|reference| {
+                let dependency = match_image(reference, &index, repo)?;
+                (dependency != id).then(|| (reference.clone(), dependency))
+            })
+            .collect();
         let mut also_needs: Vec<LayerId> = read
             .other_references
             .iter()

@@ -125,7 +125,7 @@ make_debian_image() {
     log "debootstrap bookworm (minbase) — about a minute, cached in $tarball"
     local root="$STATE/rootfs-bookworm"
     as_root rm -rf "$root"
-    as_root debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$LOGS/debootstrap.log" 2>&1 \
+    as_root debootstrap --variant=minbase bookworm "$root" >"$LOGS/debootstrap.log" 2>&1 \
       || { tail -20 "$LOGS/debootstrap.log" >&2; die "debootstrap failed (log: $LOGS/debootstrap.log)"; }
     as_root rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
     as_root tar -C "$root" -cf "$tarball.tmp" .

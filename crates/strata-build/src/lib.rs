@@ -2,6 +2,7 @@
 //! scheduling with failure propagation, tagging after success, pushing after tagging, and the
 //! events and logs that report it.
 
+mod alias;
 mod assemble;
 mod context;
 mod dockerignore;

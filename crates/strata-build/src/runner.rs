@@ -12,6 +12,7 @@ use strata_repo::Repository;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio::task::JoinSet;
 
+use crate::alias::{redirect, unique_alias};
 use crate::assemble::build_context;
 use crate::events::BuildEvent;
 use crate::inputs::INPUTS_LABEL;
@@ -314,24 +315,18 @@ impl<E: Engine + 'static> BuildTask<E> {
     async fn build_image(&self) -> Result<BuildResult, crate::error::BuildError> {
         let started = Instant::now();
         let build = self.build();
-        let context = build_context(&self.repository, build)?;
+        let mut context = build_context(&self.repository, build)?;
         let mut build_args = build.build_args.clone();
         build_args.extend(self.options.build_args.clone());
 
-        // The parent: the image this plan built, else the parent's published tag if present
-        // locally. When the FROM line names the parent differently (`sci/base:1.0`), point that
-        // name at the parent locally so the build starts from it.
+        // The parent: the image this plan built, else the parent's published tag (pulled when
+        // this machine lacks it).
         let parent_id = match (&self.parent_image, &build.parent) {
             (Some(id), _) => Some(id.clone()),
             (None, Some(parent)) => self.published_parent(&parent.tag).await?,
             (None, None) => None,
         };
-        if let (Some(id), Some(parent)) = (&parent_id, &build.parent) {
-            if build.from != parent.tag {
-                self.engine.tag(id, &build.from).await?;
-            }
-        }
-        let parent = match parent_id {
+        let parent = match parent_id.clone() {
             Some(id) => id,
             None => {
                 base_identity(
@@ -370,6 +365,41 @@ impl<E: Engine + 'static> BuildTask<E> {
             }
         }
 
+        // When the FROM line names the parent differently (`sci/base:1.0`), the Dockerfile sent
+        // to the engine names a tag unique to this build, pointed at the parent for its duration.
+        let mut alias = None;
+        if let (Some(id), Some(parent)) = (&parent_id, &build.parent) {
+            if build.from != parent.tag {
+                let unique = unique_alias();
+                if redirect(&mut context, &build.from, &unique, &build_args) {
+                    self.engine.tag(id, &unique).await?;
+                    alias = Some(unique);
+                } else {
+                    // The reference is not written where strata can rewrite it: point the name
+                    // itself at the parent (shared with other runs on this engine).
+                    self.engine.tag(id, &build.from).await?;
+                }
+            }
+        }
+        let result = self
+            .build_with(build, context, build_args, inputs, started)
+            .await;
+        if let Some(alias) = alias {
+            if let Err(error) = self.engine.untag(&alias).await {
+                tracing::debug!("cannot remove the build's alias `{alias}`: {error}");
+            }
+        }
+        result
+    }
+
+    async fn build_with(
+        &self,
+        build: &Build,
+        context: crate::context::BuildContext,
+        build_args: BTreeMap<String, String>,
+        inputs: String,
+        started: Instant,
+    ) -> Result<BuildResult, crate::error::BuildError> {
         let mut labels = build.labels.clone();
         labels.extend(build_time_labels(build));
         labels.extend(self.base_labels().await?);

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bollard::models::{BuildInfo, BuildInfoAux};
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, BuilderVersion, PushImageOptionsBuilder, TagImageOptionsBuilder,
+    BuildImageOptionsBuilder, BuilderVersion, PushImageOptionsBuilder, RemoveImageOptionsBuilder,
+    TagImageOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -199,6 +200,18 @@ impl Engine for DockerEngine {
             .await
             .map_err(|source| EngineError::Tag {
                 image: image.to_string(),
+                reference: reference.to_string(),
+                source,
+            })
+    }
+
+    async fn untag(&self, reference: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptionsBuilder::new().noprune(true).build();
+        self.docker
+            .remove_image(reference, Some(options), None)
+            .await
+            .map(|_| ())
+            .map_err(|source| EngineError::Untag {
                 reference: reference.to_string(),
                 source,
             })

@@ -102,6 +102,9 @@ pub trait Engine: Send + Sync {
         reference: &str,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
 
+    /// Remove the tag `reference`; the image stays while other tags or containers use it.
+    fn untag(&self, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
     /// Push a tagged reference.
     fn push(
         &self,

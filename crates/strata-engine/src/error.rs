@@ -20,6 +20,12 @@ pub enum EngineError {
         #[source]
         source: bollard::errors::Error,
     },
+    #[error("cannot remove the tag `{reference}`")]
+    Untag {
+        reference: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
     #[error("cannot pull `{reference}`: {message}")]
     Pull { reference: String, message: String },
     #[error("cannot push `{reference}`: {message}")]

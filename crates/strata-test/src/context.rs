@@ -134,8 +134,9 @@ impl TestContext {
         ]
     }
 
-    /// The strata binary, run in the repository root with an isolated HOME, no colour, no
-    /// progress, fixed terminal width, and none of the user's strata variables.
+    /// The strata binary, run in the repository root with an isolated HOME, Docker config and
+    /// caches, no colour, no progress, fixed terminal width, and none of the user's strata
+    /// variables.
     pub fn strata(&self) -> Command {
         let mut command = Command::new(&self.binary);
         command.current_dir(&self.root);
@@ -147,6 +148,9 @@ impl TestContext {
         command
             .envs(self.git_environment())
             .env("DOCKER_CONFIG", self.docker_config_dir())
+            // Caches of its own: nothing leaks in from the user's environment or between tests.
+            .env("STRATA_CACHE_DIR", self.home.join(".cache/strata"))
+            .env("XDG_CACHE_HOME", self.home.join(".cache"))
             .env("NO_COLOR", "1")
             .env("STRATA_NO_PROGRESS", "1")
             .env("COLUMNS", "100")

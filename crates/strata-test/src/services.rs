@@ -67,7 +67,9 @@ pub fn exclusive(name: &str) -> std::fs::File {
 }
 
 /// The images of `test/repos/inspect`, built (or found up to date) and pushed once per run under
-/// `<registry>/inspect-fixtures`, serialised across test processes. Returns the namespace.
+/// `<registry>/inspect-fixtures`, serialised across test processes. The `apt-tools` image runs
+/// `apt-get` against Debian's mirrors (`--network host`): tests using these images reach the
+/// network, and say so in their names (`live_debian_…`). Returns the namespace.
 pub fn inspect_fixture_images(binary: &str) -> String {
     let services = require_services();
     let context = crate::TestContext::from_fixture(binary, "inspect");

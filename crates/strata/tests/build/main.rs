@@ -6,6 +6,7 @@
 mod common;
 
 mod auth;
+mod concurrent;
 mod example;
 mod failure;
 

@@ -9,7 +9,9 @@ use strata_test::{require_services, runtime, TestContext};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_strata");
 
-/// The fixture images (built once per run) and a context for running strata.
+/// The fixture images (built once per run) and a context for running strata. Building them
+/// reaches Debian's mirrors (`apt-get` in `test/repos/inspect/images/apt-tools`, with `--network
+/// host`): the tests that use them are named `live_debian_…`.
 fn fixtures() -> (TestContext, String) {
     let repo = strata_test::inspect_fixture_images(BINARY);
     (TestContext::from_fixture(BINARY, "inspect"), repo)
@@ -120,7 +122,7 @@ fn pip_in(image: &str) -> BTreeSet<(String, String)> {
 }
 
 #[test]
-fn packages_and_interpreters_match_what_the_images_report() {
+fn live_debian_packages_and_interpreters_match_what_the_images_report() {
     let (context, repo) = fixtures();
     for name in ["apt-tools", "python-venv", "removed"] {
         let image = format!("{repo}/{name}:latest");
@@ -157,7 +159,7 @@ fn packages_and_interpreters_match_what_the_images_report() {
 }
 
 #[test]
-fn conda_r_taggers_and_inheritance() {
+fn live_debian_conda_r_taggers_and_inheritance() {
     let (context, repo) = fixtures();
     let facts = inspect_json(&context, &[&format!("{repo}/conda-synthetic:latest")]);
     let conda: BTreeSet<(String, String)> = facts["conda"][0]["packages"]
@@ -216,7 +218,7 @@ fn conda_r_taggers_and_inheritance() {
 }
 
 #[test]
-fn registry_inspection_reads_only_new_layers_and_agrees_with_the_engine() {
+fn live_debian_registry_inspection_reads_only_new_layers_and_agrees_with_the_engine() {
     let (context, repo) = fixtures();
     let cache = tempfile::tempdir().unwrap();
     let layer_files =
@@ -252,7 +254,7 @@ fn registry_inspection_reads_only_new_layers_and_agrees_with_the_engine() {
 }
 
 #[test]
-fn diff_manifests_and_sbom() {
+fn live_debian_diff_manifests_and_sbom() {
     let (context, repo) = fixtures();
     let output = context.output(&[
         "diff",

@@ -80,7 +80,7 @@ fn live_pypi_lock_for_an_image_fetch_and_install_offline() {
 }
 
 #[test]
-fn base_image_distributions_are_kept_and_not_locked() {
+fn live_pypi_base_image_distributions_are_kept_and_not_locked() {
     let image = python_image();
     let context = TestContext::new(BINARY);
     // The venv of the base image has setuptools 66.1.1 and pip 23.0.1.

@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub manifests: Option<std::path::PathBuf>,
     /// For external bases the engine does not have yet: their identity in their registry.
     pub registry: strata_registry::RegistryClient,
+    /// How pushes that fail for a reason that may pass are tried again.
+    pub push_retry: strata_registry::RetryPolicy,
 }
 
 /// How one build ended.
@@ -567,28 +569,24 @@ impl<E: Engine + 'static> BuildTask<E> {
         }
     }
 
-    /// Push, trying again after 1 s and 3 s when the failure is not about credentials.
+    /// Push, trying again (`RunOptions::push_retry`) when the failure may pass.
     async fn push_with_retries(
         &self,
         tag: &str,
         credentials: Option<PushCredentials>,
     ) -> Result<strata_engine::Pushed, strata_engine::EngineError> {
-        let mut delays = [1, 3].into_iter();
+        let policy = self.options.push_retry;
+        let mut attempt = 0;
         loop {
+            attempt += 1;
             match self.engine.push(tag, credentials.clone()).await {
                 Ok(pushed) => return Ok(pushed),
-                Err(error) => {
-                    let permanent = error.hint().is_some();
-                    match delays.next() {
-                        Some(seconds) if !permanent => {
-                            tracing::info!(
-                                "push of `{tag}` failed ({error}); trying again in {seconds} s"
-                            );
-                            tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
-                        }
-                        _ => return Err(error),
-                    }
+                Err(error) if !error.is_permanent() && attempt < policy.attempts => {
+                    let delay = policy.delay(attempt);
+                    tracing::info!("push of `{tag}` failed ({error}); trying again in {delay:?}");
+                    tokio::time::sleep(delay).await;
                 }
+                Err(error) => return Err(error),
             }
         }
     }

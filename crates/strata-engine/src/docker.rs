@@ -18,7 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::engine::{
     BuildOutput, BuildRequest, BuiltImage, Engine, ImageDetails, PushCredentials, Pushed, RunOutput,
 };
-use crate::error::EngineError;
+use crate::error::{EngineError, TransferFailure};
 
 /// Which of the daemon's builders to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,17 +231,23 @@ impl Engine for DockerEngine {
         );
         let mut digest = None;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|error| EngineError::Push {
-                reference: reference.to_string(),
-                message: match error {
+            let info = item.map_err(|error| {
+                let message = match error {
                     bollard::errors::Error::DockerStreamError { error } => error,
                     other => other.to_string(),
-                },
+                };
+                EngineError::Push {
+                    reference: reference.to_string(),
+                    failure: TransferFailure::classify(&message),
+                    message,
+                }
             })?;
             if let Some(detail) = info.error_detail {
+                let message = detail.message.unwrap_or_default();
                 return Err(EngineError::Push {
                     reference: reference.to_string(),
-                    message: detail.message.unwrap_or_default(),
+                    failure: TransferFailure::classify(&message),
+                    message,
                 });
             }
             if let Some(status) = &info.status {
@@ -283,6 +289,7 @@ impl Engine for DockerEngine {
                         }
                         return Err(EngineError::Pull {
                             reference: reference.to_string(),
+                            failure: TransferFailure::classify(&message),
                             message,
                         });
                     }
@@ -296,10 +303,12 @@ impl Engine for DockerEngine {
                     return Ok(false)
                 }
                 Err(error) => {
+                    let message = error.to_string();
                     return Err(EngineError::Pull {
                         reference: reference.to_string(),
-                        message: error.to_string(),
-                    })
+                        failure: TransferFailure::classify(&message),
+                        message,
+                    });
                 }
             }
         }

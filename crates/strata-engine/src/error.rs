@@ -27,9 +27,17 @@ pub enum EngineError {
         source: bollard::errors::Error,
     },
     #[error("cannot pull `{reference}`: {message}")]
-    Pull { reference: String, message: String },
+    Pull {
+        reference: String,
+        message: String,
+        failure: TransferFailure,
+    },
     #[error("cannot push `{reference}`: {message}")]
-    Push { reference: String, message: String },
+    Push {
+        reference: String,
+        message: String,
+        failure: TransferFailure,
+    },
     #[error("no image `{reference}` in the engine")]
     NoSuchImage { reference: String },
     #[error("cannot run `{command}` in `{image}`")]
@@ -43,20 +51,79 @@ pub enum EngineError {
     Api(#[from] bollard::errors::Error),
 }
 
+/// Why a push or pull failed, classified once from what the engine reported, so retries and
+/// hints follow the kind of failure rather than the wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferFailure {
+    /// The registry wants credentials, or refused them.
+    Unauthorized,
+    /// The credentials are fine but lack permission.
+    Denied,
+    /// No such repository or tag.
+    NotFound,
+    /// The registry could not be reached, or failed: worth trying again.
+    Unavailable,
+}
+
+impl TransferFailure {
+    /// Classify the engine's message (Docker's and Podman's wordings).
+    pub fn classify(message: &str) -> Self {
+        let message = message.to_ascii_lowercase();
+        if [
+            "unauthorized",
+            "authentication required",
+            "no basic auth credentials",
+            "401",
+        ]
+        .iter()
+        .any(|needle| message.contains(needle))
+        {
+            Self::Unauthorized
+        } else if ["denied", "forbidden", "403"]
+            .iter()
+            .any(|needle| message.contains(needle))
+        {
+            Self::Denied
+        } else if ["not found", "manifest unknown", "name unknown", "404"]
+            .iter()
+            .any(|needle| message.contains(needle))
+        {
+            Self::NotFound
+        } else {
+            Self::Unavailable
+        }
+    }
+
+    /// Whether trying again cannot help.
+    pub fn is_permanent(self) -> bool {
+        !matches!(self, Self::Unavailable)
+    }
+}
+
 impl EngineError {
+    /// Whether the same request cannot succeed if tried again.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Push { failure, .. } | Self::Pull { failure, .. } => failure.is_permanent(),
+            Self::Connect { .. } | Self::Api(_) => false,
+            _ => true,
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Connect { .. } => Some(
                 "start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `scripts/dev-env.sh up` starts one".to_string(),
             ),
             Self::NoSuchImage { .. } => Some("check the name with `docker images`, or read the image from its registry with `--registry`".to_string()),
-            Self::Push { message, .. }
-                if message.contains("unauthorized") || message.contains("authentication required") || message.contains("no basic auth credentials") =>
-            {
-                Some(
-                    "log in to the registry (`docker login REGISTRY`) so `~/.docker/config.json` (or `DOCKER_CONFIG`) has credentials".to_string(),
-                )
-            }
+            Self::Push { failure: TransferFailure::Unauthorized, .. }
+            | Self::Pull { failure: TransferFailure::Unauthorized, .. } => Some(
+                "log in to the registry (`docker login REGISTRY`) so `~/.docker/config.json` (or `DOCKER_CONFIG`) has credentials".to_string(),
+            ),
+            Self::Push { failure: TransferFailure::Denied, .. }
+            | Self::Pull { failure: TransferFailure::Denied, .. } => Some(
+                "the account logged in to the registry lacks permission for this repository".to_string(),
+            ),
             _ => None,
         }
     }

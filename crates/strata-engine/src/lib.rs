@@ -8,6 +8,6 @@ mod error;
 
 pub use docker::{BuilderKind, DockerEngine};
 pub use engine::{
-    BuildOutput, BuildRequest, BuiltImage, Engine, ImageDetails, PushCredentials, Pushed,
+    BuildOutput, BuildRequest, BuiltImage, Engine, ImageDetails, PushCredentials, Pushed, RunOutput,
 };
-pub use error::EngineError;
+pub use error::{EngineError, TransferFailure};

@@ -6,10 +6,12 @@
 #![allow(clippy::missing_panics_doc)]
 
 mod context;
+mod fake_engine;
 mod fake_registry;
 mod services;
 
 pub use context::{fixture_path, workspace_root, TestContext};
+pub use fake_engine::FakeEngine;
 pub use fake_registry::{tags_of, FakeRegistry, Fault, FaultKind, RecordedRequest};
 pub use services::{
     exclusive, fresh_namespace, inspect_fixture_images, require_services, runtime, Services,

@@ -54,6 +54,11 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
             )),
             manifests: settings.manifests.clone(),
             registry: strata_registry::RegistryClient::new(),
+            push_retry: strata_registry::RetryPolicy {
+                attempts: 3,
+                first_delay: std::time::Duration::from_secs(1),
+                max_delay: std::time::Duration::from_secs(3),
+            },
         });
         let plan = Arc::new(plan);
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();

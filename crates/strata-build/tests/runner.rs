@@ -1,0 +1,190 @@
+//! The build runner against the fake engine: what it skips after a failure, when it builds
+//! nothing, and how it retries and reports pushes. The real-daemon tests (in `strata`) stay.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_build::{run_plan, BuildEvent, BuildResult, Outcome, RunOptions};
+use strata_engine::TransferFailure;
+use strata_plan::{Plan, PlanRequest, Selection};
+use strata_registry::{RegistryClient, RetryPolicy};
+use strata_repo::{CommitInfo, Repository};
+use strata_test::{runtime, FakeEngine};
+
+const REPO: &str = "registry.test/owner";
+
+/// A docker-stacks repository: `a` ← `b` ← `c`, and `d` on its own. `failing` images run
+/// `RUN false`.
+fn repository(root: &Path, failing: &[&str]) -> Repository {
+    let write = |name: &str, from: &str| {
+        let directory = root.join("images").join(name);
+        fs_err::create_dir_all(&directory).unwrap();
+        let run = if failing.contains(&name) {
+            "RUN false"
+        } else {
+            "RUN true"
+        };
+        fs_err::write(
+            directory.join("Dockerfile"),
+            format!("FROM {from}\n{run}\n"),
+        )
+        .unwrap();
+    };
+    write("a", "base/busybox:latest");
+    write("b", "owner/a:latest");
+    write("c", "owner/b:latest");
+    write("d", "base/busybox:latest");
+    fs_err::write(root.join("strata.toml"), format!("repo = \"{REPO}\"\n")).unwrap();
+    strata_repo::open(root).unwrap()
+}
+
+fn plan_all(repository: &Repository) -> Plan {
+    strata_plan::plan(&PlanRequest {
+        repository,
+        commit: &CommitInfo {
+            hash: "0123456789abcdef0123456789abcdef01234567".to_string(),
+            short_hash: "0123456".to_string(),
+            count: 1,
+        },
+        repo: REPO,
+        source_url: None,
+        selection: Selection::All,
+    })
+    .unwrap()
+}
+
+fn options(push: bool) -> RunOptions {
+    RunOptions {
+        jobs: 2,
+        push,
+        registry: RegistryClient::new(),
+        push_retry: RetryPolicy {
+            attempts: 3,
+            first_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(10),
+        },
+        ..RunOptions::default()
+    }
+}
+
+fn run(
+    engine: &Arc<FakeEngine>,
+    repository: Repository,
+    push: bool,
+) -> (Vec<BuildResult>, Vec<BuildEvent>) {
+    let plan = Arc::new(plan_all(&repository));
+    runtime().block_on(async {
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let results = run_plan(
+            Arc::clone(engine),
+            Arc::new(repository),
+            plan,
+            Arc::new(options(push)),
+            sender,
+        )
+        .await;
+        let mut events = Vec::new();
+        while let Ok(event) = receiver.try_recv() {
+            events.push(event);
+        }
+        (results, events)
+    })
+}
+
+fn outcomes(results: &[BuildResult]) -> BTreeMap<&str, &Outcome> {
+    results
+        .iter()
+        .map(|result| (result.name.as_str(), &result.outcome))
+        .collect()
+}
+
+#[test]
+fn a_failure_skips_what_is_built_on_it_and_tags_nothing_of_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let engine = Arc::new(FakeEngine::new());
+    engine.add_image("base/busybox:latest");
+    let (results, events) = run(&engine, repository(directory.path(), &["a"]), false);
+    let outcomes = outcomes(&results);
+    assert!(matches!(outcomes["a"], Outcome::Failed(message) if message.contains("exit code: 1")));
+    assert_eq!(outcomes["b"], &Outcome::Skipped("`a` failed".to_string()));
+    assert_eq!(
+        outcomes["c"],
+        &Outcome::Skipped("`b` was skipped".to_string())
+    );
+    assert_eq!(outcomes["d"], &Outcome::Built);
+    assert_eq!(engine.builds(), 1, "only `d` was built");
+    for image in ["a", "b", "c"] {
+        assert_eq!(
+            engine.tagged(&format!("{REPO}/{image}:latest")),
+            None,
+            "{image}"
+        );
+    }
+    assert!(engine.tagged(&format!("{REPO}/d:latest")).is_some());
+    assert!(events
+        .iter()
+        .any(|event| matches!(event, BuildEvent::Skipped { build, .. } if build == "c")));
+}
+
+#[test]
+fn a_second_run_with_the_same_inputs_builds_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    let engine = Arc::new(FakeEngine::new());
+    engine.add_image("base/busybox:latest");
+    let (first, _) = run(&engine, repository(directory.path(), &[]), false);
+    assert!(first.iter().all(|result| result.outcome == Outcome::Built));
+    assert_eq!(engine.builds(), 4);
+    let (second, _) = run(&engine, strata_repo::open(directory.path()).unwrap(), false);
+    assert!(
+        second
+            .iter()
+            .all(|result| result.outcome == Outcome::UpToDate),
+        "{second:?}"
+    );
+    assert_eq!(engine.builds(), 4, "nothing was built again");
+    // A changed input rebuilds that image and what is built on it (its parent's id changed).
+    fs_err::write(directory.path().join("images/b/extra"), "x").unwrap();
+    let (third, _) = run(&engine, strata_repo::open(directory.path()).unwrap(), false);
+    let outcomes = outcomes(&third);
+    assert_eq!(outcomes["a"], &Outcome::UpToDate);
+    assert_eq!(outcomes["b"], &Outcome::Built);
+    assert_eq!(outcomes["c"], &Outcome::Built);
+    assert_eq!(outcomes["d"], &Outcome::UpToDate);
+}
+
+#[test]
+fn transient_push_failures_are_retried_and_permanent_ones_reported_at_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let engine = Arc::new(FakeEngine::new());
+    engine.add_image("base/busybox:latest");
+    let flaky = format!("{REPO}/a:latest");
+    let refused = format!("{REPO}/d:latest");
+    engine.fail_pushes(
+        &flaky,
+        &[TransferFailure::Unavailable, TransferFailure::Unavailable],
+    );
+    engine.fail_pushes(&refused, &[TransferFailure::Unauthorized]);
+    let (results, _) = run(&engine, repository(directory.path(), &[]), true);
+    let result = |name: &str| results.iter().find(|result| result.name == name).unwrap();
+    assert_eq!(
+        engine.push_attempts(&flaky),
+        3,
+        "two failures, then success"
+    );
+    assert!(result("a")
+        .pushed
+        .iter()
+        .any(|(tag, digest)| tag == &flaky && digest.is_some()));
+    assert!(result("a").push_failures.is_empty());
+    assert_eq!(
+        engine.push_attempts(&refused),
+        1,
+        "credentials will not appear by waiting"
+    );
+    let (tag, error) = &result("d").push_failures[0];
+    assert_eq!(tag, &refused);
+    assert!(error.contains("Unauthorized"), "{error}");
+    assert!(result("d").succeeded(), "the build itself succeeded");
+}

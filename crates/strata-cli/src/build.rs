@@ -11,8 +11,8 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub select: SelectArgs,
     /// Builds to run at once (default: the number of cores).
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// Push every tag of each image after it builds. Without it nothing leaves this machine.
     #[arg(long)]
     pub push: bool,

@@ -40,13 +40,26 @@ static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
 impl DockerEngine {
     /// Connect, negotiate the API version and check the daemon answers.
     pub async fn connect(builder: BuilderKind) -> Result<Self, EngineError> {
-        let host = std::env::var("DOCKER_HOST")
-            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+        // An empty `DOCKER_HOST` counts as unset, as the Docker CLI treats it.
+        let configured = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|host| !host.trim().is_empty());
+        let host = configured
+            .clone()
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
+        if host.starts_with("ssh://") {
+            return Err(EngineError::UnsupportedHost { host });
+        }
         let connect_error = |source| EngineError::Connect {
             host: host.clone(),
             source,
         };
-        let docker = Docker::connect_with_defaults().map_err(connect_error)?;
+        let docker = if configured.is_some() {
+            Docker::connect_with_defaults()
+        } else {
+            Docker::connect_with_socket_defaults()
+        }
+        .map_err(connect_error)?;
         let docker = docker.negotiate_version().await.map_err(connect_error)?;
         docker.ping().await.map_err(connect_error)?;
         Ok(Self { docker, builder })

@@ -9,6 +9,8 @@ pub enum EngineError {
         #[source]
         source: bollard::errors::Error,
     },
+    #[error("`DOCKER_HOST={host}`: strata does not speak to engines over ssh")]
+    UnsupportedHost { host: String },
     #[error("the build failed: {message}")]
     BuildFailed { message: String },
     #[error("the engine finished the build without reporting an image id")]
@@ -114,6 +116,9 @@ impl EngineError {
         match self {
             Self::Connect { .. } => Some(
                 "start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `scripts/dev-env.sh up` starts one".to_string(),
+            ),
+            Self::UnsupportedHost { .. } => Some(
+                "forward the remote engine's socket and point `DOCKER_HOST` at it: `ssh -nNT -L /tmp/remote-docker.sock:/var/run/docker.sock user@host &` then `DOCKER_HOST=unix:///tmp/remote-docker.sock`".to_string(),
             ),
             Self::NoSuchImage { .. } => Some("check the name with `docker images`, or read the image from its registry with `--registry`".to_string()),
             Self::Push { failure: TransferFailure::Unauthorized, .. }

@@ -44,6 +44,7 @@ impl InspectError {
                 "inspect again; if it persists, the image in the registry is damaged".to_string(),
             ),
             Self::Engine(error) => error.hint(),
+            Self::Registry(error) => error.hint(),
             _ => None,
         }
     }

@@ -31,8 +31,11 @@ pub struct ImageMetadata {
     pub created: Option<String>,
     pub architecture: Option<String>,
     pub os: Option<String>,
-    /// Bytes: uncompressed for a local image, compressed for a registry's.
+    /// Uncompressed bytes: the engine's count for a local image, the layers' as read for a
+    /// registry's.
     pub size: u64,
+    /// Compressed bytes, as the registry stores and sends the layers (`None` for a local image).
+    pub compressed_size: Option<u64>,
     pub env: Vec<String>,
     pub labels: BTreeMap<String, String>,
     /// Filled by [`compute`] from the layer records.
@@ -118,6 +121,9 @@ pub struct Breadcrumb {
 
 /// Compute the facts of an image from its metadata and its layer records (bottom first).
 pub fn compute(mut metadata: ImageMetadata, records: &[LayerRecord]) -> ImageFacts {
+    if metadata.size == 0 {
+        metadata.size = records.iter().map(|record| record.size).sum();
+    }
     metadata.layers = records
         .iter()
         .map(|record| LayerSummary {

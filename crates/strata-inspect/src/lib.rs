@@ -26,7 +26,7 @@ pub use facts::{
     OsRelease, PythonEnvironment, PythonFacts, RLibrary, FACTS_SCHEMA_VERSION,
 };
 pub use layer::read_layer;
-pub use manifest::{human_size, markdown};
+pub use manifest::{human_size, markdown, size_text};
 pub use records::{
     CondaPackage, DebPackage, FileFacts, LayerRecord, Node, PythonPackage, RPackage,
 };

@@ -6,6 +6,18 @@ use std::fmt::Write;
 use crate::facts::ImageFacts;
 
 /// `1234567` → `1.2 MB`.
+/// `116.7 MB uncompressed`, with the registry's compressed size when known.
+pub fn size_text(image: &crate::facts::ImageMetadata) -> String {
+    match image.compressed_size {
+        Some(compressed) => format!(
+            "{} uncompressed, {} compressed",
+            human_size(image.size),
+            human_size(compressed)
+        ),
+        None => format!("{} uncompressed", human_size(image.size)),
+    }
+}
+
 pub fn human_size(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)] // sizes are shown to one decimal
     let value = bytes as f64;
@@ -63,7 +75,7 @@ pub fn markdown(facts: &ImageFacts) -> String {
                 .unwrap_or_else(|| "unknown".to_string()),
         ),
         ("Image".to_string(), format!("`{}`", image.reference)),
-        ("Image size".to_string(), human_size(image.size)),
+        ("Image size".to_string(), size_text(image)),
     ];
     if !image.id.is_empty() {
         info.push(("Image id".to_string(), format!("`{}`", image.id)));

@@ -37,6 +37,7 @@ pub async fn inspect_local<E: Engine>(
         architecture: details.architecture,
         os: details.os,
         size: details.size,
+        compressed_size: None,
         env: details.env,
         labels: details.labels,
         layers: Vec::new(),
@@ -150,7 +151,9 @@ pub async fn inspect_registry_with(
         created: text(&config["created"]),
         architecture: text(&config["architecture"]),
         os: text(&config["os"]),
-        size: image.layers.iter().map(|layer| layer.size).sum(),
+        // Uncompressed: summed from the layers as read, by `compute`.
+        size: 0,
+        compressed_size: Some(image.layers.iter().map(|layer| layer.size).sum()),
         env: config["config"]["Env"]
             .as_array()
             .map(|variables| {

@@ -52,6 +52,12 @@ pub enum ConfigError {
 pub enum RepoError {
     #[error("no image repository found at `{root}`", root = root.display())]
     NotFound { root: PathBuf },
+    #[error("the {layout} layout finds no image in `{root}`: nothing matches `{looked_in}`", root = root.display())]
+    NoImages {
+        root: PathBuf,
+        layout: &'static str,
+        looked_in: String,
+    },
     #[error("this change leaves {} without a final layer, so {} no compat updates:{}", if orphans.len() == 1 { "a version" } else { "versions" }, if orphans.len() == 1 { "it would get" } else { "they would get" }, crate::versions::listing(orphans))]
     Orphaned {
         orphans: Vec<crate::versions::OrphanedVersion>,
@@ -137,6 +143,9 @@ impl RepoError {
                 "keep a science layer with that image and version (add layers on top instead of changing the version in place), retire it in `strata.toml` once compute no longer uses it (`retired = [{}]`), or pass `--allow-orphan`",
                 orphans.iter().map(|orphan| format!("\"{}\"", orphan.version)).collect::<Vec<_>>().join(", ")
             )),
+            Self::NoImages { .. } => Some(
+                "check `layout` (and `images-dir`) in `strata.toml`, or remove `layout` to let strata detect it".to_string(),
+            ),
             Self::NotFound { .. } => Some(
                 "an image repository has `science/*/sciserver-image.json` (SciServer layout) or `images/*/Dockerfile` (docker-stacks layout); pass its path, or set `layout` in `strata.toml`".to_string(),
             ),

@@ -42,6 +42,23 @@ pub fn open(root: &Path) -> Result<Repository, RepoError> {
             (repository.layers, Vec::new(), repository.warnings)
         }
     };
+    if layers.is_empty() {
+        let looked_in = match layout {
+            LayoutKind::Sciserver => format!("science/*/{}", sciserver::DEFINITION_FILE),
+            LayoutKind::DockerStacks => format!(
+                "{}/*/Dockerfile",
+                config
+                    .images_dir
+                    .as_deref()
+                    .unwrap_or(stacks::DEFAULT_IMAGES_DIR)
+            ),
+        };
+        return Err(RepoError::NoImages {
+            root: root.to_path_buf(),
+            layout: layout.as_str(),
+            looked_in,
+        });
+    }
     check_configured_images(&config, &layers)?;
     inherit_taggers(&config, &mut layers);
     Ok(Repository {

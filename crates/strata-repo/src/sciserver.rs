@@ -223,12 +223,28 @@ fn read_definition<T: serde::de::DeserializeOwned>(
             .next()
             .unwrap_or(&message)
             .to_string();
+        // An empty file fails at line 1, column 0: columns count from 1.
         RepoError::InvalidJson {
-            span: SourceSpan::at(path, &text, error.line(), Some(error.column())),
+            span: SourceSpan::at(
+                path,
+                &text,
+                error.line().max(1),
+                Some(error.column().max(1)),
+            ),
             message,
         }
     };
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|error| invalid(&error))?;
+    if !value.is_object() {
+        let line = text
+            .lines()
+            .position(|line| !line.trim().is_empty())
+            .map_or(1, |index| index + 1);
+        return Err(RepoError::InvalidJson {
+            span: SourceSpan::at(path, &text, line, Some(1)),
+            message: "expected a JSON object, such as `{\"image\": \"essentials\", \"version\": \"2.4\"}`".to_string(),
+        });
+    }
     if let serde_json::Value::Object(map) = &value {
         for key in map.keys().filter(|key| !known_keys.contains(&key.as_str())) {
             warnings.push(format!(

@@ -78,7 +78,8 @@ fn init_tracing(verbose: u8) {
         2 => LevelFilter::DEBUG,
         _ => LevelFilter::TRACE,
     };
-    let color = std::env::var_os(strata_cli::NO_COLOR).is_none();
+    // Colour only for a terminal: `-vv 2> file` gets plain text.
+    let color = std::env::var_os(strata_cli::NO_COLOR).is_none() && printer::stderr_is_terminal();
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)

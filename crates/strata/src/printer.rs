@@ -3,6 +3,12 @@
 
 use std::io::Write;
 
+/// Whether stderr is a terminal: the one place that decides about colour and progress.
+pub fn stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
 #[derive(Debug, Clone)]
 pub struct Printer {
     quiet: bool,
@@ -11,10 +17,6 @@ pub struct Printer {
 impl Printer {
     pub fn new(quiet: bool) -> Self {
         Self { quiet }
-    }
-
-    pub fn is_quiet(&self) -> bool {
-        self.quiet
     }
 
     /// Data for stdout. A closed pipe (`strata plan | head`) is not an error.
@@ -32,15 +34,18 @@ impl Printer {
         }
     }
 
-    /// A spinner on stderr for long work; `None` when progress is hidden (not a terminal,
-    /// `--quiet`, `NO_COLOR`, `STRATA_NO_PROGRESS`).
+    /// Whether progress is shown: stderr is a terminal, and neither `--quiet`, `NO_COLOR` nor
+    /// `STRATA_NO_PROGRESS` hides it.
+    pub fn shows_progress(&self) -> bool {
+        !self.quiet
+            && stderr_is_terminal()
+            && std::env::var_os(strata_cli::NO_COLOR).is_none()
+            && std::env::var_os(strata_cli::STRATA_NO_PROGRESS).is_none()
+    }
+
+    /// A spinner on stderr for long work; `None` when progress is hidden.
     pub fn spinner(&self, message: &str) -> Option<indicatif::ProgressBar> {
-        use std::io::IsTerminal;
-        let hidden = self.quiet
-            || !std::io::stderr().is_terminal()
-            || std::env::var_os(strata_cli::NO_COLOR).is_some()
-            || std::env::var_os(strata_cli::STRATA_NO_PROGRESS).is_some();
-        if hidden {
+        if !self.shows_progress() {
             return None;
         }
         let spinner = indicatif::ProgressBar::new_spinner();

@@ -3,7 +3,6 @@
 //! that case one plain line per finished build instead. `--json` streams the events instead.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -19,11 +18,7 @@ pub struct BuildReporter {
 
 impl BuildReporter {
     pub fn new(printer: &Printer) -> Self {
-        let hidden = printer.is_quiet()
-            || !std::io::stderr().is_terminal()
-            || std::env::var_os(strata_cli::NO_COLOR).is_some()
-            || std::env::var_os(strata_cli::STRATA_NO_PROGRESS).is_some();
-        let bars = (!hidden).then(|| {
+        let bars = printer.shows_progress().then(|| {
             (
                 MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
                 HashMap::new(),

@@ -147,12 +147,10 @@ impl BuildSettings {
                 .with_context(|| format!("`--build-arg {argument}` must be `NAME=VALUE`"))?;
             build_args.insert(name.to_string(), value.to_string());
         }
-        let jobs = arguments
-            .jobs
-            .unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-            })
-            .max(1);
+        let jobs = arguments.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            usize::from,
+        );
         let under_repository = |path: PathBuf| {
             if path.is_absolute() {
                 path

@@ -168,7 +168,7 @@ fn summary_table(results: &[BuildResult]) -> String {
     let mut rows: Vec<[String; 5]> = Vec::new();
     for result in results {
         let size = if result.size > 0 {
-            format_size(result.size)
+            strata_inspect::human_size(result.size)
         } else {
             String::new()
         };
@@ -190,11 +190,5 @@ fn summary_table(results: &[BuildResult]) -> String {
             .unwrap_or_default();
         rows.push([result.name.clone(), result_text, duration, size, digest]);
     }
-    crate::table::render(["IMAGE", "RESULT", "TIME", "SIZE", "DIGEST"], &rows)
-}
-
-fn format_size(bytes: u64) -> String {
-    #[allow(clippy::cast_precision_loss)] // sizes are shown to one decimal
-    let megabytes = bytes as f64 / 1_000_000.0;
-    format!("{megabytes:.1} MB")
+    crate::table::render(["IMAGE", "RESULT", "TIME", "UNCOMPRESSED", "DIGEST"], &rows)
 }

@@ -5,9 +5,10 @@ use std::fmt::Write;
 use anyhow::Context;
 use strata_cli::InspectFormat;
 use strata_engine::DockerEngine;
-use strata_inspect::{human_size, ImageFacts, LayerCache};
+use strata_inspect::{size_text, ImageFacts, LayerCache};
 
 use crate::exit_status::ExitStatus;
+use crate::output::counted;
 use crate::output::write_output;
 use crate::printer::Printer;
 use crate::settings::{DiffSettings, InspectSettings};
@@ -83,9 +84,9 @@ fn summary(facts: &ImageFacts) -> String {
     line(
         "size",
         format!(
-            "{} in {} layers",
-            human_size(image.size),
-            image.layers.len()
+            "{} in {}",
+            size_text(image),
+            counted(image.layers.len(), "layer", "layers")
         ),
     );
     if let Some(os) = &facts.os_release {
@@ -107,7 +108,10 @@ fn summary(facts: &ImageFacts) -> String {
             );
         }
     }
-    line("deb", format!("{} packages", facts.deb_packages.len()));
+    line(
+        "deb",
+        counted(facts.deb_packages.len(), "package", "packages"),
+    );
     for environment in &facts.python.environments {
         let version = environment
             .python_version
@@ -117,8 +121,8 @@ fn summary(facts: &ImageFacts) -> String {
         line(
             "pip",
             format!(
-                "{} packages in {}{version}",
-                environment.packages.len(),
+                "{} in {}{version}",
+                counted(environment.packages.len(), "package", "packages"),
                 environment.path
             ),
         );
@@ -127,8 +131,8 @@ fn summary(facts: &ImageFacts) -> String {
         line(
             "conda",
             format!(
-                "{} packages in /{}",
-                environment.packages.len(),
+                "{} in /{}",
+                counted(environment.packages.len(), "package", "packages"),
                 environment.prefix
             ),
         );
@@ -136,7 +140,11 @@ fn summary(facts: &ImageFacts) -> String {
     for library in &facts.r {
         line(
             "R",
-            format!("{} packages in /{}", library.packages.len(), library.path),
+            format!(
+                "{} in /{}",
+                counted(library.packages.len(), "package", "packages"),
+                library.path
+            ),
         );
     }
     if !facts.breadcrumbs.is_empty() {

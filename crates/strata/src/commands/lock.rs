@@ -229,7 +229,8 @@ fn run_one(
     let (drifted, report) = match &outcome {
         LockOutcome::Written { pins, changed } => {
             printer.info(&format!(
-                "wrote `{lock_path}`: {pins} packages for {}",
+                "wrote `{lock_path}`: {} for {}",
+                crate::output::counted(*pins, "package", "packages"),
                 settings.target
             ));
             for change in changed {

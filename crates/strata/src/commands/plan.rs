@@ -28,6 +28,20 @@ pub fn tag_namespace(repo: Option<&str>, repository: &Repository) -> String {
         })
 }
 
+/// A tag namespace must make valid references (`registry:5000/lowercase/path`): checked before
+/// anything is planned, so a bad `--repo` is an input error, not a failed build.
+fn check_tag_namespace(repo: &str) -> anyhow::Result<()> {
+    if repo.is_empty() {
+        return Ok(());
+    }
+    strata_registry::parse_reference(&format!("{repo}/image:tag")).map_err(|_| {
+        anyhow::anyhow!(
+            "`{repo}` cannot be a tag namespace: it must be a registry host and lowercase path, such as `registry.example.org/compute-images`"
+        )
+    })?;
+    Ok(())
+}
+
 /// Open the repository and plan the selected builds (shared with the commands that run plans).
 /// The repository's warnings are printed.
 pub fn make_plan(select: &SelectSettings, printer: &Printer) -> anyhow::Result<(Repository, Plan)> {
@@ -78,6 +92,7 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
     };
     let source_url = git.remote_url();
     let repo = tag_namespace(select.repo.as_deref(), &repository);
+    check_tag_namespace(&repo)?;
     if protect_versions && from_registry {
         published_orphans(&repository, &repo, &mut orphans)?;
         if !orphans.is_empty() {

@@ -101,6 +101,50 @@ fn unreachable_engine_is_a_clear_error() {
 }
 
 #[test]
+fn engine_settings_a_new_user_gets_wrong_are_explained() {
+    let context = strata_test::TestContext::from_fixture(crate::BINARY, "sciserver");
+    // An empty DOCKER_HOST is unset, as for the Docker CLI: the default socket is tried.
+    let empty = context
+        .strata()
+        .env("DOCKER_HOST", "")
+        .args(["build", "--all"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&empty.stderr);
+    assert!(!stderr.contains("URI scheme"), "{}", context.render(&empty));
+    let ssh = context
+        .strata()
+        .env("DOCKER_HOST", "ssh://builder@build-host")
+        .args(["build", "--all"])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(context.render(&ssh), @"
+    success: false
+    exit_code: 5
+    ----- stdout -----
+
+    ----- stderr -----
+    error: `DOCKER_HOST=ssh://builder@build-host`: strata does not speak to engines over ssh
+    hint: forward the remote engine's socket and point `DOCKER_HOST` at it: `ssh -nNT -L /tmp/remote-docker.sock:/var/run/docker.sock user@host &` then `DOCKER_HOST=unix:///tmp/remote-docker.sock`
+    ");
+    let zero_jobs = context.output(&["build", "--all", "-j", "0"]);
+    assert_eq!(
+        zero_jobs.status.code(),
+        Some(2),
+        "{}",
+        context.render(&zero_jobs)
+    );
+    let bad_repo = context.output(&["build", "--all", "--repo", "UPPER/Bad Repo"]);
+    assert_eq!(
+        bad_repo.status.code(),
+        Some(2),
+        "{}",
+        context.render(&bad_repo)
+    );
+    assert!(String::from_utf8_lossy(&bad_repo.stderr).contains("cannot be a tag namespace"));
+}
+
+#[test]
 fn a_parent_built_elsewhere_is_pulled_from_the_registry() {
     let (mut context, services) = example_context();
     let repo = fresh_namespace(&services.registry, "pull");

@@ -297,6 +297,56 @@ fn unterminated_heredoc_names_file_and_line_instead_of_swallowing_the_next_from(
 }
 
 #[test]
+fn definition_files_that_are_not_objects_or_are_empty() {
+    assert_snapshot!(broken(|context| {
+        context.write("science/astro/sciserver-image.json", "[1, 2]\n");
+    }), @r#"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot read the image repository at `.`
+      Caused by: invalid JSON in `science/astro/sciserver-image.json`: expected a JSON object, such as `{"image": "essentials", "version": "2.4"}`
+         --> science/astro/sciserver-image.json:1:1
+          |
+        1 | [1, 2]
+          | ^
+    "#);
+    assert_snapshot!(broken(|context| {
+        context.write("science/astro/sciserver-image.json", "");
+    }), @"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot read the image repository at `.`
+      Caused by: invalid JSON in `science/astro/sciserver-image.json`: EOF while parsing a value
+         --> science/astro/sciserver-image.json:1:1
+          |
+        1 | 
+          | ^
+    ");
+}
+
+#[test]
+fn a_forced_layout_that_finds_no_image() {
+    assert_snapshot!(broken(|context| {
+        context.write("strata.toml", "layout = \"docker-stacks\"\n");
+    }), @"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot read the image repository at `.`
+      Caused by: the docker-stacks layout finds no image in `.`: nothing matches `images/*/Dockerfile`
+    hint: check `layout` (and `images-dir`) in `strata.toml`, or remove `layout` to let strata detect it
+    ");
+}
+
+#[test]
 fn unknown_include_directory() {
     let context = sciserver();
     assert_snapshot!(context.run(&["plan", "--include", "science/nope"]), @"

@@ -10,6 +10,14 @@ pub enum BuildError {
     MissingDockerfile { path: PathBuf },
     #[error("the Dockerfile `{dockerfile}` is outside the build context `{context}`")]
     DockerfileOutsideContext { dockerfile: String, context: String },
+    #[error("`{dockerfile}` line {line} uses a heredoc (`<<EOF`), which {engine}'s built-in Dockerfile frontend cannot read")]
+    HeredocsUnsupported {
+        dockerfile: String,
+        line: usize,
+        engine: String,
+        /// Whether a `# syntax=` directive would bring a frontend that can.
+        syntax_directive: bool,
+    },
     #[error(transparent)]
     Engine(#[from] strata_engine::EngineError),
     #[error(transparent)]
@@ -24,6 +32,15 @@ impl BuildError {
             Self::Engine(error) => error.hint(),
             Self::Inspect(error) => error.hint(),
             Self::Registry(error) => error.hint(),
+            Self::HeredocsUnsupported {
+                syntax_directive: true,
+                ..
+            } => Some(
+                "add `# syntax=docker/dockerfile:1.4` as the Dockerfile's first line (BuildKit then fetches that frontend from Docker Hub, so the engine must reach it), use Docker 23 or later, or write the commands with `&&` and `\\` continuations".to_string(),
+            ),
+            Self::HeredocsUnsupported { .. } => Some(
+                "this builder reads no heredocs at all: build with BuildKit (`--builder buildkit`) on Docker 23 or later, or write the commands with `&&` and `\\` continuations".to_string(),
+            ),
             _ => None,
         }
     }

@@ -8,6 +8,7 @@ mod context;
 mod dockerignore;
 mod error;
 mod events;
+mod frontend;
 mod history;
 mod inputs;
 mod logs;

@@ -367,6 +367,12 @@ impl<E: Engine + 'static> BuildTask<E> {
             }
         }
 
+        crate::frontend::check(
+            &context,
+            &build.dockerfile,
+            &self.engine.dockerfile_support(),
+        )?;
+
         // When the FROM line names the parent differently (`sci/base:1.0`), the Dockerfile sent
         // to the engine names a tag unique to this build, pointed at the parent for its duration.
         let mut alias = None;

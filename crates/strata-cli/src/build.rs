@@ -54,7 +54,8 @@ pub struct BuildArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BuilderArg {
-    /// BuildKit, through the Engine API's session protocol (supports `RUN --mount`, heredocs).
+    /// BuildKit, through the Engine API's session protocol (`RUN --mount`; heredocs on Docker 23+
+    /// or with a `# syntax=` directive).
     Buildkit,
     /// The engine's legacy builder.
     Legacy,

@@ -16,14 +16,16 @@ use http_body_util::{Either, Full};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::engine::{
-    BuildOutput, BuildRequest, BuiltImage, Engine, ImageDetails, PushCredentials, Pushed, RunOutput,
+    BuildOutput, BuildRequest, BuiltImage, DockerfileSupport, Engine, ImageDetails,
+    PushCredentials, Pushed, RunOutput,
 };
 use crate::error::{EngineError, TransferFailure};
 
 /// Which of the daemon's builders to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuilderKind {
-    /// BuildKit, through the API's session protocol (`RUN --mount`, heredocs, ...).
+    /// BuildKit, through the API's session protocol (`RUN --mount`; heredocs with Docker 23+
+    /// or a `# syntax=` directive).
     BuildKit,
     /// The legacy builder.
     Legacy,
@@ -33,6 +35,37 @@ pub enum BuilderKind {
 pub struct DockerEngine {
     docker: Docker,
     builder: BuilderKind,
+    /// What the daemon says it is: `Docker Engine 20.10.24`, `Podman Engine 4.3.1`.
+    server: ServerVersion,
+}
+
+/// The daemon's product and version, for what its built-in Dockerfile frontend can do.
+#[derive(Debug, Clone, Default)]
+struct ServerVersion {
+    podman: bool,
+    major: u32,
+    minor: u32,
+    text: String,
+}
+
+impl ServerVersion {
+    fn read(version: &bollard::models::SystemVersion) -> Self {
+        let podman = version
+            .components
+            .iter()
+            .flatten()
+            .any(|component| component.name.to_ascii_lowercase().contains("podman"));
+        let text = version.version.clone().unwrap_or_default();
+        let mut numbers = text
+            .split(['.', '-', '+'])
+            .map(|part| part.parse::<u32>().unwrap_or(0));
+        Self {
+            podman,
+            major: numbers.next().unwrap_or(0),
+            minor: numbers.next().unwrap_or(0),
+            text: format!("{} {text}", if podman { "Podman" } else { "Docker" }),
+        }
+    }
 }
 
 static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -62,7 +95,16 @@ impl DockerEngine {
         .map_err(connect_error)?;
         let docker = docker.negotiate_version().await.map_err(connect_error)?;
         docker.ping().await.map_err(connect_error)?;
-        Ok(Self { docker, builder })
+        let server = docker
+            .version()
+            .await
+            .map(|version| ServerVersion::read(&version))
+            .unwrap_or_default();
+        Ok(Self {
+            docker,
+            builder,
+            server,
+        })
     }
 
     fn session_id() -> String {
@@ -116,6 +158,28 @@ impl BuildKitProgress {
 }
 
 impl Engine for DockerEngine {
+    fn dockerfile_support(&self) -> DockerfileSupport {
+        match self.builder {
+            // The legacy builder knows neither heredocs nor `# syntax=`.
+            BuilderKind::Legacy => DockerfileSupport {
+                heredocs: false,
+                syntax_directive: false,
+                engine: format!("{} (legacy builder)", self.server.text),
+            },
+            // BuildKit's built-in frontend reads heredocs from Docker 23 (Dockerfile 1.4);
+            // Podman's buildah from 4.8. A `# syntax=` directive fetches a newer frontend.
+            BuilderKind::BuildKit => DockerfileSupport {
+                heredocs: if self.server.podman {
+                    (self.server.major, self.server.minor) >= (4, 8)
+                } else {
+                    self.server.major >= 23
+                },
+                syntax_directive: !self.server.podman,
+                engine: self.server.text.clone(),
+            },
+        }
+    }
+
     async fn build(
         &self,
         request: BuildRequest,

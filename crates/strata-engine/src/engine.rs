@@ -85,9 +85,29 @@ pub struct Pushed {
     pub digest: Option<String>,
 }
 
+/// What the engine's Dockerfile frontend reads, so strata can explain before a build fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerfileSupport {
+    /// `RUN <<EOF` heredocs with the built-in frontend.
+    pub heredocs: bool,
+    /// Whether a `# syntax=` directive brings a newer frontend (BuildKit only).
+    pub syntax_directive: bool,
+    /// The engine, as messages name it (`Docker 20.10.24`).
+    pub engine: String,
+}
+
 /// A container engine. Implementations must never tag an image whose build failed: `build`
 /// returns an untagged image and tags are applied by `tag` after success.
 pub trait Engine: Send + Sync {
+    /// What Dockerfiles this engine builds; by default everything.
+    fn dockerfile_support(&self) -> DockerfileSupport {
+        DockerfileSupport {
+            heredocs: true,
+            syntax_directive: true,
+            engine: "the engine".to_string(),
+        }
+    }
+
     /// Build an image, streaming progress to `output`.
     fn build(
         &self,

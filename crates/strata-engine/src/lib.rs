@@ -8,6 +8,7 @@ mod error;
 
 pub use docker::{BuilderKind, DockerEngine};
 pub use engine::{
-    BuildOutput, BuildRequest, BuiltImage, Engine, ImageDetails, PushCredentials, Pushed, RunOutput,
+    BuildOutput, BuildRequest, BuiltImage, DockerfileSupport, Engine, ImageDetails,
+    PushCredentials, Pushed, RunOutput,
 };
 pub use error::{EngineError, TransferFailure};

@@ -145,6 +145,29 @@ fn engine_settings_a_new_user_gets_wrong_are_explained() {
 }
 
 #[test]
+fn heredocs_the_engine_cannot_read_fail_before_the_build_naming_the_line() {
+    strata_test::require_services();
+    let mut context = strata_test::TestContext::new(crate::BINARY);
+    context.write(
+        "images/heredoc/Dockerfile",
+        "FROM strata-base/busybox:latest\nRUN <<EOF\necho hi > /hi\nEOF\n",
+    );
+    context.commit("heredoc");
+    let output = context.output(&["build", "--all", "--repo", "heredoc.test/x"]);
+    assert_eq!(output.status.code(), Some(3), "{}", context.render(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`images/heredoc/Dockerfile` line 2 uses a heredoc"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("# syntax=docker/dockerfile:1.4"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unknown instruction"), "{stderr}");
+}
+
+#[test]
 fn a_parent_built_elsewhere_is_pulled_from_the_registry() {
     let (mut context, services) = example_context();
     let repo = fresh_namespace(&services.registry, "pull");

@@ -93,7 +93,17 @@ fn packages(facts: &ImageFacts) -> BTreeMap<Key, (String, String)> {
     found
 }
 
-/// Every difference, sorted by ecosystem, location and name.
+/// Where an ecosystem comes in a diff: the OS and the default Python first, then Debian,
+/// Python, conda and R packages.
+fn ecosystem_rank(ecosystem: &str) -> usize {
+    ["os", "python", "deb", "python-package", "conda", "r"]
+        .iter()
+        .position(|known| *known == ecosystem)
+        .unwrap_or(usize::MAX)
+}
+
+/// Every difference: by ecosystem (as [`ecosystem_rank`] orders them), then by location (the
+/// environment or library; a Debian package's architecture comes after its name), then name.
 pub fn diff(before: &ImageFacts, after: &ImageFacts) -> Vec<Change> {
     let old = packages(before);
     let new = packages(after);
@@ -121,6 +131,77 @@ pub fn diff(before: &ImageFacts, after: &ImageFacts) -> Vec<Change> {
             });
         }
     }
-    changes.sort();
+    changes.sort_by(|left, right| {
+        let key = |change: &Change| {
+            let location = if change.ecosystem == "deb" {
+                String::new()
+            } else {
+                change.location.clone()
+            };
+            (
+                ecosystem_rank(&change.ecosystem),
+                location,
+                change.name.clone(),
+                change.location.clone(),
+            )
+        };
+        key(left).cmp(&key(right))
+    });
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{compute, ImageMetadata, OsRelease};
+    use crate::records::DebPackage;
+
+    fn facts(os: &str, packages: &[(&str, &str, &str)]) -> ImageFacts {
+        let mut facts = compute(ImageMetadata::default(), &[]);
+        facts.os_release = Some(OsRelease {
+            id: "debian".to_string(),
+            version_id: Some(os.to_string()),
+            name: None,
+            pretty_name: None,
+            version_codename: None,
+        });
+        facts.deb_packages = packages
+            .iter()
+            .map(|(name, version, architecture)| DebPackage {
+                name: (*name).to_string(),
+                version: (*version).to_string(),
+                architecture: Some((*architecture).to_string()),
+                source: None,
+            })
+            .collect();
+        facts
+    }
+
+    #[test]
+    fn the_os_comes_first_and_debian_packages_sort_by_name_before_architecture() {
+        let before = facts("11", &[("zlib1g", "1", "amd64"), ("bash", "5.1", "amd64")]);
+        let after = facts(
+            "12",
+            &[
+                ("zlib1g", "2", "amd64"),
+                ("bash", "5.2", "amd64"),
+                ("base-files", "12", "all"),
+                ("adduser", "3", "all"),
+            ],
+        );
+        let order: Vec<(String, String)> = diff(&before, &after)
+            .into_iter()
+            .map(|change| (change.ecosystem, change.name))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("os".to_string(), "debian".to_string()),
+                ("deb".to_string(), "adduser".to_string()),
+                ("deb".to_string(), "base-files".to_string()),
+                ("deb".to_string(), "bash".to_string()),
+                ("deb".to_string(), "zlib1g".to_string()),
+            ]
+        );
+    }
 }

@@ -181,8 +181,42 @@ fn dot(repository: &Repository) -> String {
             );
         }
     }
+    // Compat layers: a node each, their includes, and the final layers built with them.
+    for compat in &repository.compat_layers {
+        let _ = writeln!(
+            output,
+            "  {} [shape=note];",
+            quote(&format!("compat/{}", compat.name))
+        );
+        for include in &compat.includes {
+            let _ = writeln!(
+                output,
+                "  {} -> {} [label=includes];",
+                quote(&format!("compat/{include}")),
+                quote(&format!("compat/{}", compat.name))
+            );
+        }
+    }
+    for layer in &repository.layers {
+        if let Some(compat) = final_compat(layer) {
+            let _ = writeln!(
+                output,
+                "  {} -> {} [style=dashed, label=compat];",
+                quote(&layer.name),
+                quote(&format!("compat/{compat}"))
+            );
+        }
+    }
     output.push_str("}\n");
     output
+}
+
+/// The compat layer a final science layer is released with.
+fn final_compat(layer: &Layer) -> Option<&str> {
+    layer
+        .science()
+        .filter(|science| science.is_final)
+        .and_then(|science| science.compat.as_deref())
 }
 
 fn mermaid(repository: &Repository) -> String {
@@ -212,6 +246,25 @@ fn mermaid(repository: &Repository) -> String {
         }
         for other in &layer.also_needs {
             let _ = writeln!(output, "  n{other} -.-> n{id}");
+        }
+    }
+    let compat_node = |name: &str| {
+        repository
+            .compat_layers
+            .iter()
+            .position(|compat| compat.name == name)
+    };
+    for (index, compat) in repository.compat_layers.iter().enumerate() {
+        let _ = writeln!(output, "  c{index}[/\"compat/{}\"/]", escape(&compat.name));
+        for include in &compat.includes {
+            if let Some(included) = compat_node(include) {
+                let _ = writeln!(output, "  c{included} -- includes --> c{index}");
+            }
+        }
+    }
+    for (id, layer) in repository.layers.iter().enumerate() {
+        if let Some(compat) = final_compat(layer).and_then(compat_node) {
+            let _ = writeln!(output, "  n{id} -. compat .-> c{compat}");
         }
     }
     output

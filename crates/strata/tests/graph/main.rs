@@ -153,3 +153,35 @@ fn bundled_example_plans() {
         .collect();
     assert_eq!(kinds, ["science", "science", "compat", "science", "compat"]);
 }
+
+#[test]
+fn sciserver_dot_and_mermaid_show_compat_layers() {
+    let context = TestContext::from_fixture(BINARY, "sciserver");
+    let dot = context.output(&["graph", "--format", "dot"]);
+    let dot = String::from_utf8_lossy(&dot.stdout);
+    for line in [
+        "\"compat/minimal\" [shape=note];",
+        "\"compat/jupyter\" -> \"compat/minimal\" [label=includes];",
+        "\"astro\" -> \"compat/minimal\" [style=dashed, label=compat];",
+        "\"tools\" -> \"compat/jupyter\" [style=dashed, label=compat];",
+    ] {
+        assert!(dot.contains(line), "{line} in:\n{dot}");
+    }
+    assert!(
+        !dot.contains("\"base\" -> \"compat/"),
+        "a non-final layer gets no compat build:\n{dot}"
+    );
+    let mermaid = context.output(&["graph", "--format", "mermaid"]);
+    let mermaid = String::from_utf8_lossy(&mermaid.stdout);
+    assert!(mermaid.contains("[/\"compat/common\"/]"), "{mermaid}");
+    assert_eq!(
+        mermaid.matches("-- includes -->").count(),
+        2,
+        "as written: {mermaid}"
+    );
+    assert_eq!(
+        mermaid.matches("-. compat .->").count(),
+        3,
+        "final layers with a compat layer: {mermaid}"
+    );
+}

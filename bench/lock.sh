@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Locking speed and correctness against uv and pip-compile (both installed from PyPI here), for
-# four requirement sets, all for CPython 3.11 on manylinux_2_28_x86_64 with hashes:
+# five requirement sets, all for CPython 3.11 on manylinux_2_28_x86_64 with hashes:
 #   1. requests   2. astropy   3. the scientific stack   4. a course-style ML set
+#   5. a SciServer-style data-science image (100+ packages)
 # For each: strata's lock and `uv pip compile --generate-hashes` must pin the same packages at the
-# same versions with the same hashes (checked, the script fails otherwise); then cold-cache and
-# warm-cache wall times of strata and uv, and one cold pip-compile run.
+# same versions with the same hashes (checked, the script fails otherwise); then, side by side:
+#   cold — empty cache, no lock file: a first lock;
+#   warm — the lock present, caches full, nothing changed: what CI and a second run meet;
+# and one cold pip-compile run.
 #
 #   bench/lock.sh [RUNS]    (default 5)
 set -euo pipefail
@@ -25,6 +28,7 @@ sets=(
   "astropy"
   "numpy scipy pandas matplotlib scikit-learn jupyterlab ipywidgets"
   "torch jax uproot awkward scikit-learn seaborn"
+  "jupyterlab pandas scikit-learn matplotlib seaborn statsmodels sympy numba dask bokeh plotly xarray netcdf4 astropy h5py"
 )
 compare() {
   python3 - "$1" "$2" <<'PY'
@@ -56,15 +60,16 @@ for requirement_set in "${sets[@]}"; do
   echo "$requirement_set" | tr ' ' '\n' >"$directory/requirements.txt"
   strata_cache="$work/strata-cache-$index"
   uv_cache="$work/uv-cache-$index"
-  lock_strata="STRATA_CACHE_DIR=$strata_cache $strata lock $directory/requirements.txt -o $directory/strata.lock --python-version 3.11 --platform manylinux_2_28_x86_64 --upgrade --quiet"
-  lock_uv="$uv pip compile --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --cache-dir $uv_cache --upgrade -q $directory/requirements.txt -o $directory/uv.lock"
+  lock_strata="STRATA_CACHE_DIR=$strata_cache $strata lock $directory/requirements.txt -o $directory/strata.lock --python-version 3.11 --platform manylinux_2_28_x86_64 --quiet"
+  lock_uv="$uv pip compile --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --cache-dir $uv_cache -q $directory/requirements.txt -o $directory/uv.lock"
   bash -c "$lock_strata"
   bash -c "$lock_uv"
   echo "set $index ($requirement_set): $(compare "$directory/strata.lock" "$directory/uv.lock")" >&2
   packages=$(grep -c '==' "$directory/strata.lock")
+  # Cold: no cache and no lock. Warm: the lock from the run before, caches full.
   hyperfine --runs "$runs" --export-json "$work/cold$index.json" \
-    --prepare "rm -rf $strata_cache" -n strata-cold "$lock_strata" \
-    --prepare "rm -rf $uv_cache" -n uv-cold "$lock_uv" >/dev/null
+    --prepare "rm -rf $strata_cache $directory/strata.lock" -n strata-cold "$lock_strata" \
+    --prepare "rm -rf $uv_cache $directory/uv.lock" -n uv-cold "$lock_uv" >/dev/null
   hyperfine --runs "$runs" --warmup 1 --export-json "$work/warm$index.json" -n strata-warm "$lock_strata" -n uv-warm "$lock_uv" >/dev/null
   pip_cache="$work/pip-cache-$index"
   start=$(date +%s%N)

@@ -53,6 +53,42 @@ pub struct IndexClient {
     options: Arc<ClientOptions>,
     limit: Arc<Semaphore>,
     pub stats: Arc<Stats>,
+    /// Project pages already asked for in this run, by URL.
+    answers: Arc<tokio::sync::Mutex<std::collections::HashMap<String, Arc<PageAnswer>>>>,
+}
+
+/// The caching rules a page came with.
+#[derive(Debug, Clone, Default)]
+struct Validators {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    max_age: Option<u64>,
+    no_store: bool,
+    no_cache: bool,
+}
+
+/// The index's answer for a project page, kept for the rest of the run.
+#[derive(Debug)]
+enum PageAnswer {
+    NotFound,
+    NotModified(Validators),
+    Body {
+        digest: String,
+        body: String,
+        content_type: String,
+        final_url: Url,
+        validators: Validators,
+    },
+}
+
+impl CachedPage {
+    /// Whether the index said the page may be reused without asking (`max-age`).
+    fn is_fresh(&self) -> bool {
+        !self.no_cache
+            && self
+                .max_age
+                .is_some_and(|max_age| now().saturating_sub(self.stored_at) < max_age)
+    }
 }
 
 /// A response body: the whole file, or the requested range and the file's total size.
@@ -63,6 +99,10 @@ enum Fetched {
 
 #[derive(Serialize, Deserialize)]
 struct CachedPage {
+    /// sha256 of the page as served: an index that sends no validators still lets an unchanged
+    /// page skip parsing and rewriting.
+    #[serde(default)]
+    body_sha256: Option<String>,
     etag: Option<String>,
     last_modified: Option<String>,
     max_age: Option<u64>,
@@ -82,7 +122,7 @@ fn short_hash(text: &str) -> String {
 }
 
 /// Write a cache file through a temporary file (a reader never sees half of one).
-fn write_cache(path: &Path, bytes: &[u8]) {
+pub(crate) fn write_cache(path: &Path, bytes: &[u8]) {
     let Some(directory) = path.parent() else {
         return;
     };
@@ -98,9 +138,7 @@ fn write_cache(path: &Path, bytes: &[u8]) {
 
 impl IndexClient {
     pub fn new(options: ClientOptions) -> Result<Self, LockError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("strata/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
+        let http = strata_http::client_builder()
             .timeout(Duration::from_secs(300))
             .build()
             .map_err(|source| LockError::Http {
@@ -112,7 +150,13 @@ impl IndexClient {
             limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
             options: Arc::new(options),
             stats: Arc::new(Stats::default()),
+            answers: Arc::default(),
         })
+    }
+
+    /// A file in the client's cache directory (`None` without a cache).
+    pub(crate) fn cache_file(&self, parts: &[&str]) -> Option<PathBuf> {
+        self.cache_path(parts)
     }
 
     fn cache_path(&self, parts: &[&str]) -> Option<PathBuf> {
@@ -151,34 +195,33 @@ impl IndexClient {
         }
     }
 
-    /// The files of a project on one index; `None` when the index has no such project.
-    pub async fn project_page(
-        &self,
-        index_url: &str,
-        name: &str,
-    ) -> Result<Option<ProjectPage>, LockError> {
-        let url = format!("{}/{name}/", index_url.trim_end_matches('/'));
+    fn page_url(index_url: &str, name: &str) -> String {
+        format!("{}/{name}/", index_url.trim_end_matches('/'))
+    }
+
+    fn cached_page(&self, index_url: &str, name: &str) -> (Option<PathBuf>, Option<CachedPage>) {
         let cache_path =
             self.cache_path(&["simple-v1", &short_hash(index_url), &format!("{name}.json")]);
-        let cached: Option<CachedPage> = cache_path
+        let cached = cache_path
             .as_ref()
             .and_then(|path| fs_err::read(path).ok())
             .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-        if let Some(entry) = &cached {
-            let fresh = !entry.no_cache
-                && entry
-                    .max_age
-                    .is_some_and(|max_age| now().saturating_sub(entry.stored_at) < max_age);
-            if fresh || self.options.offline {
-                self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
-                return Ok(Some(entry.page.clone()));
-            }
-        } else if self.options.offline {
-            return Err(LockError::Offline { url });
+        (cache_path, cached)
+    }
+
+    /// Ask the index for a project page (with the cache's validators), once per run: a second
+    /// call for the same page (the warm check, then the resolution) reuses the answer.
+    async fn fetch_page(
+        &self,
+        url: &str,
+        cached: Option<&CachedPage>,
+    ) -> Result<Arc<PageAnswer>, LockError> {
+        if let Some(answer) = self.answers.lock().await.get(url) {
+            return Ok(Arc::clone(answer));
         }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_PAGES));
-        if let Some(entry) = &cached {
+        if let Some(entry) = cached {
             if let Some(etag) = entry
                 .etag
                 .as_deref()
@@ -194,12 +237,9 @@ impl IndexClient {
                 headers.insert(IF_MODIFIED_SINCE, modified);
             }
         }
-        let response = self.get(&url, headers).await?;
+        let response = self.get(url, headers).await?;
         self.stats.pages.fetch_add(1, Ordering::Relaxed);
         let status = response.status();
-        if status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
         let header = |name| {
             response
                 .headers()
@@ -207,55 +247,137 @@ impl IndexClient {
                 .and_then(|value: &HeaderValue| value.to_str().ok())
                 .map(str::to_string)
         };
-        let etag = header(ETAG);
-        let last_modified = header(LAST_MODIFIED);
         let cache_control = header(CACHE_CONTROL)
             .unwrap_or_default()
             .to_ascii_lowercase();
+        let validators = Validators {
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
+            max_age: cache_control.split(',').find_map(|directive| {
+                directive
+                    .trim()
+                    .strip_prefix("max-age=")
+                    .and_then(|seconds| seconds.parse().ok())
+            }),
+            no_store: cache_control.contains("no-store"),
+            no_cache: cache_control.contains("no-cache"),
+        };
         let content_type = header(CONTENT_TYPE).unwrap_or_else(|| "text/html".to_string());
-        let max_age = cache_control.split(',').find_map(|directive| {
-            directive
-                .trim()
-                .strip_prefix("max-age=")
-                .and_then(|seconds| seconds.parse().ok())
-        });
-        let no_store = cache_control.contains("no-store");
-        let no_cache = cache_control.contains("no-cache");
-        let page = if status == StatusCode::NOT_MODIFIED {
-            match cached {
-                Some(entry) => entry.page,
-                None => {
-                    return Err(LockError::Status {
-                        url,
-                        status: status.as_u16(),
-                    })
-                }
-            }
+        let answer = if status == StatusCode::NOT_FOUND {
+            PageAnswer::NotFound
+        } else if status == StatusCode::NOT_MODIFIED {
+            PageAnswer::NotModified(validators)
         } else if status.is_success() {
             let final_url = Url::parse(response.url().as_ref()).map_err(|_| LockError::Status {
-                url: url.clone(),
+                url: url.to_string(),
                 status: status.as_u16(),
             })?;
             let body = response.text().await.map_err(|source| LockError::Http {
-                url: url.clone(),
+                url: url.to_string(),
                 source,
             })?;
-            parse_page(&body, &content_type, &final_url).map_err(|message| LockError::Metadata {
-                file: url.clone(),
-                message,
-            })?
+            PageAnswer::Body {
+                digest: format!("{:x}", Sha256::digest(body.as_bytes())),
+                body,
+                content_type,
+                final_url,
+                validators,
+            }
         } else {
             return Err(LockError::Status {
-                url,
+                url: url.to_string(),
                 status: status.as_u16(),
             });
         };
-        if let (Some(path), false) = (&cache_path, no_store) {
+        let answer = Arc::new(answer);
+        self.answers
+            .lock()
+            .await
+            .insert(url.to_string(), Arc::clone(&answer));
+        Ok(answer)
+    }
+
+    /// What identifies the index's current answer for a project page: the sha256 of the page
+    /// as served (`None`: no such project). Cheap when the page has not changed: nothing is
+    /// parsed.
+    pub async fn page_digest(
+        &self,
+        index_url: &str,
+        name: &str,
+    ) -> Result<Option<String>, LockError> {
+        let url = Self::page_url(index_url, name);
+        let (_, cached) = self.cached_page(index_url, name);
+        if let Some(entry) = &cached {
+            if entry.is_fresh() || self.options.offline {
+                return Ok(entry.body_sha256.clone());
+            }
+        } else if self.options.offline {
+            return Err(LockError::Offline { url });
+        }
+        Ok(match &*self.fetch_page(&url, cached.as_ref()).await? {
+            PageAnswer::NotFound => None,
+            PageAnswer::NotModified(_) => cached.and_then(|entry| entry.body_sha256),
+            PageAnswer::Body { digest, .. } => Some(digest.clone()),
+        })
+    }
+
+    /// The files of a project on one index; `None` when the index has no such project.
+    pub async fn project_page(
+        &self,
+        index_url: &str,
+        name: &str,
+    ) -> Result<Option<ProjectPage>, LockError> {
+        let url = Self::page_url(index_url, name);
+        let (cache_path, cached) = self.cached_page(index_url, name);
+        if let Some(entry) = &cached {
+            if entry.is_fresh() || self.options.offline {
+                self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
+                return Ok(Some(entry.page.clone()));
+            }
+        } else if self.options.offline {
+            return Err(LockError::Offline { url });
+        }
+        let answer = self.fetch_page(&url, cached.as_ref()).await?;
+        let (page, body_sha256, validators) = match &*answer {
+            PageAnswer::NotFound => return Ok(None),
+            PageAnswer::NotModified(validators) => match cached {
+                Some(entry) => (entry.page, entry.body_sha256, validators.clone()),
+                None => {
+                    return Err(LockError::Status {
+                        url,
+                        status: StatusCode::NOT_MODIFIED.as_u16(),
+                    })
+                }
+            },
+            PageAnswer::Body {
+                digest,
+                body,
+                content_type,
+                final_url,
+                validators,
+            } => {
+                if let Some(entry) =
+                    cached.filter(|entry| entry.body_sha256.as_deref() == Some(digest.as_str()))
+                {
+                    // The same page as last time: nothing to parse, nothing to rewrite.
+                    return Ok(Some(entry.page));
+                }
+                let page = parse_page(body, content_type, final_url).map_err(|message| {
+                    LockError::Metadata {
+                        file: url.clone(),
+                        message,
+                    }
+                })?;
+                (page, Some(digest.clone()), validators.clone())
+            }
+        };
+        if let (Some(path), false) = (&cache_path, validators.no_store) {
             let entry = CachedPage {
-                etag,
-                last_modified,
-                max_age,
-                no_cache,
+                body_sha256,
+                etag: validators.etag,
+                last_modified: validators.last_modified,
+                max_age: validators.max_age,
+                no_cache: validators.no_cache,
                 stored_at: now(),
                 page: page.clone(),
             };

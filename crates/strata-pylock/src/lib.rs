@@ -17,6 +17,7 @@ mod source;
 mod target;
 #[cfg(test)]
 mod tests;
+mod warm;
 mod wheel;
 mod zipread;
 

@@ -19,6 +19,7 @@ use crate::resolve::{resolve, ResolveOptions};
 use crate::simple::IndexFile;
 use crate::source::IndexSource;
 use crate::target::Target;
+use crate::warm::{self, LockInputs};
 use crate::wheel::{parse_filename, DistributionFile};
 
 /// Which pins may change.
@@ -114,8 +115,8 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
         pre: requirements.pre,
         exclude_newer: exclude_newer.clone(),
     };
-    let existing: Option<LockFile> = match fs_err::read_to_string(&settings.output) {
-        Ok(text) => Some(parse(&settings.output, &text)?),
+    let existing_text = match fs_err::read_to_string(&settings.output) {
+        Ok(text) => Some(text),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => {
             return Err(LockError::Read {
@@ -124,6 +125,30 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
             })
         }
     };
+    let existing: Option<LockFile> = existing_text
+        .as_deref()
+        .map(|text| parse(&settings.output, text))
+        .transpose()?;
+    let inputs = LockInputs {
+        requirements: &requirements,
+        python: settings.target.python.to_string(),
+        platform: settings.target.platform.to_string(),
+        indexes: &indexes,
+        exclude_newer: exclude_newer.as_deref(),
+        no_binary: no_binary.iter().map(String::as_str).collect(),
+        base: &settings.base,
+    };
+    let runtime = runtime()?;
+    // Warm: nothing that could change the lock did (see `warm`): one request per pin, done.
+    if let (Upgrade::Nothing, Some(text), Some(lock)) =
+        (&settings.upgrade, &existing_text, &existing)
+    {
+        if let Some(recorded) = warm::recorded(client, text) {
+            if runtime.block_on(inputs.digest(lock, client))? == recorded {
+                return Ok(LockOutcome::UpToDate);
+            }
+        }
+    }
     let mut preferences = HashMap::new();
     if let Some(existing) = &existing {
         for pin in &existing.pins {
@@ -152,7 +177,7 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
         })
         .collect();
 
-    let runtime = runtime()?;
+    let index_client = client;
     let client = client.clone();
     let mut url_files = HashMap::new();
     for sourced in &requirements.requirements {
@@ -179,7 +204,12 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
             );
         }
     }
-    let source = IndexSource::new(client, indexes, runtime.handle().clone(), selection.clone());
+    let source = IndexSource::new(
+        client,
+        indexes.clone(),
+        runtime.handle().clone(),
+        selection.clone(),
+    );
     let resolution = resolve(
         &source,
         &requirements,
@@ -194,8 +224,8 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
         requirements: relative_name(&settings.requirements, &settings.output),
         python: settings.target.python.to_string(),
         platform: settings.target.platform.to_string(),
-        exclude_newer,
-        no_binary: no_binary.into_iter().collect(),
+        exclude_newer: exclude_newer.clone(),
+        no_binary: no_binary.iter().cloned().collect(),
         index_url,
         extra_index_urls: requirements.extra_index_urls.clone(),
     };
@@ -206,6 +236,10 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
         .map(|existing| differences(existing, &new))
         .unwrap_or_default();
     write_atomically(&settings.output, text.as_bytes())?;
+    // Remember what this lock was made from; the pages are in memory by now.
+    if let Ok(digest) = runtime.block_on(inputs.digest(&new, index_client)) {
+        warm::record(index_client, &text, &digest);
+    }
     Ok(LockOutcome::Written {
         pins: resolution.pins.len(),
         changed,

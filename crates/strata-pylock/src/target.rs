@@ -2,8 +2,10 @@
 //! `musllinux_1_2_aarch64`), from which come the wheel tags it accepts, in order of preference,
 //! and the PEP 508 marker environment.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pep440_rs::Version;
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
@@ -143,6 +145,46 @@ impl Platform {
     }
 }
 
+/// The accepted tags by `python-abi-platform`, each with its rank (lower is preferred).
+#[derive(Debug, Default)]
+pub struct SupportedTags {
+    ranks: HashMap<String, usize>,
+}
+
+impl SupportedTags {
+    fn new(list: &[(String, String, String)]) -> Self {
+        let mut ranks = HashMap::with_capacity(list.len());
+        for (rank, (python, abi, platform)) in list.iter().enumerate() {
+            ranks
+                .entry(format!("{python}-{abi}-{platform}"))
+                .or_insert(rank);
+        }
+        Self { ranks }
+    }
+
+    /// The best (lowest) rank of any tag a wheel carries; `None` when it fits no tag.
+    pub fn priority(&self, wheel: &crate::wheel::WheelName) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        let mut key = String::new();
+        for python in &wheel.python {
+            for abi in &wheel.abi {
+                for platform in &wheel.platform {
+                    key.clear();
+                    key.push_str(python);
+                    key.push('-');
+                    key.push_str(abi);
+                    key.push('-');
+                    key.push_str(platform);
+                    if let Some(rank) = self.ranks.get(&key) {
+                        best = Some(best.map_or(*rank, |current| current.min(*rank)));
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
 /// The interpreter and platform a lock is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -210,9 +252,25 @@ impl Target {
             .unwrap_or_else(|_| unreachable!("the versions above are valid PEP 440"))
     }
 
+    /// The tags the target accepts, ready for ranking wheels; computed once per target and
+    /// process (every project page would otherwise build the list again).
+    pub fn supported_tags(&self) -> Arc<SupportedTags> {
+        static CACHE: OnceLock<Mutex<HashMap<String, Arc<SupportedTags>>>> = OnceLock::new();
+        let key = format!("{} {}", self.python, self.platform);
+        let mut cache = CACHE
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            cache
+                .entry(key)
+                .or_insert_with(|| Arc::new(SupportedTags::new(&self.supported_tag_list()))),
+        )
+    }
+
     /// Every `python-abi-platform` tag the target accepts, most preferred first (as
     /// `packaging.tags` orders them for CPython).
-    pub fn supported_tags(&self) -> Vec<(String, String, String)> {
+    pub fn supported_tag_list(&self) -> Vec<(String, String, String)> {
         let minor = self.minor();
         let cp = format!("cp3{minor}");
         let platforms = self.platform.tags();
@@ -285,7 +343,7 @@ mod tests {
     #[test]
     fn tag_preference_order() {
         let target = Target::new("3.11", "manylinux_2_17_x86_64").unwrap();
-        let tags = target.supported_tags();
+        let tags = target.supported_tag_list();
         let position = |python: &str, abi: &str, platform: &str| {
             tags.iter()
                 .position(|tag| tag == &(python.to_string(), abi.to_string(), platform.to_string()))

@@ -21,13 +21,9 @@ pub struct WheelName {
 }
 
 impl WheelName {
-    /// The best (lowest) position among `supported` of any tag this wheel has, if any.
-    pub fn priority(&self, supported: &[(String, String, String)]) -> Option<usize> {
-        supported.iter().position(|(python, abi, platform)| {
-            self.python.contains(python)
-                && self.abi.contains(abi)
-                && self.platform.contains(platform)
-        })
+    /// The best (lowest) rank among `supported` of any tag this wheel has, if any.
+    pub fn priority(&self, supported: &crate::target::SupportedTags) -> Option<usize> {
+        supported.priority(self)
     }
 }
 

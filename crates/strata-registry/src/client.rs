@@ -115,9 +115,7 @@ impl RegistryClient {
 
     pub fn with_retry(retry: RetryPolicy) -> Self {
         // Building a client only fails when TLS cannot be initialised; fall back to defaults.
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("strata/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
+        let http = strata_http::client_builder()
             .read_timeout(Duration::from_secs(120))
             .build()
             .unwrap_or_default();

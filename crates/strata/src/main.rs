@@ -11,6 +11,9 @@ mod table;
 
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use strata_cli::{Cli, Command};
 

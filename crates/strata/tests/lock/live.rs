@@ -249,3 +249,32 @@ fn live_pypi_sdist_only_packages_and_direct_urls() {
     let text = lock_text(&context);
     assert!(text.contains(&format!("six @ {url} \\\n    --hash=sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254\n")), "{text}");
 }
+
+#[test]
+fn live_pypi_a_second_run_with_nothing_changed_resolves_nothing() {
+    let context = with_requirements("idna\n");
+    assert!(lock(&context, &[]).status.success());
+    let path = context.root.join("requirements.lock");
+    let written = fs_err::metadata(&path).unwrap().modified().unwrap();
+    let again = lock(&context, &[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("is up to date"),
+        "{}",
+        context.render(&again)
+    );
+    assert_eq!(
+        fs_err::metadata(&path).unwrap().modified().unwrap(),
+        written,
+        "nothing was written"
+    );
+    // A changed input is noticed: the lock is resolved and written again.
+    context.write("requirements.txt", "idna\nsix\n");
+    let changed = lock(&context, &[]);
+    assert!(
+        String::from_utf8_lossy(&changed.stderr).contains("wrote"),
+        "{}",
+        context.render(&changed)
+    );
+    assert!(lock_text(&context).contains("six=="));
+}

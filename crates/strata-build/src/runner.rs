@@ -370,7 +370,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         crate::frontend::check(
             &context,
             &build.dockerfile,
-            &self.engine.dockerfile_support(),
+            &self.engine.dockerfile_support().await,
         )?;
 
         // When the FROM line names the parent differently (`sci/base:1.0`), the Dockerfile sent

@@ -35,8 +35,9 @@ pub enum BuilderKind {
 pub struct DockerEngine {
     docker: Docker,
     builder: BuilderKind,
-    /// What the daemon says it is: `Docker Engine 20.10.24`, `Podman Engine 4.3.1`.
-    server: ServerVersion,
+    /// What the daemon says it is (`Docker 20.10.24`, `Podman 4.3.1`), asked the first time a
+    /// build needs it: `/version` is slow on some daemons, and most commands never need it.
+    server: tokio::sync::OnceCell<ServerVersion>,
 }
 
 /// The daemon's product and version, for what its built-in Dockerfile frontend can do.
@@ -93,17 +94,12 @@ impl DockerEngine {
             Docker::connect_with_socket_defaults()
         }
         .map_err(connect_error)?;
+        // Negotiating asks the daemon for its API version: it also proves the daemon answers.
         let docker = docker.negotiate_version().await.map_err(connect_error)?;
-        docker.ping().await.map_err(connect_error)?;
-        let server = docker
-            .version()
-            .await
-            .map(|version| ServerVersion::read(&version))
-            .unwrap_or_default();
         Ok(Self {
             docker,
             builder,
-            server,
+            server: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -158,24 +154,34 @@ impl BuildKitProgress {
 }
 
 impl Engine for DockerEngine {
-    fn dockerfile_support(&self) -> DockerfileSupport {
+    async fn dockerfile_support(&self) -> DockerfileSupport {
+        let server = self
+            .server
+            .get_or_init(|| async {
+                self.docker
+                    .version()
+                    .await
+                    .map(|version| ServerVersion::read(&version))
+                    .unwrap_or_default()
+            })
+            .await;
         match self.builder {
             // The legacy builder knows neither heredocs nor `# syntax=`.
             BuilderKind::Legacy => DockerfileSupport {
                 heredocs: false,
                 syntax_directive: false,
-                engine: format!("{} (legacy builder)", self.server.text),
+                engine: format!("{} (legacy builder)", server.text),
             },
             // BuildKit's built-in frontend reads heredocs from Docker 23 (Dockerfile 1.4);
             // Podman's buildah from 4.8. A `# syntax=` directive fetches a newer frontend.
             BuilderKind::BuildKit => DockerfileSupport {
-                heredocs: if self.server.podman {
-                    (self.server.major, self.server.minor) >= (4, 8)
+                heredocs: if server.podman {
+                    (server.major, server.minor) >= (4, 8)
                 } else {
-                    self.server.major >= 23
+                    server.major >= 23
                 },
-                syntax_directive: !self.server.podman,
-                engine: self.server.text.clone(),
+                syntax_directive: !server.podman,
+                engine: server.text.clone(),
             },
         }
     }
@@ -416,6 +422,11 @@ impl Engine for DockerEngine {
         match self.docker.inspect_image(reference).await {
             Ok(inspect) => {
                 let config = inspect.config.unwrap_or_default();
+                let layer_directories = inspect
+                    .graph_driver
+                    .as_ref()
+                    .map(overlay_directories)
+                    .unwrap_or_default();
                 Ok(Some(ImageDetails {
                     id: inspect.id.unwrap_or_default(),
                     labels: config
@@ -440,6 +451,7 @@ impl Engine for DockerEngine {
                     }),
                     architecture: inspect.architecture,
                     os: inspect.os,
+                    layer_directories,
                 }))
             }
             Err(bollard::errors::Error::DockerResponseServerError {
@@ -448,6 +460,30 @@ impl Engine for DockerEngine {
             Err(error) => Err(EngineError::Api(error)),
         }
     }
+}
+
+/// overlay2's layer directories, bottom first: `LowerDir` lists the lower layers' `diff`
+/// directories top first, `UpperDir` is the top layer's.
+fn overlay_directories(driver: &bollard::models::DriverData) -> Vec<std::path::PathBuf> {
+    if driver.name != "overlay2" {
+        return Vec::new();
+    }
+    let mut directories: Vec<std::path::PathBuf> = driver
+        .data
+        .get("LowerDir")
+        .map(|lower| {
+            lower
+                .split(':')
+                .filter(|directory| !directory.is_empty())
+                .rev()
+                .map(std::path::PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(upper) = driver.data.get("UpperDir") {
+        directories.push(std::path::PathBuf::from(upper));
+    }
+    directories
 }
 
 impl DockerEngine {

@@ -60,6 +60,10 @@ pub struct ImageDetails {
     pub created: Option<String>,
     pub architecture: Option<String>,
     pub os: Option<String>,
+    /// Where the engine keeps each layer's files, bottom first, when its storage driver is
+    /// overlay2 (one directory per entry of `layers`); empty otherwise. Only useful when this
+    /// process can read the engine's data root.
+    pub layer_directories: Vec<std::path::PathBuf>,
 }
 
 /// What a command run in a throw-away container printed.
@@ -100,12 +104,12 @@ pub struct DockerfileSupport {
 /// returns an untagged image and tags are applied by `tag` after success.
 pub trait Engine: Send + Sync {
     /// What Dockerfiles this engine builds; by default everything.
-    fn dockerfile_support(&self) -> DockerfileSupport {
-        DockerfileSupport {
+    fn dockerfile_support(&self) -> impl Future<Output = DockerfileSupport> + Send {
+        std::future::ready(DockerfileSupport {
             heredocs: true,
             syntax_directive: true,
             engine: "the engine".to_string(),
-        }
+        })
     }
 
     /// Build an image, streaming progress to `output`.

@@ -154,6 +154,20 @@ fn read_entry<R: Read>(
         }
         return Ok(());
     }
+    let size = entry.size();
+    record_path(record, path, entry_type.is_file(), size, &mut entry)
+}
+
+/// Record a (normalized) path of a layer that is not a symlink or whiteout, whatever the layer
+/// is stored as: interpreter executables by name, fact files by their parsed contents (read from
+/// `contents` up to a limit).
+pub(crate) fn record_path(
+    record: &mut LayerRecord,
+    path: String,
+    is_file: bool,
+    size: u64,
+    contents: &mut dyn Read,
+) -> std::io::Result<()> {
     let Some(kind) = classify(&path) else {
         return Ok(());
     };
@@ -163,10 +177,9 @@ fn read_entry<R: Read>(
         record.entries.insert(path, Node::Executable);
         return Ok(());
     }
-    if !entry_type.is_file() {
+    if !is_file {
         return Ok(());
     }
-    let size = entry.size();
     let limit = if matches!(kind, Kind::PythonMetadata) {
         METADATA_LIMIT
     } else {
@@ -178,9 +191,9 @@ fn read_entry<R: Read>(
         ));
         return Ok(());
     }
-    let mut contents = Vec::with_capacity(usize::try_from(size.min(limit)).unwrap_or(0));
-    (&mut entry).take(limit).read_to_end(&mut contents)?;
-    let text = String::from_utf8_lossy(&contents);
+    let mut bytes = Vec::with_capacity(usize::try_from(size.min(limit)).unwrap_or(0));
+    contents.take(limit).read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
     let facts = match kind {
         Kind::OsRelease => Some(FileFacts::OsRelease {
             fields: parsers::os_release(&text),
@@ -199,7 +212,7 @@ fn read_entry<R: Read>(
             }
             parsers::python_metadata(&text).map(FileFacts::PythonDistribution)
         }
-        Kind::Conda => parsers::conda_meta(&contents).map(FileFacts::Conda),
+        Kind::Conda => parsers::conda_meta(&bytes).map(FileFacts::Conda),
         Kind::RDescription => parsers::r_description(&text).map(FileFacts::R),
         Kind::PatchLevel => parsers::patchlevel_version(&text)
             .map(|version| FileFacts::PythonPatchLevel { version }),
@@ -212,6 +225,12 @@ fn read_entry<R: Read>(
         record.entries.insert(path, Node::Facts { facts });
     }
     Ok(())
+}
+
+/// Whether a path is one strata records (a fact file or an interpreter), so a directory walk
+/// opens only those.
+pub(crate) fn is_recorded(path: &str) -> bool {
+    classify(path).is_some()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@ mod archive;
 mod bridge;
 mod cache;
 mod diff;
+mod directory;
 mod error;
 mod facts;
 mod filesystem;
@@ -20,6 +21,7 @@ mod taggers;
 
 pub use cache::LayerCache;
 pub use diff::{diff, Change};
+pub use directory::read_layer_directory;
 pub use error::InspectError;
 pub use facts::{
     compute, Breadcrumb, CondaEnvironment, ImageFacts, ImageMetadata, Interpreter, LayerSummary,

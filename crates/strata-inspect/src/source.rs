@@ -8,6 +8,7 @@ use strata_registry::{parse_reference, RegistryClient};
 use crate::archive::read_archive;
 use crate::bridge::read_stream;
 use crate::cache::LayerCache;
+use crate::directory::read_layer_directory;
 use crate::error::InspectError;
 use crate::facts::{compute, ImageFacts, ImageMetadata};
 use crate::layer::read_layer;
@@ -25,7 +26,9 @@ pub async fn inspect_local<E: Engine>(
         .ok_or_else(|| EngineError::NoSuchImage {
             reference: reference.to_string(),
         })?;
-    if details.layers.iter().any(|layer| !cache.contains(layer)) {
+    if details.layers.iter().any(|layer| !cache.contains(layer))
+        && !read_from_storage(&details, cache).await?
+    {
         read_local_layers(engine, reference, &details.layers, cache).await?;
     }
     let records = cached_records(reference, &details.layers, cache)?;
@@ -43,6 +46,36 @@ pub async fn inspect_local<E: Engine>(
         layers: Vec::new(),
     };
     Ok(compute(metadata, &records))
+}
+
+/// Read the layers the cache lacks straight from the engine's storage (overlay2 `diff`
+/// directories) when this process can: a few files per layer instead of the whole image.
+/// `false` when the storage is not usable here (another driver, a remote engine, no
+/// permission): the caller exports the image instead.
+async fn read_from_storage(
+    details: &strata_engine::ImageDetails,
+    cache: &LayerCache,
+) -> Result<bool, InspectError> {
+    if details.layer_directories.len() != details.layers.len() {
+        return Ok(false);
+    }
+    for (directory, diff_id) in details.layer_directories.iter().zip(&details.layers) {
+        if cache.contains(diff_id) {
+            continue;
+        }
+        let (directory, label) = (directory.clone(), diff_id.clone());
+        let read = tokio::task::spawn_blocking(move || read_layer_directory(&directory, &label))
+            .await
+            .map_err(InspectError::Reader)?;
+        match read {
+            Ok(record) => cache.put(&record)?,
+            Err(error) => {
+                tracing::debug!("reading the layer from the engine's storage failed ({error}); exporting the image instead");
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Export the image and read the layers the cache lacks. The first pass trusts the archive's

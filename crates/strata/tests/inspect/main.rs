@@ -322,3 +322,100 @@ fn unknown_image_is_a_clear_error() {
     hint: check the name with `docker images`, or read the image from its registry with `--registry`
     ");
 }
+
+/// The local engine with its storage hidden: inspection must export the image instead.
+struct ArchiveOnly(DockerEngine);
+
+impl Engine for ArchiveOnly {
+    async fn build(
+        &self,
+        request: strata_engine::BuildRequest,
+        output: tokio::sync::mpsc::UnboundedSender<strata_engine::BuildOutput>,
+    ) -> Result<strata_engine::BuiltImage, strata_engine::EngineError> {
+        self.0.build(request, output).await
+    }
+    async fn tag(&self, image: &str, reference: &str) -> Result<(), strata_engine::EngineError> {
+        self.0.tag(image, reference).await
+    }
+    async fn untag(&self, reference: &str) -> Result<(), strata_engine::EngineError> {
+        self.0.untag(reference).await
+    }
+    async fn push(
+        &self,
+        reference: &str,
+        credentials: Option<strata_engine::PushCredentials>,
+    ) -> Result<strata_engine::Pushed, strata_engine::EngineError> {
+        self.0.push(reference, credentials).await
+    }
+    async fn image(
+        &self,
+        reference: &str,
+    ) -> Result<Option<strata_engine::ImageDetails>, strata_engine::EngineError> {
+        Ok(self.0.image(reference).await?.map(|mut details| {
+            details.layer_directories.clear();
+            details
+        }))
+    }
+    async fn pull(
+        &self,
+        reference: &str,
+        credentials: Option<strata_engine::PushCredentials>,
+    ) -> Result<bool, strata_engine::EngineError> {
+        self.0.pull(reference, credentials).await
+    }
+    fn export<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> futures_util::stream::BoxStream<'a, Result<bytes::Bytes, strata_engine::EngineError>> {
+        self.0.export(reference)
+    }
+    async fn run(
+        &self,
+        image: &str,
+        command: &[String],
+    ) -> Result<strata_engine::RunOutput, strata_engine::EngineError> {
+        self.0.run(image, command).await
+    }
+}
+
+#[test]
+fn live_debian_the_engines_storage_and_its_exported_archive_give_the_same_facts() {
+    let (_context, repo) = fixtures();
+    runtime().block_on(async {
+        let engine = DockerEngine::connect(strata_engine::BuilderKind::BuildKit)
+            .await
+            .unwrap();
+        let image = format!("{repo}/removed:latest");
+        let details = engine.image(&image).await.unwrap().unwrap();
+        assert_eq!(
+            details.layer_directories.len(),
+            details.layers.len(),
+            "the dev daemon stores layers with overlay2"
+        );
+        let (storage_cache, archive_cache) =
+            (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let from_storage = strata_inspect::inspect_local(
+            &engine,
+            &image,
+            &strata_inspect::LayerCache::new(storage_cache.path()),
+        )
+        .await
+        .unwrap();
+        let from_archive = strata_inspect::inspect_local(
+            &ArchiveOnly(engine),
+            &image,
+            &strata_inspect::LayerCache::new(archive_cache.path()),
+        )
+        .await
+        .unwrap();
+        let facts = |facts: &strata_inspect::ImageFacts| {
+            let mut value = serde_json::to_value(facts).unwrap();
+            // Layer sizes are counted differently (files versus archive bytes).
+            value.as_object_mut().unwrap().remove("layers");
+            value.as_object_mut().unwrap().remove("size");
+            value
+        };
+        assert!(!from_storage.deb_packages.is_empty());
+        assert_eq!(facts(&from_storage), facts(&from_archive));
+    });
+}

@@ -168,10 +168,16 @@ impl IndexClient {
     }
 
     /// Send a GET, retrying connection errors, timeouts, 429 and 5xx after 0.25 s, 0.5 s, 1 s.
+    ///
+    /// # Panics
+    ///
+    /// Never: the request semaphore is never closed.
     pub async fn get(&self, url: &str, headers: HeaderMap) -> Result<reqwest::Response, LockError> {
-        let _permit = self.limit.acquire().await.map_err(|_| LockError::Offline {
-            url: url.to_string(),
-        })?;
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .expect("the request semaphore is never closed");
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -420,9 +426,8 @@ impl IndexClient {
         if let Some(range) = &range {
             headers.insert(
                 RANGE,
-                HeaderValue::from_str(range).map_err(|_| LockError::Offline {
-                    url: url.to_string(),
-                })?,
+                HeaderValue::from_str(range)
+                    .expect("a `bytes=` range strata formats is a valid header value"),
             );
         }
         let response = self.get(url, headers).await?;
@@ -485,24 +490,32 @@ impl IndexClient {
                 ))
             }
         };
-        let tail_offset = total - tail.len() as u64;
+        let tail_offset = total.checked_sub(tail.len() as u64).ok_or_else(|| {
+            failure(format!(
+                "the server says the file has {total} bytes but sent {} for its tail",
+                tail.len()
+            ))
+        })?;
         let (directory_offset, directory_size) =
             zipread::central_directory_location(&tail, tail_offset).map_err(failure)?;
         let directory = if directory_offset >= tail_offset {
             let start = usize::try_from(directory_offset - tail_offset)
                 .map_err(|error| failure(error.to_string()))?;
-            let end = start
-                + usize::try_from(directory_size).map_err(|error| failure(error.to_string()))?;
+            let end = usize::try_from(directory_size)
+                .ok()
+                .and_then(|size| start.checked_add(size))
+                .ok_or_else(|| failure("the central directory's size overflows".to_string()))?;
             tail.get(start..end)
                 .ok_or_else(|| {
                     failure("the central directory runs past the end of the file".to_string())
                 })?
                 .to_vec()
         } else {
-            let range = format!(
-                "bytes={directory_offset}-{}",
-                directory_offset + directory_size - 1
-            );
+            let last = directory_offset
+                .checked_add(directory_size)
+                .and_then(|end| end.checked_sub(1))
+                .ok_or_else(|| failure("the central directory's place overflows".to_string()))?;
+            let range = format!("bytes={directory_offset}-{last}");
             self.fetch_all(&file.url, Some(range)).await?
         };
         let members = zipread::members(&directory).map_err(failure)?;
@@ -517,7 +530,12 @@ impl IndexClient {
                 .map_err(|error| failure(error.to_string()))?;
             tail.get(start..).unwrap_or_default().to_vec()
         } else {
-            let end = (member.local_header_offset + zipread::local_span(member)).min(total) - 1;
+            let end = member
+                .local_header_offset
+                .saturating_add(zipread::local_span(member))
+                .min(total)
+                .checked_sub(1)
+                .ok_or_else(|| failure("the wheel is empty".to_string()))?;
             self.fetch_all(
                 &file.url,
                 Some(format!("bytes={}-{end}", member.local_header_offset)),

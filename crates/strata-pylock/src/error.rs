@@ -54,8 +54,13 @@ pub enum LockError {
         expected: String,
         actual: String,
     },
-    #[error("`{path}` is not a lock file strata can read: {message}", path = path.display())]
-    InvalidLock { path: PathBuf, message: String },
+    #[error("`{path}` line {line} is not what a lock file holds: {message}\n{snippet}", path = path.display())]
+    InvalidLock {
+        path: PathBuf,
+        line: usize,
+        message: String,
+        snippet: String,
+    },
     #[error(
         "no file of `{package}=={version}` on the index matches the lock's hashes for {target}"
     )]
@@ -74,11 +79,21 @@ pub enum LockError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
     #[error("preparing the metadata of `{package}` with its build backend failed: {message}")]
     Backend { package: String, message: String },
     /// One failure seen by several waiters (concurrent requests for the same page).
     #[error(transparent)]
     Shared(std::sync::Arc<LockError>),
+}
+
+/// The line of a file the user wrote, as errors show it: `  12 | numpy==1.26.4 \`.
+pub(crate) fn snippet(text: &str, line: usize) -> String {
+    format!(
+        "  {line} | {}",
+        text.lines().nth(line.saturating_sub(1)).unwrap_or_default()
+    )
 }
 
 impl LockError {

@@ -85,10 +85,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, LockError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|source| LockError::Write {
-            path: PathBuf::from("<runtime>"),
-            source,
-        })
+        .map_err(LockError::Runtime)
 }
 
 /// Lock (or check) a requirements file.

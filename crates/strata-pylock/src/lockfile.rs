@@ -151,15 +151,18 @@ pub fn render(header: &LockHeader, resolution: &Resolution) -> String {
 
 /// Read a lock file.
 pub fn parse(path: &Path, text: &str) -> Result<LockFile, LockError> {
-    let invalid = |message: String| LockError::InvalidLock {
+    let invalid = |line: usize, message: String| LockError::InvalidLock {
         path: path.to_path_buf(),
+        line,
         message,
+        snippet: crate::error::snippet(text, line),
     };
     let mut lock = LockFile::default();
     let mut in_base = false;
     let mut logical = String::new();
-    let mut entries = Vec::new();
-    for line in text.lines() {
+    let mut entry_line = 0;
+    let mut entries: Vec<(usize, String)> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim();
         if let Some(comment) = trimmed.strip_prefix('#') {
             let comment = comment.trim();
@@ -204,18 +207,21 @@ pub fn parse(path: &Path, text: &str) -> Result<LockFile, LockError> {
         if trimmed.is_empty() {
             continue;
         }
+        if logical.is_empty() {
+            entry_line = index + 1;
+        }
         if let Some(continued) = trimmed.strip_suffix('\\') {
             logical.push_str(continued);
             logical.push(' ');
             continue;
         }
         logical.push_str(trimmed);
-        entries.push(std::mem::take(&mut logical));
+        entries.push((entry_line, std::mem::take(&mut logical)));
     }
     if !logical.trim().is_empty() {
-        entries.push(logical);
+        entries.push((entry_line, logical));
     }
-    for entry in entries {
+    for (line, entry) in entries {
         let mut words = entry.split_whitespace();
         let requirement = words.next().unwrap_or_default();
         let hashes: Vec<String> = entry
@@ -234,11 +240,14 @@ pub fn parse(path: &Path, text: &str) -> Result<LockFile, LockError> {
                 .to_string();
             (name.trim(), String::new(), Some(url))
         } else {
-            return Err(invalid(format!("`{requirement}` is not pinned with `==`")));
+            return Err(invalid(
+                line,
+                format!("`{requirement}` is not pinned with `==`"),
+            ));
         };
         let name = name.split('[').next().unwrap_or(name).to_string();
         if hashes.is_empty() {
-            return Err(invalid(format!("`{name}` has no `--hash`")));
+            return Err(invalid(line, format!("`{name}` has no `--hash`")));
         }
         lock.pins.push(LockedPin {
             name,

@@ -83,10 +83,7 @@ impl RequirementsFile {
                 path: path.to_path_buf(),
                 line: line_number,
                 message,
-                snippet: format!(
-                    "  {line_number} | {}",
-                    text.lines().nth(line_number - 1).unwrap_or_default()
-                ),
+                snippet: crate::error::snippet(&text, line_number),
             };
             let line = expand_environment(&line);
             let words: Vec<&str> = line.split_whitespace().collect();
@@ -248,6 +245,23 @@ fn valid_name(name: &str) -> bool {
             .is_some_and(|last| last.is_ascii_alphanumeric())
 }
 
+/// Keep the PEP 508 parser's panics (caught below, and turned into errors) off stderr: the
+/// default panic hook would print them before `catch_unwind` returns. Other panics still print.
+fn quiet_parser_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let from_parser = info
+                .location()
+                .is_some_and(|location| location.file().contains("pep508"));
+            if !from_parser {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Parse a PEP 508 requirement. Names and extras are checked first, because `pep508_rs` panics
 /// on some invalid ones (`numpy.`, `requests[socks.]`) instead of returning an error; any other
 /// panic of the parser is turned into an error too.
@@ -280,6 +294,7 @@ pub(crate) fn parse_pep508(text: &str) -> Result<Requirement<VerbatimUrl>, Strin
             }
         }
     }
+    quiet_parser_panics();
     std::panic::catch_unwind(|| Requirement::from_str(text))
         .map_err(|_| format!("`{text}` is not a valid requirement"))?
         .map_err(|error| error.message.to_string())

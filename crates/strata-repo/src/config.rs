@@ -133,9 +133,9 @@ impl Config {
             }
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        let mut config: Self = toml::from_str(&text).map_err(|error| ConfigError::Parse {
+        let mut config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.clone(),
-            message: error.to_string().trim_end().to_string(),
+            source: Box::new(source),
         })?;
         config.path = Some(path);
         Ok(config)
@@ -182,12 +182,15 @@ mod tests {
         )
         .unwrap();
         let error = Config::load(directory.path()).unwrap_err();
-        let message = error
-            .to_string()
+        let ConfigError::Parse { source, .. } = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(source.span(), Some(11..21), "the TOML error keeps its span");
+        let message = crate::diagnostic::render_chain(&error)
             .replace(&directory.path().display().to_string(), "[ROOT]");
         insta::assert_snapshot!(message, @r#"
-        invalid `[ROOT]/strata.toml`:
-        TOML parse error at line 2, column 1
+        invalid `[ROOT]/strata.toml`
+        caused by: TOML parse error at line 2, column 1
           |
         2 | repository = "y"
           | ^^^^^^^^^^

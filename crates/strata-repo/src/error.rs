@@ -31,8 +31,13 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid `{path}`:\n{message}", path = path.display())]
-    Parse { path: PathBuf, message: String },
+    #[error("invalid `{path}`", path = path.display())]
+    Parse {
+        path: PathBuf,
+        /// The TOML parser's error: line, column, the line shown, what it expected.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
     #[error("`{path}` configures image `{name}`, which is not in the repository (known: {known})", path = path.display())]
     UnknownImage {
         path: PathBuf,

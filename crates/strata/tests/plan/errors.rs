@@ -427,8 +427,8 @@ fn invalid_strata_toml() {
 
     ----- stderr -----
     error: cannot read the image repository at `.`
-      Caused by: invalid `strata.toml`:
-        TOML parse error at line 1, column 10
+      Caused by: invalid `strata.toml`
+      Caused by: TOML parse error at line 1, column 10
           |
         1 | layout = "flat"
           |          ^^^^^^

@@ -545,6 +545,83 @@ impl IndexClient {
         zipread::member_data(member, &local).map_err(failure)
     }
 
+    /// Download a file into `destination`, streamed to disk (a wheel of torch is 800 MB), its
+    /// sha256 checked as it arrives: a mismatch leaves no file. Kept in the cache by hash, and
+    /// taken from there when it is.
+    pub async fn download_to(&self, file: &IndexFile, destination: &Path) -> Result<(), LockError> {
+        use futures_util::StreamExt;
+        use std::io::Write as _;
+        let directory = destination.parent().unwrap_or(Path::new("."));
+        let write_error = |source: std::io::Error| LockError::Write {
+            path: destination.to_path_buf(),
+            source,
+        };
+        fs_err::create_dir_all(directory).map_err(write_error)?;
+        let mut temporary = tempfile::NamedTempFile::new_in(directory).map_err(write_error)?;
+        let cache_path = file
+            .sha256
+            .as_ref()
+            .and_then(|sha256| self.cache_path(&["files-v1", sha256]));
+        if let Some(cached) = cache_path.as_ref().filter(|path| path.is_file()) {
+            let mut source = fs_err::File::open(cached).map_err(write_error)?;
+            std::io::copy(&mut source, &mut temporary).map_err(write_error)?;
+            temporary
+                .persist(destination)
+                .map_err(|error| write_error(error.error))?;
+            return Ok(());
+        }
+        if self.options.offline {
+            return Err(LockError::Offline {
+                url: file.url.clone(),
+            });
+        }
+        let response = self.get(&file.url, HeaderMap::new()).await?;
+        if !response.status().is_success() {
+            return Err(LockError::Status {
+                url: file.url.clone(),
+                status: response.status().as_u16(),
+            });
+        }
+        let mut hasher = Sha256::new();
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|source| LockError::Http {
+                url: file.url.clone(),
+                source,
+            })?;
+            hasher.update(&chunk);
+            temporary.write_all(&chunk).map_err(write_error)?;
+        }
+        let actual = format!("{:x}", hasher.finalize());
+        if let Some(expected) = &file.sha256 {
+            if &actual != expected {
+                // The temporary file is removed when dropped.
+                return Err(LockError::HashMismatch {
+                    file: file.filename.clone(),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        temporary.flush().map_err(write_error)?;
+        let written = temporary
+            .persist(destination)
+            .map_err(|error| write_error(error.error))?;
+        drop(written);
+        if let Some(cache) = &cache_path {
+            if let Some(parent) = cache.parent() {
+                if fs_err::create_dir_all(parent).is_ok() {
+                    if let Ok(copy) = tempfile::NamedTempFile::new_in(parent) {
+                        if fs_err::copy(destination, copy.path()).is_ok() {
+                            let _ = copy.persist(cache);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Download a whole file, checking its sha256 when the index gave one; cached by hash.
     pub async fn download(&self, file: &IndexFile) -> Result<Vec<u8>, LockError> {
         let cache_path = file

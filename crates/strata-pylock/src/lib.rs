@@ -35,5 +35,5 @@ pub use requirements::{RequirementsFile, SourcedRequirement, DEFAULT_INDEX};
 pub use resolve::{resolve, Pin, Resolution, ResolveOptions};
 pub use simple::{parse_page, IndexFile, ProjectPage};
 pub use source::{IndexSource, PackageSource, RecordedSource};
-pub use target::{Architecture, Libc, Platform, Target};
+pub use target::{image_platform, Architecture, Libc, Platform, Target};
 pub use wheel::{parse_filename, DistributionFile, WheelName};

@@ -423,18 +423,21 @@ pub fn fetch(
             })?;
         files.push(best);
     }
+    let paths: Vec<PathBuf> = files
+        .iter()
+        .map(|file| directory.join(&file.filename))
+        .collect();
     let downloads = runtime.block_on(async {
-        let tasks = files.iter().map(|file| client.download(file));
+        let tasks = files
+            .iter()
+            .zip(&paths)
+            .map(|(file, path)| client.download_to(file, path));
         futures_util::future::join_all(tasks).await
     });
-    let mut written = Vec::new();
-    for (file, bytes) in files.iter().zip(downloads) {
-        let bytes = bytes?;
-        let path = directory.join(&file.filename);
-        write_atomically(&path, &bytes)?;
-        written.push(path);
+    for download in downloads {
+        download?;
     }
-    Ok(written)
+    Ok(paths)
 }
 
 #[cfg(test)]

@@ -145,6 +145,30 @@ impl Platform {
     }
 }
 
+/// The platform tag a built image's wheels must fit: glibc from its `libc6` package version
+/// (`2.36-9+deb12u4` → `manylinux_2_36`), musl for Alpine, and its architecture (Go's names, as
+/// image configs give them: `amd64`, `arm64`). Without `libc6` and not Alpine: `manylinux_2_28`.
+pub fn image_platform(
+    architecture: Option<&str>,
+    libc6_version: Option<&str>,
+    os_id: Option<&str>,
+) -> String {
+    let architecture = architecture
+        .and_then(Architecture::from_name)
+        .unwrap_or(Architecture::X86_64);
+    let glibc_minor = libc6_version.and_then(|version| {
+        let mut parts = version.split(['.', '-', ':']);
+        // An epoch (`1:2.36-9`) is skipped: the first part that is `2` starts the version.
+        let _major = parts.find(|part| *part == "2")?;
+        parts.next()?.parse::<u32>().ok()
+    });
+    match (glibc_minor, os_id) {
+        (Some(minor), _) => format!("manylinux_2_{minor}_{}", architecture.as_str()),
+        (None, Some("alpine")) => format!("musllinux_1_2_{}", architecture.as_str()),
+        _ => format!("manylinux_2_28_{}", architecture.as_str()),
+    }
+}
+
 /// The accepted tags by `python-abi-platform`, each with its rank (lower is preferred).
 #[derive(Debug, Default)]
 pub struct SupportedTags {
@@ -311,6 +335,27 @@ impl fmt::Display for Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_platforms_from_libc_and_architecture() {
+        assert_eq!(
+            image_platform(Some("amd64"), Some("2.36-9+deb12u4"), Some("debian")),
+            "manylinux_2_36_x86_64"
+        );
+        assert_eq!(
+            image_platform(Some("arm64"), Some("2.35-0ubuntu3.8"), Some("ubuntu")),
+            "manylinux_2_35_aarch64"
+        );
+        assert_eq!(
+            image_platform(Some("amd64"), Some("1:2.17-326"), None),
+            "manylinux_2_17_x86_64"
+        );
+        assert_eq!(
+            image_platform(Some("arm64"), None, Some("alpine")),
+            "musllinux_1_2_aarch64"
+        );
+        assert_eq!(image_platform(None, None, None), "manylinux_2_28_x86_64");
+    }
 
     #[test]
     fn platforms_parse_and_expand() {

@@ -50,7 +50,9 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Diff(arguments) => {
             commands::diff(&settings::DiffSettings::resolve(arguments), printer)
         }
-        Command::Lock(arguments) => commands::lock(arguments, printer),
+        Command::Lock(arguments) => {
+            commands::lock(&settings::LockCommandSettings::resolve(arguments), printer)
+        }
         Command::Promote(arguments) => {
             let settings = settings::PromoteSettings::resolve(arguments)?;
             commands::promote(&settings, printer)

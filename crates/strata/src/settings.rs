@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use strata_cli::{
     BuildArgs, BuilderArg, DiffArgs, GraphArgs, GraphFormatArg, InspectArgs, InspectFormat,
-    OutdatedArgs, PinArgs, PlanArgs, PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
+    LockArgs, LockCommand, OutdatedArgs, PinArgs, PlanArgs, PlanFormat, PromoteArgs, SelectArgs,
+    SelectionArgs,
 };
 use strata_engine::BuilderKind;
 use strata_plan::GraphFormat;
@@ -403,5 +404,84 @@ impl OutdatedSettings {
             json: arguments.json,
             offline: arguments.offline,
         }
+    }
+}
+
+/// How `strata lock` runs.
+#[derive(Debug, Clone)]
+pub enum LockCommandSettings {
+    Lock(Box<LockRunSettings>),
+    Fetch(FetchSettings),
+}
+
+/// `strata lock [REQUIREMENTS]`.
+#[derive(Debug, Clone)]
+pub struct LockRunSettings {
+    pub requirements: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub repository: PathBuf,
+    pub python_version: Option<String>,
+    pub platform: Option<String>,
+    pub image: Option<String>,
+    pub base: Option<String>,
+    pub registry: bool,
+    pub no_binary: Vec<String>,
+    pub exclude_newer: Option<String>,
+    pub check: bool,
+    /// `--upgrade` and `--upgrade-package`, merged.
+    pub upgrade: strata_pylock::Upgrade,
+    pub index_url: Option<String>,
+    pub offline: bool,
+    pub json: bool,
+}
+
+/// `strata lock fetch LOCK DIR`.
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    pub lock: PathBuf,
+    pub directory: PathBuf,
+    pub offline: bool,
+}
+
+impl LockCommandSettings {
+    pub fn resolve(arguments: LockArgs) -> Self {
+        if let Some(LockCommand::Fetch(fetch)) = arguments.command {
+            return Self::Fetch(FetchSettings {
+                lock: fetch.lock,
+                directory: fetch.directory,
+                offline: fetch.offline,
+            });
+        }
+        let options = arguments.lock;
+        let upgrade = if options.upgrade {
+            strata_pylock::Upgrade::All
+        } else if options.upgrade_package.is_empty() {
+            strata_pylock::Upgrade::Nothing
+        } else {
+            strata_pylock::Upgrade::Packages(
+                options
+                    .upgrade_package
+                    .iter()
+                    .map(|name| strata_inspect::normalize_python_name(name))
+                    .collect(),
+            )
+        };
+        Self::Lock(Box::new(LockRunSettings {
+            requirements: options.requirements,
+            output: options.output,
+            repository: options.repository,
+            python_version: options.python_version.filter(|version| !version.is_empty()),
+            platform: options.platform.filter(|platform| !platform.is_empty()),
+            image: options.image,
+            base: options.base,
+            registry: options.registry,
+            no_binary: options.no_binary,
+            exclude_newer: options.exclude_newer,
+            check: options.check,
+            upgrade,
+            index_url: options.index_url,
+            offline: options.offline,
+            json: options.json,
+        }))
     }
 }

@@ -139,28 +139,81 @@ fn outcome_word(outcome: &Outcome) -> &'static str {
     }
 }
 
+/// The last line of `build --json`.
+#[derive(serde::Serialize)]
+struct FinishedEvent<'a> {
+    event: &'static str,
+    schema_version: u32,
+    results: Vec<ResultReport<'a>>,
+}
+
+/// One build's result in the `finished` event.
+#[derive(serde::Serialize)]
+struct ResultReport<'a> {
+    build: &'a str,
+    /// `built`, `up-to-date`, `failed`, `skipped`.
+    result: String,
+    error: Option<&'a str>,
+    seconds: f64,
+    image: Option<&'a str>,
+    /// Uncompressed bytes.
+    size: u64,
+    pushed: Vec<TagDigest<'a>>,
+    push_failures: Vec<TagError<'a>>,
+    tagger_tags: &'a [String],
+    manifest: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct TagDigest<'a> {
+    tag: &'a str,
+    digest: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct TagError<'a> {
+    tag: &'a str,
+    error: &'a str,
+}
+
 fn finished_line(results: &[BuildResult]) -> String {
-    let results: Vec<serde_json::Value> = results
-        .iter()
-        .map(|result| {
-            serde_json::json!({
-                "build": result.name,
-                "result": outcome_word(&result.outcome).replace(' ', "-"),
-                "error": match &result.outcome { Outcome::Failed(error) | Outcome::Skipped(error) => Some(error), _ => None },
-                "seconds": result.seconds,
-                "image": result.image,
-                "size": result.size,
-                "pushed": result.pushed.iter().map(|(tag, digest)| serde_json::json!({"tag": tag, "digest": digest})).collect::<Vec<_>>(),
-                "push_failures": result.push_failures.iter().map(|(tag, error)| serde_json::json!({"tag": tag, "error": error})).collect::<Vec<_>>(),
-                "tagger_tags": result.tagger_tags,
-                "manifest": result.manifest.as_ref().map(|path| path.display().to_string()),
+    let event = FinishedEvent {
+        event: "finished",
+        schema_version: EVENTS_SCHEMA_VERSION,
+        results: results
+            .iter()
+            .map(|result| ResultReport {
+                build: &result.name,
+                result: outcome_word(&result.outcome).replace(' ', "-"),
+                error: match &result.outcome {
+                    Outcome::Failed(error) | Outcome::Skipped(error) => Some(error.as_str()),
+                    _ => None,
+                },
+                seconds: result.seconds,
+                image: result.image.as_deref(),
+                size: result.size,
+                pushed: result
+                    .pushed
+                    .iter()
+                    .map(|(tag, digest)| TagDigest {
+                        tag,
+                        digest: digest.as_deref(),
+                    })
+                    .collect(),
+                push_failures: result
+                    .push_failures
+                    .iter()
+                    .map(|(tag, error)| TagError { tag, error })
+                    .collect(),
+                tagger_tags: &result.tagger_tags,
+                manifest: result
+                    .manifest
+                    .as_ref()
+                    .map(|path| path.display().to_string()),
             })
-        })
-        .collect();
-    format!(
-        "{}\n",
-        serde_json::json!({"event": "finished", "schema_version": EVENTS_SCHEMA_VERSION, "results": results})
-    )
+            .collect(),
+    };
+    format!("{}\n", serde_json::to_string(&event).unwrap_or_default())
 }
 
 /// Build, result, duration, size, and the digest each tag was pushed as (or the image id).

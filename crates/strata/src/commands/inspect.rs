@@ -8,6 +8,18 @@ use strata_engine::DockerEngine;
 use strata_inspect::{size_text, ImageFacts, LayerCache};
 
 use crate::exit_status::ExitStatus;
+
+/// Bumped when a field of `diff --json` changes meaning or disappears.
+pub const DIFF_SCHEMA_VERSION: u32 = 1;
+
+/// `strata diff --json`.
+#[derive(serde::Serialize)]
+struct DiffReport<'a> {
+    schema_version: u32,
+    before: &'a str,
+    after: &'a str,
+    changes: &'a [strata_inspect::Change],
+}
 use crate::output::counted;
 use crate::output::write_output;
 use crate::printer::Printer;
@@ -177,8 +189,13 @@ pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitSt
     })?;
     let changes = strata_inspect::diff(&before, &after);
     if settings.json {
-        let value = serde_json::json!({"schema_version": 1, "before": settings.before, "after": settings.after, "changes": changes});
-        printer.data(&format!("{}\n", serde_json::to_string_pretty(&value)?));
+        let report = DiffReport {
+            schema_version: DIFF_SCHEMA_VERSION,
+            before: &settings.before,
+            after: &settings.after,
+            changes: &changes,
+        };
+        printer.data(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     } else {
         let mut output = String::new();
         for change in &changes {

@@ -8,22 +8,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use strata_cli::{FetchArgs, LockArgs, LockCommand, LockOptions};
+
 use strata_pylock::{ClientOptions, IndexClient, LockOutcome, LockSettings, Target, Upgrade};
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::cache_root;
+use crate::settings::{cache_root, FetchSettings, LockCommandSettings, LockRunSettings};
 
 /// The default platform when neither a flag, an image nor an existing lock says.
 const DEFAULT_PLATFORM: &str = "manylinux_2_28_x86_64";
 
-pub fn lock(arguments: LockArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    match arguments.command {
-        Some(LockCommand::Fetch(fetch_arguments)) => fetch(&fetch_arguments, printer),
-        None => match &arguments.lock.requirements {
-            Some(requirements) => lock_one(&arguments.lock, requirements.clone(), printer),
-            None => lock_repository(&arguments.lock, printer),
+pub fn lock(settings: &LockCommandSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    match settings {
+        LockCommandSettings::Fetch(fetch_settings) => fetch(fetch_settings, printer),
+        LockCommandSettings::Lock(options) => match &options.requirements {
+            Some(requirements) => lock_one(options, requirements.clone(), printer),
+            None => lock_repository(options, printer),
         },
     }
 }
@@ -79,7 +79,7 @@ pub fn default_output(requirements: &Path) -> PathBuf {
 
 /// The target: flags, then `--image`, then the existing lock's header.
 fn resolve_target(
-    options: &LockOptions,
+    options: &LockRunSettings,
     output: &Path,
     image: Option<&ImageTarget>,
 ) -> anyhow::Result<Target> {
@@ -147,22 +147,16 @@ fn image_target(reference: &str, registry: bool) -> anyhow::Result<ImageTarget> 
         .as_ref()
         .map(|python| python.version.clone())
         .with_context(|| format!("`{reference}` has no `python3` or `python` on its PATH"))?;
-    let architecture = facts
-        .image
-        .architecture
-        .as_deref()
-        .and_then(strata_pylock::Architecture::from_name)
-        .unwrap_or(strata_pylock::Architecture::X86_64);
-    let glibc = facts
+    let libc6 = facts
         .deb_packages
         .iter()
         .find(|package| package.name == "libc6")
-        .and_then(|package| package.version.split(['.', '-']).nth(1).map(str::to_string));
-    let platform = match (glibc, facts.os_release.as_ref().map(|os| os.id.as_str())) {
-        (Some(minor), _) => format!("manylinux_2_{minor}_{}", architecture.as_str()),
-        (None, Some("alpine")) => format!("musllinux_1_2_{}", architecture.as_str()),
-        _ => format!("manylinux_2_28_{}", architecture.as_str()),
-    };
+        .map(|package| package.version.as_str());
+    let platform = strata_pylock::image_platform(
+        facts.image.architecture.as_deref(),
+        libc6,
+        facts.os_release.as_ref().map(|os| os.id.as_str()),
+    );
     Ok(ImageTarget { python, platform })
 }
 
@@ -188,26 +182,10 @@ fn base_distributions(reference: &str, registry: bool) -> anyhow::Result<BTreeMa
     Ok(distributions)
 }
 
-fn upgrade(options: &LockOptions) -> Upgrade {
-    if options.upgrade {
-        Upgrade::All
-    } else if options.upgrade_package.is_empty() {
-        Upgrade::Nothing
-    } else {
-        Upgrade::Packages(
-            options
-                .upgrade_package
-                .iter()
-                .map(|name| strata_inspect::normalize_python_name(name))
-                .collect(),
-        )
-    }
-}
-
 /// Lock or check one file; returns whether it drifted (for `--check`).
 fn run_one(
     settings: &LockSettings,
-    options: &LockOptions,
+    options: &LockRunSettings,
     printer: &Printer,
 ) -> anyhow::Result<bool> {
     let (check, json) = (options.check, options.json);
@@ -238,7 +216,13 @@ fn run_one(
             }
             (
                 false,
-                serde_json::json!({"lock": lock_path, "result": "written", "packages": pins, "changes": changed}),
+                LockReport {
+                    schema_version: LOCK_SCHEMA_VERSION,
+                    lock: &lock_path,
+                    result: LockResult::Written,
+                    packages: Some(*pins),
+                    changes: changed,
+                },
             )
         }
         LockOutcome::UpToDate => {
@@ -248,7 +232,13 @@ fn run_one(
             ));
             (
                 false,
-                serde_json::json!({"lock": lock_path, "result": "up-to-date", "changes": []}),
+                LockReport {
+                    schema_version: LOCK_SCHEMA_VERSION,
+                    lock: &lock_path,
+                    result: LockResult::UpToDate,
+                    packages: None,
+                    changes: &[],
+                },
             )
         }
         LockOutcome::Drifted(changes) => {
@@ -264,20 +254,47 @@ fn run_one(
             ));
             (
                 true,
-                serde_json::json!({"lock": lock_path, "result": "drifted", "changes": changes}),
+                LockReport {
+                    schema_version: LOCK_SCHEMA_VERSION,
+                    lock: &lock_path,
+                    result: LockResult::Drifted,
+                    packages: None,
+                    changes,
+                },
             )
         }
     };
     if json {
-        let mut report = report;
-        report["schema_version"] = 1.into();
-        printer.data(&format!("{report}\n"));
+        printer.data(&format!("{}\n", serde_json::to_string(&report)?));
     }
     Ok(drifted)
 }
 
+/// Bumped when a field of `lock --json` changes meaning or disappears.
+pub const LOCK_SCHEMA_VERSION: u32 = 1;
+
+/// One line of `lock --json`: one lock.
+#[derive(serde::Serialize)]
+struct LockReport<'a> {
+    schema_version: u32,
+    lock: &'a str,
+    result: LockResult,
+    /// Packages pinned, when the lock was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    packages: Option<usize>,
+    changes: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum LockResult {
+    Written,
+    UpToDate,
+    Drifted,
+}
+
 fn lock_one(
-    options: &LockOptions,
+    options: &LockRunSettings,
     requirements: PathBuf,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
@@ -303,7 +320,7 @@ fn lock_one(
         target,
         exclude_newer: options.exclude_newer.clone(),
         no_binary: options.no_binary.iter().cloned().collect(),
-        upgrade: upgrade(options),
+        upgrade: options.upgrade.clone(),
         base,
         index_url: options.index_url.clone(),
     };
@@ -317,7 +334,7 @@ fn lock_one(
 
 /// Every image of the repository with `[images.NAME.lock]`, parents first; an image's lock keeps
 /// what its parent's lock (and the parent's base) installs.
-fn lock_repository(options: &LockOptions, printer: &Printer) -> anyhow::Result<ExitStatus> {
+fn lock_repository(options: &LockRunSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let repository = strata_repo::open(&options.repository)
         .with_context(|| format!("cannot read the image repository at `{}`", options.repository.display()))
         .context("give a requirements file, or run in a repository whose `strata.toml` configures `[images.NAME.lock]`")?;
@@ -353,7 +370,7 @@ fn lock_repository(options: &LockOptions, printer: &Printer) -> anyhow::Result<E
                 exclude_newer: options.exclude_newer.clone(),
                 no_binary: options.no_binary.clone(),
                 index_url: options.index_url.clone(),
-                upgrade: upgrade(options),
+                upgrade: options.upgrade.clone(),
             },
         )?
         else {
@@ -444,7 +461,7 @@ pub fn layer_lock_settings(
     }))
 }
 
-fn fetch(arguments: &FetchArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+fn fetch(arguments: &FetchSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let client = client(arguments.offline)?;
     let written = with_progress(&client, printer, "downloading", || {
         strata_pylock::fetch(&arguments.lock, &arguments.directory, &client)

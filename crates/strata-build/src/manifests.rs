@@ -16,11 +16,9 @@ use crate::history::{file_name, write_atomically};
 /// The repository part of a build's unique tag, and the prefix its variant puts on tags.
 pub(crate) fn tag_namespace(build: &Build) -> (String, String) {
     let unique = build.tags.first().cloned().unwrap_or_default();
-    let last_slash = unique.rfind('/').map_or(0, |index| index + 1);
-    let repository = match unique[last_slash..].rfind(':') {
-        Some(colon) => unique[..last_slash + colon].to_string(),
-        None => unique.clone(),
-    };
+    let repository = strata_dockerfile::ImageReference::parse(&unique)
+        .repository
+        .to_string();
     let prefix = build
         .variant
         .as_ref()

@@ -8,6 +8,7 @@ mod error;
 mod expand;
 #[cfg(test)]
 mod properties;
+mod reference;
 mod references;
 mod syntax;
 mod words;
@@ -15,6 +16,7 @@ mod words;
 pub use edits::{apply_edits, Edit};
 pub use error::SyntaxError;
 pub use expand::{expand, whole_arg_reference};
+pub use reference::{is_valid_repository_component, last_component, ImageReference};
 pub use references::{BadFrom, ImageReferenceSite, ReferenceKind, StageSite, Stages};
 pub use syntax::{parse, Directive, Dockerfile, Heredoc, Instruction, Span};
 pub use words::{ArgDeclaration, Flag, Word};

@@ -604,15 +604,10 @@ impl DockerEngine {
 }
 
 /// `registry:5000/name:tag` → (`registry:5000/name`, `tag`); no tag means `latest`.
+/// `repository` and `tag` (`latest` when none is written), as the tag and push APIs take them.
 fn split_tag(reference: &str) -> (&str, &str) {
-    let last_slash = reference.rfind('/').map_or(0, |index| index + 1);
-    match reference[last_slash..].rfind(':') {
-        Some(colon) => (
-            &reference[..last_slash + colon],
-            &reference[last_slash + colon + 1..],
-        ),
-        None => (reference, "latest"),
-    }
+    let parsed = strata_dockerfile::ImageReference::parse(reference);
+    (parsed.repository, parsed.tag.unwrap_or("latest"))
 }
 
 #[cfg(test)]

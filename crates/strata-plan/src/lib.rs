@@ -18,4 +18,5 @@ pub use compat::{compat_dockerfile, compat_dockerfile_for_inputs};
 pub use error::PlanError;
 pub use graph::{render_graph, GraphFormat};
 pub use plan::{Build, BuildKind, ParentImage, Plan, Reason, PLAN_SCHEMA_VERSION};
-pub use planner::{plan, Changes, PlanRequest, RegistryChanges, Selection};
+pub use planner::{plan, PlanRequest, RegistryChanges, Selection};
+pub use select::Changes;

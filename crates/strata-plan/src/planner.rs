@@ -10,7 +10,7 @@ use strata_repo::{CommitInfo, LayerDetails, LayerId, Repository};
 
 use crate::error::PlanError;
 use crate::plan::{Build, BuildKind, ParentImage, Plan, Reason, PLAN_SCHEMA_VERSION};
-use crate::select::triggers;
+use crate::select::{triggers, Changes};
 use crate::tags::Naming;
 
 /// Everything the planner needs.
@@ -40,20 +40,6 @@ pub enum Selection<'a> {
 pub struct RegistryChanges<'a> {
     pub layers: &'a [Option<Reason>],
     pub compat: &'a [Option<Reason>],
-}
-
-/// A change, as git and the command line describe it. Directories are relative to the root.
-pub struct Changes<'a> {
-    /// The git reference the paths were diffed against (for the report).
-    pub since: &'a str,
-    /// Paths changed since `since`, relative to the root.
-    pub changed_paths: &'a [String],
-    /// Untracked paths, when `--untracked` is given.
-    pub untracked_paths: Option<&'a [String]>,
-    /// `--include`: only these directories trigger builds.
-    pub include: &'a [String],
-    /// `--ignore`: these directories never trigger builds.
-    pub ignore: &'a [String],
 }
 
 /// Plan the builds.

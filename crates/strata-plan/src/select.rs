@@ -8,7 +8,20 @@ use strata_repo::{LayerId, Repository};
 
 use crate::error::PlanError;
 use crate::plan::Reason;
-use crate::planner::Changes;
+
+/// A change, as git and the command line describe it. Directories are relative to the root.
+pub struct Changes<'a> {
+    /// The git reference the paths were diffed against (for the report).
+    pub since: &'a str,
+    /// Paths changed since `since`, relative to the root.
+    pub changed_paths: &'a [String],
+    /// Untracked paths, when `--untracked` is given.
+    pub untracked_paths: Option<&'a [String]>,
+    /// `--include`: only these directories trigger builds.
+    pub include: &'a [String],
+    /// `--ignore`: these directories never trigger builds.
+    pub ignore: &'a [String],
+}
 
 /// Something with a directory of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

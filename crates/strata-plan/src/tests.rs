@@ -8,7 +8,8 @@ use strata_repo::{
 };
 
 use crate::plan::{Plan, Reason};
-use crate::planner::{plan, Changes, PlanRequest, RegistryChanges, Selection};
+use crate::planner::{plan, PlanRequest, RegistryChanges, Selection};
+use crate::select::Changes;
 
 /// One docker-stacks image: its name, the image of the repository it is built on (if any), and
 /// the images its other instructions read, by reference.

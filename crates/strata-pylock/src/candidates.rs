@@ -64,7 +64,11 @@ impl Selection {
             BTreeMap::new();
         for file in &page.files {
             if let Some(cutoff) = &self.exclude_newer {
-                match file.upload_time.as_deref().map(crate::lock::normalize_date) {
+                match file
+                    .upload_time
+                    .as_deref()
+                    .map(crate::dates::normalize_date)
+                {
                     Some(Ok(uploaded)) if uploaded.as_str() > cutoff.as_str() => continue,
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => {

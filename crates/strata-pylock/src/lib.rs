@@ -4,6 +4,7 @@
 
 mod candidates;
 mod client;
+mod dates;
 mod error;
 mod lock;
 mod lockfile;
@@ -23,10 +24,9 @@ mod zipread;
 
 pub use candidates::{Release, Selection};
 pub use client::{ClientOptions, IndexClient, Stats};
+pub use dates::normalize_date;
 pub use error::LockError;
-pub use lock::{
-    check, fetch, lock, normalize_date, outdated, LockOutcome, LockSettings, PinUpdate, Upgrade,
-};
+pub use lock::{check, fetch, lock, outdated, LockOutcome, LockSettings, PinUpdate, Upgrade};
 pub use lockfile::{
     differences, parse as parse_lock, render as render_lock, LockFile, LockHeader, LockedPin,
 };

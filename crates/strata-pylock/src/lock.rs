@@ -12,6 +12,7 @@ use pep508_rs::{PackageName, VersionOrUrl};
 
 use crate::candidates::Selection;
 use crate::client::IndexClient;
+use crate::dates::normalize_date;
 use crate::error::LockError;
 use crate::lockfile::{differences, parse, render, LockFile, LockHeader};
 use crate::requirements::{RequirementsFile, DEFAULT_INDEX};
@@ -56,20 +57,6 @@ pub enum LockOutcome {
     UpToDate,
     /// `check`: what drifted.
     Drifted(Vec<String>),
-}
-
-/// `2024-05-01` or an RFC 3339 time, as RFC 3339.
-pub fn normalize_date(text: &str) -> Result<String, LockError> {
-    let candidate = if text.len() == 10 {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_string()
-    };
-    humantime::parse_rfc3339_weak(candidate.trim_end_matches('Z'))
-        .map(|time| humantime::format_rfc3339_seconds(time).to_string())
-        .map_err(|_| LockError::InvalidDate {
-            date: text.to_string(),
-        })
 }
 
 fn relative_name(requirements: &Path, output: &Path) -> String {

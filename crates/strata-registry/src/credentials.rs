@@ -16,12 +16,7 @@ pub enum Credentials {
 /// The registry host of an image reference: the first path component when it looks like a
 /// host (has a `.` or `:`, or is `localhost`), else Docker Hub.
 pub fn registry_host(reference: &str) -> &str {
-    match reference.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            first
-        }
-        _ => "docker.io",
-    }
+    strata_dockerfile::ImageReference::parse(reference).registry()
 }
 
 /// The credentials configured for the registry of `reference`, if any.

@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use crate::config::{Config, LayoutKind};
+use crate::directories::definition_directories;
 use crate::error::ConfigError;
 use crate::error::RepoError;
-use crate::model::{Layer, LayerId, Repository};
+use crate::model::{Layer, Repository};
 use crate::{sciserver, stacks};
 
 /// Open the image repository at `root`: read its settings, detect its layout, read and check
@@ -133,78 +134,4 @@ fn check_configured_images(config: &Config, layers: &[Layer]) -> Result<(), Repo
         }
     }
     Ok(())
-}
-
-/// Names of the subdirectories of `parent` that contain `file`, sorted. A missing `parent` has
-/// none.
-pub(crate) fn definition_directories(parent: &Path, file: &str) -> Result<Vec<String>, RepoError> {
-    let entries = match fs_err::read_dir(parent) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(RepoError::ReadDir {
-                path: parent.to_path_buf(),
-                source,
-            })
-        }
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| RepoError::ReadDir {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-        let path = entry.path();
-        if path.join(file).is_file() {
-            if let Some(name) = path.file_name().and_then(|name| name.to_str()) {
-                names.push(name.to_string());
-            }
-        }
-    }
-    names.sort_unstable();
-    Ok(names)
-}
-
-/// A dependency cycle among layers, rendered `a → b → a`, if there is one.
-pub(crate) fn find_cycle(layers: &[Layer]) -> Option<String> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        Unvisited,
-        OnPath,
-        Done,
-    }
-    let mut marks = vec![Mark::Unvisited; layers.len()];
-    for start in 0..layers.len() {
-        if marks[start] != Mark::Unvisited {
-            continue;
-        }
-        // Iterative depth-first search: (layer, its dependencies) frames.
-        let mut stack: Vec<(LayerId, Vec<LayerId>)> =
-            vec![(start, layers[start].dependencies().collect())];
-        marks[start] = Mark::OnPath;
-        while let Some((current, pending)) = stack.last_mut() {
-            let current = *current;
-            match pending.pop() {
-                Some(next) if marks[next] == Mark::OnPath => {
-                    let position = stack.iter().position(|(id, _)| *id == next).unwrap_or(0);
-                    let mut names: Vec<&str> = stack[position..]
-                        .iter()
-                        .map(|(id, _)| layers[*id].name.as_str())
-                        .collect();
-                    names.push(&layers[next].name);
-                    return Some(names.join(" → "));
-                }
-                Some(next) if marks[next] == Mark::Unvisited => {
-                    marks[next] = Mark::OnPath;
-                    stack.push((next, layers[next].dependencies().collect()));
-                }
-                Some(_) => {}
-                None => {
-                    marks[current] = Mark::Done;
-                    stack.pop();
-                }
-            }
-        }
-    }
-    None
 }

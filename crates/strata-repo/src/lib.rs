@@ -3,7 +3,9 @@
 
 mod changes;
 mod config;
+mod cycles;
 mod diagnostic;
+mod directories;
 mod dockerfile;
 mod error;
 mod layout;
@@ -11,7 +13,6 @@ mod model;
 mod pins;
 #[cfg(test)]
 mod properties;
-mod reference;
 mod sciserver;
 mod stacks;
 mod version;
@@ -25,8 +26,8 @@ pub use error::{ConfigError, DockerfileError, RepoError};
 pub use layout::open;
 pub use model::{CompatLayer, Layer, LayerDetails, LayerId, Repository, ScienceLayer, StacksImage};
 pub use pins::{pin_file, pinned_reference, PinEdit, PinFile, PinSite};
-pub use reference::{is_valid_repository_component, last_component, ImageReference};
 pub use sciserver::{DEFAULT_VERSION, DEFINITION_FILE};
 pub use stacks::DEFAULT_IMAGES_DIR;
+pub use strata_dockerfile::{is_valid_repository_component, last_component, ImageReference};
 pub use version::compare_versions;
 pub use versions::OrphanedVersion;

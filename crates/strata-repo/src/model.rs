@@ -129,7 +129,7 @@ impl Repository {
     pub fn names_image(&self, reference: &str) -> bool {
         match self.layout {
             crate::config::LayoutKind::Sciserver => {
-                let last = crate::reference::last_component(reference);
+                let last = strata_dockerfile::last_component(reference);
                 let name = last.split(['@', ':']).next().unwrap_or(last);
                 self.layers.iter().any(|layer| {
                     layer

@@ -11,7 +11,7 @@ use strata_dockerfile::{ImageReferenceSite, ReferenceKind, Span, Stages};
 
 use crate::error::DockerfileError;
 use crate::model::Repository;
-use crate::reference::ImageReference;
+use strata_dockerfile::ImageReference;
 
 /// A Dockerfile and the external image references in it.
 #[derive(Debug, Clone)]

@@ -8,8 +8,8 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use crate::dockerfile::{expand, Dockerfile};
-use crate::reference::ImageReference;
 use crate::version::compare_versions;
+use strata_dockerfile::ImageReference;
 
 proptest! {
     #[test]

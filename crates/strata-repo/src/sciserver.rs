@@ -10,13 +10,14 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::config::Config;
+use crate::cycles::find_cycle;
 use crate::diagnostic::SourceSpan;
+use crate::directories::definition_directories;
 use crate::dockerfile::Dockerfile;
 use crate::error::RepoError;
-use crate::layout::{definition_directories, find_cycle};
 use crate::model::{CompatLayer, Layer, LayerDetails, LayerId, ScienceLayer};
-use crate::reference::{is_valid_repository_component, last_component, ImageReference};
 use crate::version::compare_versions;
+use strata_dockerfile::{is_valid_repository_component, last_component, ImageReference};
 
 /// The definition file in every science and compat directory.
 pub const DEFINITION_FILE: &str = "sciserver-image.json";

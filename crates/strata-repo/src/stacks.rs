@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::config::Config;
+use crate::cycles::find_cycle;
+use crate::directories::definition_directories;
 use crate::dockerfile::Dockerfile;
 use crate::error::{ConfigError, RepoError};
-use crate::layout::{definition_directories, find_cycle};
 use crate::model::{Layer, LayerDetails, LayerId, StacksImage};
-use crate::reference::ImageReference;
+use strata_dockerfile::ImageReference;
 
 /// Where images live unless `images-dir` says otherwise.
 pub const DEFAULT_IMAGES_DIR: &str = "images";

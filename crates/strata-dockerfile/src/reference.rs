@@ -1,5 +1,7 @@
-//! Splitting image references (`registry:5000/owner/name:tag@sha256:...`) into the parts used to
-//! match a `FROM` line to an image of the repository.
+//! Splitting image references (`registry:5000/owner/name:tag@sha256:...`) as written, into
+//! repository, tag and digest, keeping their spelling: the one splitter every crate uses (the
+//! registry client normalizes references with `oci-client`'s parser when it talks to a
+//! registry).
 
 /// The parts of an image reference that matter for matching.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,19 @@ impl<'a> ImageReference<'a> {
     /// Whether the reference has a namespace (`owner/name`), as opposed to a bare official image.
     pub fn has_namespace(&self) -> bool {
         self.repository.contains('/')
+    }
+
+    /// The registry host the reference names: its first path component when that looks like a
+    /// host (has a `.` or `:`, or is `localhost`), else Docker Hub (`docker.io`).
+    pub fn registry(&self) -> &'a str {
+        match self.repository.split_once('/') {
+            Some((first, _))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                first
+            }
+            _ => "docker.io",
+        }
     }
 }
 

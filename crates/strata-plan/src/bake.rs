@@ -24,9 +24,29 @@ pub fn bake_target_name(build: &Build) -> String {
         .collect()
 }
 
+/// Where the paths of a bake file lead.
+#[derive(Debug, Clone)]
+pub struct BakePaths {
+    /// From where `docker buildx bake` runs to the repository root (`""`: it runs there).
+    pub root: String,
+    /// Where compat builds with includes find their assembled contexts, from the same place.
+    pub contexts_dir: String,
+}
+
+impl BakePaths {
+    fn under_root(&self, path: &str) -> String {
+        if self.root.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}/{path}", self.root.trim_end_matches('/'))
+        }
+    }
+}
+
 /// The bake file for a plan. Compat builds with includes need their assembled context on disk:
-/// they point at `<contexts_dir>/<target>` (written by `strata build --emit-context`).
-pub fn bake_file(plan: &Plan, repository: &Repository, contexts_dir: &str) -> Value {
+/// they point at `<contexts_dir>/<target>` (written by `strata build --emit-context`, or by
+/// `strata plan --format bake --output FILE` beside the file).
+pub fn bake_file(plan: &Plan, repository: &Repository, paths: &BakePaths) -> Value {
     let mut targets = Map::new();
     let mut names = Vec::with_capacity(plan.builds.len());
     for build in &plan.builds {
@@ -34,9 +54,9 @@ pub fn bake_file(plan: &Plan, repository: &Repository, contexts_dir: &str) -> Va
         let mut target = Map::new();
         if build.kind == BuildKind::Compat {
             let context = if build.compat_layers.len() == 1 {
-                build.context.clone()
+                paths.under_root(&build.context)
             } else {
-                format!("{}/{name}", contexts_dir.trim_end_matches('/'))
+                format!("{}/{name}", paths.contexts_dir.trim_end_matches('/'))
             };
             target.insert("context".into(), json!(context));
             target.insert(
@@ -44,7 +64,7 @@ pub fn bake_file(plan: &Plan, repository: &Repository, contexts_dir: &str) -> Va
                 json!(compat_dockerfile(repository, build)),
             );
         } else {
-            target.insert("context".into(), json!(build.context));
+            target.insert("context".into(), json!(paths.under_root(&build.context)));
             let dockerfile = build
                 .dockerfile
                 .strip_prefix(&format!("{}/", build.context))

@@ -13,7 +13,7 @@ mod tags;
 #[cfg(test)]
 mod tests;
 
-pub use bake::{bake_file, bake_target_name};
+pub use bake::{bake_file, bake_target_name, BakePaths};
 pub use compat::{compat_dockerfile, compat_dockerfile_for_inputs};
 pub use error::PlanError;
 pub use graph::{render_graph, GraphFormat};

@@ -158,7 +158,14 @@ fn bake_keys_contexts_on_what_each_dependency_is_not_its_position() {
     let plan = plan_changes(&repository, &["tools"]);
     assert_eq!(names(&plan), ["tools", "app"]);
     assert_eq!(plan.build("app").unwrap().depends_on, ["tools"]);
-    let bake = crate::bake_file(&plan, &repository, ".strata/contexts");
+    let bake = crate::bake_file(
+        &plan,
+        &repository,
+        &crate::BakePaths {
+            root: String::new(),
+            contexts_dir: ".strata/contexts".to_string(),
+        },
+    );
     let contexts = &bake["target"]["app"]["contexts"];
     assert_eq!(
         contexts,
@@ -168,7 +175,14 @@ fn bake_keys_contexts_on_what_each_dependency_is_not_its_position() {
 
     // Both changed: each reference to its own target.
     let plan = plan_changes(&repository, &["base", "tools"]);
-    let bake = crate::bake_file(&plan, &repository, ".strata/contexts");
+    let bake = crate::bake_file(
+        &plan,
+        &repository,
+        &crate::BakePaths {
+            root: String::new(),
+            contexts_dir: ".strata/contexts".to_string(),
+        },
+    );
     assert_eq!(
         bake["target"]["app"]["contexts"],
         serde_json::json!({

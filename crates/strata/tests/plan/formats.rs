@@ -294,3 +294,45 @@ fn output_file_is_written_whole() {
             .unwrap();
     assert_eq!(still, bake);
 }
+
+#[test]
+fn a_bake_file_written_elsewhere_runs_from_its_own_directory() {
+    let context = sciserver();
+    let output = context.output(&[
+        "plan",
+        "--all",
+        "--format",
+        "bake",
+        "--output",
+        "ci/out/bake.json",
+    ]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let directory = context.root.join("ci/out");
+    let bake: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(directory.join("bake.json")).unwrap())
+            .unwrap();
+    let targets = bake["target"].as_object().unwrap();
+    for (name, target) in targets {
+        let context_path = target["context"].as_str().unwrap();
+        assert!(
+            directory.join(context_path).is_dir(),
+            "`{name}`: `{context_path}` is a directory, from the bake file's directory"
+        );
+        if let Some(dockerfile) = target["dockerfile"].as_str() {
+            assert!(
+                directory.join(context_path).join(dockerfile).is_file(),
+                "{name}"
+            );
+        }
+    }
+    assert_eq!(targets["sci-base"]["context"], "../../science/base");
+    // minimal includes common and jupyter: its assembled context is written beside the file.
+    let minimal = &targets["rel-astro-2_5"];
+    assert_eq!(minimal["context"], "bake.contexts/rel-astro-2_5");
+    assert!(
+        directory
+            .join("bake.contexts/rel-astro-2_5/Dockerfile")
+            .is_file(),
+        "the assembled context, generated Dockerfile included"
+    );
+}

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 env_file=$(scripts/dev-env.sh up)
 # shellcheck disable=SC1090
 . "$env_file"
-cargo build --release --quiet -p strata
+# cargo shows its progress: a first build takes minutes on two cores.
+cargo build --release -p strata
 strata="$PWD/target/release/strata"
 repo="$STRATA_TEST_REGISTRY/strata-example"
 # A working copy of the example, its base taken from the loopback registry (as a site's registry
@@ -16,6 +17,26 @@ repo="$STRATA_TEST_REGISTRY/strata-example"
 example=target/demo/sciserver
 rm -rf "$example" && mkdir -p target/demo && cp -r examples/sciserver "$example"
 sed -i "s|FROM strata-base/|FROM $STRATA_TEST_REGISTRY/strata-base/|" "$example"/science/*/Dockerfile
+# A Python layer on top of astro, installed from a strata lock offline (the wheels are fetched on
+# this machine, checked against the lock's hashes, and installed with --require-hashes).
+mkdir -p "$example/science/astro-py"
+printf '{"image": "astro-py", "version": "1.0", "compat": "jupyter"}\n' >"$example/science/astro-py/sciserver-image.json"
+printf 'astropy\n' >"$example/science/astro-py/requirements.txt"
+cat >"$example/science/astro-py/Dockerfile" <<'DOCKERFILE'
+# Python and astropy on astro: Debian's python3, then the packages of requirements.lock,
+# installed offline from wheels strata fetched and checked.
+FROM sci/astro-2024:2.0
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip \
+ && rm -rf /var/lib/apt/lists/*
+COPY wheels /wheels
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install --no-cache-dir --break-system-packages --no-index --find-links /wheels --no-deps \
+    --require-hashes --only-binary :all: -r /tmp/requirements.lock && rm -rf /wheels
+DOCKERFILE
+printf '\n[[images.astro-py.taggers]]\nkind = "python"\n\n[[images.astro-py.taggers]]\nkind = "package"\npackage = "astropy"\n' >>"$example/strata.toml"
+echo "== lock astro-py's Python packages for its interpreter (Debian 12: CPython 3.11.2, glibc 2.36), then fetch the wheels" >&2
+"$strata" lock "$example/science/astro-py/requirements.txt" --python-version 3.11.2 --platform manylinux_2_36_x86_64
+"$strata" lock fetch "$example/science/astro-py/requirements.lock" "$example/science/astro-py/wheels" >/dev/null
 git -C "$example" init -q
 git -C "$example" add -A
 git -C "$example" -c user.name=demo -c user.email=demo@strata.invalid commit -qm "the example family"
@@ -34,7 +55,7 @@ echo "== the build plan for every image, tagged for $repo" >&2
 echo "== the same plan as a docker buildx bake file: target/example-bake.json" >&2
 "$strata" plan --all --repo "$repo" --format bake --output target/example-bake.json "$example"
 echo "== build and push (logs in $example/.strata/logs)" >&2
-"$strata" build --all --repo "$repo" --push "$example"
+"$strata" build --all --repo "$repo" --push --network host "$example"
 echo "== where the images went: the registry at http://$STRATA_TEST_REGISTRY" >&2
 for repository in $(curl -fsS "http://$STRATA_TEST_REGISTRY/v2/_catalog" | tr -d '{}[]"' | sed 's/repositories://' | tr ',' '\n' | grep '^strata-example/'); do
   echo "$STRATA_TEST_REGISTRY/$repository: $(curl -fsS "http://$STRATA_TEST_REGISTRY/v2/$repository/tags/list" | sed 's/.*"tags":\[\(.*\)\].*/\1/' | tr -d '"')"
@@ -44,13 +65,18 @@ echo "== what is inside the final astro image, read from the registry" >&2
 echo "== its build manifest and SBOM: target/astro-manifest.md, target/astro-sbom.json" >&2
 "$strata" inspect --registry "$repo/rel/astro:2.0" --format markdown --output target/astro-manifest.md
 "$strata" inspect --registry "$repo/rel/astro:2.0" --format cyclonedx --output target/astro-sbom.json
-echo "== what astro adds to essentials" >&2
+echo "== what astro adds to essentials, and what astro-py adds to astro" >&2
 "$strata" diff --registry "$repo/rel/essentials:1.0" "$repo/rel/astro:2.0"
-echo "== release: give the final astro image the tag compute uses, inside the registry" >&2
-"$strata" promote -C "$example" --repo "$repo" "$repo/rel/astro:2.0" stable
+"$strata" diff --registry "$repo/rel/astro:2.0" "$repo/rel/astro-py:1.0"
+echo "== astro-py's tags, computed from what is inside it" >&2
+curl -fsS "http://$STRATA_TEST_REGISTRY/v2/${repo#*/}/rel/astro-py/tags/list"; echo
+# A release tag of this run (the registry keeps earlier runs' tags, which are protected).
+release="release-$(date -u +%Y%m%d-%H%M%S)"
+echo "== release: give the final astro image the tag \`$release\`, inside the registry" >&2
+"$strata" promote -C "$example" --repo "$repo" "$repo/rel/astro:2.0" "$release"
 echo "== promoting it again is a no-op; another image onto that tag is refused" >&2
-"$strata" promote -C "$example" --repo "$repo" "$repo/rel/astro:2.0" stable
-"$strata" promote -C "$example" --repo "$repo" "$repo/rel/essentials:1.0" "$repo/rel/astro:stable" || echo "(exit $?: refused, as it should be)" >&2
+"$strata" promote -C "$example" --repo "$repo" "$repo/rel/astro:2.0" "$release"
+"$strata" promote -C "$example" --repo "$repo" "$repo/rel/essentials:1.0" "$repo/rel/astro:$release" || echo "(exit $?: refused, as it should be)" >&2
 echo "== the build and promotion history of astro:2.0" >&2
 cat "$example/.strata/manifests/astro_2.0/history.md"
 echo "== is anything out of date? (a rebuild would change nothing)" >&2

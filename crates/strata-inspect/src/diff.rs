@@ -168,6 +168,7 @@ mod tests {
         facts.deb_packages = packages
             .iter()
             .map(|(name, version, architecture)| DebPackage {
+                licenses: Vec::new(),
                 name: (*name).to_string(),
                 version: (*version).to_string(),
                 architecture: Some((*architecture).to_string()),

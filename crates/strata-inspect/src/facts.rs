@@ -204,7 +204,19 @@ fn deb_packages(view: &MergedView) -> Vec<DebPackage> {
             }
         }
     }
-    packages.into_values().collect()
+    packages
+        .into_values()
+        .map(|mut package| {
+            let copyright = format!("usr/share/doc/{}/copyright", package.name);
+            if let Some(Node::Facts {
+                facts: FileFacts::Copyright { licenses },
+            }) = view.entries.get(&copyright)
+            {
+                package.licenses.clone_from(licenses);
+            }
+            package
+        })
+        .collect()
 }
 
 fn conda_environments(view: &MergedView) -> Vec<CondaEnvironment> {

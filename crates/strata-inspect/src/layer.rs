@@ -219,6 +219,10 @@ pub(crate) fn record_path(
         Kind::Pyvenv => Some(FileFacts::Pyvenv {
             version: parsers::pyvenv_version(&text),
         }),
+        Kind::Copyright => Some(FileFacts::Copyright {
+            licenses: parsers::dep5_licenses(&text),
+        })
+        .filter(|facts| !matches!(facts, FileFacts::Copyright { licenses } if licenses.is_empty())),
         Kind::Executable => None,
     };
     if let Some(facts) = facts {
@@ -243,6 +247,7 @@ enum Kind {
     RDescription,
     PatchLevel,
     Pyvenv,
+    Copyright,
     Executable,
 }
 
@@ -257,6 +262,14 @@ fn classify(path: &str) -> Option<Kind> {
     }
     if path == "var/lib/dpkg/status" {
         return Some(Kind::DpkgStatus);
+    }
+    if let Some(rest) = path.strip_prefix("usr/share/doc/") {
+        if rest
+            .split_once('/')
+            .is_some_and(|(package, file)| !package.is_empty() && file == "copyright")
+        {
+            return Some(Kind::Copyright);
+        }
     }
     if let Some(file) = path.strip_prefix("var/lib/dpkg/status.d/") {
         return (!file.contains('/') && !file.contains('.')).then_some(Kind::DpkgStatusD);

@@ -30,7 +30,7 @@ pub use facts::{
 pub use layer::read_layer;
 pub use manifest::{human_size, markdown, size_text};
 pub use records::{
-    CondaPackage, DebPackage, FileFacts, LayerRecord, Node, PythonPackage, RPackage,
+    CondaPackage, DebPackage, FileFacts, LayerRecord, Node, PythonPackage, RPackage, RECORD_VERSION,
 };
 pub use sbom::{cyclonedx, normalize_python_name};
 pub use source::{inspect_local, inspect_registry, inspect_registry_with};

@@ -92,6 +92,7 @@ pub fn dpkg_status(text: &str, require_installed: bool) -> Vec<DebPackage> {
                 })
                 .filter(|source| *source != name);
             Some(DebPackage {
+                licenses: Vec::new(),
                 name,
                 version,
                 architecture: fields.remove("Architecture"),
@@ -172,6 +173,8 @@ struct CondaMeta {
     version: String,
     build: Option<String>,
     channel: Option<String>,
+    #[serde(default)]
+    license: Option<String>,
 }
 
 /// A `conda-meta/<name>-<version>-<build>.json` record.
@@ -182,6 +185,7 @@ pub fn conda_meta(bytes: &[u8]) -> Option<CondaPackage> {
         version: meta.version,
         build: meta.build,
         channel: meta.channel.map(|channel| channel_name(&channel)),
+        license: meta.license.filter(|license| !license.is_empty()),
     })
 }
 
@@ -198,6 +202,25 @@ fn channel_name(channel: &str) -> String {
         parts.pop();
     }
     parts.last().copied().unwrap_or_default().to_string()
+}
+
+/// The licences of a machine-readable (DEP-5) Debian copyright file: every `License:` short
+/// name, each once, in order; nothing for a free-form file.
+pub fn dep5_licenses(text: &str) -> Vec<String> {
+    if !text.trim_start().starts_with("Format:") {
+        return Vec::new();
+    }
+    let mut licenses: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let Some(value) = line.strip_prefix("License:") else {
+            continue;
+        };
+        let name = value.trim();
+        if !name.is_empty() && !licenses.iter().any(|known| known == name) {
+            licenses.push(name.to_string());
+        }
+    }
+    licenses
 }
 
 /// An R package's `DESCRIPTION`.
@@ -221,6 +244,13 @@ pub fn debian_upstream_version(version: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dep5_licences_are_read_once_each_and_free_form_files_give_none() {
+        let dep5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: bash\n\nFiles: *\nCopyright: 1987-2022 FSF\nLicense: GPL-3+\n\nFiles: lib/sh/inet_aton.c\nLicense: BSD-4-clause-UC\n\nLicense: GPL-3+\n This program is free software\n";
+        assert_eq!(dep5_licenses(dep5), ["GPL-3+", "BSD-4-clause-UC"]);
+        assert!(dep5_licenses("This is the Debian package of zlib.\nLicense: zlib\n").is_empty());
+    }
 
     #[test]
     fn os_release_fields() {

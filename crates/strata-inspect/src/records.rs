@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when what a record holds changes; older cache entries are then ignored.
-pub const RECORD_VERSION: u32 = 1;
+pub const RECORD_VERSION: u32 = 2;
 
 /// The facts of one layer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +67,10 @@ pub enum FileFacts {
     Pyvenv {
         version: Option<String>,
     },
+    /// A Debian package's machine-readable `usr/share/doc/<package>/copyright`: its licences.
+    Copyright {
+        licenses: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -76,6 +80,9 @@ pub struct DebPackage {
     pub architecture: Option<String>,
     /// The source package, when it differs from the name.
     pub source: Option<String>,
+    /// Licences from the package's machine-readable copyright file (Debian short names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -92,6 +99,8 @@ pub struct CondaPackage {
     pub version: String,
     pub build: Option<String>,
     pub channel: Option<String>,
+    #[serde(default)]
+    pub license: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

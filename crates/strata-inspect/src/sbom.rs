@@ -60,7 +60,7 @@ fn component(
     name: &str,
     version: &str,
     purl: &str,
-    license: Option<&str>,
+    licenses: &[&str],
     properties: &[(&str, &str)],
 ) -> Value {
     let mut value = json!({
@@ -70,8 +70,11 @@ fn component(
         "version": version,
         "purl": purl,
     });
-    if let Some(license) = license {
-        value["licenses"] = json!([{ "license": { "name": license } }]);
+    if !licenses.is_empty() {
+        value["licenses"] = licenses
+            .iter()
+            .map(|license| json!({ "license": { "name": license } }))
+            .collect();
     }
     if !properties.is_empty() {
         value["properties"] = properties
@@ -106,7 +109,18 @@ pub fn cyclonedx(facts: &ImageFacts) -> Value {
         );
         components.insert(
             purl.clone(),
-            component("library", &package.name, &package.version, &purl, None, &[]),
+            component(
+                "library",
+                &package.name,
+                &package.version,
+                &purl,
+                &package
+                    .licenses
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                &[],
+            ),
         );
     }
     for environment in &facts.python.environments {
@@ -122,7 +136,7 @@ pub fn cyclonedx(facts: &ImageFacts) -> Value {
                     &package.name,
                     &package.version,
                     &purl,
-                    package.license.as_deref(),
+                    package.license.as_deref().as_slice(),
                     &[("strata:python-environment", &environment.path)],
                 )
             });
@@ -140,7 +154,14 @@ pub fn cyclonedx(facts: &ImageFacts) -> Value {
                 encode(&package.version)
             );
             components.entry(purl.clone()).or_insert_with(|| {
-                component("library", &package.name, &package.version, &purl, None, &[])
+                component(
+                    "library",
+                    &package.name,
+                    &package.version,
+                    &purl,
+                    package.license.as_deref().as_slice(),
+                    &[],
+                )
             });
         }
     }
@@ -157,11 +178,26 @@ pub fn cyclonedx(facts: &ImageFacts) -> Value {
                     &package.name,
                     &package.version,
                     &purl,
-                    package.license.as_deref(),
+                    package.license.as_deref().as_slice(),
                     &[],
                 )
             });
         }
+    }
+    // The operating system itself, as CycloneDX's `operating-system` component.
+    if let Some(os) = &facts.os_release {
+        let version = os.version_id.clone().unwrap_or_default();
+        let bom_ref = format!("os:{}@{version}", os.id);
+        let mut system = json!({
+            "type": "operating-system",
+            "bom-ref": bom_ref,
+            "name": os.id,
+            "version": version,
+        });
+        if let Some(description) = os.pretty_name.as_ref().or(os.name.as_ref()) {
+            system["description"] = json!(description);
+        }
+        components.insert(bom_ref, system);
     }
     let identity = facts
         .image
@@ -215,5 +251,40 @@ mod tests {
             "jupyter-server-terminals"
         );
         assert_eq!(encode("1:2.0+dfsg-1"), "1%3A2.0%2Bdfsg-1");
+    }
+
+    #[test]
+    fn the_os_and_licences_are_components_and_fields() {
+        let mut facts = crate::facts::compute(crate::facts::ImageMetadata::default(), &[]);
+        facts.os_release = Some(crate::facts::OsRelease {
+            id: "debian".to_string(),
+            version_id: Some("12".to_string()),
+            name: None,
+            pretty_name: Some("Debian GNU/Linux 12 (bookworm)".to_string()),
+            version_codename: None,
+        });
+        facts.deb_packages = vec![crate::records::DebPackage {
+            name: "bash".to_string(),
+            version: "5.2.15-2+b7".to_string(),
+            architecture: Some("amd64".to_string()),
+            source: None,
+            licenses: vec!["GPL-3+".to_string(), "BSD-4-clause-UC".to_string()],
+        }];
+        let sbom = cyclonedx(&facts);
+        let components = sbom["components"].as_array().unwrap();
+        let system = components
+            .iter()
+            .find(|component| component["type"] == "operating-system")
+            .unwrap();
+        assert_eq!(system["name"], "debian");
+        assert_eq!(system["version"], "12");
+        let bash = components
+            .iter()
+            .find(|component| component["name"] == "bash")
+            .unwrap();
+        assert_eq!(
+            bash["licenses"],
+            json!([{"license": {"name": "GPL-3+"}}, {"license": {"name": "BSD-4-clause-UC"}}])
+        );
     }
 }

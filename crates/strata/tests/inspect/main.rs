@@ -221,8 +221,14 @@ fn live_debian_conda_r_taggers_and_inheritance() {
 fn live_debian_registry_inspection_reads_only_new_layers_and_agrees_with_the_engine() {
     let (context, repo) = fixtures();
     let cache = tempfile::tempdir().unwrap();
-    let layer_files =
-        || fs_err::read_dir(cache.path().join("layers/v1")).map_or(0, Iterator::count);
+    let layer_files = || {
+        fs_err::read_dir(
+            cache
+                .path()
+                .join(format!("layers/v{}", strata_inspect::RECORD_VERSION)),
+        )
+        .map_or(0, Iterator::count)
+    };
     let registry_json = |image: &str| {
         let output = context
             .strata()
@@ -296,13 +302,31 @@ fn live_debian_diff_manifests_and_sbom() {
     .unwrap();
     assert_eq!(sbom["bomFormat"], "CycloneDX");
     assert_eq!(sbom["specVersion"], "1.5");
-    let purls: Vec<&str> = sbom["components"]
-        .as_array()
-        .unwrap()
+    let components = sbom["components"].as_array().unwrap();
+    let purls: Vec<&str> = components
         .iter()
-        .map(|component| component["purl"].as_str().unwrap())
+        .filter_map(|component| component["purl"].as_str())
         .collect();
     assert!(purls.contains(&"pkg:pypi/demo-package@1.2.3"), "{purls:?}");
+    let system = components
+        .iter()
+        .find(|component| component["type"] == "operating-system")
+        .expect("the OS is a component");
+    assert_eq!(system["name"], "debian");
+    assert_eq!(system["version"], "12");
+    // Debian packages carry the licences of their machine-readable copyright files.
+    let bash = components
+        .iter()
+        .find(|component| component["name"] == "bash")
+        .expect("bash");
+    assert!(
+        bash["licenses"].as_array().is_some_and(|licenses| licenses
+            .iter()
+            .any(|license| license["license"]["name"]
+                .as_str()
+                .is_some_and(|name| name.starts_with("GPL")))),
+        "{bash}"
+    );
     assert!(purls.iter().any(|purl| purl.starts_with("pkg:deb/debian/jq@") && purl.contains("distro=debian-12")), "{purls:?}");
 }
 

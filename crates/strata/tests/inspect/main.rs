@@ -443,3 +443,36 @@ fn live_debian_the_engines_storage_and_its_exported_archive_give_the_same_facts(
         assert_eq!(facts(&from_storage), facts(&from_archive));
     });
 }
+
+#[test]
+fn registry_references_a_user_gets_wrong_are_input_errors() {
+    let context = TestContext::new(BINARY);
+    let malformed = context.output(&["inspect", "--registry", "UPPER/Case:1"]);
+    assert_eq!(
+        malformed.status.code(),
+        Some(2),
+        "{}",
+        context.render(&malformed)
+    );
+    let stderr = String::from_utf8_lossy(&malformed.stderr);
+    assert_eq!(
+        stderr.matches("is not a valid image reference").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: references look like"), "{stderr}");
+
+    let registry = strata_test::FakeRegistry::start();
+    registry.put_image("team/image", "1.0", &[b"layer"]);
+    let missing = format!("{}/team/image:9.9", registry.address());
+    let output = context.output(&["inspect", "--registry", &missing]);
+    assert_eq!(output.status.code(), Some(2), "{}", context.render(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(&format!(
+            "`{missing}` not found in `{}`",
+            registry.address()
+        )),
+        "{}",
+        context.render(&output)
+    );
+}

@@ -434,3 +434,21 @@ fn repository_in_a_subdirectory_of_the_git_work_tree() {
     assert_eq!(plan["builds"].as_array().unwrap().len(), 1);
     assert_eq!(plan["builds"][0]["context"], "science/rstudio");
 }
+
+#[test]
+fn empty_environment_variables_count_as_unset() {
+    let mut context = sciserver();
+    context.touch("science/rstudio/Dockerfile");
+    context.commit("change");
+    let output = context
+        .strata()
+        .env("STRATA_SINCE", "")
+        .env("STRATA_REPO", "")
+        .args(["plan", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", context.render(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["since"], "HEAD^");
+    assert_eq!(plan["repo"], "containers.repo.sciserver.org/compute-images");
+}

@@ -60,6 +60,18 @@ fn label(layer: &Layer) -> String {
             label
         }
         LayerDetails::Stacks(_) => layer.name.clone(),
+        LayerDetails::Generic(image) => {
+            let tags: Vec<String> = image
+                .tags
+                .iter()
+                .filter_map(|template| strata_repo::render_tag(template, image, None))
+                .collect();
+            if tags.is_empty() {
+                layer.name.clone()
+            } else {
+                format!("{}  ({})", layer.name, tags.join(", "))
+            }
+        }
     }
 }
 
@@ -302,6 +314,19 @@ fn graph_json(repository: &Repository) -> serde_json::Value {
                     value["image"] = json!(stacks.image);
                     value["variant"] = json!(stacks.variant);
                 }
+                LayerDetails::Generic(image) => {
+                    value["image"] = json!(image.image);
+                    value["version"] = json!(image.version);
+                    value["variant"] = json!(image.variant);
+                    value["tags"] = json!(image.tags);
+                }
+            }
+            if !layer.tests.is_empty() {
+                value["tests"] = json!(layer
+                    .tests
+                    .iter()
+                    .map(|test| &test.name)
+                    .collect::<Vec<_>>());
             }
             value
         })
@@ -314,6 +339,7 @@ fn graph_json(repository: &Repository) -> serde_json::Value {
     json!({
         "schema_version": GRAPH_SCHEMA_VERSION,
         "layout": repository.layout.as_str(),
+        "layouts": repository.layouts.iter().map(|layout| layout.as_str()).collect::<Vec<_>>(),
         "images": images,
         "compat_layers": compat,
     })

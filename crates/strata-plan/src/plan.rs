@@ -14,6 +14,8 @@ pub const PLAN_SCHEMA_VERSION: u32 = 1;
 pub struct Plan {
     pub schema_version: u32,
     pub layout: &'static str,
+    /// Every layout (image family) of the repository; `layout` is the first.
+    pub layouts: Vec<&'static str>,
     /// Registry and namespace the tags are under.
     pub repo: String,
     pub commit: CommitInfo,
@@ -62,6 +64,9 @@ pub struct Build {
     pub labels: BTreeMap<String, String>,
     /// Taggers evaluated on the built image (inherited from its ancestors in `strata.toml`).
     pub taggers: Vec<strata_repo::TaggerConfig>,
+    /// Tests run on the built image before any tag moves: the ancestors' first, then its own.
+    #[serde(default)]
+    pub tests: Vec<strata_repo::ImageTest>,
 }
 
 /// The repository image a build starts from.

@@ -151,6 +151,11 @@ pub fn plan(request: &PlanRequest<'_>) -> Result<Plan, PlanError> {
     Ok(Plan {
         schema_version: PLAN_SCHEMA_VERSION,
         layout: repository.layout.as_str(),
+        layouts: repository
+            .layouts
+            .iter()
+            .map(|layout| layout.as_str())
+            .collect(),
         repo: request.repo.to_string(),
         commit: request.commit.clone(),
         since,
@@ -253,6 +258,12 @@ fn layer_build(
             None,
             stacks.variant.clone(),
         ),
+        LayerDetails::Generic(generic) => (
+            BuildKind::Image,
+            generic.image.clone(),
+            generic.version.clone(),
+            generic.variant.clone(),
+        ),
     };
     Build {
         kind,
@@ -275,6 +286,7 @@ fn layer_build(
         build_args,
         labels: naming.layer_labels(layer),
         taggers: layer.taggers.clone(),
+        tests: layer.tests.clone(),
     }
 }
 
@@ -324,5 +336,6 @@ fn compat_build(
         build_args: BTreeMap::new(),
         labels: naming.compat_labels(&science.image, &science.version),
         taggers: layer.taggers.clone(),
+        tests: layer.tests.clone(),
     })
 }

@@ -32,38 +32,82 @@ pub(crate) enum Owner {
 
 /// Image directories of a repository, for looking up the owner of a path.
 pub(crate) struct Directories<'a> {
-    owners: HashMap<&'a str, Owner>,
+    /// Each image directory's owners: several when a directory holds several Dockerfiles
+    /// (`Dockerfile`, `Dockerfile.gpu`).
+    owners: HashMap<&'a str, Vec<Owner>>,
+    /// Files outside image directories that are inputs of images: a generic tree's build JSON.
+    shared_files: HashMap<String, Vec<Owner>>,
 }
 
 impl<'a> Directories<'a> {
     pub fn new(repository: &'a Repository) -> Self {
-        let mut owners =
+        let mut owners: HashMap<&str, Vec<Owner>> =
             HashMap::with_capacity(repository.layers.len() + repository.compat_layers.len());
         for (id, layer) in repository.layers.iter().enumerate() {
-            owners.insert(layer.directory.as_str(), Owner::Layer(id));
+            owners
+                .entry(layer.directory.as_str())
+                .or_default()
+                .push(Owner::Layer(id));
         }
         for (index, compat) in repository.compat_layers.iter().enumerate() {
-            owners.insert(compat.directory.as_str(), Owner::Compat(index));
+            owners
+                .entry(compat.directory.as_str())
+                .or_default()
+                .push(Owner::Compat(index));
         }
-        Self { owners }
+        let mut shared_files: HashMap<String, Vec<Owner>> = HashMap::new();
+        for (tree, settings) in &repository.config.generic.trees {
+            let Some(file) = &settings.build_json else {
+                continue;
+            };
+            let tree = tree.trim_matches('/');
+            let path = if tree.is_empty() {
+                file.clone()
+            } else {
+                format!("{tree}/{file}")
+            };
+            let members = repository
+                .layers
+                .iter()
+                .enumerate()
+                .filter(|(_, layer)| {
+                    layer.generic().is_some()
+                        && (tree.is_empty()
+                            || layer.directory == tree
+                            || layer.directory.starts_with(&format!("{tree}/")))
+                })
+                .map(|(id, _)| Owner::Layer(id));
+            shared_files.entry(path).or_default().extend(members);
+        }
+        Self {
+            owners,
+            shared_files,
+        }
     }
 
-    /// The deepest image directory containing `path`.
-    pub fn owner_of_path(&self, path: &str) -> Option<Owner> {
+    /// The images whose directory is the deepest image directory containing `path` (the root
+    /// image, `.`, contains every path), or which read `path` as a shared file.
+    pub fn owners_of_path(&self, path: &str) -> Vec<Owner> {
+        if let Some(owners) = self.shared_files.get(path) {
+            return owners.clone();
+        }
         let mut candidate = path;
         while let Some(slash) = candidate.rfind('/') {
             candidate = &candidate[..slash];
-            if let Some(owner) = self.owners.get(candidate) {
-                return Some(*owner);
+            if let Some(owners) = self.owners.get(candidate) {
+                return owners.clone();
             }
         }
-        None
+        self.owners.get(".").cloned().unwrap_or_default()
     }
 
-    /// The owner of a directory named on the command line (relative to the root).
-    pub fn resolve(&self, directory: &str) -> Result<Owner, PlanError> {
-        let directory = directory.trim_end_matches('/');
-        self.owners.get(directory).copied().ok_or_else(|| {
+    /// The owners of a directory named on the command line (relative to the root).
+    pub fn resolve(&self, directory: &str) -> Result<Vec<Owner>, PlanError> {
+        let directory = match directory.trim_end_matches('/') {
+            "" => ".",
+            directory => directory.strip_prefix("./").unwrap_or(directory),
+        };
+        self.owners.get(directory).cloned().ok_or_else(|| {
             let mut known: Vec<String> = self.owners.keys().map(|key| (*key).to_string()).collect();
             known.sort_unstable();
             PlanError::UnknownDirectory {
@@ -99,7 +143,7 @@ pub(crate) fn triggers(
     };
     if changes.include.is_empty() {
         for path in changes.changed_paths {
-            if let Some(owner) = directories.owner_of_path(path) {
+            for owner in directories.owners_of_path(path) {
                 mark(owner, Reason::Changed, &mut triggers);
             }
         }
@@ -121,17 +165,17 @@ pub(crate) fn triggers(
         }
     } else {
         for directory in changes.include {
-            mark(
-                directories.resolve(directory)?,
-                Reason::Included,
-                &mut triggers,
-            );
+            for owner in directories.resolve(directory)? {
+                mark(owner, Reason::Included, &mut triggers);
+            }
         }
     }
     for directory in changes.ignore {
-        match directories.resolve(directory)? {
-            Owner::Layer(id) => triggers.layers[id] = None,
-            Owner::Compat(index) => triggers.compat[index] = false,
+        for owner in directories.resolve(directory)? {
+            match owner {
+                Owner::Layer(id) => triggers.layers[id] = None,
+                Owner::Compat(index) => triggers.compat[index] = false,
+            }
         }
     }
     Ok(triggers)
@@ -143,25 +187,45 @@ mod tests {
 
     #[test]
     fn variant_directories_own_their_paths() {
-        let owners: HashMap<&str, Owner> = [
-            ("images/a", Owner::Layer(0)),
-            ("images/a/cuda", Owner::Layer(1)),
+        let owners: HashMap<&str, Vec<Owner>> = [
+            ("images/a", vec![Owner::Layer(0)]),
+            ("images/a/cuda", vec![Owner::Layer(1), Owner::Layer(2)]),
         ]
         .into();
-        let directories = Directories { owners };
+        let directories = Directories {
+            owners,
+            shared_files: [("tree/build.json".to_string(), vec![Owner::Layer(3)])].into(),
+        };
         assert_eq!(
-            directories.owner_of_path("images/a/Dockerfile"),
-            Some(Owner::Layer(0))
+            directories.owners_of_path("images/a/Dockerfile"),
+            [Owner::Layer(0)]
         );
         assert_eq!(
-            directories.owner_of_path("images/a/cuda/Dockerfile"),
-            Some(Owner::Layer(1))
+            directories.owners_of_path("images/a/cuda/Dockerfile"),
+            [Owner::Layer(1), Owner::Layer(2)]
         );
         assert_eq!(
-            directories.owner_of_path("images/a/cuda/deep/x"),
-            Some(Owner::Layer(1))
+            directories.owners_of_path("images/a/cuda/deep/x"),
+            [Owner::Layer(1), Owner::Layer(2)]
         );
-        assert_eq!(directories.owner_of_path("images/ab/x"), None);
-        assert_eq!(directories.owner_of_path("README.md"), None);
+        assert_eq!(directories.owners_of_path("images/ab/x"), []);
+        assert_eq!(directories.owners_of_path("README.md"), []);
+        assert_eq!(
+            directories.owners_of_path("tree/build.json"),
+            [Owner::Layer(3)]
+        );
+    }
+
+    #[test]
+    fn a_root_image_owns_every_other_path() {
+        let owners: HashMap<&str, Vec<Owner>> =
+            [(".", vec![Owner::Layer(0)]), ("sub", vec![Owner::Layer(1)])].into();
+        let directories = Directories {
+            owners,
+            shared_files: HashMap::new(),
+        };
+        assert_eq!(directories.owners_of_path("README.md"), [Owner::Layer(0)]);
+        assert_eq!(directories.owners_of_path("sub/x"), [Owner::Layer(1)]);
+        assert_eq!(directories.resolve(".").unwrap(), [Owner::Layer(0)]);
     }
 }

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use strata_repo::{CommitInfo, Layer, LayerDetails};
+use strata_repo::{
+    names_commit, render_tag, CommitFacts, CommitInfo, GenericImage, Layer, LayerDetails,
+};
 
 /// How many characters of the commit hash docker-stacks puts in a tag.
 pub(crate) const STACKS_HASH_LENGTH: usize = 12;
@@ -16,14 +18,72 @@ pub(crate) struct Naming<'a> {
     pub source_url: Option<&'a str>,
 }
 
+/// `<repo>/<path>`, or `<path>` when `repo` is empty.
+fn under(repo: &str, path: &str) -> String {
+    if repo.is_empty() {
+        path.to_string()
+    } else {
+        format!("{}/{path}", repo.trim_end_matches('/'))
+    }
+}
+
 impl Naming<'_> {
     /// `<repo>/<path>`, or `<path>` when no repo is set.
     fn under_repo(&self, path: &str) -> String {
-        if self.repo.is_empty() {
-            path.to_string()
-        } else {
-            format!("{}/{path}", self.repo.trim_end_matches('/'))
+        under(self.repo, path)
+    }
+
+    fn commit_facts(&self) -> CommitFacts<'_> {
+        CommitFacts {
+            hash: &self.commit.hash,
+            short_hash: &self.commit.short_hash,
+            count: self.commit.count,
         }
+    }
+
+    /// A generic image's tags: its templates rendered (those naming a value the image lacks
+    /// dropped), the ones naming the commit first; when none does, a unique
+    /// `{name}:{version}[-{variant}]-{count}-{short-commit}` (or `{name}:[{variant}-]{commit}`)
+    /// leads, so that every build has a tag of its own (see [`GenericImage::unique_template`]).
+    fn generic_tags(&self, image: &GenericImage) -> Vec<String> {
+        let repo = image.repo.as_deref().unwrap_or(self.repo);
+        let facts = self.commit_facts();
+        let mut templates: Vec<String> = image
+            .tags
+            .iter()
+            .filter(|template| names_commit(template))
+            .cloned()
+            .collect();
+        if templates.is_empty() {
+            templates.push(image.unique_template());
+        }
+        templates.extend(
+            image
+                .tags
+                .iter()
+                .filter(|template| !names_commit(template))
+                .cloned(),
+        );
+        let mut tags: Vec<String> = Vec::new();
+        for template in &templates {
+            if let Some(tag) = render_tag(template, image, Some(facts)) {
+                let tag = under(repo, &tag);
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+        }
+        tags
+    }
+
+    /// The version label of a generic image's build: its unique tag's tag part.
+    fn generic_version(&self, image: &GenericImage) -> String {
+        let tags = self.generic_tags(image);
+        let unique = tags.first().map(String::as_str).unwrap_or_default();
+        strata_repo::ImageReference::parse(unique)
+            .tag
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// `<version>-<count>-<short hash>`: the build version of SciServer builds.
@@ -57,6 +117,7 @@ impl Naming<'_> {
                     format!("{repository}:{prefix}latest"),
                 ]
             }
+            LayerDetails::Generic(image) => self.generic_tags(image),
         }
     }
 
@@ -121,6 +182,9 @@ impl Naming<'_> {
                 )
             }
             LayerDetails::Stacks(_) => self.labels(&layer.name, &self.stacks_commit_tag(), None),
+            LayerDetails::Generic(image) => {
+                self.labels(&image.image, &self.generic_version(image), None)
+            }
         }
     }
 

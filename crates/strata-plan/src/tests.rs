@@ -57,6 +57,7 @@ fn repository(images: &[Image<'_>]) -> Repository {
                 reads,
                 build_args: BTreeMap::new(),
                 taggers: Vec::new(),
+                tests: Vec::new(),
                 details: LayerDetails::Stacks(StacksImage {
                     image: image.name.to_string(),
                     variant: None,
@@ -67,6 +68,7 @@ fn repository(images: &[Image<'_>]) -> Repository {
     Repository {
         root: PathBuf::from("."),
         layout: LayoutKind::DockerStacks,
+        layouts: vec![LayoutKind::DockerStacks],
         config: Config::default(),
         layers,
         compat_layers: Vec::new(),

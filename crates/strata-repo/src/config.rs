@@ -19,6 +19,8 @@ pub enum LayoutKind {
     Sciserver,
     /// `images/<name>/Dockerfile`, with optional `images/<name>/<variant>/Dockerfile`.
     DockerStacks,
+    /// Any tree of Dockerfiles: every directory holding a `Dockerfile` is an image.
+    Generic,
 }
 
 impl LayoutKind {
@@ -26,6 +28,7 @@ impl LayoutKind {
         match self {
             Self::Sciserver => "sciserver",
             Self::DockerStacks => "docker-stacks",
+            Self::Generic => "generic",
         }
     }
 }
@@ -34,8 +37,10 @@ impl LayoutKind {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
-    /// The layout; detected from the directories when absent.
-    pub layout: Option<LayoutKind>,
+    /// The layouts (image families) of the repository, one or several (`layout = "sciserver"`
+    /// or `layout = ["sciserver", "generic"]`); detected from the directories when absent.
+    #[serde(default, deserialize_with = "one_or_many_layouts")]
+    pub layout: Option<Vec<LayoutKind>>,
     /// Registry and namespace images are tagged under (`--repo` overrides it).
     pub repo: Option<String>,
     /// docker-stacks layout: the directory holding one directory per image (default `images`).
@@ -47,6 +52,12 @@ pub struct Config {
     /// `plan` and `build` refusing the change.
     #[serde(default)]
     pub retired: Vec<String>,
+    /// The generic layout's settings.
+    #[serde(default)]
+    pub generic: GenericConfig,
+    /// Settings for image tests.
+    #[serde(default)]
+    pub test: TestSettings,
     /// Per-image settings, keyed by image name (docker-stacks: `name` or `name/variant`;
     /// SciServer: the layer's target).
     #[serde(default)]
@@ -61,8 +72,19 @@ pub struct Config {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ImageConfig {
     /// The image of this repository this one is built on, when its `FROM` line does not say so
-    /// in a way strata can match.
-    pub parent: Option<String>,
+    /// in a way strata can match; `false` says its base is external.
+    #[serde(default, deserialize_with = "parent_setting")]
+    pub parent: Option<ParentSetting>,
+    /// Generic layout: the image's name (default: from its directory).
+    pub name: Option<String>,
+    /// Generic layout: the image's version (`{version}` in tag templates).
+    pub version: Option<String>,
+    /// Generic layout: tag templates (`"{name}:v{version}"`, `"{name}:latest"`).
+    pub tags: Option<Vec<String>>,
+    /// Tests run on the built image before any tag moves; inherited by every image built on
+    /// this one.
+    #[serde(default)]
+    pub tests: Vec<TestConfig>,
     /// Build arguments for this image, over the repository-wide ones.
     #[serde(default)]
     pub build_args: BTreeMap<String, String>,
@@ -122,6 +144,126 @@ pub enum TaggerConfig {
     },
 }
 
+/// `parent = "name"` or `parent = false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParentSetting {
+    /// The image of this repository (its name as `strata graph` shows it).
+    Image(String),
+    /// The base is external: no image of the repository, whatever the `FROM` line says.
+    External,
+}
+
+/// The generic layout's settings: `[generic]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GenericConfig {
+    /// File names that make a directory an image: `Dockerfile` (the default) and patterns such
+    /// as `Dockerfile.*` (`*` matches any text).
+    pub dockerfiles: Option<Vec<String>>,
+    /// Directories (relative to the root, `/`-separated) that hold no images.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Tag templates for every generic image (default `["{name}:{version}"]`, or
+    /// `["{name}:latest"]` for an image without a version).
+    pub tags: Option<Vec<String>>,
+    /// Settings for the images under one directory, keyed by that directory.
+    #[serde(default)]
+    pub trees: BTreeMap<String, TreeConfig>,
+}
+
+/// Settings for the images under one directory: `[generic.trees."heasarc"]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TreeConfig {
+    /// A JSON file, relative to the tree, of `{"<image name>": {"version": "…", "<ARG>": "…"}}`
+    /// (heasarc's `build.json`): `version` is the image's version and, like every other key,
+    /// a build argument; `name` and `label` are read, not passed.
+    pub build_json: Option<String>,
+    /// Tag templates for the tree's images.
+    pub tags: Option<Vec<String>>,
+    /// Build arguments for the tree's images.
+    #[serde(default)]
+    pub build_args: BTreeMap<String, String>,
+    /// Registry and namespace the tree's images are tagged under, over `repo`.
+    pub repo: Option<String>,
+}
+
+/// Settings for image tests: `[test]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TestSettings {
+    /// Let test containers use the host's network (default: `--network none`).
+    #[serde(default)]
+    pub network: bool,
+    /// Seconds a test may run before it fails (default 600).
+    pub timeout: Option<u64>,
+}
+
+/// One test of an image: `[[images.<name>.tests]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TestConfig {
+    /// The name reports use (default: the command).
+    pub name: Option<String>,
+    /// A command run in a throw-away container of the image.
+    pub command: Option<Vec<String>>,
+    /// A command run on the host at the repository root, with the image's reference in
+    /// `STRATA_IMAGE` (and `{image}` in its arguments replaced by it).
+    pub host: Option<Vec<String>>,
+    /// The exit code that passes (default 0).
+    #[serde(default)]
+    pub exit_code: i64,
+    /// A regular expression the command's output must match.
+    pub output: Option<String>,
+    /// Let the test container use the host's network (overrides `[test] network`).
+    pub network: Option<bool>,
+    /// Seconds before the test fails (overrides `[test] timeout`).
+    pub timeout: Option<u64>,
+}
+
+fn one_or_many_layouts<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<LayoutKind>>, D::Error> {
+    use serde::de::{IntoDeserializer, SeqAccess, Visitor};
+    struct Layouts;
+    impl<'de> Visitor<'de> for Layouts {
+        type Value = Vec<LayoutKind>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter
+                .write_str("a layout (`sciserver`, `docker-stacks`, `generic`) or a list of them")
+        }
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+            Ok(vec![LayoutKind::deserialize(value.into_deserializer())?])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
+            let mut layouts = Vec::new();
+            while let Some(layout) = sequence.next_element()? {
+                layouts.push(layout);
+            }
+            Ok(layouts)
+        }
+    }
+    deserializer.deserialize_any(Layouts).map(Some)
+}
+
+fn parent_setting<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<ParentSetting>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "an image name, or `false` for an external base")]
+    enum Parent {
+        Name(String),
+        Flag(bool),
+    }
+    match Parent::deserialize(deserializer)? {
+        Parent::Name(name) => Ok(Some(ParentSetting::Image(name))),
+        Parent::Flag(false) => Ok(Some(ParentSetting::External)),
+        Parent::Flag(true) => Err(serde::de::Error::custom(
+            "`parent = true` says nothing: give the parent image's name, or `false` for an external base",
+        )),
+    }
+}
+
 impl Config {
     /// Read `strata.toml` from `root`, or the defaults when there is none.
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
@@ -168,7 +310,7 @@ mod tests {
             "layout = \"docker-stacks\"\nrepo = \"localhost:5000/me\"\n[build-args]\nA = \"1\"\n[images.base]\nparent = \"foundation\"\nbuild-args = { A = \"2\" }\n",
         )
         .unwrap();
-        assert_eq!(config.layout, Some(LayoutKind::DockerStacks));
+        assert_eq!(config.layout, Some(vec![LayoutKind::DockerStacks]));
         assert_eq!(config.build_args_for("base")["A"], "2");
         assert_eq!(config.build_args_for("other")["A"], "1");
     }
@@ -194,7 +336,7 @@ mod tests {
           |
         2 | repository = "y"
           | ^^^^^^^^^^
-        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `images`
+        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `generic`, `test`, `images`
         "#);
     }
 }

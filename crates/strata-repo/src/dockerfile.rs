@@ -53,6 +53,40 @@ pub(crate) fn read_stages(
     Ok((syntax, stages))
 }
 
+/// What loading an image needs of its Dockerfile: the final stage's base and every other
+/// external image the build reads.
+pub(crate) struct ImageBases {
+    pub base: String,
+    pub base_arg: Option<String>,
+    pub other_references: Vec<String>,
+}
+
+/// Read `path` for image `image` (named in errors).
+pub(crate) fn read_bases(
+    path: &Path,
+    build_args: &BTreeMap<String, String>,
+    image: &str,
+) -> Result<ImageBases, crate::error::RepoError> {
+    let dockerfile = Dockerfile::read(path, build_args).map_err(|source| {
+        crate::error::RepoError::Dockerfile {
+            image: image.to_string(),
+            source: Box::new(source),
+        }
+    })?;
+    let final_base = dockerfile.final_base();
+    let other_references = dockerfile
+        .external_references()
+        .into_iter()
+        .filter(|reference| *reference != final_base.reference)
+        .map(str::to_string)
+        .collect();
+    Ok(ImageBases {
+        base: final_base.reference.to_string(),
+        base_arg: final_base.via_arg,
+        other_references,
+    })
+}
+
 /// How the final stage's base was named, followed through stage aliases.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinalBase<'a> {

@@ -44,6 +44,26 @@ pub enum ConfigError {
         name: String,
         known: String,
     },
+    #[error("`{path}`: image `{name}` has no tag: every template names a variable it lacks (`{templates}`)", path = path.display())]
+    NoTags {
+        path: PathBuf,
+        name: String,
+        templates: String,
+    },
+    #[error("`{path}`: tag template `{template}` of image `{name}`: {reason}", path = path.display())]
+    BadTemplate {
+        path: PathBuf,
+        name: String,
+        template: String,
+        reason: String,
+    },
+    #[error("`{path}`: test {index} of image `{name}`: {reason}", path = path.display())]
+    BadTest {
+        path: PathBuf,
+        name: String,
+        index: usize,
+        reason: String,
+    },
     #[error("`{path}` sets the parent of `{name}` to `{parent}`, which is not an image of the repository", path = path.display())]
     UnknownParent {
         path: PathBuf,
@@ -60,7 +80,7 @@ pub enum RepoError {
     #[error("the {layout} layout finds no image in `{root}`: nothing matches `{looked_in}`", root = root.display())]
     NoImages {
         root: PathBuf,
-        layout: &'static str,
+        layout: String,
         looked_in: String,
     },
     #[error("this change leaves {} without a final layer, so {} no compat updates:{}", if orphans.len() == 1 { "a version" } else { "versions" }, if orphans.len() == 1 { "it would get" } else { "they would get" }, crate::versions::listing(orphans))]
@@ -122,6 +142,19 @@ pub enum RepoError {
     },
     #[error("no single final science layer for `{image}`: {found}")]
     NoSingleFinal { image: String, found: String },
+    #[error("`{dockerfile}`: `FROM {reference}` could name any of {} images of this repository: {}", candidates.len(), candidates.join(", "))]
+    AmbiguousParent {
+        image: String,
+        dockerfile: String,
+        reference: String,
+        candidates: Vec<String>,
+    },
+    #[error("image name `{name}` is used by two images: `{first}` and `{second}`")]
+    DuplicateName {
+        name: String,
+        first: String,
+        second: String,
+    },
     #[error("circular dependency between images: {cycle}")]
     Cycle { cycle: String },
     #[error("circular compat includes: {cycle}")]
@@ -152,13 +185,21 @@ impl RepoError {
                 "check `layout` (and `images-dir`) in `strata.toml`, or remove `layout` to let strata detect it".to_string(),
             ),
             Self::NotFound { .. } => Some(
-                "an image repository has `science/*/sciserver-image.json` (SciServer layout) or `images/*/Dockerfile` (docker-stacks layout); pass its path, or set `layout` in `strata.toml`".to_string(),
+                "an image repository has `science/*/sciserver-image.json` (SciServer layout), `images/*/Dockerfile` (docker-stacks layout) or any `Dockerfile` (generic layout); pass its path, or set `layout` in `strata.toml`".to_string(),
             ),
             Self::DuplicateTarget { .. } => Some("give one of them a distinct `target` in its `sciserver-image.json`".to_string()),
             Self::SelfDependency { .. } => Some("a layer's `FROM` must name another layer's `sci/<target>:<version>` tag".to_string()),
             Self::NoSingleFinal { .. } => Some("layers of one image and version must form a chain: exactly one of them must have no other layer of the same image and version built on it".to_string()),
             Self::DependsOnHigherVersion { .. } => Some("build the higher version on top of the lower one, not the other way round".to_string()),
             Self::MissingDockerfile { .. } => Some("add the Dockerfile, or remove the directory's `sciserver-image.json`".to_string()),
+            Self::AmbiguousParent { image, candidates, .. } => Some(format!(
+                "say which in `strata.toml`:\n  [images.\"{image}\"]\n  parent = \"{}\"   # or one of the others; `parent = false` for an external image",
+                candidates.first().map_or("", String::as_str)
+            )),
+            Self::DuplicateName { .. } => Some("rename one: `name` under its `[images.\"<directory>\"]` in `strata.toml`, or a distinct `target`".to_string()),
+            Self::Config(ConfigError::NoTags { .. } | ConfigError::BadTemplate { .. }) => Some(
+                "tag templates may name {name}, {version}, {variant}, {label}, {commit}, {short-commit} and {count}; give the image a `version` in `strata.toml`, or a template it can fill".to_string(),
+            ),
             Self::Config(ConfigError::UnknownImage { .. } | ConfigError::UnknownParent { .. }) => {
                 Some("run `strata graph` to list the repository's images".to_string())
             }

@@ -1,16 +1,22 @@
-//! Opening a repository: reading `strata.toml`, detecting the layout, and the directory and
-//! graph checks both layouts share.
+//! Opening a repository: reading `strata.toml`, detecting its layouts (image families), reading
+//! each, and the checks they share: unique names, no cycles, inherited taggers and tests.
 
 use std::path::Path;
 
-use crate::config::{Config, LayoutKind};
+use crate::config::{Config, LayoutKind, ParentSetting};
+use crate::cycles::find_cycle;
 use crate::directories::definition_directories;
 use crate::error::ConfigError;
 use crate::error::RepoError;
-use crate::model::{Layer, Repository};
-use crate::{sciserver, stacks};
+use crate::model::{CompatLayer, ImageTest, ImageTestKind, Layer, LayerId, Repository};
+use crate::{generic, sciserver, stacks};
 
-/// Open the image repository at `root`: read its settings, detect its layout, read and check
+/// The seconds an image test may run unless `[test] timeout` or the test says otherwise.
+pub const DEFAULT_TEST_TIMEOUT: u64 = 600;
+/// The directory beside a Dockerfile whose executable files are the image's tests.
+pub const TESTS_DIRECTORY: &str = "tests";
+
+/// Open the image repository at `root`: read its settings, detect its layouts, read and check
 /// every image definition.
 pub fn open(root: &Path) -> Result<Repository, RepoError> {
     if !root.is_dir() {
@@ -25,46 +31,86 @@ pub fn open(root: &Path) -> Result<Repository, RepoError> {
         root
     };
     let config = Config::load(base)?;
-    let layout = match config.layout {
-        Some(layout) => layout,
-        None => detect_layout(base, root, &config)?,
-    };
-    let (mut layers, compat_layers, warnings) = match layout {
-        LayoutKind::Sciserver => {
-            let repository = sciserver::load(base, &config)?;
-            (
-                repository.layers,
-                repository.compat_layers,
-                repository.warnings,
-            )
+    let mut warnings = Vec::new();
+    let layouts = match &config.layout {
+        Some(layouts) if !layouts.is_empty() => {
+            let mut unique = Vec::new();
+            for layout in layouts {
+                if !unique.contains(layout) {
+                    unique.push(*layout);
+                }
+            }
+            unique
         }
-        LayoutKind::DockerStacks => {
-            let repository = stacks::load(base, &config)?;
-            (repository.layers, Vec::new(), repository.warnings)
-        }
+        _ => detect_layouts(base, root, &config, &mut warnings)?,
     };
-    if layers.is_empty() {
-        let looked_in = match layout {
-            LayoutKind::Sciserver => format!("science/*/{}", sciserver::DEFINITION_FILE),
-            LayoutKind::DockerStacks => format!(
-                "{}/*/Dockerfile",
-                config
-                    .images_dir
-                    .as_deref()
-                    .unwrap_or(stacks::DEFAULT_IMAGES_DIR)
-            ),
+    let mut layers: Vec<Layer> = Vec::new();
+    let mut compat_layers: Vec<CompatLayer> = Vec::new();
+    for layout in &layouts {
+        let (family, family_warnings) = match layout {
+            LayoutKind::Sciserver => {
+                let repository = sciserver::load(base, &config)?;
+                compat_layers = repository.compat_layers;
+                (repository.layers, repository.warnings)
+            }
+            LayoutKind::DockerStacks => {
+                let repository = stacks::load(base, &config)?;
+                (repository.layers, repository.warnings)
+            }
+            LayoutKind::Generic => continue,
         };
+        let offset = layers.len();
+        layers.extend(family.into_iter().map(|layer| shifted(layer, offset)));
+        warnings.extend(family_warnings);
+    }
+    // Generic trees last: their images may be built on the other families'.
+    if layouts.contains(&LayoutKind::Generic) {
+        let repository = generic::load(
+            base,
+            &config,
+            &owned_directories(&layouts, &config),
+            &layers,
+        )?;
+        layers.extend(repository.layers);
+        warnings.extend(repository.warnings);
+    }
+    if layers.is_empty() {
+        let looked_in = layouts
+            .iter()
+            .map(|layout| match layout {
+                LayoutKind::Sciserver => format!("science/*/{}", sciserver::DEFINITION_FILE),
+                LayoutKind::DockerStacks => format!(
+                    "{}/*/Dockerfile",
+                    config
+                        .images_dir
+                        .as_deref()
+                        .unwrap_or(stacks::DEFAULT_IMAGES_DIR)
+                ),
+                LayoutKind::Generic => "**/Dockerfile".to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         return Err(RepoError::NoImages {
             root: root.to_path_buf(),
-            layout: layout.as_str(),
+            layout: layouts
+                .iter()
+                .map(|layout| layout.as_str())
+                .collect::<Vec<_>>()
+                .join(" + "),
             looked_in,
         });
     }
+    check_unique_names(&layers)?;
+    if let Some(cycle) = find_cycle(&layers) {
+        return Err(RepoError::Cycle { cycle });
+    }
     check_configured_images(&config, &layers)?;
     inherit_taggers(&config, &mut layers);
+    collect_tests(base, &config, &mut layers)?;
     Ok(Repository {
         root: root.to_path_buf(),
-        layout,
+        layout: layouts[0],
+        layouts,
         config,
         layers,
         compat_layers,
@@ -72,20 +118,115 @@ pub fn open(root: &Path) -> Result<Repository, RepoError> {
     })
 }
 
-fn detect_layout(base: &Path, root: &Path, config: &Config) -> Result<LayoutKind, RepoError> {
+/// A layer of one family moved to follow `offset` layers of others.
+fn shifted(mut layer: Layer, offset: LayerId) -> Layer {
+    if let Some(parent) = &mut layer.parent {
+        *parent += offset;
+    }
+    for dependency in &mut layer.also_needs {
+        *dependency += offset;
+    }
+    for (_, dependency) in &mut layer.reads {
+        *dependency += offset;
+    }
+    layer
+}
+
+/// Directories the SciServer and docker-stacks layouts own, which the generic layout skips.
+fn owned_directories(layouts: &[LayoutKind], config: &Config) -> Vec<String> {
+    let mut owned = Vec::new();
+    if layouts.contains(&LayoutKind::Sciserver) {
+        owned.extend(["science".to_string(), "compat".to_string()]);
+    }
+    if layouts.contains(&LayoutKind::DockerStacks) {
+        owned.push(
+            config
+                .images_dir
+                .as_deref()
+                .unwrap_or(stacks::DEFAULT_IMAGES_DIR)
+                .trim_matches('/')
+                .to_string(),
+        );
+    }
+    owned
+}
+
+/// Without `layout` in `strata.toml`: SciServer when `science/*/sciserver-image.json` exists,
+/// docker-stacks when `images/*/Dockerfile` does, else generic when any Dockerfile does. Other
+/// Dockerfiles beside a detected layout are reported, not read.
+fn detect_layouts(
+    base: &Path,
+    root: &Path,
+    config: &Config,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<LayoutKind>, RepoError> {
+    let mut layouts = Vec::new();
     if !definition_directories(&base.join("science"), sciserver::DEFINITION_FILE)?.is_empty() {
-        return Ok(LayoutKind::Sciserver);
+        layouts.push(LayoutKind::Sciserver);
     }
     let images_dir = config
         .images_dir
         .as_deref()
         .unwrap_or(stacks::DEFAULT_IMAGES_DIR);
-    if !definition_directories(&base.join(images_dir), "Dockerfile")?.is_empty() {
-        return Ok(LayoutKind::DockerStacks);
+    if layouts.is_empty()
+        && !definition_directories(&base.join(images_dir), "Dockerfile")?.is_empty()
+    {
+        layouts.push(LayoutKind::DockerStacks);
     }
-    Err(RepoError::NotFound {
-        root: root.to_path_buf(),
-    })
+    let others = generic::image_directories(base, config, &owned_directories(&layouts, config))?;
+    if layouts.is_empty() {
+        if others.is_empty() {
+            return Err(RepoError::NotFound {
+                root: root.to_path_buf(),
+            });
+        }
+        return Ok(vec![LayoutKind::Generic]);
+    }
+    // A repository with a `Dockerfile` at its root and a layout is usually the layout's tools.
+    let others: Vec<String> = others
+        .into_iter()
+        .filter(|directory| !directory.is_empty())
+        .collect();
+    if !others.is_empty() && layouts != [LayoutKind::DockerStacks] {
+        warnings.push(format!(
+            "{} other {} Dockerfiles ({}{}) {} not read: add `layout = [\"{}\", \"generic\"]` to `strata.toml` (or run `strata init`) to plan them too",
+            others.len(),
+            if others.len() == 1 { "directory holds" } else { "directories hold" },
+            others.iter().take(3).map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", "),
+            if others.len() > 3 { ", …" } else { "" },
+            if others.len() == 1 { "is" } else { "are" },
+            layouts[0].as_str(),
+        ));
+    }
+    Ok(layouts)
+}
+
+/// Image names must be unique across families: they key `strata.toml` and selectors.
+fn check_unique_names(layers: &[Layer]) -> Result<(), RepoError> {
+    let mut seen: std::collections::HashMap<&str, &Layer> = std::collections::HashMap::new();
+    for layer in layers {
+        if let Some(first) = seen.insert(&layer.name, layer) {
+            return Err(RepoError::DuplicateName {
+                name: layer.name.clone(),
+                first: first.dockerfile.clone(),
+                second: layer.dockerfile.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The chain of a layer and its ancestors, root first.
+fn lineage(layers: &[Layer], id: LayerId) -> Vec<LayerId> {
+    let mut chain = vec![id];
+    let mut current = layers[id].parent;
+    // Cycles were refused when the layers were read, so the chain ends.
+    while let Some(parent) = current {
+        chain.push(parent);
+        current = layers[parent].parent;
+    }
+    chain.reverse();
+    chain
 }
 
 /// Each layer's taggers: those of its ancestors, root first, then its own, each once.
@@ -97,31 +238,159 @@ fn inherit_taggers(config: &Config, layers: &mut [Layer]) {
             .map(|image| image.taggers.clone())
             .unwrap_or_default()
     };
-    let mut inherited = Vec::with_capacity(layers.len());
-    for layer in layers.iter() {
-        let mut chain = vec![own(layer)];
-        let mut current = layer.parent;
-        // Cycles were refused when the layers were read, so the chain ends.
-        while let Some(parent) = current {
-            chain.push(own(&layers[parent]));
-            current = layers[parent].parent;
-        }
-        let mut taggers = Vec::new();
-        for tagger in chain.into_iter().rev().flatten() {
-            if !taggers.contains(&tagger) {
-                taggers.push(tagger);
+    let inherited: Vec<_> = (0..layers.len())
+        .map(|id| {
+            let mut taggers = Vec::new();
+            for ancestor in lineage(layers, id) {
+                for tagger in own(&layers[ancestor]) {
+                    if !taggers.contains(&tagger) {
+                        taggers.push(tagger);
+                    }
+                }
             }
-        }
-        inherited.push(taggers);
-    }
+            taggers
+        })
+        .collect();
     for (layer, taggers) in layers.iter_mut().zip(inherited) {
         layer.taggers = taggers;
     }
 }
 
+/// Each layer's tests: its ancestors', root first, then its own. A layer's own tests are the
+/// executable files of the `tests/` directory beside its Dockerfile, then its `strata.toml`
+/// tests.
+fn collect_tests(base: &Path, config: &Config, layers: &mut [Layer]) -> Result<(), RepoError> {
+    let mut own = Vec::with_capacity(layers.len());
+    for layer in layers.iter() {
+        let mut tests = script_tests(base, config, layer)?;
+        if let Some(image) = config.images.get(&layer.name) {
+            for (index, test) in image.tests.iter().enumerate() {
+                let invalid = |reason: &str| ConfigError::BadTest {
+                    path: config.display_path(),
+                    name: layer.name.clone(),
+                    index: index + 1,
+                    reason: reason.to_string(),
+                };
+                let kind = match (&test.command, &test.host) {
+                    (Some(command), None) if !command.is_empty() => {
+                        ImageTestKind::Command { command: command.clone() }
+                    }
+                    (None, Some(command)) if !command.is_empty() => {
+                        ImageTestKind::Host { command: command.clone() }
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(invalid("give `command` (run in the image) or `host` (run on this machine), not both").into())
+                    }
+                    _ => return Err(invalid("give a non-empty `command` (run in the image) or `host` (run on this machine)").into()),
+                };
+                if let Some(pattern) = &test.output {
+                    regex::Regex::new(pattern).map_err(|error| {
+                        invalid(&format!("`output` is not a regular expression: {error}"))
+                    })?;
+                }
+                let command = match &kind {
+                    ImageTestKind::Command { command } | ImageTestKind::Host { command } => {
+                        command.join(" ")
+                    }
+                    ImageTestKind::Script { .. } => String::new(),
+                };
+                tests.push(ImageTest {
+                    name: test.name.clone().unwrap_or(command),
+                    declared_by: layer.name.clone(),
+                    kind,
+                    exit_code: test.exit_code,
+                    output: test.output.clone(),
+                    network: test.network.unwrap_or(config.test.network),
+                    timeout: test
+                        .timeout
+                        .or(config.test.timeout)
+                        .unwrap_or(DEFAULT_TEST_TIMEOUT),
+                });
+            }
+        }
+        own.push(tests);
+    }
+    let inherited: Vec<Vec<ImageTest>> = (0..layers.len())
+        .map(|id| {
+            let mut tests: Vec<ImageTest> = Vec::new();
+            for ancestor in lineage(layers, id) {
+                for test in &own[ancestor] {
+                    if !tests.contains(test) {
+                        tests.push(test.clone());
+                    }
+                }
+            }
+            tests
+        })
+        .collect();
+    for (layer, tests) in layers.iter_mut().zip(inherited) {
+        layer.tests = tests;
+    }
+    Ok(())
+}
+
+/// The executable files of `<directory>/tests/`, in name order.
+fn script_tests(base: &Path, config: &Config, layer: &Layer) -> Result<Vec<ImageTest>, RepoError> {
+    let directory = if layer.directory == "." {
+        TESTS_DIRECTORY.to_string()
+    } else {
+        format!("{}/{TESTS_DIRECTORY}", layer.directory)
+    };
+    let path = base.join(&directory);
+    let entries = match fs_err::read_dir(&path) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(RepoError::ReadDir { path, source }),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| RepoError::ReadDir {
+            path: path.clone(),
+            source,
+        })?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let metadata = entry.metadata().map_err(|source| RepoError::ReadDir {
+            path: path.clone(),
+            source,
+        })?;
+        if !name.starts_with('.') && metadata.is_file() && is_executable(&metadata) {
+            files.push(name);
+        }
+    }
+    files.sort_unstable();
+    Ok(files
+        .into_iter()
+        .map(|file| ImageTest {
+            name: format!("{directory}/{file}"),
+            declared_by: layer.name.clone(),
+            kind: ImageTestKind::Script {
+                directory: directory.clone(),
+                file,
+            },
+            exit_code: 0,
+            output: None,
+            network: config.test.network,
+            timeout: config.test.timeout.unwrap_or(DEFAULT_TEST_TIMEOUT),
+        })
+        .collect())
+}
+
+#[cfg(unix)]
+fn is_executable(metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    metadata.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &std::fs::Metadata) -> bool {
+    true
+}
+
 /// Every `[images.NAME]` table of `strata.toml` must name an image of the repository.
 fn check_configured_images(config: &Config, layers: &[Layer]) -> Result<(), RepoError> {
-    for name in config.images.keys() {
+    for (name, image) in &config.images {
         if !layers.iter().any(|layer| &layer.name == name) {
             let mut known: Vec<&str> = layers.iter().map(|layer| layer.name.as_str()).collect();
             known.sort_unstable();
@@ -131,6 +400,16 @@ fn check_configured_images(config: &Config, layers: &[Layer]) -> Result<(), Repo
                 known: known.join(", "),
             }
             .into());
+        }
+        if let Some(ParentSetting::Image(parent)) = &image.parent {
+            if !layers.iter().any(|layer| &layer.name == parent) {
+                return Err(ConfigError::UnknownParent {
+                    path: config.display_path(),
+                    name: name.clone(),
+                    parent: parent.clone(),
+                }
+                .into());
+            }
         }
     }
     Ok(())

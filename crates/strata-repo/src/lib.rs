@@ -8,6 +8,7 @@ mod diagnostic;
 mod directories;
 mod dockerfile;
 mod error;
+mod generic;
 mod layout;
 mod model;
 mod pins;
@@ -19,12 +20,19 @@ mod version;
 mod versions;
 
 pub use changes::{CommitInfo, Git, GitError};
-pub use config::{Config, ImageConfig, LayoutKind, LockConfig, TaggerConfig, CONFIG_FILE};
+pub use config::{
+    Config, GenericConfig, ImageConfig, LayoutKind, LockConfig, ParentSetting, TaggerConfig,
+    TestConfig, TestSettings, TreeConfig, CONFIG_FILE,
+};
 pub use diagnostic::{join_chain, render_chain, SourceSpan};
 pub use dockerfile::{Dockerfile, FinalBase, Stage};
 pub use error::{ConfigError, DockerfileError, RepoError};
-pub use layout::open;
-pub use model::{CompatLayer, Layer, LayerDetails, LayerId, Repository, ScienceLayer, StacksImage};
+pub use generic::{looks_like_tag, names_commit, render as render_tag, CommitFacts};
+pub use layout::{open, DEFAULT_TEST_TIMEOUT, TESTS_DIRECTORY};
+pub use model::{
+    CompatLayer, GenericImage, ImageTest, ImageTestKind, Layer, LayerDetails, LayerId, Repository,
+    ScienceLayer, StacksImage,
+};
 pub use pins::{pin_file, pinned_reference, PinEdit, PinFile, PinSite};
 pub use sciserver::{DEFAULT_VERSION, DEFINITION_FILE};
 pub use stacks::DEFAULT_IMAGES_DIR;

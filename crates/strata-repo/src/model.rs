@@ -14,7 +14,10 @@ pub type LayerId = usize;
 #[derive(Debug, Clone)]
 pub struct Repository {
     pub root: PathBuf,
+    /// The first of `layouts`.
     pub layout: LayoutKind,
+    /// Every family of images the repository holds, in the order they were read.
+    pub layouts: Vec<LayoutKind>,
     pub config: Config,
     pub layers: Vec<Layer>,
     pub compat_layers: Vec<CompatLayer>,
@@ -49,7 +52,45 @@ pub struct Layer {
     pub build_args: BTreeMap<String, String>,
     /// Taggers from `strata.toml`: the ancestors' first, then the layer's own.
     pub taggers: Vec<crate::config::TaggerConfig>,
+    /// Tests run on the built image: the ancestors' first, then the layer's own.
+    pub tests: Vec<ImageTest>,
     pub details: LayerDetails,
+}
+
+/// One test of an image, as declared by the image or one of its ancestors.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImageTest {
+    /// The name reports use: the script's path, or the configured name or command.
+    pub name: String,
+    /// The image whose directory or settings declare the test.
+    pub declared_by: String,
+    pub kind: ImageTestKind,
+    /// The exit code that passes.
+    pub exit_code: i64,
+    /// A regular expression the output must match.
+    pub output: Option<String>,
+    /// Whether the test container may use the host's network.
+    pub network: bool,
+    /// Seconds before the test fails.
+    pub timeout: u64,
+}
+
+/// Where and how a test runs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ImageTestKind {
+    /// An executable file of a `tests/` directory beside a Dockerfile: the directory is copied
+    /// into a throw-away container of the image and the file run there.
+    Script {
+        /// The `tests/` directory, relative to the repository root.
+        directory: String,
+        /// The file's name in it.
+        file: String,
+    },
+    /// A command run in a throw-away container of the image.
+    Command { command: Vec<String> },
+    /// A command run on the host at the repository root, with `STRATA_IMAGE` set.
+    Host { command: Vec<String> },
 }
 
 /// What a layer is, by layout.
@@ -57,6 +98,46 @@ pub struct Layer {
 pub enum LayerDetails {
     Science(ScienceLayer),
     Stacks(StacksImage),
+    Generic(GenericImage),
+}
+
+/// An image of the generic layout: any directory holding a Dockerfile.
+#[derive(Debug, Clone)]
+pub struct GenericImage {
+    /// The image name (`heasoft`): the directory's name, or the one above a tag-like directory.
+    pub image: String,
+    /// `{version}`: from `strata.toml`, the tree's build JSON, or a tag-like directory name.
+    pub version: Option<String>,
+    /// `{variant}`: the suffix of a `Dockerfile.<variant>`.
+    pub variant: Option<String>,
+    /// `{label}`: from the tree's build JSON.
+    pub label: Option<String>,
+    /// Tag templates, the moving tag last.
+    pub tags: Vec<String>,
+    /// Registry and namespace of the image's tree, when the tree sets one.
+    pub repo: Option<String>,
+    /// When images of several trees would share a build-unique tag (`sciserver-base:<commit>`),
+    /// the text that tells this one's apart: its directory above the name
+    /// (`ubuntu-22.04`), put at the front of the tag.
+    pub qualifier: Option<String>,
+}
+
+impl GenericImage {
+    /// The template of the tag unique to each build, when no template names the commit.
+    pub fn unique_template(&self) -> String {
+        let qualifier = self
+            .qualifier
+            .as_deref()
+            .map(|qualifier| format!("{qualifier}-"))
+            .unwrap_or_default();
+        let rest = match (&self.version, &self.variant) {
+            (Some(_), Some(_)) => "{version}-{variant}-{count}-{short-commit}",
+            (Some(_), None) => "{version}-{count}-{short-commit}",
+            (None, Some(_)) => "{variant}-{commit}",
+            (None, None) => "{commit}",
+        };
+        format!("{{name}}:{qualifier}{rest}")
+    }
 }
 
 /// A SciServer science layer's `sciserver-image.json`, with defaults applied.
@@ -93,6 +174,16 @@ pub struct CompatLayer {
 }
 
 impl Repository {
+    /// Forget the generic trees' own `repo`s: every image goes under the one namespace given
+    /// on the command line.
+    pub fn clear_tree_repos(&mut self) {
+        for layer in &mut self.layers {
+            if let LayerDetails::Generic(image) = &mut layer.details {
+                image.repo = None;
+            }
+        }
+    }
+
     pub fn compat_layer(&self, name: &str) -> Option<&CompatLayer> {
         self.compat_layers.iter().find(|compat| compat.name == name)
     }
@@ -127,7 +218,7 @@ impl Repository {
     /// `…/<target>:<version>` of any of its targets, or a docker-stacks image as its `FROM`
     /// lines are matched.
     pub fn names_image(&self, reference: &str) -> bool {
-        match self.layout {
+        self.layouts.iter().any(|layout| match layout {
             crate::config::LayoutKind::Sciserver => {
                 let last = strata_dockerfile::last_component(reference);
                 let name = last.split(['@', ':']).next().unwrap_or(last);
@@ -140,11 +231,42 @@ impl Repository {
             crate::config::LayoutKind::DockerStacks => {
                 crate::stacks::names_image(reference, &self.layers, self.config.repo.as_deref())
             }
-        }
+            crate::config::LayoutKind::Generic => {
+                crate::generic::names_image(reference, &self.layers)
+            }
+        })
     }
 }
 
 impl Layer {
+    /// A layer as a loader reads it, before parents are matched and taggers and tests
+    /// inherited.
+    pub(crate) fn read(
+        name: String,
+        directory: String,
+        dockerfile: String,
+        definition_file: String,
+        bases: &crate::dockerfile::ImageBases,
+        build_args: BTreeMap<String, String>,
+        details: LayerDetails,
+    ) -> Self {
+        Self {
+            name,
+            directory,
+            dockerfile,
+            definition_file,
+            base: bases.base.clone(),
+            base_arg: bases.base_arg.clone(),
+            parent: None,
+            also_needs: Vec::new(),
+            reads: Vec::new(),
+            build_args,
+            taggers: Vec::new(),
+            tests: Vec::new(),
+            details,
+        }
+    }
+
     /// Every layer of the repository this one needs built first.
     pub fn dependencies(&self) -> impl Iterator<Item = LayerId> + '_ {
         self.parent
@@ -155,7 +277,14 @@ impl Layer {
     pub fn science(&self) -> Option<&ScienceLayer> {
         match &self.details {
             LayerDetails::Science(science) => Some(science),
-            LayerDetails::Stacks(_) => None,
+            LayerDetails::Stacks(_) | LayerDetails::Generic(_) => None,
+        }
+    }
+
+    pub fn generic(&self) -> Option<&GenericImage> {
+        match &self.details {
+            LayerDetails::Generic(generic) => Some(generic),
+            LayerDetails::Science(_) | LayerDetails::Stacks(_) => None,
         }
     }
 }

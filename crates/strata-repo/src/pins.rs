@@ -84,9 +84,15 @@ impl Repository {
                     }
                 },
             )?;
+            // Paths read as the user named the repository: `docker/Dockerfile` for `docker`.
+            let display = if self.root.as_os_str().is_empty() || self.root == Path::new(".") {
+                layer.dockerfile.clone()
+            } else {
+                path.display().to_string()
+            };
             files.push(PinFile {
                 path,
-                display: layer.dockerfile.clone(),
+                display,
                 text,
                 sites,
             });

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::cycles::find_cycle;
 use crate::diagnostic::SourceSpan;
 use crate::directories::definition_directories;
-use crate::dockerfile::Dockerfile;
+use crate::dockerfile::read_bases;
 use crate::error::RepoError;
 use crate::model::{CompatLayer, Layer, LayerDetails, LayerId, ScienceLayer};
 use crate::version::compare_versions;
@@ -164,39 +164,23 @@ fn read_science_layers(
             });
         }
         let build_args = config.build_args_for(&target);
-        let dockerfile = Dockerfile::read(&dockerfile_path, &build_args).map_err(|source| {
-            RepoError::Dockerfile {
-                image: directory.clone(),
-                source: Box::new(source),
-            }
-        })?;
-        let final_base = dockerfile.final_base();
-        let other_references = dockerfile
-            .external_references()
-            .into_iter()
-            .filter(|reference| *reference != final_base.reference)
-            .map(str::to_string)
-            .collect();
-        let layer = Layer {
-            name: target.clone(),
-            dockerfile: format!("{directory}/Dockerfile"),
-            definition_file: format!("{directory}/{DEFINITION_FILE}"),
-            base: final_base.reference.to_string(),
-            base_arg: final_base.via_arg,
-            parent: None,
-            also_needs: Vec::new(),
-            reads: Vec::new(),
+        let bases = read_bases(&dockerfile_path, &build_args, &directory)?;
+        let layer = Layer::read(
+            target.clone(),
+            directory.clone(),
+            format!("{directory}/Dockerfile"),
+            format!("{directory}/{DEFINITION_FILE}"),
+            &bases,
             build_args,
-            taggers: Vec::new(),
-            directory,
-            details: LayerDetails::Science(ScienceLayer {
+            LayerDetails::Science(ScienceLayer {
                 image: definition.image,
                 version,
                 target,
                 compat: definition.compat,
                 is_final: false,
             }),
-        };
+        );
+        let other_references = bases.other_references;
         layers.push(ReadLayer {
             layer,
             other_references,
@@ -361,7 +345,9 @@ fn warn_near_miss(
 fn science_of(layer: &Layer) -> &ScienceLayer {
     match &layer.details {
         LayerDetails::Science(science) => science,
-        LayerDetails::Stacks(_) => unreachable!("the SciServer loader only makes science layers"),
+        LayerDetails::Stacks(_) | LayerDetails::Generic(_) => {
+            unreachable!("the SciServer loader only makes science layers")
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::config::Config;
 use crate::cycles::find_cycle;
 use crate::directories::definition_directories;
-use crate::dockerfile::Dockerfile;
+use crate::dockerfile::read_bases;
 use crate::error::{ConfigError, RepoError};
 use crate::model::{Layer, LayerDetails, LayerId, StacksImage};
 use strata_dockerfile::ImageReference;
@@ -68,40 +68,22 @@ fn read_image(
     };
     let dockerfile_path = format!("{directory}/Dockerfile");
     let build_args = config.build_args_for(&name);
-    let dockerfile =
-        Dockerfile::read(&root.join(&dockerfile_path), &build_args).map_err(|source| {
-            RepoError::Dockerfile {
-                image: name.clone(),
-                source: Box::new(source),
-            }
-        })?;
-    let final_base = dockerfile.final_base();
-    let other_references = dockerfile
-        .external_references()
-        .into_iter()
-        .filter(|reference| *reference != final_base.reference)
-        .map(str::to_string)
-        .collect();
-    let layer = Layer {
+    let bases = read_bases(&root.join(&dockerfile_path), &build_args, &name)?;
+    let layer = Layer::read(
         name,
-        directory: directory.to_string(),
-        definition_file: dockerfile_path.clone(),
-        dockerfile: dockerfile_path,
-        base: final_base.reference.to_string(),
-        base_arg: final_base.via_arg,
-        parent: None,
-        also_needs: Vec::new(),
-        reads: Vec::new(),
+        directory.to_string(),
+        dockerfile_path.clone(),
+        dockerfile_path,
+        &bases,
         build_args,
-        taggers: Vec::new(),
-        details: LayerDetails::Stacks(StacksImage {
+        LayerDetails::Stacks(StacksImage {
             image: image.to_string(),
             variant,
         }),
-    };
+    );
     Ok(ReadImage {
         layer,
-        other_references,
+        other_references: bases.other_references,
     })
 }
 
@@ -125,15 +107,16 @@ fn link_parents(
         let configured_parent = config
             .images
             .get(&layer.name)
-            .and_then(|image| image.parent.as_deref());
+            .and_then(|image| image.parent.clone());
         layer.parent = match configured_parent {
-            Some(parent) => Some(
+            Some(crate::config::ParentSetting::External) => None,
+            Some(crate::config::ParentSetting::Image(parent)) => Some(
                 *index
-                    .get(parent)
+                    .get(&parent)
                     .ok_or_else(|| ConfigError::UnknownParent {
                         path: config.display_path(),
                         name: layer.name.clone(),
-                        parent: parent.to_string(),
+                        parent: parent.clone(),
                     })?,
             ),
             None => match_image(&layer.base, &index, repo),
@@ -172,6 +155,7 @@ pub(crate) fn names_image(reference: &str, layers: &[Layer], repo: Option<&str>)
     let index: HashMap<String, LayerId> = layers
         .iter()
         .enumerate()
+        .filter(|(_, layer)| matches!(layer.details, LayerDetails::Stacks(_)))
         .map(|(id, layer)| (layer.name.clone(), id))
         .collect();
     match_image(

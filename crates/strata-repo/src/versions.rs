@@ -181,7 +181,7 @@ impl Repository {
     /// The `image:version`s history defined that no science layer has now, not retired in
     /// `strata.toml`. Empty outside the SciServer layout.
     pub fn orphaned_versions(&self, git: &Git) -> Result<Vec<OrphanedVersion>, GitError> {
-        if self.layout != crate::config::LayoutKind::Sciserver {
+        if !self.layouts.contains(&crate::config::LayoutKind::Sciserver) {
             return Ok(Vec::new());
         }
         let changes = git.definition_changes()?;

@@ -205,6 +205,17 @@ fn outdated_locks(
                 if lock.output.is_file() {
                     all_settings.push(lock);
                 }
+            } else {
+                // No lock configured: a `requirements.lock` beside the image's
+                // `requirements.txt` says its own target.
+                let requirements = repository
+                    .root
+                    .join(&repository.layers[id].directory)
+                    .join("requirements.txt");
+                let output = default_output(&requirements);
+                if let Some(lock) = lone_lock(&requirements, &output)? {
+                    all_settings.push(lock);
+                }
             }
         }
     } else {
@@ -278,7 +289,7 @@ fn published_state(
         // Bare names are no registry's: nothing published to compare with.
         return Ok((Vec::new(), orphans));
     }
-    if repository.layout == LayoutKind::Sciserver {
+    if repository.layouts.contains(&LayoutKind::Sciserver) {
         published_orphans(repository, &repo, &mut orphans)?;
     }
     let commit = git.commit_info()?;

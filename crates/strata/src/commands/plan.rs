@@ -24,7 +24,7 @@ pub fn tag_namespace(repo: Option<&str>, repository: &Repository) -> String {
         .or_else(|| repository.config.repo.clone())
         .unwrap_or_else(|| match repository.layout {
             LayoutKind::Sciserver => SCISERVER_DEFAULT_REPO.to_string(),
-            LayoutKind::DockerStacks => String::new(),
+            LayoutKind::DockerStacks | LayoutKind::Generic => String::new(),
         })
 }
 
@@ -54,12 +54,16 @@ pub fn make_plan(select: &SelectSettings, printer: &Printer) -> anyhow::Result<(
 
 /// Open the repository and plan the selected builds, printing nothing.
 pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Plan)> {
-    let repository = strata_repo::open(&select.root).with_context(|| {
+    let mut repository = strata_repo::open(&select.root).with_context(|| {
         format!(
             "cannot read the image repository at `{}`",
             select.root.display()
         )
     })?;
+    if select.repo.is_some() {
+        // `--repo` puts every image under one namespace, over the trees' own.
+        repository.clear_tree_repos();
+    }
     let git = Git::new(&select.root);
     let commit = git.commit_info()?;
     let since = match &select.since {
@@ -69,7 +73,8 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
     let from_registry = select.since == ChangeSource::Registry && !select.all;
     // Protected versions: history first; with `--since registry`, the published versions too
     // once the tag namespace is known (below).
-    let protect_versions = !select.allow_orphan && repository.layout == LayoutKind::Sciserver;
+    let protect_versions =
+        !select.allow_orphan && repository.layouts.contains(&LayoutKind::Sciserver);
     let mut orphans = if protect_versions {
         repository.orphaned_versions(&git)?
     } else {
@@ -337,19 +342,26 @@ fn summary(plan: &Plan) -> String {
     if plan.builds.is_empty() {
         return format!("plan: nothing to build ({since})");
     }
-    let counts = match plan.layout {
-        "sciserver" => format!(
+    let images = format!(
+        "{} image {}",
+        plan.count(BuildKind::Image),
+        builds_word(plan.count(BuildKind::Image))
+    );
+    let counts = if plan.layouts.contains(&"sciserver") {
+        let science = format!(
             "{} science {} and {} compat {}",
             plan.count(BuildKind::Science),
             builds_word(plan.count(BuildKind::Science)),
             plan.count(BuildKind::Compat),
             builds_word(plan.count(BuildKind::Compat)),
-        ),
-        _ => format!(
-            "{} image {}",
-            plan.count(BuildKind::Image),
-            builds_word(plan.count(BuildKind::Image))
-        ),
+        );
+        if plan.count(BuildKind::Image) > 0 {
+            format!("{images}, {science}")
+        } else {
+            science
+        }
+    } else {
+        images
     };
     format!("plan: {counts} ({since})")
 }

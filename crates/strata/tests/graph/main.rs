@@ -185,3 +185,11 @@ fn sciserver_dot_and_mermaid_show_compat_layers() {
         "final layers with a compat layer: {mermaid}"
     );
 }
+
+#[test]
+fn sciserver_compute_images_every_tree() {
+    let context = TestContext::from_fixture(BINARY, "sciserver-compute-images");
+    let output = context.output(&["graph"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    assert_snapshot!(String::from_utf8_lossy(&output.stdout));
+}

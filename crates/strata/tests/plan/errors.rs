@@ -385,7 +385,7 @@ fn not_an_image_repository() {
     ----- stderr -----
     error: cannot read the image repository at `.`
       Caused by: no image repository found at `.`
-    hint: an image repository has `science/*/sciserver-image.json` (SciServer layout) or `images/*/Dockerfile` (docker-stacks layout); pass its path, or set `layout` in `strata.toml`
+    hint: an image repository has `science/*/sciserver-image.json` (SciServer layout), `images/*/Dockerfile` (docker-stacks layout) or any `Dockerfile` (generic layout); pass its path, or set `layout` in `strata.toml`
     ");
 }
 
@@ -432,7 +432,7 @@ fn invalid_strata_toml() {
           |
         1 | layout = "flat"
           |          ^^^^^^
-        unknown variant `flat`, expected `sciserver` or `docker-stacks`
+        unknown variant `flat`, expected one of `sciserver`, `docker-stacks`, `generic`
     "#);
 }
 

@@ -22,6 +22,9 @@ fn json_schema() {
     {
       "schema_version": 1,
       "layout": "sciserver",
+      "layouts": [
+        "sciserver"
+      ],
       "repo": "r",
       "commit": {
         "hash": "387390b3fdd9f906d0107b345af64ea069428dc2",
@@ -59,7 +62,8 @@ fn json_schema() {
             "org.opencontainers.image.version": "2.0-2-387390b",
             "org.sciserver.science.essentials-v2.version": "2.0-2-387390b"
           },
-          "taggers": []
+          "taggers": [],
+          "tests": []
         },
         {
           "kind": "compat",
@@ -95,7 +99,8 @@ fn json_schema() {
             "org.opencontainers.image.version": "2.0-2-387390b",
             "org.sciserver.compat.version": "essentials:2.0-2-387390b"
           },
-          "taggers": []
+          "taggers": [],
+          "tests": []
         },
         {
           "kind": "science",
@@ -128,7 +133,8 @@ fn json_schema() {
             "org.opencontainers.image.version": "2.5-2-387390b",
             "org.sciserver.science.astro.version": "2.5-2-387390b"
           },
-          "taggers": []
+          "taggers": [],
+          "tests": []
         },
         {
           "kind": "compat",
@@ -165,7 +171,8 @@ fn json_schema() {
             "org.opencontainers.image.version": "2.5-2-387390b",
             "org.sciserver.compat.version": "astro:2.5-2-387390b"
           },
-          "taggers": []
+          "taggers": [],
+          "tests": []
         }
       ]
     }

@@ -4,6 +4,7 @@
 mod docker_stacks;
 mod errors;
 mod formats;
+mod generic;
 mod sciserver;
 mod versions;
 
@@ -13,6 +14,10 @@ const BINARY: &str = env!("CARGO_BIN_EXE_strata");
 
 fn sciserver() -> TestContext {
     TestContext::from_fixture(BINARY, "sciserver")
+}
+
+fn compute_images() -> TestContext {
+    TestContext::from_fixture(BINARY, "sciserver-compute-images")
 }
 
 fn docker_stacks() -> TestContext {

@@ -1,0 +1,189 @@
+//! The generic layout on the shape of sciserver/sciserver-compute-images: every tree of
+//! Dockerfiles beside the SciServer layers, planned together.
+
+use insta::assert_snapshot;
+
+use crate::{compute_images, planned, BINARY};
+use strata_test::TestContext;
+
+#[test]
+fn a_change_under_heasoft_rebuilds_it_and_the_five_after_it() {
+    let mut context = compute_images();
+    context.touch("heasarc/heasoft/Dockerfile");
+    context.commit("heasoft: new release");
+    assert_eq!(
+        planned(&context, &[]),
+        [
+            "image heasarc/heasoft",
+            "image heasarc/ciao",
+            "image heasarc/fermi",
+            "image heasarc/spex",
+            "image heasarc/xmmsas",
+            "image heasarc/heasarc",
+        ]
+    );
+}
+
+#[test]
+fn build_json_versions_tags_and_build_args() {
+    let mut context = compute_images();
+    context.touch("heasarc/ciao/Dockerfile");
+    context.commit("ciao");
+    let output = context.output(&["plan", "--json", "--repo", "localhost:5000/heasarc"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let ciao = &plan["builds"][0];
+    assert_eq!(ciao["name"], "heasarc/ciao");
+    assert_eq!(ciao["version"], "4.17");
+    let hash = plan["commit"]["short_hash"].as_str().unwrap();
+    let count = plan["commit"]["count"].as_u64().unwrap();
+    assert_eq!(
+        ciao["tags"],
+        serde_json::json!([
+            format!("localhost:5000/heasarc/ciao:4.17-{count}-{hash}"),
+            "localhost:5000/heasarc/ciao:v4.17",
+            "localhost:5000/heasarc/ciao:latest",
+        ])
+    );
+    // build.py passes every key of the image's entry, version included, as a build argument.
+    assert_eq!(ciao["build_args"]["version"], "4.17");
+    assert_eq!(ciao["build_args"]["heasoft_version"], "6.35");
+    assert_eq!(ciao["build_args"]["pyversion"], "3.11");
+    assert_eq!(ciao["parent"]["name"], "heasarc/heasoft");
+    assert_eq!(
+        ciao["parent"]["tag"],
+        "localhost:5000/heasarc/heasoft:latest"
+    );
+    assert_eq!(
+        ciao["labels"]["org.opencontainers.image.version"],
+        format!("4.17-{count}-{hash}")
+    );
+    assert_eq!(ciao["labels"]["org.opencontainers.image.title"], "ciao");
+}
+
+#[test]
+fn build_json_change_rebuilds_the_whole_tree() {
+    let mut context = compute_images();
+    let text = std::fs::read_to_string(context.root.join("heasarc/build.json")).unwrap();
+    context.write(
+        "heasarc/build.json",
+        &text.replace("\"2.2.0\"", "\"2.3.0\""),
+    );
+    context.commit("fermi 2.3.0");
+    let builds = planned(&context, &[]);
+    assert_eq!(builds.len(), 9, "{builds:?}");
+    assert!(builds
+        .iter()
+        .all(|build| build.starts_with("image heasarc/")));
+}
+
+#[test]
+fn generic_and_sciserver_builds_in_one_plan() {
+    let mut context = compute_images();
+    context.touch("science/nist/Dockerfile");
+    context.touch("bioconductor/3.14/Dockerfile");
+    context.commit("two families");
+    assert_eq!(
+        planned(&context, &[]),
+        [
+            "science nist-basic",
+            "compat nist-basic:1.0",
+            "image bioconductor/3.14",
+            "image c-moor/bioc_3.14",
+        ]
+    );
+}
+
+#[test]
+fn include_selects_a_generic_directory() {
+    let context = compute_images();
+    assert_eq!(
+        planned(
+            &context,
+            &["--include", "ubuntu-22.04/sciserver-mambaforge"]
+        ),
+        [
+            "image ubuntu-22.04/sciserver-mambaforge",
+            "image ubuntu-22.04/sciserver-essentials",
+        ]
+    );
+}
+
+#[test]
+fn all_plan() {
+    let context = compute_images();
+    let output = context.output(&["plan", "--all", "--repo", "localhost:5000/sciserver"]);
+    assert_snapshot!(context.render(&output));
+}
+
+#[test]
+fn an_ambiguous_parent_lists_the_candidates_and_the_line_that_settles_it() {
+    let mut context = compute_images();
+    let config = std::fs::read_to_string(context.root.join("strata.toml")).unwrap();
+    let cut = config.find("# `FROM sciserver-base`").unwrap();
+    context.write("strata.toml", &config[..cut]);
+    context.commit("no parent setting");
+    assert_snapshot!(context.run(&["plan", "--all"]), @r#"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot read the image repository at `.`
+      Caused by: `sciserver-rstudio/2022.07.2-576/Dockerfile`: `FROM sciserver-base` could name any of 5 images of this repository: essentials/3.0/sciserver-base, flow-cytometry/sciserver-base, heasarc/sciserver-base, ubuntu-20.04/sciserver-base, ubuntu-22.04/sciserver-base
+    hint: say which in `strata.toml`:
+      [images."sciserver-rstudio/2022.07.2-576"]
+      parent = "essentials/3.0/sciserver-base"   # or one of the others; `parent = false` for an external image
+    "#);
+}
+
+#[test]
+fn nearest_image_wins_and_a_bare_tag_matches_within_its_tree() {
+    let context = compute_images();
+    let output = context.output(&["graph", "--format", "json"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let graph: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let parent = |name: &str| {
+        graph["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|image| image["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))["parent"]
+            .clone()
+    };
+    // `FROM sciserver-jupyter:latest`: three trees have one; heasarc's own is nearest.
+    assert_eq!(parent("heasarc/heasoft"), "heasarc/sciserver-jupyter");
+    // `FROM sciserver-base:ubuntu-20.04`: no image has that tag; the one in the same tree.
+    assert_eq!(
+        parent("ubuntu-20.04/sciserver-jupyter"),
+        "ubuntu-20.04/sciserver-base"
+    );
+    // A registry path: its last component and exact tag.
+    assert_eq!(
+        parent("bioconductor/3.14"),
+        "sciserver-rstudio/2021.09.2_382"
+    );
+    assert_eq!(parent("pg2021/bioc_3.13"), "c-moor/bioc_3.13");
+    // Not in the repository: external.
+    assert_eq!(
+        parent("sciserver-rstudio/2021.09.0_351"),
+        serde_json::Value::Null
+    );
+    assert_eq!(parent("nist-basic"), serde_json::Value::Null);
+}
+
+#[test]
+fn without_configuration_the_other_trees_are_reported() {
+    let mut context = TestContext::from_fixture(BINARY, "sciserver-compute-images");
+    context.remove("strata.toml");
+    context.commit("no settings");
+    let output = context.output(&["graph"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("other directories hold Dockerfiles")
+            && stderr.contains("layout = [\"sciserver\", \"generic\"]"),
+        "{stderr}"
+    );
+}

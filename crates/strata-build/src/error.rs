@@ -18,6 +18,11 @@ pub enum BuildError {
         /// Whether a `# syntax=` directive would bring a frontend that can.
         syntax_directive: bool,
     },
+    #[error("{} of {} {} failed: {}; no tag was moved", failed.len(), results.len(), if results.len() == 1 { "test" } else { "tests" }, failed.join(", "))]
+    TestsFailed {
+        failed: Vec<String>,
+        results: Vec<crate::image_tests::TestResult>,
+    },
     #[error(transparent)]
     Engine(#[from] strata_engine::EngineError),
     #[error(transparent)]
@@ -41,6 +46,7 @@ impl BuildError {
             Self::HeredocsUnsupported { .. } => Some(
                 "this builder reads no heredocs at all: build with BuildKit (`--builder buildkit`) on Docker 23 or later, or write the commands with `&&` and `\\` continuations".to_string(),
             ),
+            Self::TestsFailed { .. } => Some("each test's output is in the build's log; run `strata test` on the image to try them again, or `--no-test` to build without them".to_string()),
             _ => None,
         }
     }

@@ -36,6 +36,14 @@ pub enum BuildEvent {
     },
     /// Not built because a build it depends on failed or was skipped.
     Skipped { build: String, because: String },
+    /// A test of the image ended (tests run after the build and before any tag moves).
+    Tested {
+        build: String,
+        test: String,
+        passed: bool,
+        seconds: f64,
+        failure: Option<String>,
+    },
     /// Taggers computed these extra tags, now pointing at the image.
     Tagged { build: String, tags: Vec<String> },
     /// The build manifest was written.
@@ -66,6 +74,7 @@ impl BuildEvent {
             | Self::Built { build, .. }
             | Self::Failed { build, .. }
             | Self::Skipped { build, .. }
+            | Self::Tested { build, .. }
             | Self::Tagged { build, .. }
             | Self::Manifest { build, .. }
             | Self::Warning { build, .. }

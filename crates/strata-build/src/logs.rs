@@ -52,6 +52,17 @@ impl LogWriter {
             } => format!("built {image} in {seconds:.1}s (inputs {inputs})"),
             BuildEvent::Failed { error, .. } => format!("failed: {error}"),
             BuildEvent::Skipped { because, .. } => format!("skipped: {because}"),
+            BuildEvent::Tested {
+                test,
+                passed,
+                seconds,
+                failure,
+                ..
+            } => match failure {
+                _ if *passed => format!("test passed: {test} ({seconds:.1} s)"),
+                Some(failure) => format!("test failed: {test}: {failure} ({seconds:.1} s)"),
+                None => format!("test failed: {test} ({seconds:.1} s)"),
+            },
             BuildEvent::Tagged { tags, .. } => format!("tagged {}", tags.join(" ")),
             BuildEvent::Manifest { path, .. } => format!("manifest: {path}"),
             BuildEvent::Warning { message, .. } => format!("warning: {message}"),

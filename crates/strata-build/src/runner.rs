@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub registry: strata_registry::RegistryClient,
     /// How pushes that fail for a reason that may pass are tried again.
     pub push_retry: strata_registry::RetryPolicy,
+    /// Skip the images' tests (`--no-test`).
+    pub no_test: bool,
 }
 
 /// How one build ended.
@@ -66,6 +68,8 @@ pub struct BuildResult {
     pub tagger_tags: Vec<String>,
     /// The Markdown build manifest, when one was written.
     pub manifest: Option<std::path::PathBuf>,
+    /// The image's tests, when they ran.
+    pub tests: Vec<crate::image_tests::TestResult>,
 }
 
 impl BuildResult {
@@ -80,6 +84,7 @@ impl BuildResult {
             push_failures: Vec::new(),
             tagger_tags: Vec::new(),
             manifest: None,
+            tests: Vec::new(),
         }
     }
 
@@ -115,6 +120,8 @@ pub async fn run_plan<E: Engine + 'static>(
     let mut digests: HashMap<String, String> = HashMap::new();
     let mut running = JoinSet::new();
     let jobs = options.jobs.max(1);
+    // Tests of every build share `jobs` slots.
+    let test_permits = Arc::new(tokio::sync::Semaphore::new(jobs));
     loop {
         for position in 0..count {
             if started[position] || running.len() >= jobs {
@@ -169,6 +176,7 @@ pub async fn run_plan<E: Engine + 'static>(
                     position,
                     parent_image,
                     parent_digest,
+                    test_permits: Arc::clone(&test_permits),
                 };
                 running.spawn(async move { (position, task.run().await) });
             }
@@ -208,6 +216,8 @@ struct BuildTask<E> {
     parent_image: Option<String>,
     /// The digest the parent's moving tag was pushed as by this plan.
     parent_digest: Option<String>,
+    /// Slots for running tests, shared by every build of the plan.
+    test_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl<E: Engine + 'static> BuildTask<E> {
@@ -225,6 +235,10 @@ impl<E: Engine + 'static> BuildTask<E> {
         let mut result = match self.build_image().await {
             Ok(result) => result,
             Err(error) => {
+                let tests = match &error {
+                    crate::error::BuildError::TestsFailed { results, .. } => results.clone(),
+                    _ => Vec::new(),
+                };
                 let error = match error.hint() {
                     Some(hint) => format!("{} (hint: {hint})", render_error(&error)),
                     None => render_error(&error),
@@ -237,6 +251,7 @@ impl<E: Engine + 'static> BuildTask<E> {
                 });
                 let mut result = BuildResult::new(&name, Outcome::Failed(error));
                 result.seconds = seconds;
+                result.tests = tests;
                 return result;
             }
         };
@@ -445,7 +460,15 @@ impl<E: Engine + 'static> BuildTask<E> {
         let engine_result = self.engine.build(request, sender).await;
         let _ = forward.await;
         let image = engine_result?;
-        self.tag_all(&image.id).await?;
+        let (tests, alias) = self.test_image(&image.id).await?;
+        let tagged = self.tag_all(&image.id).await;
+        // Only now: an image whose one tag is removed is deleted.
+        if let Some(alias) = alias {
+            if let Err(error) = self.engine.untag(&alias).await {
+                tracing::debug!("cannot remove the test alias `{alias}`: {error}");
+            }
+        }
+        tagged?;
         let size = self
             .engine
             .image(&image.id)
@@ -461,6 +484,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         let mut result = BuildResult::new(&build.name, Outcome::Built);
         result.image = Some(image.id);
         result.size = size;
+        result.tests = tests;
         Ok(result)
     }
 
@@ -536,6 +560,60 @@ impl<E: Engine + 'static> BuildTask<E> {
             return Ok(None);
         }
         Ok(self.engine.image(tag).await?.map(|image| image.id))
+    }
+
+    /// Run the build's tests on the new, still untagged image. Host tests see it under a tag
+    /// unique to this run, returned so the caller removes it once the image has its own tags.
+    /// Any failure fails the build (and the failed image loses that tag).
+    async fn test_image(
+        &self,
+        image: &str,
+    ) -> Result<(Vec<crate::image_tests::TestResult>, Option<String>), crate::error::BuildError>
+    {
+        let build = self.build();
+        if self.options.no_test || build.tests.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let needs_reference = build
+            .tests
+            .iter()
+            .any(|test| matches!(test.kind, strata_repo::ImageTestKind::Host { .. }));
+        let reference = if needs_reference {
+            let alias = unique_alias().replace(":parent", ":test");
+            self.engine.tag(image, &alias).await?;
+            alias
+        } else {
+            image.to_string()
+        };
+        let target = crate::image_tests::TestTarget {
+            build: &build.name,
+            image,
+            reference: &reference,
+        };
+        let results = crate::image_tests::run_image_tests(
+            &*self.engine,
+            &self.repository.root,
+            &target,
+            &build.tests,
+            &self.test_permits,
+            &self.events,
+        )
+        .await;
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|result| !result.passed)
+            .map(|result| format!("`{}`", result.test))
+            .collect();
+        let alias = needs_reference.then_some(reference);
+        if failed.is_empty() {
+            return Ok((results, alias));
+        }
+        if let Some(alias) = alias {
+            if let Err(error) = self.engine.untag(&alias).await {
+                tracing::debug!("cannot remove the test alias `{alias}`: {error}");
+            }
+        }
+        Err(crate::error::BuildError::TestsFailed { failed, results })
     }
 
     async fn tag_all(&self, image: &str) -> Result<(), crate::error::BuildError> {

@@ -47,6 +47,12 @@ pub struct BuildArgs {
     /// Where full build logs go, one file per image (relative to the repository).
     #[arg(long, value_name = "DIR", default_value = ".strata/logs")]
     pub logs: PathBuf,
+    /// Do not run the images' tests before tagging them.
+    #[arg(long)]
+    pub no_test: bool,
+    /// Write the tests' results as `JUnit` XML to FILE, for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Stream build events as JSON lines on stdout instead of the progress display and summary table.
     #[arg(long)]
     pub json: bool,

@@ -10,6 +10,7 @@ mod pin;
 mod plan;
 mod promote;
 mod select;
+mod test;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +24,7 @@ pub use pin::PinArgs;
 pub use plan::{PlanArgs, PlanFormat};
 pub use promote::PromoteArgs;
 pub use select::{SelectArgs, SelectionArgs};
+pub use test::{InitArgs, TestArgs};
 
 /// Build, tag, inspect and lock families of scientific container images.
 #[derive(Debug, Parser)]
@@ -94,4 +96,13 @@ pub enum Command {
     /// locked Python packages with newer compatible releases, published images whose inputs no
     /// longer match the repository, and SciServer versions left without a final layer.
     Outdated(OutdatedArgs),
+    /// Run the images' tests against their built images.
+    ///
+    /// Each image runs its ancestors' tests, then its own: executable files of a `tests/`
+    /// directory beside its Dockerfile and `[[images.<name>.tests]]` commands, in throw-away
+    /// containers, and host commands given the image in `STRATA_IMAGE`. Takes the same
+    /// selection as `plan`; without one, every image with tests.
+    Test(TestArgs),
+    /// Write a starting `strata.toml` for a repository, and report what it could not decide.
+    Init(InitArgs),
 }

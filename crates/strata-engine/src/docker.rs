@@ -17,7 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::engine::{
     BuildOutput, BuildRequest, BuiltImage, DockerfileSupport, Engine, ImageDetails,
-    PushCredentials, Pushed, RunOutput,
+    PushCredentials, Pushed, RunOutput, RunRequest,
 };
 use crate::error::{EngineError, TransferFailure};
 
@@ -408,12 +408,14 @@ impl Engine for DockerEngine {
             .boxed()
     }
 
-    async fn run(&self, image: &str, command: &[String]) -> Result<RunOutput, EngineError> {
-        self.run_container(image, command)
+    async fn run_request(&self, request: RunRequest) -> Result<RunOutput, EngineError> {
+        let image = request.image.clone();
+        let command = request.command.join(" ");
+        self.run_container(request)
             .await
             .map_err(|source| EngineError::Run {
-                image: image.to_string(),
-                command: command.join(" "),
+                image,
+                command,
                 source,
             })
     }
@@ -489,20 +491,22 @@ fn overlay_directories(driver: &bollard::models::DriverData) -> Vec<std::path::P
 impl DockerEngine {
     async fn run_container(
         &self,
-        image: &str,
-        command: &[String],
+        request: RunRequest,
     ) -> Result<RunOutput, bollard::errors::Error> {
         use bollard::models::{ContainerCreateBody, HostConfig};
         use bollard::query_parameters::{
             LogsOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptions,
         };
+        let network = if request.network { "host" } else { "none" };
         let body = ContainerCreateBody {
-            image: Some(image.to_string()),
-            cmd: Some(command.to_vec()),
+            image: Some(request.image.clone()),
+            cmd: Some(request.command.clone()),
             entrypoint: Some(Vec::new()),
-            network_disabled: Some(true),
+            env: (!request.env.is_empty()).then(|| request.env.clone()),
+            working_dir: request.working_dir.clone(),
+            network_disabled: Some(!request.network),
             host_config: Some(HostConfig {
-                network_mode: Some("none".to_string()),
+                network_mode: Some(network.to_string()),
                 ..Default::default()
             }),
             ..Default::default()
@@ -516,6 +520,19 @@ impl DockerEngine {
             .await?;
         let id = created.id;
         let outcome = async {
+            if let Some(files) = request.files {
+                self.docker
+                    .upload_to_container(
+                        &id,
+                        Some(
+                            bollard::query_parameters::UploadToContainerOptionsBuilder::default()
+                                .path("/")
+                                .build(),
+                        ),
+                        bollard::body_full(files.into()),
+                    )
+                    .await?;
+            }
             self.docker
                 .start_container(
                     &id,
@@ -523,17 +540,39 @@ impl DockerEngine {
                 )
                 .await?;
             let mut exit_code = 0;
-            let mut wait = self
-                .docker
-                .wait_container(&id, None::<WaitContainerOptions>);
-            while let Some(item) = wait.next().await {
-                match item {
-                    Ok(response) => exit_code = response.status_code,
-                    Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => {
-                        exit_code = code;
+            let mut timed_out = false;
+            let wait = async {
+                let mut wait = self
+                    .docker
+                    .wait_container(&id, None::<WaitContainerOptions>);
+                while let Some(item) = wait.next().await {
+                    match item {
+                        Ok(response) => exit_code = response.status_code,
+                        Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => {
+                            exit_code = code;
+                        }
+                        Err(error) => return Err(error),
                     }
-                    Err(error) => return Err(error),
                 }
+                Ok(())
+            };
+            match request.timeout {
+                Some(limit) => {
+                    if let Ok(waited) = tokio::time::timeout(limit, wait).await {
+                        waited?;
+                    } else {
+                        timed_out = true;
+                        exit_code = crate::engine::TIMED_OUT_EXIT_CODE;
+                        let _ = self
+                            .docker
+                            .kill_container(
+                                &id,
+                                None::<bollard::query_parameters::KillContainerOptions>,
+                            )
+                            .await;
+                    }
+                }
+                None => wait.await?,
             }
             let mut stdout = String::new();
             let mut stderr = String::new();
@@ -553,6 +592,12 @@ impl DockerEngine {
                     }
                     other => stdout.push_str(&String::from_utf8_lossy(&other.into_bytes())),
                 }
+            }
+            if timed_out {
+                let seconds = request.timeout.unwrap_or_default().as_secs();
+                stderr.push_str("\nstrata: stopped after ");
+                stderr.push_str(&seconds.to_string());
+                stderr.push_str(" s, the test's time limit\n");
             }
             Ok(RunOutput {
                 exit_code,

@@ -161,5 +161,45 @@ pub trait Engine: Send + Sync {
         &self,
         image: &str,
         command: &[String],
+    ) -> impl Future<Output = Result<RunOutput, EngineError>> + Send {
+        self.run_request(RunRequest::new(image, command))
+    }
+
+    /// Run a throw-away container as `request` describes; it is removed afterwards, also when
+    /// its time runs out (the output then says so and the exit code is 124, as `timeout`'s).
+    fn run_request(
+        &self,
+        request: RunRequest,
     ) -> impl Future<Output = Result<RunOutput, EngineError>> + Send;
+}
+
+/// A throw-away container to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    pub image: String,
+    /// The command (argv); the image's entrypoint is not used.
+    pub command: Vec<String>,
+    /// A tar archive unpacked at `/` in the container before it starts.
+    pub files: Option<Vec<u8>>,
+    /// The host's network, rather than none.
+    pub network: bool,
+    /// Environment variables, `NAME=value`.
+    pub env: Vec<String>,
+    /// The working directory.
+    pub working_dir: Option<String>,
+    /// How long it may run.
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// The exit code of a container stopped because its time ran out.
+pub const TIMED_OUT_EXIT_CODE: i64 = 124;
+
+impl RunRequest {
+    pub fn new(image: &str, command: &[String]) -> Self {
+        Self {
+            image: image.to_string(),
+            command: command.to_vec(),
+            ..Self::default()
+        }
+    }
 }

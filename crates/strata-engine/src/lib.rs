@@ -9,6 +9,6 @@ mod error;
 pub use docker::{BuilderKind, DockerEngine};
 pub use engine::{
     BuildOutput, BuildRequest, BuiltImage, DockerfileSupport, Engine, ImageDetails,
-    PushCredentials, Pushed, RunOutput,
+    PushCredentials, Pushed, RunOutput, RunRequest, TIMED_OUT_EXIT_CODE,
 };
 pub use error::{EngineError, TransferFailure};

@@ -651,12 +651,14 @@ struct Entry {
 /// 2. Candidates are the images tagged under a repository path that ends the reference's
 ///    repository at a `/` (`heasoft` for `heasoft:latest`; `sciserver-rstudio` for
 ///    `containers.repo.sciserver.org/sciserver-rstudio:2021.09.2_382`).
-/// 3. Those carrying the reference's tag (`latest` when it has none) match exactly; nearest
-///    in the tree wins: the ones sharing the deepest directory with the referring image. Two
-///    exact matches at that depth are ambiguous.
-/// 4. With no exact match, a bare reference (no `/`) matches the one image of that name
-///    sharing a directory with the referrer (`FROM sciserver-base:ubuntu-20.04` in
-///    `ubuntu-20.04/`), nearest first; two at one depth are ambiguous. Otherwise external.
+/// 3. A registry path (`registry/name:tag`) matches only images carrying its tag (`latest`
+///    when it has none), the nearest in the tree winning: the ones sharing the deepest
+///    directory with the referring image. Two at that depth are ambiguous.
+/// 4. A bare name (`sciserver-base`, `heasoft:latest`) is looked for nearest first: in the
+///    directories the referrer shares with candidates, deepest first. At each depth an image
+///    carrying the tag wins; failing that, below the root, the one image of that name
+///    (`FROM sciserver-base:ubuntu-20.04` in `ubuntu-20.04/`). Two at one depth are
+///    ambiguous. At the root only the tag matches. Otherwise the reference is external.
 pub(crate) struct Matcher {
     entries: Vec<Entry>,
 }
@@ -751,18 +753,37 @@ impl Matcher {
             .copied()
             .filter(|entry| entry.tag.as_deref() == Some(tag))
             .collect();
-        if let Some(found) = nearest(&exact, directory, 0)? {
-            return Ok(Some(found));
-        }
         if repository.contains('/') {
-            return Ok(None);
+            // A registry path names a published tag: only an image carrying it matches.
+            return nearest(&exact, directory, 0);
         }
-        let by_name: Vec<&Entry> = candidates
+        // A bare name: nearest in the tree first; at each depth an image carrying the tag
+        // wins, and below the root one image of the name matches whatever the tag.
+        let depths: BTreeSet<usize> = candidates
             .iter()
-            .copied()
-            .filter(|entry| entry.tag.is_none())
+            .map(|entry| common_depth(&entry.directory, directory))
             .collect();
-        nearest(&by_name, directory, 1)
+        for depth in depths.into_iter().rev() {
+            let at = |entries: &[&Entry]| -> BTreeSet<LayerId> {
+                entries
+                    .iter()
+                    .filter(|entry| common_depth(&entry.directory, directory) == depth)
+                    .map(|entry| entry.id)
+                    .collect()
+            };
+            let exact_here = at(&exact);
+            let here = if exact_here.is_empty() && depth > 0 {
+                at(&candidates)
+            } else {
+                exact_here
+            };
+            match here.len() {
+                0 => {}
+                1 => return Ok(here.into_iter().next()),
+                _ => return Err(Ambiguous(here.into_iter().collect())),
+            }
+        }
+        Ok(None)
     }
 }
 

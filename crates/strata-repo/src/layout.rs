@@ -19,18 +19,43 @@ pub const TESTS_DIRECTORY: &str = "tests";
 /// Open the image repository at `root`: read its settings, detect its layouts, read and check
 /// every image definition.
 pub fn open(root: &Path) -> Result<Repository, RepoError> {
+    let config = Config::load(base_of(root)?)?;
+    open_with_config(root, config)
+}
+
+/// The directory paths are joined to: `root`, or nothing for `.`, so that paths in messages
+/// read `science/x/Dockerfile`, not `./science/x/Dockerfile`.
+fn base_of(root: &Path) -> Result<&Path, RepoError> {
     if !root.is_dir() {
         return Err(RepoError::NotFound {
             root: root.to_path_buf(),
         });
     }
-    // Paths in messages read `science/x/Dockerfile`, not `./science/x/Dockerfile`.
-    let base = if root == Path::new(".") {
+    Ok(if root == Path::new(".") {
         Path::new("")
     } else {
         root
+    })
+}
+
+/// What `strata init` needs: the layouts detected without settings, and the directories with
+/// Dockerfiles those layouts do not read.
+pub fn survey(root: &Path) -> Result<(Vec<LayoutKind>, Vec<String>), RepoError> {
+    let base = base_of(root)?;
+    let config = Config::default();
+    let mut warnings = Vec::new();
+    let layouts = detect_layouts(base, root, &config, &mut warnings)?;
+    let others = if layouts == [LayoutKind::Generic] {
+        Vec::new()
+    } else {
+        generic::image_directories(base, &config, &owned_directories(&layouts, &config))?
     };
-    let config = Config::load(base)?;
+    Ok((layouts, others))
+}
+
+/// Open the repository at `root` with `config` rather than its `strata.toml`.
+pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoError> {
+    let base = base_of(root)?;
     let mut warnings = Vec::new();
     let layouts = match &config.layout {
         Some(layouts) if !layouts.is_empty() => {

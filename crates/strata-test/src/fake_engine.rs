@@ -1,7 +1,8 @@
 //! An in-memory `Engine`, for testing what the build runner decides — skips after a failure,
 //! up-to-date checks, push retries and push failures — without a daemon. It builds nothing:
 //! an image is a record of its Dockerfile, build arguments and labels. A Dockerfile with a line
-//! `RUN false` fails to build.
+//! `RUN false` fails to build. A container runs as a command whose first word is `false`
+//! exits 1; any other exits 0 and prints its command.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
@@ -11,7 +12,7 @@ use futures_util::stream::BoxStream;
 use sha2::{Digest, Sha256};
 use strata_engine::{
     BuildOutput, BuildRequest, BuiltImage, Engine, EngineError, ImageDetails, PushCredentials,
-    Pushed, RunOutput, TransferFailure,
+    Pushed, RunOutput, RunRequest, TransferFailure,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -27,6 +28,8 @@ struct State {
     push_failures: HashMap<String, VecDeque<TransferFailure>>,
     /// Every push attempt, by tag.
     push_attempts: Vec<String>,
+    /// Every container run: image and command.
+    runs: Vec<(String, Vec<String>)>,
 }
 
 /// The fake engine; share it behind an `Arc`.
@@ -70,6 +73,11 @@ impl FakeEngine {
         );
         state.tags.insert(reference.to_string(), id.clone());
         id
+    }
+
+    /// Every container run so far: image (id or reference) and command.
+    pub fn runs(&self) -> Vec<(String, Vec<String>)> {
+        self.state().runs.clone()
     }
 
     /// The next pushes of `tag` fail like this, in order.
@@ -236,10 +244,13 @@ impl Engine for FakeEngine {
         }))
     }
 
-    async fn run(&self, _image: &str, _command: &[String]) -> Result<RunOutput, EngineError> {
+    async fn run_request(&self, request: RunRequest) -> Result<RunOutput, EngineError> {
+        let fails = request.command.first().is_some_and(|word| word == "false");
+        let stdout = format!("{}\n", request.command.join(" "));
+        self.state().runs.push((request.image, request.command));
         Ok(RunOutput {
-            exit_code: 0,
-            stdout: String::new(),
+            exit_code: i64::from(fails),
+            stdout,
             stderr: String::new(),
         })
     }

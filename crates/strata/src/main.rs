@@ -63,6 +63,11 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Outdated(arguments) => {
             commands::outdated(&settings::OutdatedSettings::resolve(arguments), printer)
         }
+        Command::Test(arguments) => {
+            let settings = settings::TestSettings::resolve(arguments)?;
+            commands::test(&settings, printer)
+        }
+        Command::Init(arguments) => commands::init(&arguments, printer),
         Command::Graph(arguments) => {
             let settings = settings::GraphSettings::resolve(&arguments);
             commands::graph(&settings, printer)

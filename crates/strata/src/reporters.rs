@@ -63,6 +63,20 @@ impl BuildReporter {
             BuildEvent::Tagged { build, tags } => {
                 Some(format!("tagged     {build}: {}", tags.join(", ")))
             }
+            BuildEvent::Tested {
+                build,
+                test,
+                passed,
+                failure,
+                ..
+            } => Some(if *passed {
+                format!("test ok    {build}: {test}")
+            } else {
+                format!(
+                    "test FAILED {build}: {test}: {}",
+                    failure.as_deref().unwrap_or("failed")
+                )
+            }),
             BuildEvent::Output { .. } | BuildEvent::Manifest { .. } => None,
             BuildEvent::Warning { build, message } => Some(format!("warning: {build}: {message}")),
             BuildEvent::Pushed { tag, digest, .. } => Some(format!(

@@ -74,7 +74,38 @@ pub struct BuildSettings {
     pub logs: PathBuf,
     /// `None` with `--no-manifests`.
     pub manifests: Option<PathBuf>,
+    pub no_test: bool,
+    pub junit: Option<PathBuf>,
     pub json: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestSettings {
+    pub select: SelectSettings,
+    pub jobs: usize,
+    pub junit: Option<PathBuf>,
+    pub json: bool,
+}
+
+impl TestSettings {
+    /// Without `--since`, `--include` or `--all`, every image is tested.
+    pub fn resolve(arguments: strata_cli::TestArgs) -> anyhow::Result<Self> {
+        let selection = &arguments.select.selection;
+        let everything = selection.since.as_deref().is_none_or(str::is_empty)
+            && selection.include.is_empty()
+            && !selection.untracked;
+        let mut select = SelectSettings::resolve(arguments.select)?;
+        select.all |= everything;
+        Ok(Self {
+            select,
+            jobs: arguments.jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+                usize::from,
+            ),
+            junit: arguments.junit,
+            json: arguments.json,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +212,8 @@ impl BuildSettings {
             emit_context: arguments.emit_context,
             logs,
             manifests,
+            no_test: arguments.no_test,
+            junit: arguments.junit,
             json: arguments.json,
         })
     }

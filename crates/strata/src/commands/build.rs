@@ -35,10 +35,7 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
         printer.info("nothing to build");
         return Ok(ExitStatus::Success);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::commands::async_runtime()?;
     let results = runtime.block_on(async {
         let engine = Arc::new(DockerEngine::connect(settings.builder).await?);
         let options = Arc::new(RunOptions {
@@ -59,6 +56,7 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
                 first_delay: std::time::Duration::from_secs(1),
                 max_delay: std::time::Duration::from_secs(3),
             },
+            no_test: settings.no_test,
         });
         let plan = Arc::new(plan);
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -100,6 +98,18 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
         printer.data(&finished_line(&results));
     } else {
         printer.data(&summary_table(&results));
+    }
+    let tests: Vec<strata_build::TestResult> = results
+        .iter()
+        .flat_map(|result| result.tests.iter().cloned())
+        .collect();
+    if settings.no_test {
+        printer.info("not tested: `--no-test` skipped every image's tests");
+    } else if !tests.is_empty() {
+        printer.info(&crate::commands::test::tests_summary(&tests));
+    }
+    if let Some(path) = &settings.junit {
+        crate::commands::test::write_junit(path, &tests)?;
     }
     let built = results.iter().filter(|result| result.succeeded()).count();
     printer.info(&format!("logs: `{}`", settings.logs.display()));
@@ -162,6 +172,7 @@ struct ResultReport<'a> {
     push_failures: Vec<TagError<'a>>,
     tagger_tags: &'a [String],
     manifest: Option<String>,
+    tests: &'a [strata_build::TestResult],
 }
 
 #[derive(serde::Serialize)]
@@ -210,6 +221,7 @@ fn finished_line(results: &[BuildResult]) -> String {
                     .manifest
                     .as_ref()
                     .map(|path| path.display().to_string()),
+                tests: &result.tests,
             })
             .collect(),
     };

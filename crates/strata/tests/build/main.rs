@@ -9,6 +9,7 @@ mod auth;
 mod concurrent;
 mod example;
 mod failure;
+mod generic;
 
 pub(crate) use common::registry_labels;
 pub(crate) use strata_test::fresh_namespace;

@@ -393,12 +393,11 @@ impl Engine for ArchiveOnly {
     ) -> futures_util::stream::BoxStream<'a, Result<bytes::Bytes, strata_engine::EngineError>> {
         self.0.export(reference)
     }
-    async fn run(
+    async fn run_request(
         &self,
-        image: &str,
-        command: &[String],
+        request: strata_engine::RunRequest,
     ) -> Result<strata_engine::RunOutput, strata_engine::EngineError> {
-        self.0.run(image, command).await
+        self.0.run_request(request).await
     }
 }
 

@@ -187,3 +187,52 @@ fn without_configuration_the_other_trees_are_reported() {
         "{stderr}"
     );
 }
+
+#[test]
+fn init_writes_the_layouts_the_build_json_tree_and_what_it_could_not_decide() {
+    let mut context = compute_images();
+    context.remove("strata.toml");
+    context.commit("no settings");
+    let output = context.output(&["init"]);
+    assert_eq!(output.status.code(), Some(1), "{}", context.render(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("undecided: `sciserver-rstudio/2022.07.2-576/Dockerfile`"),
+        "{stderr}"
+    );
+    let written = std::fs::read_to_string(context.root.join("strata.toml")).unwrap();
+    assert_snapshot!(written);
+    // Refused over an existing file without --force.
+    let again = context.output(&["init"]);
+    assert_eq!(again.status.code(), Some(2), "{}", context.render(&again));
+    // Settling the one undecided parent is all the repository needs.
+    context.write(
+        "strata.toml",
+        &written.replace(
+            "# parent = \"ubuntu-22.04/sciserver-base\"",
+            "parent = \"ubuntu-22.04/sciserver-base\"",
+        ),
+    );
+    let graph = context.output(&["graph", "--json"]);
+    assert!(graph.status.success(), "{}", context.render(&graph));
+    let graph: serde_json::Value = serde_json::from_slice(&graph.stdout).unwrap();
+    assert_eq!(graph["images"].as_array().unwrap().len(), 35);
+}
+
+#[test]
+fn docker_stacks_init_maps_tests_by_image_to_host_tests() {
+    let mut context = crate::docker_stacks();
+    context.write(
+        "tests/by_image/base-notebook/test_python.py",
+        "def test(): pass\n",
+    );
+    context.commit("tests");
+    let output = context.output(&["init", "--dry-run"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("[[images.\"base-notebook\".tests]]\nname = \"pytest tests/by_image/base-notebook\"\nhost = [\"python3\", \"-m\", \"pytest\", \"-m\", \"not info\", \"tests/by_image/base-notebook\"]"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("STRATA_IMAGE"));
+}

@@ -198,7 +198,13 @@ fn detect_layouts(
     {
         layouts.push(LayoutKind::DockerStacks);
     }
-    let others = generic::image_directories(base, config, &owned_directories(&layouts, config))?;
+    // docker-stacks repositories keep other Dockerfiles (docs, CI) that are not images: only
+    // a SciServer repository, or one with no layout yet, is walked.
+    let others = if layouts == [LayoutKind::DockerStacks] {
+        Vec::new()
+    } else {
+        generic::image_directories(base, config, &owned_directories(&layouts, config))?
+    };
     if layouts.is_empty() {
         if others.is_empty() {
             return Err(RepoError::NotFound {
@@ -212,7 +218,7 @@ fn detect_layouts(
         .into_iter()
         .filter(|directory| !directory.is_empty())
         .collect();
-    if !others.is_empty() && layouts != [LayoutKind::DockerStacks] {
+    if !others.is_empty() {
         warnings.push(format!(
             "{} other {} Dockerfiles ({}{}) {} not read: add `layout = [\"{}\", \"generic\"]` to `strata.toml` (or run `strata init`) to plan them too",
             others.len(),

@@ -236,3 +236,42 @@ fn docker_stacks_init_maps_tests_by_image_to_host_tests() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("STRATA_IMAGE"));
 }
+
+#[test]
+fn dockerfile_variants_versions_from_strata_toml_and_bad_templates() {
+    let mut context = TestContext::new(BINARY);
+    context.write("app/Dockerfile", "FROM debian:12\n");
+    context.write("app/Dockerfile.gpu", "FROM app:2.1\n");
+    context.write(
+        "strata.toml",
+        "[generic]\ndockerfiles = [\"Dockerfile\", \"Dockerfile.*\"]\n[images.app]\nversion = \"2.1\"\n",
+    );
+    context.commit("variants");
+    let output = context.output(&["plan", "--all", "--json", "--repo", "registry.test/lab"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let builds = plan["builds"].as_array().unwrap();
+    assert_eq!(builds[0]["name"], "app");
+    assert_eq!(builds[0]["tags"][1], "registry.test/lab/app:2.1");
+    assert_eq!(builds[1]["name"], "app/Dockerfile.gpu");
+    assert_eq!(builds[1]["variant"], "gpu");
+    assert_eq!(builds[1]["parent"]["name"], "app", "`FROM app:2.1` is the image beside it");
+    assert_eq!(builds[1]["tags"][1], "registry.test/lab/app:gpu");
+    assert_eq!(plan["layouts"], serde_json::json!(["generic"]));
+
+    context.write(
+        "strata.toml",
+        "[images.app]\ntags = [\"{name}:{release}\"]\n",
+    );
+    context.commit("a template naming nothing known");
+    assert_snapshot!(context.run(&["plan", "--all"]), @"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot read the image repository at `.`
+      Caused by: `strata.toml`: tag template `{name}:{release}` of image `app`: `{release}` is not a variable (known: {name}, {version}, {variant}, {label}, {commit}, {short-commit}, {count})
+    hint: tag templates may name {name}, {version}, {variant}, {label}, {commit}, {short-commit} and {count}; give the image a `version` in `strata.toml`, or a template it can fill
+    ");
+}

@@ -255,7 +255,10 @@ fn dockerfile_variants_versions_from_strata_toml_and_bad_templates() {
     assert_eq!(builds[0]["tags"][1], "registry.test/lab/app:2.1");
     assert_eq!(builds[1]["name"], "app/Dockerfile.gpu");
     assert_eq!(builds[1]["variant"], "gpu");
-    assert_eq!(builds[1]["parent"]["name"], "app", "`FROM app:2.1` is the image beside it");
+    assert_eq!(
+        builds[1]["parent"]["name"], "app",
+        "`FROM app:2.1` is the image beside it"
+    );
     assert_eq!(builds[1]["tags"][1], "registry.test/lab/app:gpu");
     assert_eq!(plan["layouts"], serde_json::json!(["generic"]));
 

@@ -87,7 +87,7 @@ async fn run_one<E: Engine>(
 ) -> TestResult {
     let started = Instant::now();
     let timeout = Duration::from_secs(test.timeout);
-    let (kind, outcome) = match &test.kind {
+    let outcome = match &test.kind {
         ImageTestKind::Script { directory, file } => {
             let request = script_files(root, directory).map(|files| RunRequest {
                 image: target.image.to_string(),
@@ -98,14 +98,13 @@ async fn run_one<E: Engine>(
                 working_dir: Some(format!("{TESTS_MOUNT}/{directory}")),
                 timeout: Some(timeout),
             });
-            let outcome = match request {
+            match request {
                 Ok(request) => engine
                     .run_request(request)
                     .await
                     .map_err(|error| error.to_string()),
                 Err(error) => Err(error),
-            };
-            ("script", outcome)
+            }
         }
         ImageTestKind::Command { command } => {
             let request = RunRequest {
@@ -115,21 +114,18 @@ async fn run_one<E: Engine>(
                 timeout: Some(timeout),
                 ..RunRequest::default()
             };
-            let outcome = engine
+            engine
                 .run_request(request)
                 .await
-                .map_err(|error| error.to_string());
-            ("command", outcome)
+                .map_err(|error| error.to_string())
         }
-        ImageTestKind::Host { command } => {
-            ("host", run_on_host(root, command, target, timeout).await)
-        }
+        ImageTestKind::Host { command } => run_on_host(root, command, target, timeout).await,
     };
     let mut result = TestResult {
         build: target.build.to_string(),
         test: test.name.clone(),
         declared_by: test.declared_by.clone(),
-        kind,
+        kind: test.kind.as_str(),
         passed: false,
         exit_code: None,
         seconds: 0.0,

@@ -75,7 +75,7 @@ pub(crate) fn load(
     for (directory, file) in found {
         read_images.push(read_image(root, config, &build_json, &directory, &file)?);
     }
-    for (tree, names) in &build_json {
+    for (tree, (file, names)) in &build_json {
         for name in names.keys() {
             let known = read_images.iter().any(|read| {
                 read.layer
@@ -85,8 +85,7 @@ pub(crate) fn load(
             });
             if !known {
                 warnings.push(format!(
-                    "`{}` describes `{name}`, which is no image under `{tree}/`",
-                    tree_json_path(config, tree)
+                    "`{file}` describes `{name}`, which is no image under `{tree}/`"
                 ));
             }
         }
@@ -243,16 +242,8 @@ fn layer_name(directory: &str, file: &str) -> String {
     }
 }
 
-/// `tree → image name → settings` read from each tree's `build-json`.
-type BuildJson = BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>;
-
-fn tree_json_path(config: &Config, tree: &str) -> String {
-    let file = config.generic.trees[tree]
-        .build_json
-        .as_deref()
-        .unwrap_or_default();
-    format!("{}/{file}", tree.trim_matches('/'))
-}
+/// `tree → (its build JSON's path, image name → settings)` read from each tree's `build-json`.
+type BuildJson = BTreeMap<String, (String, BTreeMap<String, BTreeMap<String, String>>)>;
 
 fn read_build_json(root: &Path, config: &Config) -> Result<BuildJson, RepoError> {
     let mut all = BuildJson::new();
@@ -304,7 +295,12 @@ fn read_build_json(root: &Path, config: &Config) -> Result<BuildJson, RepoError>
             }
             by_name.insert(name, settings);
         }
-        all.insert(tree, by_name);
+        let display = if tree.is_empty() {
+            file.clone()
+        } else {
+            format!("{tree}/{file}")
+        };
+        all.insert(tree, (display, by_name));
     }
     Ok(all)
 }
@@ -381,7 +377,7 @@ fn read_image(
         }
         if let Some(entry) = build_json
             .get(tree.trim_matches('/'))
-            .and_then(|images| images.get(&image))
+            .and_then(|(_, images)| images.get(&image))
         {
             json_settings.clone_from(entry);
         }

@@ -44,12 +44,16 @@ pub fn survey(root: &Path) -> Result<(Vec<LayoutKind>, Vec<String>), RepoError> 
     let base = base_of(root)?;
     let config = Config::default();
     let mut warnings = Vec::new();
-    let layouts = detect_layouts(base, root, &config, &mut warnings)?;
-    let others = if layouts == [LayoutKind::Generic] {
-        Vec::new()
-    } else {
-        generic::image_directories(base, &config, &owned_directories(&layouts, &config))?
-    };
+    let layouts = detect_layouts(base, &config, &mut warnings)?;
+    let others = generic::image_directories(base, &config, &owned_directories(&layouts, &config))?;
+    if layouts == [LayoutKind::Generic] {
+        if others.is_empty() {
+            return Err(RepoError::NotFound {
+                root: root.to_path_buf(),
+            });
+        }
+        return Ok((layouts, Vec::new()));
+    }
     Ok((layouts, others))
 }
 
@@ -67,7 +71,7 @@ pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoE
             }
             unique
         }
-        _ => detect_layouts(base, root, &config, &mut warnings)?,
+        _ => detect_layouts(base, &config, &mut warnings)?,
     };
     let mut layers: Vec<Layer> = Vec::new();
     let mut compat_layers: Vec<CompatLayer> = Vec::new();
@@ -100,6 +104,12 @@ pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoE
         warnings.extend(repository.warnings);
     }
     if layers.is_empty() {
+        if config.layout.is_none() {
+            // Nothing detected and no Dockerfile anywhere: not an image repository.
+            return Err(RepoError::NotFound {
+                root: root.to_path_buf(),
+            });
+        }
         let looked_in = layouts
             .iter()
             .map(|layout| match layout {
@@ -177,11 +187,10 @@ fn owned_directories(layouts: &[LayoutKind], config: &Config) -> Vec<String> {
 }
 
 /// Without `layout` in `strata.toml`: SciServer when `science/*/sciserver-image.json` exists,
-/// docker-stacks when `images/*/Dockerfile` does, else generic when any Dockerfile does. Other
-/// Dockerfiles beside a detected layout are reported, not read.
+/// docker-stacks when `images/*/Dockerfile` does, else generic (a tree without any Dockerfile is then
+/// no repository). Other Dockerfiles beside a SciServer layout are reported, not read.
 fn detect_layouts(
     base: &Path,
-    root: &Path,
     config: &Config,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<LayoutKind>, RepoError> {
@@ -198,21 +207,16 @@ fn detect_layouts(
     {
         layouts.push(LayoutKind::DockerStacks);
     }
-    // docker-stacks repositories keep other Dockerfiles (docs, CI) that are not images: only
-    // a SciServer repository, or one with no layout yet, is walked.
-    let others = if layouts == [LayoutKind::DockerStacks] {
-        Vec::new()
-    } else {
-        generic::image_directories(base, config, &owned_directories(&layouts, config))?
-    };
+    // Neither: the generic layout, which walks the tree itself (an empty one is no repository).
     if layouts.is_empty() {
-        if others.is_empty() {
-            return Err(RepoError::NotFound {
-                root: root.to_path_buf(),
-            });
-        }
         return Ok(vec![LayoutKind::Generic]);
     }
+    // docker-stacks repositories keep other Dockerfiles (docs, CI) that are not images: only a
+    // SciServer repository is walked for them.
+    if layouts == [LayoutKind::DockerStacks] {
+        return Ok(layouts);
+    }
+    let others = generic::image_directories(base, config, &owned_directories(&layouts, config))?;
     // A repository with a `Dockerfile` at its root and a layout is usually the layout's tools.
     let others: Vec<String> = others
         .into_iter()

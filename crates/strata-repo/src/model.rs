@@ -93,6 +93,17 @@ pub enum ImageTestKind {
     Host { command: Vec<String> },
 }
 
+impl ImageTestKind {
+    /// `script`, `command` or `host`, as reports name the kinds.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Script { .. } => "script",
+            Self::Command { .. } => "command",
+            Self::Host { .. } => "host",
+        }
+    }
+}
+
 /// What a layer is, by layout.
 #[derive(Debug, Clone)]
 pub enum LayerDetails {

@@ -150,26 +150,30 @@ pub fn init(arguments: &InitArgs, printer: &Printer) -> anyhow::Result<ExitStatu
 
 /// Trees holding a `build.json` whose keys name images under them.
 fn build_json_trees(root: &Path, image_directories: &[String]) -> BTreeMap<String, TreeConfig> {
-    let mut trees = BTreeMap::new();
+    // Each ancestor directory is looked at once, however many images are under it.
+    let mut looked_at: BTreeMap<&Path, bool> = BTreeMap::new();
     for directory in image_directories {
         let mut ancestor = Path::new(directory).parent();
         while let Some(tree) = ancestor.filter(|tree| !tree.as_os_str().is_empty()) {
-            let tree_name = tree.to_string_lossy().to_string();
-            if !trees.contains_key(&tree_name)
-                && names_images(&root.join(tree).join(BUILD_JSON), tree, image_directories)
-            {
-                trees.insert(
-                    tree_name,
-                    TreeConfig {
-                        build_json: Some(BUILD_JSON.to_string()),
-                        ..TreeConfig::default()
-                    },
-                );
-            }
+            looked_at.entry(tree).or_insert_with(|| {
+                names_images(&root.join(tree).join(BUILD_JSON), tree, image_directories)
+            });
             ancestor = tree.parent();
         }
     }
-    trees
+    looked_at
+        .into_iter()
+        .filter(|(_, names_images)| *names_images)
+        .map(|(tree, _)| {
+            (
+                tree.to_string_lossy().to_string(),
+                TreeConfig {
+                    build_json: Some(BUILD_JSON.to_string()),
+                    ..TreeConfig::default()
+                },
+            )
+        })
+        .collect()
 }
 
 /// Whether the JSON object at `path` has a key that is the last component of an image

@@ -163,11 +163,7 @@ async fn test_build<E: Engine>(
                     build: build.name.clone(),
                     test: test.name.clone(),
                     declared_by: test.declared_by.clone(),
-                    kind: match test.kind {
-                        strata_repo::ImageTestKind::Script { .. } => "script",
-                        strata_repo::ImageTestKind::Command { .. } => "command",
-                        strata_repo::ImageTestKind::Host { .. } => "host",
-                    },
+                    kind: test.kind.as_str(),
                     passed: false,
                     exit_code: None,
                     seconds: 0.0,

@@ -278,3 +278,28 @@ fn dockerfile_variants_versions_from_strata_toml_and_bad_templates() {
     hint: tag templates may name {name}, {version}, {variant}, {label}, {commit}, {short-commit} and {count}; give the image a `version` in `strata.toml`, or a template it can fill
     ");
 }
+
+#[test]
+fn a_build_json_entry_without_an_image_is_a_warning_naming_the_file() {
+    let mut context = compute_images();
+    let config = std::fs::read_to_string(context.root.join("strata.toml")).unwrap();
+    // A tree written with a trailing slash is the same tree.
+    context.write(
+        "strata.toml",
+        &config.replace("[generic.trees.heasarc]", "[generic.trees.\"heasarc/\"]"),
+    );
+    let json = std::fs::read_to_string(context.root.join("heasarc/build.json")).unwrap();
+    context.write(
+        "heasarc/build.json",
+        &json.replacen('{', "{\n    \"ixpe\": {\"version\": \"1.0\"},", 1),
+    );
+    context.commit("an image not there yet");
+    let output = context.output(&["graph"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .contains("`heasarc/build.json` describes `ixpe`, which is no image under `heasarc/`"),
+        "{stderr}"
+    );
+}

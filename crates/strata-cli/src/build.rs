@@ -47,6 +47,10 @@ pub struct BuildArgs {
     /// Where full build logs go, one file per image (relative to the repository).
     #[arg(long, value_name = "DIR", default_value = ".strata/logs")]
     pub logs: PathBuf,
+    /// Lint the planned images' Dockerfiles first (with `[lint]` settings) and build nothing
+    /// when an error-level finding remains.
+    #[arg(long)]
+    pub lint: bool,
     /// Do not run the images' tests before tagging them.
     #[arg(long)]
     pub no_test: bool,

@@ -4,6 +4,7 @@ mod build;
 mod environment;
 mod graph;
 mod inspect;
+mod lint;
 mod lock;
 mod outdated;
 mod pin;
@@ -18,6 +19,7 @@ pub use build::{BuildArgs, BuilderArg};
 pub use environment::*;
 pub use graph::{GraphArgs, GraphFormatArg};
 pub use inspect::{DiffArgs, InspectArgs, InspectFormat};
+pub use lint::{FailLevel, LintArgs, LintFormat};
 pub use lock::{FetchArgs, LockArgs, LockCommand, LockOptions};
 pub use outdated::OutdatedArgs;
 pub use pin::PinArgs;
@@ -105,4 +107,10 @@ pub enum Command {
     Test(TestArgs),
     /// Write a starting `strata.toml` for a repository, and report what it could not decide.
     Init(InitArgs),
+    /// Check the Dockerfiles against the seeds' build practices: base images, apt, pip, conda.
+    ///
+    /// Knows the image hierarchy: images of the repository are not external bases, and final
+    /// images are checked with what their parents set up. Exit 1 when a finding at or above
+    /// the failure level remains. `# strata-ignore=RULE` on the line above silences a rule.
+    Lint(LintArgs),
 }

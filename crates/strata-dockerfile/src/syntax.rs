@@ -298,8 +298,9 @@ impl Instruction {
         &self.logical[self.arguments_start..]
     }
 
-    /// The span in the original text of a range of the joined arguments.
-    pub(crate) fn raw_span(&self, start: usize, end: usize) -> Span {
+    /// The span in the original text of a range of the joined arguments (what a tool reading
+    /// `arguments()` maps its positions back with).
+    pub fn raw_span(&self, start: usize, end: usize) -> Span {
         let start = self.arguments_start + start;
         let end = self.arguments_start + end;
         let raw_start = self.offsets.get(start).copied().unwrap_or(self.span.end);

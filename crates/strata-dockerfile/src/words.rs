@@ -13,6 +13,11 @@ pub struct Word {
 }
 
 impl Word {
+    /// Where the word starts in the instruction's joined arguments.
+    pub fn position(&self) -> usize {
+        self.start
+    }
+
     /// The word with its quotes removed, as the shell-like lexer reads it.
     pub fn value(&self) -> String {
         remove_quotes(&self.text)

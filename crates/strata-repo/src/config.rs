@@ -58,6 +58,9 @@ pub struct Config {
     /// Settings for image tests.
     #[serde(default)]
     pub test: TestSettings,
+    /// Settings for `strata lint`.
+    #[serde(default)]
+    pub lint: LintConfig,
     /// Per-image settings, keyed by image name (docker-stacks: `name` or `name/variant`;
     /// SciServer: the layer's target).
     #[serde(default)]
@@ -94,6 +97,40 @@ pub struct ImageConfig {
     pub taggers: Vec<TaggerConfig>,
     /// The image's Python lock: what `strata lock` resolves for it, without needing the image.
     pub lock: Option<LockConfig>,
+    /// `strata lint` settings for this image's Dockerfile.
+    #[serde(default)]
+    pub lint: ImageLintConfig,
+}
+
+/// `[lint]`: which rules run, how severe their findings are, and what fails the run. Rule names
+/// are checked by `strata lint`, which knows them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LintConfig {
+    /// Only these rules (codes like `APT004`, names like `apt-lists-not-removed`, or categories
+    /// like `conda`); default: every rule.
+    #[serde(default)]
+    pub select: Vec<String>,
+    /// Rules, names or categories never reported.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Severities overriding the rules' own: `{ APT003 = "error" }`.
+    #[serde(default)]
+    pub severity: BTreeMap<String, String>,
+    /// The lowest severity that fails the run (`error`, `warning` or `info`; default `warning`).
+    pub fail_level: Option<String>,
+    /// Base images not pinned by digest are errors.
+    #[serde(default)]
+    pub strict: bool,
+}
+
+/// `[images.<name>.lint]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageLintConfig {
+    /// Rules never reported for this image's Dockerfile.
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 /// Where an image's Python requirements are and what interpreter and platform they are locked for.

@@ -21,8 +21,8 @@ mod versions;
 
 pub use changes::{CommitInfo, Git, GitError};
 pub use config::{
-    Config, GenericConfig, ImageConfig, LayoutKind, LockConfig, ParentSetting, TaggerConfig,
-    TestConfig, TestSettings, TreeConfig, CONFIG_FILE,
+    Config, GenericConfig, ImageConfig, ImageLintConfig, LayoutKind, LintConfig, LockConfig,
+    ParentSetting, TaggerConfig, TestConfig, TestSettings, TreeConfig, CONFIG_FILE,
 };
 pub use diagnostic::{join_chain, render_chain, SourceSpan};
 pub use dockerfile::{Dockerfile, FinalBase, Stage};

@@ -38,6 +38,8 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_inspect::InspectError>() {
             error.hint()
+        } else if let Some(error) = cause.downcast_ref::<strata_lint::LintError>() {
+            error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_engine::EngineError>() {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_registry::PromoteError>() {

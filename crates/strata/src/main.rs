@@ -68,6 +68,9 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             commands::test(&settings, printer)
         }
         Command::Init(arguments) => commands::init(&arguments, printer),
+        Command::Lint(arguments) => {
+            commands::lint(&settings::LintSettings::resolve(arguments), printer)
+        }
         Command::Graph(arguments) => {
             let settings = settings::GraphSettings::resolve(&arguments);
             commands::graph(&settings, printer)

@@ -7,9 +7,9 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 
 use strata_cli::{
-    BuildArgs, BuilderArg, DiffArgs, GraphArgs, GraphFormatArg, InspectArgs, InspectFormat,
-    LockArgs, LockCommand, OutdatedArgs, PinArgs, PlanArgs, PlanFormat, PromoteArgs, SelectArgs,
-    SelectionArgs,
+    BuildArgs, BuilderArg, DiffArgs, FailLevel, GraphArgs, GraphFormatArg, InspectArgs,
+    InspectFormat, LintArgs, LintFormat, LockArgs, LockCommand, OutdatedArgs, PinArgs, PlanArgs,
+    PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
 };
 use strata_engine::BuilderKind;
 use strata_plan::GraphFormat;
@@ -75,6 +75,8 @@ pub struct BuildSettings {
     /// `None` with `--no-manifests`.
     pub manifests: Option<PathBuf>,
     pub no_test: bool,
+    /// Lint the planned images' Dockerfiles first and stop on errors.
+    pub lint: bool,
     pub junit: Option<PathBuf>,
     pub json: bool,
 }
@@ -213,6 +215,7 @@ impl BuildSettings {
             logs,
             manifests,
             no_test: arguments.no_test,
+            lint: arguments.lint,
             junit: arguments.junit,
             json: arguments.json,
         })
@@ -395,6 +398,59 @@ impl PromoteSettings {
             root,
             manifests,
         })
+    }
+}
+
+/// How `strata lint` prints findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LintOutput {
+    Text,
+    Json,
+    Sarif,
+}
+
+/// How `strata lint` runs.
+#[derive(Debug, Clone)]
+pub struct LintSettings {
+    pub paths: Vec<PathBuf>,
+    pub output: LintOutput,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub strict: bool,
+    pub fix: bool,
+    /// From the command line; `[lint] fail-level` applies when absent.
+    pub fail_level: Option<strata_lint::Severity>,
+    pub list_rules: bool,
+    pub explain: Option<String>,
+}
+
+impl LintSettings {
+    pub fn resolve(arguments: LintArgs) -> Self {
+        let output = match (arguments.json, arguments.format) {
+            (true, _) | (false, LintFormat::Json) => LintOutput::Json,
+            (false, LintFormat::Sarif) => LintOutput::Sarif,
+            (false, LintFormat::Text) => LintOutput::Text,
+        };
+        let paths = if arguments.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            arguments.paths
+        };
+        Self {
+            paths,
+            output,
+            select: arguments.select,
+            ignore: arguments.ignore,
+            strict: arguments.strict,
+            fix: arguments.fix,
+            fail_level: arguments.fail_level.map(|level| match level {
+                FailLevel::Error => strata_lint::Severity::Error,
+                FailLevel::Warning => strata_lint::Severity::Warning,
+                FailLevel::Info => strata_lint::Severity::Info,
+            }),
+            list_rules: arguments.list_rules,
+            explain: arguments.explain,
+        }
     }
 }
 

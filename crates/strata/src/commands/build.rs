@@ -35,6 +35,9 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
         printer.info("nothing to build");
         return Ok(ExitStatus::Success);
     }
+    if settings.lint && !lint_planned(&repository, &plan, printer)? {
+        return Ok(ExitStatus::Problems);
+    }
     let runtime = crate::commands::async_runtime()?;
     let results = runtime.block_on(async {
         let engine = Arc::new(DockerEngine::connect(settings.builder).await?);
@@ -256,4 +259,63 @@ fn summary_table(results: &[BuildResult]) -> String {
         rows.push([result.name.clone(), result_text, duration, size, digest]);
     }
     crate::table::render(["IMAGE", "RESULT", "TIME", "UNCOMPRESSED", "DIGEST"], &rows)
+}
+
+/// `--lint`: the planned images' Dockerfiles (and the compat layers of compat builds) with the
+/// repository's `[lint]` settings; findings go to stderr. False when an error remains.
+fn lint_planned(
+    repository: &strata_repo::Repository,
+    plan: &strata_plan::Plan,
+    printer: &Printer,
+) -> anyhow::Result<bool> {
+    let settings = crate::settings::LintSettings {
+        paths: Vec::new(),
+        output: crate::settings::LintOutput::Text,
+        select: Vec::new(),
+        ignore: Vec::new(),
+        strict: false,
+        fix: false,
+        fail_level: Some(strata_lint::Severity::Error),
+        list_rules: false,
+        explain: None,
+    };
+    let (linter, _) = crate::commands::lint::linter(&settings, &repository.config)?;
+    let planned: std::collections::BTreeSet<&str> = plan
+        .builds
+        .iter()
+        .map(|build| build.dockerfile.as_str())
+        .collect();
+    let compat = plan
+        .builds
+        .iter()
+        .any(|build| build.kind == strata_plan::BuildKind::Compat);
+    let targets: Vec<strata_lint::Target> = strata_lint::repository_targets(repository)
+        .into_iter()
+        .filter(|target| {
+            planned.contains(target.display.to_string_lossy().as_ref())
+                || (compat && target.context.fragment)
+        })
+        .collect();
+    let (findings, _) = crate::commands::lint::lint_targets(&linter, &targets, false)?;
+    let errors: Vec<&strata_lint::Finding> = findings
+        .iter()
+        .filter(|finding| finding.severity == strata_lint::Severity::Error)
+        .collect();
+    for finding in &errors {
+        printer.error(&crate::commands::lint::render_finding(finding));
+    }
+    if errors.is_empty() {
+        printer.info(&format!(
+            "lint: {} Dockerfile(s), no errors ({} other finding(s); `strata lint` shows them)",
+            targets.len(),
+            findings.len()
+        ));
+        Ok(true)
+    } else {
+        printer.warn(&format!(
+            "lint: {} error(s) in the planned images' Dockerfiles; nothing was built",
+            errors.len()
+        ));
+        Ok(false)
+    }
 }

@@ -1,10 +1,12 @@
 //! `strata plan` on fixture repositories: every planning rule and every error of SciServer's
-//! image-builder, the docker-stacks layout, and the output formats.
+//! image-builder, the docker-stacks layout, and the output formats; and `strata lint`, which
+//! needs no engine either.
 
 mod docker_stacks;
 mod errors;
 mod formats;
 mod generic;
+mod lint;
 mod sciserver;
 mod versions;
 

@@ -1,0 +1,42 @@
+//! What can stop a lint: input that cannot be read, and settings that name unknown rules or
+//! severities.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LintError {
+    #[error("cannot read `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is not UTF-8 text", path.display())]
+    NotText { path: PathBuf },
+    #[error("`{}` line {line}: {source}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: strata_dockerfile::SyntaxError,
+    },
+    #[error("unknown lint rule `{rule}`")]
+    UnknownRule { rule: String },
+    #[error("unknown severity `{severity}` for `{rule}`: expected `error`, `warning` or `info`")]
+    UnknownSeverity { rule: String, severity: String },
+}
+
+impl LintError {
+    /// What to do next.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::UnknownRule { .. } => Some(
+                "`strata lint --list-rules` lists every rule's code, name and category".to_string(),
+            ),
+            Self::Syntax { .. } => {
+                Some("BuildKit would refuse this file too; correct it and lint again".to_string())
+            }
+            Self::Read { .. } | Self::NotText { .. } | Self::UnknownSeverity { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! `strata lint`: the repository's Dockerfiles (or the files given) against the rules, as text,
+//! JSON or SARIF; `--fix` rewrites what is safe; `--list-rules` and `--explain`.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+use strata_lint::{
+    repository_targets, Finding, ImageContext, LintError, LintOptions, Linter, Severity, Target,
+    RULES,
+};
+use strata_repo::{Config, RepoError, SourceSpan};
+
+use crate::exit_status::ExitStatus;
+use crate::output::write_atomically;
+use crate::printer::Printer;
+use crate::settings::{LintOutput, LintSettings};
+
+/// Bumped when a field of `lint --format json` changes meaning or disappears.
+pub const LINT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema_version: u32,
+    findings: &'a [Finding],
+    summary: Summary,
+}
+
+#[derive(Serialize, Default)]
+struct Summary {
+    files: usize,
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+    fixable: usize,
+    fixed: usize,
+    fail_level: &'static str,
+    failed: bool,
+}
+
+/// What to lint: the repository's Dockerfiles, each file given, or a directory's `Dockerfile`;
+/// and the settings that apply (the first repository's, else `./strata.toml`).
+pub(crate) fn collect_targets(paths: &[PathBuf]) -> anyhow::Result<(Vec<Target>, Config)> {
+    let mut targets = Vec::new();
+    let mut config: Option<Config> = None;
+    for path in paths {
+        if path.is_file() {
+            targets.push(Target {
+                path: path.clone(),
+                display: path.clone(),
+                context: ImageContext {
+                    context_directory: path.parent().map(Path::to_path_buf),
+                    ..ImageContext::default()
+                },
+                ignore: Vec::new(),
+            });
+            continue;
+        }
+        match strata_repo::open(path) {
+            Ok(repository) => {
+                let mut found = repository_targets(&repository);
+                // Findings name files as the user would type them from here.
+                for target in &mut found {
+                    target.display = path.join(&target.display);
+                    if let Ok(relative) = target.display.strip_prefix(".") {
+                        target.display = relative.to_path_buf();
+                    }
+                }
+                targets.extend(found);
+                if config.is_none() {
+                    config = Some(repository.config);
+                }
+            }
+            Err(RepoError::NotFound { .. }) if path.join("Dockerfile").is_file() => {
+                let file = path.join("Dockerfile");
+                targets.push(Target {
+                    display: file
+                        .strip_prefix(".")
+                        .map_or(file.clone(), Path::to_path_buf),
+                    path: file,
+                    context: ImageContext {
+                        context_directory: Some(path.clone()),
+                        ..ImageContext::default()
+                    },
+                    ignore: Vec::new(),
+                });
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!(
+                    "cannot read the image repository at `{}`",
+                    path.display()
+                )))
+            }
+        }
+    }
+    let config = match config {
+        Some(config) => config,
+        None => Config::load(Path::new(".")).context("cannot read `strata.toml`")?,
+    };
+    Ok((targets, config))
+}
+
+/// The rules `[lint]` and the command line select.
+pub(crate) fn linter(
+    settings: &LintSettings,
+    config: &Config,
+) -> anyhow::Result<(Linter, Severity)> {
+    let lint = &config.lint;
+    let select = if settings.select.is_empty() {
+        lint.select.clone()
+    } else {
+        settings.select.clone()
+    };
+    let mut ignore = lint.ignore.clone();
+    ignore.extend(settings.ignore.iter().cloned());
+    let options = LintOptions {
+        select,
+        ignore,
+        severities: lint.severity.clone(),
+        strict: settings.strict || lint.strict,
+    };
+    let linter = Linter::new(&options).with_context(|| {
+        format!(
+            "in the lint settings of `{}` or the command line",
+            config.display_path().display()
+        )
+    })?;
+    let fail_level = match (settings.fail_level, &lint.fail_level) {
+        (Some(level), _) => level,
+        (None, Some(configured)) => Severity::parse(configured).ok_or_else(|| {
+            anyhow::anyhow!(
+                "`{}`: `[lint] fail-level = \"{configured}\"` is not a severity: expected `error`, `warning` or `info`",
+                config.display_path().display()
+            )
+        })?,
+        (None, None) => Severity::Warning,
+    };
+    Ok((linter, fail_level))
+}
+
+fn read_text(path: &Path) -> Result<String, LintError> {
+    let bytes = fs_err::read(path).map_err(|source| LintError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|_| LintError::NotText {
+        path: path.to_path_buf(),
+    })
+}
+
+/// Lint targets (fixing them first with `fix`); returns the findings and how many were fixed.
+pub(crate) fn lint_targets(
+    linter: &Linter,
+    targets: &[Target],
+    fix: bool,
+) -> anyhow::Result<(Vec<Finding>, usize)> {
+    let mut findings = Vec::new();
+    let mut fixed = 0;
+    for target in targets {
+        let mut text = read_text(&target.path)?;
+        if fix {
+            let (rewritten, count) =
+                linter.fix(&target.display, &text, &target.context, &target.ignore)?;
+            if rewritten != text {
+                write_atomically(&target.path, rewritten.as_bytes())?;
+                text = rewritten;
+            }
+            fixed += count;
+        }
+        findings.extend(linter.lint(&target.display, &text, &target.context, &target.ignore)?);
+    }
+    Ok((findings, fixed))
+}
+
+/// A finding as text: the rule and message, the place with the line shown, what to do.
+pub(crate) fn render_finding(finding: &Finding) -> String {
+    let location = SourceSpan {
+        path: PathBuf::from(&finding.file),
+        line: finding.line,
+        column: Some(finding.column),
+        line_text: finding.source_line.clone(),
+    };
+    let gutter = " ".repeat(finding.line.to_string().len());
+    let fixable = if finding.fixable { " (--fix)" } else { "" };
+    format!(
+        "{}[{}]: {}\n{location}\n{gutter} = fix{fixable}: {}\n",
+        finding.severity, finding.rule, finding.message, finding.fix
+    )
+}
+
+pub fn lint(settings: &LintSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    if settings.list_rules {
+        return Ok(list_rules(settings, printer));
+    }
+    if let Some(key) = &settings.explain {
+        let rule =
+            strata_lint::rule(key).ok_or_else(|| LintError::UnknownRule { rule: key.clone() })?;
+        printer.data(&format!(
+            "{} {} ({})\n\n{}\n\n{}\n\nfix: {}{}\n",
+            rule.code,
+            rule.name,
+            rule.severity,
+            rule.summary,
+            rule.explanation,
+            rule.fix,
+            if rule.fixable {
+                " (`strata lint --fix` does it)"
+            } else {
+                ""
+            }
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    let (targets, config) = collect_targets(&settings.paths)?;
+    let (linter, fail_level) = linter(settings, &config)?;
+    let (findings, fixed) = lint_targets(&linter, &targets, settings.fix)?;
+    let count = |severity: Severity| {
+        findings
+            .iter()
+            .filter(|finding| finding.severity == severity)
+            .count()
+    };
+    let failed = findings
+        .iter()
+        .any(|finding| finding.severity >= fail_level);
+    let summary = Summary {
+        files: targets.len(),
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        infos: count(Severity::Info),
+        fixable: findings.iter().filter(|finding| finding.fixable).count(),
+        fixed,
+        fail_level: fail_level.as_str(),
+        failed,
+    };
+    match settings.output {
+        LintOutput::Json => {
+            let report = Report {
+                schema_version: LINT_SCHEMA_VERSION,
+                findings: &findings,
+                summary,
+            };
+            printer.data(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+        }
+        LintOutput::Sarif => {
+            // File paths are relative to where strata ran; SARIF gets that directory as the base.
+            let base = std::env::current_dir()
+                .ok()
+                .and_then(|current| fs_err::canonicalize(current).ok());
+            let log = strata_lint::sarif(
+                &findings,
+                env!("CARGO_PKG_VERSION"),
+                base.as_deref().and_then(Path::to_str),
+            );
+            printer.data(&format!("{}\n", serde_json::to_string_pretty(&log)?));
+        }
+        LintOutput::Text => {
+            let mut text = String::new();
+            for finding in &findings {
+                let _ = writeln!(text, "{}", render_finding(finding));
+            }
+            printer.data(&text);
+            let mut line = format!(
+                "{} file(s): {} error(s), {} warning(s), {} info",
+                summary.files, summary.errors, summary.warnings, summary.infos
+            );
+            if fixed > 0 {
+                let _ = write!(line, "; fixed {fixed}");
+            }
+            if summary.fixable > 0 {
+                let _ = write!(line, "; {} fixable with `--fix`", summary.fixable);
+            }
+            printer.info(&line);
+        }
+    }
+    Ok(if failed {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn list_rules(settings: &LintSettings, printer: &Printer) -> ExitStatus {
+    if settings.output == LintOutput::Text {
+        let mut text = String::new();
+        for rule in RULES {
+            let _ = writeln!(
+                text,
+                "{:<9} {:<8} {:<28} {}{}",
+                rule.code,
+                rule.severity.as_str(),
+                rule.name,
+                rule.summary,
+                if rule.fixable { " [fix]" } else { "" }
+            );
+        }
+        printer.data(&text);
+    } else {
+        let rules = serde_json::json!({ "schema_version": LINT_SCHEMA_VERSION, "rules": RULES });
+        printer.data(&format!("{rules:#}\n"));
+    }
+    ExitStatus::Success
+}

@@ -1,0 +1,2 @@
+FROM debian:12
+ENTRYPOINT /usr/local/bin/start.sh --verbose

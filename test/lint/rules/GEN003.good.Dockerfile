@@ -1,0 +1,3 @@
+FROM debian:12
+ENTRYPOINT ["/usr/local/bin/start.sh", "--verbose"]
+CMD echo fine in shell form

@@ -1,0 +1,2 @@
+FROM debian:12
+MAINTAINER John Doe <john.doe@nowhere.com>

@@ -1,0 +1,3 @@
+COPY . /app
+FROM debian:12
+RUNN echo typo

@@ -1,0 +1,3 @@
+ARG BASE=debian:12
+FROM ${BASE}
+RUN echo fine

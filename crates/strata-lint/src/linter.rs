@@ -36,6 +36,8 @@ pub struct Linter {
 
 /// The comment that silences rules for the next line or instruction.
 const IGNORE_MARKER: &str = "strata-ignore=";
+/// hadolint's equivalent, honoured for the rules that match one of its codes.
+const HADOLINT_MARKER: &str = "hadolint ignore=";
 
 impl Linter {
     pub fn new(options: &LintOptions) -> Result<Self, LintError> {
@@ -79,6 +81,24 @@ impl Linter {
         for selector in ignore {
             ignored.extend(matching(selector)?.into_iter().map(|rule| rule.code));
         }
+        // A Dockerfile without any `FROM` is a fragment appended to an image (a SciServer compat
+        // layer's), whatever the caller knew.
+        let fragment_context;
+        let context = if !context.fragment
+            && !dockerfile.instructions.is_empty()
+            && dockerfile
+                .instructions
+                .iter()
+                .all(|instruction| instruction.keyword != "FROM")
+        {
+            fragment_context = ImageContext {
+                fragment: true,
+                ..context.clone()
+            };
+            &fragment_context
+        } else {
+            context
+        };
         let file = File::read(&dockerfile, context);
         let mut reports = Vec::new();
         checks::base::check(&file, &mut reports);
@@ -205,13 +225,31 @@ impl Suppressions {
                 continue;
             }
             if let Some(comment) = text.strip_prefix('#') {
-                if let Some(position) = comment.find(IGNORE_MARKER) {
-                    let list = &comment[position + IGNORE_MARKER.len()..];
-                    let list = list.split_whitespace().next().unwrap_or_default();
+                let list = |marker: &str| {
+                    comment.find(marker).map(|position| {
+                        let rest = &comment[position + marker.len()..];
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                };
+                if let Some(list) = list(IGNORE_MARKER) {
                     for key in list.split(',') {
                         if let Ok(found) = matching(key) {
                             pending.extend(found.into_iter().map(|rule| rule.code));
                         }
+                    }
+                }
+                // hadolint's own comments keep working for the rules both tools have.
+                if let Some(list) = list(HADOLINT_MARKER) {
+                    for code in list.split(',') {
+                        pending.extend(
+                            rules::RULES
+                                .iter()
+                                .filter(|rule| rule.hadolint.contains(&code.trim()))
+                                .map(|rule| rule.code),
+                        );
                     }
                 }
                 continue;

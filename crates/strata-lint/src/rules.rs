@@ -166,7 +166,7 @@ pub static RULES: &[Rule] = &[
         "`pip install` into a conda image's base environment",
         "pip does not know conda's packages: it can replace one conda installed, leaving conda's metadata wrong, and a later `conda install` can undo it. In a conda image prefer conda packages, or install with pip into an environment of its own (`conda run -n <env> pip install …`), pinned and with `--no-deps` from a lock.",
         "install with conda, or into a named environment"),
-    rule!("GEN001", "add-url", Warning, false, ["DL3020"],
+    rule!("GEN001", "add-url", Warning, false, [],
         "`ADD` of a URL",
         "`ADD <url>` downloads without checking what it got and is not cached like a `RUN`; the download can change under the same URL. Use `ADD --checksum=sha256:…` (BuildKit) or download in a `RUN` and verify the checksum.",
         "use `ADD --checksum=sha256:… <url>` or `RUN curl … && sha256sum -c`"),

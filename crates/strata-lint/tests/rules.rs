@@ -142,6 +142,24 @@ fn findings_silenced_inline_and_by_settings() {
 }
 
 #[test]
+fn hadolint_ignore_comments_silence_the_matching_rules() {
+    let text = "FROM debian:12\n# hadolint ignore=DL3013,DL3042\nRUN pip install numpy\nRUN pip install scipy\n";
+    let linter = Linter::new(&LintOptions {
+        select: vec!["pip".to_string()],
+        ..LintOptions::default()
+    })
+    .unwrap();
+    let findings = linter
+        .lint(Path::new("Dockerfile"), text, &ImageContext::default(), &[])
+        .unwrap();
+    let codes: Vec<(usize, &str)> = findings
+        .iter()
+        .map(|finding| (finding.line, finding.rule))
+        .collect();
+    assert_eq!(codes, [(4, "PIP001"), (4, "PIP002")]);
+}
+
+#[test]
 fn strict_and_configured_severities() {
     let text = "FROM debian:12\nENV LANG=C.UTF-8\nCMD [\"bash\"]\n";
     let lint = |options: LintOptions| {

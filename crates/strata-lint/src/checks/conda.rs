@@ -8,10 +8,9 @@ use crate::model::{env_pairs, insert, item_facts, File};
 use crate::shell::Command;
 use crate::tools::{invocation, Invocation, Tool};
 
-/// Programs that run in whatever environment is active.
-const ENVIRONMENT_PROGRAMS: &[&str] = &[
-    "python", "python3", "pip", "pip3", "ipython", "jupyter", "Rscript", "R",
-];
+/// Programs that run in whatever environment is active (not R: images often build it from
+/// source, outside any environment).
+const ENVIRONMENT_PROGRAMS: &[&str] = &["python", "python3", "pip", "pip3", "ipython", "jupyter"];
 
 /// `SHELL [...]` that activates an environment: `conda run`, or micromamba's activating shell.
 fn activating_shell(arguments: &str) -> bool {

@@ -13,6 +13,19 @@ pub(crate) fn check(file: &File<'_>, reports: &mut Vec<Report>) {
         for (index, item) in stage.items.iter().enumerate() {
             let Some(run) = &item.run else { continue };
             let mut facts = None;
+            // `pip cache purge` or removing pip's cache in the same RUN frees it too.
+            let purged = run.commands.iter().any(|command| {
+                let words: Vec<&str> = command
+                    .words
+                    .iter()
+                    .map(|word| word.value.as_str())
+                    .collect();
+                words.windows(2).any(|pair| pair == ["cache", "purge"])
+                    || (command.program() == "rm"
+                        && words
+                            .iter()
+                            .any(|word| word.contains(".cache/pip") || word.ends_with("/.cache")))
+            });
             for command in &run.commands {
                 let Some(found) = invocation(command) else {
                     continue;
@@ -29,7 +42,8 @@ pub(crate) fn check(file: &File<'_>, reports: &mut Vec<Report>) {
                         .any(|(name, _)| name == "PIP_NO_CACHE_DIR")
                     || facts.env.contains("PIP_NO_CACHE_DIR")
                     || run.caches("pip")
-                    || run.caches(".cache");
+                    || run.caches(".cache")
+                    || purged;
                 if !cache_off {
                     reports.push(
                         Report::new(

@@ -373,7 +373,7 @@ mod tests {
           |
         2 | repository = "y"
           | ^^^^^^^^^^
-        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `generic`, `test`, `images`
+        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `generic`, `test`, `lint`, `images`
         "#);
     }
 }

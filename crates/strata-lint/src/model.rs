@@ -158,7 +158,7 @@ impl<'a> File<'a> {
         facts
     }
 
-    /// The span of a line's text, for findings about a whole instruction.
+    /// Where an instruction's keyword starts: where findings about the whole instruction point.
     pub fn keyword_start(instruction: &Instruction) -> usize {
         instruction.keyword_span.start
     }

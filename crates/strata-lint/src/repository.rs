@@ -122,15 +122,7 @@ fn layer_facts(
         return Facts::default();
     }
     let layer = &repository.layers[id];
-    let mut internal = BTreeMap::new();
-    if let Some(parent) = layer.parent {
-        let parent_facts = layer_facts(repository, texts, parent, facts, depth + 1);
-        internal.insert(layer.base.clone(), parent_facts);
-    }
-    for (reference, other) in &layer.reads {
-        let other_facts = layer_facts(repository, texts, *other, facts, depth + 1);
-        internal.insert(reference.clone(), other_facts);
-    }
+    let internal = internal_references(repository, texts, id, facts, depth + 1);
     let context = ImageContext {
         build_args: layer.build_args.clone(),
         internal,
@@ -152,6 +144,34 @@ fn layer_facts(
     own
 }
 
+/// The references a layer's Dockerfile makes to the repository's images (its parent's base and
+/// what it reads), with what each of those sets up.
+fn internal_references(
+    repository: &Repository,
+    texts: &[Option<String>],
+    id: LayerId,
+    facts: &mut Vec<Option<Facts>>,
+    depth: usize,
+) -> BTreeMap<String, Facts> {
+    let layer = &repository.layers[id];
+    let linked = layer
+        .parent
+        .map(|parent| (&layer.base, parent))
+        .into_iter()
+        .chain(
+            layer
+                .reads
+                .iter()
+                .map(|(reference, other)| (reference, *other)),
+        );
+    let mut internal = BTreeMap::new();
+    for (reference, other) in linked {
+        let other_facts = layer_facts(repository, texts, other, facts, depth);
+        internal.insert(reference.clone(), other_facts);
+    }
+    internal
+}
+
 fn layer_context(
     repository: &Repository,
     texts: &[Option<String>],
@@ -159,19 +179,7 @@ fn layer_context(
     facts: &mut Vec<Option<Facts>>,
 ) -> ImageContext {
     let layer = &repository.layers[id];
-    let mut internal = BTreeMap::new();
-    if let Some(parent) = layer.parent {
-        internal.insert(
-            layer.base.clone(),
-            layer_facts(repository, texts, parent, facts, 0),
-        );
-    }
-    for (reference, other) in &layer.reads {
-        internal.insert(
-            reference.clone(),
-            layer_facts(repository, texts, *other, facts, 0),
-        );
-    }
+    let internal = internal_references(repository, texts, id, facts, 0);
     let mut misreferenced = BTreeMap::new();
     if let Some(dockerfile) = texts[id].as_deref().and_then(|text| parse(text).ok()) {
         if let Ok(stages) = Stages::read(&dockerfile, &layer.build_args) {

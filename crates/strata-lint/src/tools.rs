@@ -116,10 +116,16 @@ fn is_python(program: &str) -> bool {
 
 /// The package-manager invocation a command is, if any.
 pub(crate) fn invocation(command: &Command) -> Option<Invocation<'_>> {
-    let words = &command.words;
-    let program = command.program();
-    let (tool, arguments, environment): (Tool, &[ShellWord], Option<String>) = match program {
-        "apt-get" | "apt" => (Tool::Apt, words.get(1..)?, None),
+    invocation_of(&command.words, command.start)
+}
+
+/// The invocation `words` (a program and its arguments) make; `start` is where the command is
+/// written.
+fn invocation_of(words: &[ShellWord], start: usize) -> Option<Invocation<'_>> {
+    let first = &words.first()?.value;
+    let program = first.rsplit('/').next().unwrap_or(first);
+    let (tool, arguments): (Tool, &[ShellWord]) = match program {
+        "apt-get" | "apt" => (Tool::Apt, words.get(1..)?),
         "conda" | "mamba" | "micromamba"
             if words.get(1).is_some_and(|word| word.value == "run") =>
         {
@@ -140,25 +146,18 @@ pub(crate) fn invocation(command: &Command) -> Option<Invocation<'_>> {
                     index += 1;
                 }
             }
-            let inner = Command {
-                assignments: Vec::new(),
-                words: words.get(index..)?.to_vec(),
-                start: command.start,
-                connector: command.connector,
-            };
-            let mut found = invocation(&inner)?;
+            let mut found = invocation_of(words.get(index..)?, start)?;
             found.environment = environment.or(Some("base".to_string()));
-            // The words borrowed from `inner` must outlive it: find them again in `command`.
-            return Some(rebind(found, command));
+            return Some(found);
         }
-        "conda" | "mamba" | "micromamba" => (Tool::Conda, words.get(1..)?, None),
-        program if is_pip(program) => (Tool::Pip, words.get(1..)?, None),
+        "conda" | "mamba" | "micromamba" => (Tool::Conda, words.get(1..)?),
+        program if is_pip(program) => (Tool::Pip, words.get(1..)?),
         program
             if is_python(program)
                 && words.get(1).is_some_and(|word| word.value == "-m")
                 && words.get(2).is_some_and(|word| word.value == "pip") =>
         {
-            (Tool::Pip, words.get(3..)?, None)
+            (Tool::Pip, words.get(3..)?)
         }
         _ => return None,
     };
@@ -207,35 +206,9 @@ pub(crate) fn invocation(command: &Command) -> Option<Invocation<'_>> {
         subcommand_word,
         options,
         operands,
-        environment,
-        start: command.start,
+        environment: None,
+        start,
     })
-}
-
-/// An invocation read from a copy of `command`'s words, pointed back at `command`'s own words
-/// (same offsets).
-fn rebind<'a>(found: Invocation<'_>, command: &'a Command) -> Invocation<'a> {
-    let find = |word: &ShellWord| -> &'a ShellWord {
-        command
-            .words
-            .iter()
-            .find(|candidate| candidate.start == word.start && candidate.value == word.value)
-            .unwrap_or(&command.words[0])
-    };
-    Invocation {
-        tool: found.tool,
-        program: found.program,
-        subcommand: found.subcommand,
-        subcommand_word: found.subcommand_word.map(find),
-        options: found
-            .options
-            .iter()
-            .map(|(option, value)| (find(option), value.map(find)))
-            .collect(),
-        operands: found.operands.iter().map(|word| find(word)).collect(),
-        environment: found.environment,
-        start: found.start,
-    }
 }
 
 impl Invocation<'_> {

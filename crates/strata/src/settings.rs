@@ -402,15 +402,16 @@ impl PromoteSettings {
 }
 
 /// How `strata lint` prints findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LintOutput {
+    #[default]
     Text,
     Json,
     Sarif,
 }
 
 /// How `strata lint` runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LintSettings {
     pub paths: Vec<PathBuf>,
     pub output: LintOutput,

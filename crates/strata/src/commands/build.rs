@@ -269,15 +269,8 @@ fn lint_planned(
     printer: &Printer,
 ) -> anyhow::Result<bool> {
     let settings = crate::settings::LintSettings {
-        paths: Vec::new(),
-        output: crate::settings::LintOutput::Text,
-        select: Vec::new(),
-        ignore: Vec::new(),
-        strict: false,
-        fix: false,
         fail_level: Some(strata_lint::Severity::Error),
-        list_rules: false,
-        explain: None,
+        ..crate::settings::LintSettings::default()
     };
     let (linter, _) = crate::commands::lint::linter(&settings, &repository.config)?;
     let planned: std::collections::BTreeSet<&str> = plan

@@ -45,6 +45,8 @@ pub(crate) fn collect_targets(paths: &[PathBuf]) -> anyhow::Result<(Vec<Target>,
     let mut targets = Vec::new();
     let mut config: Option<Config> = None;
     for path in paths {
+        // A path that is not there is named as such, not as a missing repository.
+        fs_err::metadata(path).with_context(|| format!("cannot lint `{}`", path.display()))?;
         if path.is_file() {
             targets.push(Target {
                 path: path.clone(),

@@ -29,6 +29,8 @@ pub enum BuildError {
     Registry(#[from] strata_registry::RegistryError),
     #[error(transparent)]
     Inspect(#[from] strata_inspect::InspectError),
+    #[error(transparent)]
+    Reproducible(#[from] strata_reproducible::ReproducibleError),
 }
 
 impl BuildError {
@@ -36,6 +38,7 @@ impl BuildError {
         match self {
             Self::Engine(error) => error.hint(),
             Self::Inspect(error) => error.hint(),
+            Self::Reproducible(error) => error.hint(),
             Self::Registry(error) => error.hint(),
             Self::HeredocsUnsupported {
                 syntax_directive: true,

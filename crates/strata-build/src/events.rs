@@ -44,6 +44,17 @@ pub enum BuildEvent {
         seconds: f64,
         failure: Option<String>,
     },
+    /// `--reproducible`: the engine's image was normalised into `image` (loaded into the
+    /// engine), whose manifest digest is `digest` in any registry.
+    Normalised {
+        build: String,
+        image: String,
+        digest: String,
+        /// Layers rewritten now; the others were normalised before (a parent's).
+        rewritten: usize,
+        /// Paths dropped by the image's `scrub` list.
+        scrubbed: Vec<String>,
+    },
     /// Taggers computed these extra tags, now pointing at the image.
     Tagged { build: String, tags: Vec<String> },
     /// The build manifest was written.
@@ -75,6 +86,7 @@ impl BuildEvent {
             | Self::Failed { build, .. }
             | Self::Skipped { build, .. }
             | Self::Tested { build, .. }
+            | Self::Normalised { build, .. }
             | Self::Tagged { build, .. }
             | Self::Manifest { build, .. }
             | Self::Warning { build, .. }

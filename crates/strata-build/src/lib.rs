@@ -27,4 +27,4 @@ pub use image_tests::{junit_report, run_image_tests, TestResult, TestTarget, TES
 pub use inputs::{inputs_hash, INPUTS_LABEL};
 pub use logs::LogWriter;
 pub use published::{compare_with_registry, PublishedImage, RegistryComparison};
-pub use runner::{run_plan, BuildResult, Outcome, RunOptions};
+pub use runner::{run_plan, BuildResult, Outcome, Reproducible, RunOptions};

@@ -63,6 +63,22 @@ impl LogWriter {
                 Some(failure) => format!("test failed: {test}: {failure} ({seconds:.1} s)"),
                 None => format!("test failed: {test} ({seconds:.1} s)"),
             },
+            BuildEvent::Normalised {
+                image,
+                digest,
+                rewritten,
+                scrubbed,
+                ..
+            } => {
+                let mut line = format!(
+                    "normalised into {image} (manifest {digest}, {rewritten} layers rewritten)"
+                );
+                for path in scrubbed {
+                    line.push_str("\nscrubbed /");
+                    line.push_str(path);
+                }
+                line
+            }
             BuildEvent::Tagged { tags, .. } => format!("tagged {}", tags.join(" ")),
             BuildEvent::Manifest { path, .. } => format!("manifest: {path}"),
             BuildEvent::Warning { message, .. } => format!("warning: {message}"),

@@ -41,6 +41,17 @@ pub struct RunOptions {
     pub push_retry: strata_registry::RetryPolicy,
     /// Skip the images' tests (`--no-test`).
     pub no_test: bool,
+    /// `--reproducible`: normalise every built image and push it with strata's registry client.
+    pub reproducible: Option<Reproducible>,
+}
+
+/// How reproducible builds are made.
+#[derive(Debug, Clone)]
+pub struct Reproducible {
+    /// `SOURCE_DATE_EPOCH`: the commit's time unless the variable is set.
+    pub epoch: u64,
+    /// Where normalised layers and manifests are kept.
+    pub store: strata_reproducible::BlobStore,
 }
 
 /// How one build ended.
@@ -70,6 +81,8 @@ pub struct BuildResult {
     pub manifest: Option<std::path::PathBuf>,
     /// The image's tests, when they ran.
     pub tests: Vec<crate::image_tests::TestResult>,
+    /// `--reproducible`: the normalised image.
+    pub reproduced: Option<strata_reproducible::Reproduced>,
 }
 
 impl BuildResult {
@@ -85,6 +98,7 @@ impl BuildResult {
             tagger_tags: Vec::new(),
             manifest: None,
             tests: Vec::new(),
+            reproduced: None,
         }
     }
 
@@ -335,6 +349,13 @@ impl<E: Engine + 'static> BuildTask<E> {
         let mut context = build_context(&self.repository, build)?;
         let mut build_args = build.build_args.clone();
         build_args.extend(self.options.build_args.clone());
+        if let Some(reproducible) = &self.options.reproducible {
+            // Declared by `ARG SOURCE_DATE_EPOCH`, it reaches pip and py_compile; it also makes
+            // the inputs of a reproducible build differ from a plain one's.
+            build_args
+                .entry(strata_reproducible::SOURCE_DATE_EPOCH.to_string())
+                .or_insert_with(|| reproducible.epoch.to_string());
+        }
 
         // The parent: the image this plan built, else the parent's published tag (pulled when
         // this machine lacks it).
@@ -404,8 +425,10 @@ impl<E: Engine + 'static> BuildTask<E> {
                 }
             }
         }
+        // The image the build starts from, whose layers `--reproducible` keeps as they are.
+        let base = parent_id.clone().unwrap_or_else(|| build.from.clone());
         let result = self
-            .build_with(build, context, build_args, inputs, started)
+            .build_with(build, context, build_args, inputs, started, &base)
             .await;
         if let Some(alias) = alias {
             if let Err(error) = self.engine.untag(&alias).await {
@@ -422,9 +445,16 @@ impl<E: Engine + 'static> BuildTask<E> {
         build_args: BTreeMap<String, String>,
         inputs: String,
         started: Instant,
+        base: &str,
     ) -> Result<BuildResult, crate::error::BuildError> {
         let mut labels = build.labels.clone();
-        labels.extend(build_time_labels(build));
+        labels.extend(build_time_labels(
+            build,
+            self.options
+                .reproducible
+                .as_ref()
+                .map(|reproducible| reproducible.epoch),
+        ));
         labels.extend(self.base_labels().await?);
         labels.insert(INPUTS_LABEL.to_string(), inputs.clone());
         let request = BuildRequest {
@@ -459,7 +489,15 @@ impl<E: Engine + 'static> BuildTask<E> {
         });
         let engine_result = self.engine.build(request, sender).await;
         let _ = forward.await;
-        let image = engine_result?;
+        let mut image = engine_result?;
+        let reproduced = match &self.options.reproducible {
+            Some(reproducible) => {
+                let reproduced = self.normalise(reproducible, &image.id, Some(base)).await?;
+                image.id.clone_from(&reproduced.image_id);
+                Some(reproduced)
+            }
+            None => None,
+        };
         let (tests, alias) = self.test_image(&image.id).await?;
         let tagged = self.tag_all(&image.id).await;
         // Only now: an image whose one tag is removed is deleted.
@@ -485,7 +523,56 @@ impl<E: Engine + 'static> BuildTask<E> {
         result.image = Some(image.id);
         result.size = size;
         result.tests = tests;
+        result.reproduced = reproduced;
         Ok(result)
+    }
+
+    /// Normalise the engine's image; the normalised one is loaded into the engine. The layers of
+    /// `base`, the image the build started from, are kept as they are: only the build's own
+    /// layers are rewritten (a parent normalised before is already reproducible, and an external
+    /// base is what its digest says).
+    async fn normalise(
+        &self,
+        reproducible: &Reproducible,
+        image: &str,
+        base: Option<&str>,
+    ) -> Result<strata_reproducible::Reproduced, crate::error::BuildError> {
+        let build = self.build();
+        let _ = self.events.send(BuildEvent::Step {
+            build: build.name.clone(),
+            step: "normalising the image's layers (--reproducible)".to_string(),
+        });
+        let scrub = self
+            .repository
+            .config
+            .images
+            .get(&build.name)
+            .map(|config| config.scrub.clone())
+            .unwrap_or_default();
+        let base = match base {
+            Some(base) if base != "scratch" => self.engine.image(base).await?,
+            _ => None,
+        };
+        let normalisation = strata_reproducible::Normalisation {
+            epoch: reproducible.epoch,
+            scrub: strata_reproducible::Scrub::new(&scrub)?,
+            keep: base.map(|base| base.layers).unwrap_or_default(),
+        };
+        let reproduced = strata_reproducible::reproduce(
+            &*self.engine,
+            image,
+            &reproducible.store,
+            &normalisation,
+        )
+        .await?;
+        let _ = self.events.send(BuildEvent::Normalised {
+            build: build.name.clone(),
+            image: reproduced.image_id.clone(),
+            digest: reproduced.manifest_digest.clone(),
+            rewritten: reproduced.rewritten,
+            scrubbed: reproduced.scrubbed.clone(),
+        });
+        Ok(reproduced)
     }
 
     /// `org.opencontainers.image.base.name` and `.base.digest`: the image the build starts
@@ -639,6 +726,26 @@ impl<E: Engine + 'static> BuildTask<E> {
                     continue;
                 }
             };
+            if let Some(reproducible) = &self.options.reproducible {
+                match self.push_reproduced(reproducible, result, tag).await {
+                    Ok(digest) => {
+                        let _ = self.events.send(BuildEvent::Pushed {
+                            build: build.name.clone(),
+                            tag: tag.clone(),
+                            digest: Some(digest.clone()),
+                        });
+                        result.pushed.push((tag.clone(), Some(digest)));
+                    }
+                    Err(error) => {
+                        let message = match error.hint() {
+                            Some(hint) => format!("{} (hint: {hint})", render_error(&error)),
+                            None => render_error(&error),
+                        };
+                        self.push_failed(result, tag, message);
+                    }
+                }
+                continue;
+            }
             match self.push_with_retries(tag, credentials).await {
                 Ok(pushed) => {
                     let _ = self.events.send(BuildEvent::Pushed {
@@ -649,6 +756,58 @@ impl<E: Engine + 'static> BuildTask<E> {
                     result.pushed.push((tag.clone(), pushed.digest));
                 }
                 Err(error) => self.push_failed(result, tag, render_error(&error)),
+            }
+        }
+    }
+
+    /// Push the normalised image with strata's registry client (blobs the registry lacks, then
+    /// the manifest), trying again as `push_with_retries` does. An image that was up to date
+    /// comes from the store, or is normalised now.
+    async fn push_reproduced(
+        &self,
+        reproducible: &Reproducible,
+        result: &mut BuildResult,
+        tag: &str,
+    ) -> Result<String, crate::error::BuildError> {
+        if result.reproduced.is_none() {
+            if let Some(image) = result.image.clone() {
+                let reproduced = match strata_reproducible::stored(&reproducible.store, &image) {
+                    Some(stored) => stored,
+                    None => self.normalise(reproducible, &image, None).await?,
+                };
+                result.reproduced = Some(reproduced);
+            }
+        }
+        let Some(reproduced) = result.reproduced.clone() else {
+            return Err(crate::error::BuildError::Reproducible(
+                strata_reproducible::ReproducibleError::Export {
+                    image: self.build().name.clone(),
+                    message: "the build has no image to push".to_string(),
+                },
+            ));
+        };
+        let policy = self.options.push_retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match strata_reproducible::push_reproduced(
+                &self.options.registry,
+                &reproducible.store,
+                &reproduced,
+                tag,
+            )
+            .await
+            {
+                Ok(pushed) => return Ok(pushed.digest),
+                Err(strata_reproducible::ReproducibleError::Push { source, .. })
+                    if matches!(*source, strata_registry::RegistryError::Unreachable { .. })
+                        && attempt < policy.attempts =>
+                {
+                    let delay = policy.delay(attempt);
+                    tracing::info!("push of `{tag}` failed ({source}); trying again in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => return Err(error.into()),
             }
         }
     }
@@ -692,8 +851,11 @@ pub const BASE_DIGEST_LABEL: &str = "org.opencontainers.image.base.digest";
 
 /// The labels that say when a build ran: SciServer's `buildtime` breadcrumbs (seconds since the
 /// epoch, as image-builder writes them) and `org.opencontainers.image.created`.
-fn build_time_labels(build: &Build) -> BTreeMap<String, String> {
-    let now = SystemTime::now();
+fn build_time_labels(build: &Build, epoch: Option<u64>) -> BTreeMap<String, String> {
+    let now = match epoch {
+        Some(epoch) => SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(epoch),
+        None => SystemTime::now(),
+    };
     let seconds = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |duration| duration.as_secs_f64());

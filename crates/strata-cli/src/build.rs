@@ -54,6 +54,15 @@ pub struct BuildArgs {
     /// Do not run the images' tests before tagging them.
     #[arg(long)]
     pub no_test: bool,
+    /// Make every image reproducible: times from `SOURCE_DATE_EPOCH` (the commit's time unless
+    /// set), layers normalised after the build, pushed by strata's registry client, so the same
+    /// commit gives the same digest (also `reproducible = true` in strata.toml).
+    #[arg(long)]
+    pub reproducible: bool,
+    /// Build each selected image twice from scratch, reproducibly, and list per layer the files
+    /// that differ when the digests do. Nothing is pushed.
+    #[arg(long, conflicts_with_all = ["push", "emit_context"])]
+    pub check_reproducible: bool,
     /// Write the tests' results as `JUnit` XML to FILE, for CI systems.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

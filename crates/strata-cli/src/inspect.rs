@@ -43,6 +43,11 @@ pub struct DiffArgs {
     /// Read both images from their registries.
     #[arg(long)]
     pub registry: bool,
+    /// Compare files instead of packages: per layer (paired by position), the paths whose
+    /// content, mode, owner, type or link target differ (times are ignored), with hints for the
+    /// usual causes of irreproducible builds.
+    #[arg(long)]
+    pub files: bool,
     /// Print the differences as JSON.
     #[arg(long)]
     pub json: bool,

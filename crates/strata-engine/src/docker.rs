@@ -398,6 +398,30 @@ impl Engine for DockerEngine {
         Ok(true)
     }
 
+    async fn load(
+        &self,
+        archive: futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    ) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::ImportImageOptionsBuilder::new()
+            .quiet(true)
+            .build();
+        let mut stream = self.docker.import_image_stream(options, archive, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|error| EngineError::Load {
+                message: match error {
+                    bollard::errors::Error::DockerStreamError { error } => error,
+                    other => other.to_string(),
+                },
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(EngineError::Load {
+                    message: detail.message.unwrap_or_default(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn export<'a>(
         &'a self,
         reference: &'a str,

@@ -149,6 +149,13 @@ pub trait Engine: Send + Sync {
         credentials: Option<PushCredentials>,
     ) -> impl Future<Output = Result<bool, EngineError>> + Send;
 
+    /// Load a `docker save` archive (`docker load`): its images keep their ids (their configs'
+    /// digests) and get no tags.
+    fn load(
+        &self,
+        archive: futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
     /// The image as a `docker save` archive, streamed.
     fn export<'a>(
         &'a self,

@@ -40,6 +40,8 @@ pub enum EngineError {
         message: String,
         failure: TransferFailure,
     },
+    #[error("the engine could not load the image archive: {message}")]
+    Load { message: String },
     #[error("no image `{reference}` in the engine")]
     NoSuchImage { reference: String },
     #[error("cannot run `{command}` in `{image}`")]

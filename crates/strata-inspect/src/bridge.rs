@@ -8,7 +8,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 /// A `Read` over chunks arriving on a channel.
-pub(crate) struct ChannelReader {
+pub struct ChannelReader {
     receiver: mpsc::Receiver<std::io::Result<Bytes>>,
     current: Bytes,
 }
@@ -29,7 +29,7 @@ impl Read for ChannelReader {
 }
 
 /// Run `reader_task` on a blocking thread over the bytes of `stream`.
-pub(crate) async fn read_stream<S, E, T, F>(
+pub async fn read_stream<S, E, T, F>(
     stream: S,
     reader_task: F,
 ) -> Result<T, crate::error::InspectError>

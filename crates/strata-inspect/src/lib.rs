@@ -19,6 +19,7 @@ mod sbom;
 mod source;
 mod taggers;
 
+pub use bridge::read_stream;
 pub use cache::LayerCache;
 pub use diff::{diff, Change};
 pub use directory::read_layer_directory;

@@ -281,6 +281,21 @@ impl RegistryClient {
         target: &Reference,
         blob: &Descriptor,
     ) -> Result<u64, RegistryError> {
+        let stream = self.blob_stream(source, &blob.digest).await?;
+        self.upload_blob(target, &blob.digest, blob.size, stream)
+            .await
+    }
+
+    /// Send a blob to `target`'s repository in one request (`POST` to open the upload, one
+    /// `PUT` with the bytes and their digest). Returns the bytes sent. A stream can be sent
+    /// once, so this is not retried: the caller retries the whole upload.
+    pub async fn upload_blob(
+        &self,
+        target: &Reference,
+        digest: &str,
+        size: u64,
+        stream: BoxStream<'static, std::io::Result<Bytes>>,
+    ) -> Result<u64, RegistryError> {
         let start_path = format!("/v2/{}/blobs/uploads/", target.repository());
         let start = Call::new(
             target.registry(),
@@ -305,11 +320,7 @@ impl RegistryClient {
                 reference: target.whole(),
                 message: format!("the upload location `{location}` is not a URL: {error}"),
             })?;
-        upload.query_pairs_mut().append_pair("digest", &blob.digest);
-        let stream = self.blob_stream(source, &blob.digest).await?;
-        let size = blob.size;
-        // A stream can be sent once: this request is not retried by `send`, the caller retries
-        // the whole copy.
+        upload.query_pairs_mut().append_pair("digest", digest);
         let key_call = Call::new(
             target.registry(),
             Method::PUT,

@@ -109,6 +109,13 @@ impl Git {
         })
     }
 
+    /// When `HEAD` was committed, in seconds since 1970 (`git log --format=%ct`): the
+    /// `SOURCE_DATE_EPOCH` of reproducible builds.
+    pub fn commit_time(&self) -> Result<u64, GitError> {
+        let time = self.run(&["log", "-n1", "--format=%ct", "HEAD"])?;
+        Ok(String::from_utf8_lossy(&time).trim().parse().unwrap_or(0))
+    }
+
     /// Paths (relative to the root, `/`-separated) that differ between `since` and the work
     /// tree, as `git diff <since> -- <dir>` sees them for each directory. Renames count on both
     /// sides. `since` may also be a range (`A..B`).

@@ -61,6 +61,9 @@ pub struct Config {
     /// Settings for `strata lint`.
     #[serde(default)]
     pub lint: LintConfig,
+    /// Build every image reproducibly (as `strata build --reproducible`).
+    #[serde(default)]
+    pub reproducible: bool,
     /// Per-image settings, keyed by image name (docker-stacks: `name` or `name/variant`;
     /// SciServer: the layer's target).
     #[serde(default)]
@@ -100,6 +103,10 @@ pub struct ImageConfig {
     /// `strata lint` settings for this image's Dockerfile.
     #[serde(default)]
     pub lint: ImageLintConfig,
+    /// `--reproducible`: paths dropped from the image's own layers while normalising them
+    /// (`/var/log/dpkg.log`, `**/__pycache__`), each reported.
+    #[serde(default)]
+    pub scrub: Vec<String>,
 }
 
 /// `[lint]`: which rules run, how severe their findings are, and what fails the run. Rule names

@@ -233,6 +233,15 @@ impl Engine for FakeEngine {
         Ok(false)
     }
 
+    async fn load(
+        &self,
+        _archive: BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    ) -> Result<(), EngineError> {
+        Err(EngineError::Load {
+            message: "the fake engine has no layers, so it loads no archives".to_string(),
+        })
+    }
+
     fn export<'a>(
         &'a self,
         reference: &'a str,

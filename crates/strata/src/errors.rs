@@ -40,6 +40,12 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_lint::LintError>() {
             error.hint()
+        } else if let Some(error) = cause.downcast_ref::<strata_reproducible::ReproducibleError>() {
+            // A registry error carries its own hint further down the chain.
+            match error {
+                strata_reproducible::ReproducibleError::Push { .. } => None,
+                _ => error.hint(),
+            }
         } else if let Some(error) = cause.downcast_ref::<strata_engine::EngineError>() {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_registry::PromoteError>() {

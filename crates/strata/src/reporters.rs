@@ -60,6 +60,19 @@ impl BuildReporter {
             BuildEvent::Skipped { build, because } => {
                 Some(format!("skipped    {build}: {because}"))
             }
+            BuildEvent::Normalised {
+                build,
+                digest,
+                scrubbed,
+                ..
+            } => Some(match scrubbed.as_slice() {
+                [] => format!("normalised {build}: {digest}"),
+                [one] => format!("normalised {build}: {digest}, scrubbed /{one}"),
+                [first, rest @ ..] => format!(
+                    "normalised {build}: {digest}, scrubbed /{first} and {} more (listed in the log)",
+                    rest.len()
+                ),
+            }),
             BuildEvent::Tagged { build, tags } => {
                 Some(format!("tagged     {build}: {}", tags.join(", ")))
             }

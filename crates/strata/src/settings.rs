@@ -75,6 +75,10 @@ pub struct BuildSettings {
     /// `None` with `--no-manifests`.
     pub manifests: Option<PathBuf>,
     pub no_test: bool,
+    /// `--reproducible` (strata.toml's `reproducible = true` also turns it on).
+    pub reproducible: bool,
+    /// `--check-reproducible`: build twice and compare.
+    pub check_reproducible: bool,
     /// Lint the planned images' Dockerfiles first and stop on errors.
     pub lint: bool,
     pub junit: Option<PathBuf>,
@@ -215,6 +219,8 @@ impl BuildSettings {
             logs,
             manifests,
             no_test: arguments.no_test,
+            reproducible: arguments.reproducible || arguments.check_reproducible,
+            check_reproducible: arguments.check_reproducible,
             lint: arguments.lint,
             junit: arguments.junit,
             json: arguments.json,
@@ -250,6 +256,8 @@ pub struct DiffSettings {
     pub before: String,
     pub after: String,
     pub registry: bool,
+    /// `--files`: file-level comparison per layer.
+    pub files: bool,
     pub json: bool,
 }
 
@@ -259,6 +267,7 @@ impl DiffSettings {
             before: arguments.before,
             after: arguments.after,
             registry: arguments.registry,
+            files: arguments.files,
             json: arguments.json,
         }
     }

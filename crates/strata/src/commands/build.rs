@@ -38,65 +38,39 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
     if settings.lint && !lint_planned(&repository, &plan, printer)? {
         return Ok(ExitStatus::Problems);
     }
-    let runtime = crate::commands::async_runtime()?;
-    let results = runtime.block_on(async {
-        let engine = Arc::new(DockerEngine::connect(settings.builder).await?);
-        let options = Arc::new(RunOptions {
-            jobs: settings.jobs,
+    let reproducible = if settings.reproducible || repository.config.reproducible {
+        let commit_time = strata_repo::Git::new(&repository.root)
+            .commit_time()
+            .context("`--reproducible` takes its times from the commit")?;
+        Some(strata_build::Reproducible {
+            epoch: strata_reproducible::source_date_epoch(commit_time)?,
+            store: strata_reproducible::BlobStore::new(&crate::settings::cache_root()),
+        })
+    } else {
+        None
+    };
+    let repository = Arc::new(repository);
+    let plan = Arc::new(plan);
+    if settings.check_reproducible {
+        return crate::commands::reproducible::check(
+            settings,
+            &repository,
+            &plan,
+            reproducible,
+            printer,
+        );
+    }
+    let results = run_builds(
+        settings,
+        &repository,
+        &plan,
+        RunMode {
             push: settings.push,
             no_cache: settings.no_cache,
-            pull: settings.pull,
-            platform: settings.platform.clone(),
-            network: settings.network.clone(),
-            build_args: settings.build_args.clone(),
-            cache: Some(strata_inspect::LayerCache::new(
-                &crate::settings::cache_root(),
-            )),
-            manifests: settings.manifests.clone(),
-            registry: strata_registry::RegistryClient::new(),
-            push_retry: strata_registry::RetryPolicy {
-                attempts: 3,
-                first_delay: std::time::Duration::from_secs(1),
-                max_delay: std::time::Duration::from_secs(3),
-            },
-            no_test: settings.no_test,
-        });
-        let plan = Arc::new(plan);
-        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-        let runner = tokio::spawn(run_plan(
-            engine,
-            Arc::new(repository),
-            Arc::clone(&plan),
-            options,
-            sender,
-        ));
-        let mut logs = LogWriter::new(&settings.logs).with_context(|| {
-            format!(
-                "cannot create the log directory `{}`",
-                settings.logs.display()
-            )
-        })?;
-        let mut reporter = BuildReporter::new(printer);
-        while let Some(event) = receiver.recv().await {
-            if let Err(error) = logs.record(&event) {
-                printer.warn(&format!(
-                    "cannot write the log of `{}`: {error}",
-                    event.build()
-                ));
-            }
-            if settings.json {
-                printer.data(&event_line(&event));
-            } else {
-                reporter.on_event(&event);
-            }
-        }
-        reporter.finish();
-        let _ = logs.flush();
-        let results = runner
-            .await
-            .context("the build runner stopped unexpectedly")?;
-        anyhow::Ok(results)
-    })?;
+            reproducible,
+        },
+        printer,
+    )?;
     if settings.json {
         printer.data(&finished_line(&results));
     } else {
@@ -137,7 +111,83 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
     Ok(status)
 }
 
-fn event_line(event: &BuildEvent) -> String {
+/// What differs between the runs of one `strata build` (`--check-reproducible` runs twice).
+pub(crate) struct RunMode {
+    pub push: bool,
+    pub no_cache: bool,
+    pub reproducible: Option<strata_build::Reproducible>,
+}
+
+/// Run the plan on the engine, reporting events as they come.
+pub(crate) fn run_builds(
+    settings: &BuildSettings,
+    repository: &Arc<strata_repo::Repository>,
+    plan: &Arc<strata_plan::Plan>,
+    mode: RunMode,
+    printer: &Printer,
+) -> anyhow::Result<Vec<BuildResult>> {
+    let runtime = crate::commands::async_runtime()?;
+    runtime.block_on(async {
+        let engine = Arc::new(DockerEngine::connect(settings.builder).await?);
+        let options = Arc::new(RunOptions {
+            jobs: settings.jobs,
+            push: mode.push,
+            no_cache: mode.no_cache,
+            pull: settings.pull,
+            platform: settings.platform.clone(),
+            network: settings.network.clone(),
+            build_args: settings.build_args.clone(),
+            cache: Some(strata_inspect::LayerCache::new(
+                &crate::settings::cache_root(),
+            )),
+            manifests: settings.manifests.clone(),
+            registry: strata_registry::RegistryClient::new(),
+            push_retry: strata_registry::RetryPolicy {
+                attempts: 3,
+                first_delay: std::time::Duration::from_secs(1),
+                max_delay: std::time::Duration::from_secs(3),
+            },
+            no_test: settings.no_test,
+            reproducible: mode.reproducible,
+        });
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let runner = tokio::spawn(run_plan(
+            engine,
+            Arc::clone(repository),
+            Arc::clone(plan),
+            options,
+            sender,
+        ));
+        let mut logs = LogWriter::new(&settings.logs).with_context(|| {
+            format!(
+                "cannot create the log directory `{}`",
+                settings.logs.display()
+            )
+        })?;
+        let mut reporter = BuildReporter::new(printer);
+        while let Some(event) = receiver.recv().await {
+            if let Err(error) = logs.record(&event) {
+                printer.warn(&format!(
+                    "cannot write the log of `{}`: {error}",
+                    event.build()
+                ));
+            }
+            if settings.json {
+                printer.data(&event_line(&event));
+            } else {
+                reporter.on_event(&event);
+            }
+        }
+        reporter.finish();
+        let _ = logs.flush();
+        let results = runner
+            .await
+            .context("the build runner stopped unexpectedly")?;
+        anyhow::Ok(results)
+    })
+}
+
+pub(crate) fn event_line(event: &BuildEvent) -> String {
     let mut value = serde_json::to_value(event).unwrap_or_default();
     value["schema_version"] = EVENTS_SCHEMA_VERSION.into();
     format!("{value}\n")

@@ -176,6 +176,9 @@ fn summary(facts: &ImageFacts) -> String {
 }
 
 pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    if settings.files {
+        return diff_files(settings, printer);
+    }
     let cache = LayerCache::new(&crate::settings::cache_root());
     let (before, after) = runtime()?.block_on(async {
         let engine = if settings.registry {
@@ -225,6 +228,84 @@ pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitSt
             count(|change| change.before.is_none()),
             count(|change| change.after.is_none()),
             count(|change| change.before.is_some() && change.after.is_some()),
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// An image's layers read file by file, bottom first, and the instruction of each.
+type ImageLayers = (
+    Vec<(String, strata_reproducible::LayerFiles)>,
+    Vec<Option<String>>,
+);
+
+async fn layers_of(reference: &str, engine: Option<&DockerEngine>) -> anyhow::Result<ImageLayers> {
+    use strata_engine::Engine;
+    let Some(engine) = engine else {
+        let client = strata_registry::RegistryClient::new();
+        let parsed = strata_registry::parse_reference(reference)?;
+        let image = client.image(&parsed, None).await?;
+        let mut layers = Vec::new();
+        for layer in &image.layers {
+            let stream = client.blob_stream(&parsed, &layer.digest).await?;
+            let label = layer.digest.clone();
+            let (files, diff_id) = strata_inspect::read_stream(stream, move |reader| {
+                Ok(strata_reproducible::layer_files(reader)
+                    .with_context(|| format!("cannot read the layer `{label}`")))
+            })
+            .await??;
+            layers.push((diff_id, files));
+        }
+        return Ok((layers, strata_reproducible::layer_commands(&image.config)));
+    };
+    let (layers, config) = strata_inspect::read_stream(engine.export(reference), |reader| {
+        Ok(strata_reproducible::archive_layers(reader))
+    })
+    .await?
+    .with_context(|| format!("cannot read the layers of `{reference}`"))?;
+    Ok((layers, strata_reproducible::layer_commands(&config)))
+}
+
+#[derive(serde::Serialize)]
+struct FileDiffReport<'a> {
+    schema_version: u32,
+    before: &'a str,
+    after: &'a str,
+    layers: &'a [strata_reproducible::LayerDifference],
+}
+
+/// `strata diff --files`.
+fn diff_files(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let (before, after) = runtime()?.block_on(async {
+        let engine = if settings.registry {
+            None
+        } else {
+            Some(DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?)
+        };
+        let before = layers_of(&settings.before, engine.as_ref())
+            .await
+            .with_context(|| format!("cannot read `{}`", settings.before))?;
+        let after = layers_of(&settings.after, engine.as_ref())
+            .await
+            .with_context(|| format!("cannot read `{}`", settings.after))?;
+        anyhow::Ok((before, after))
+    })?;
+    let layers = strata_reproducible::compare_layers(&before.0, &after.0, &after.1);
+    if settings.json {
+        let report = FileDiffReport {
+            schema_version: DIFF_SCHEMA_VERSION,
+            before: &settings.before,
+            after: &settings.after,
+            layers: &layers,
+        };
+        printer.data(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+    } else {
+        printer.data(&crate::commands::reproducible::render_layers(&layers));
+        let files: usize = layers.iter().map(|layer| layer.files.len()).sum();
+        printer.info(&format!(
+            "{} of {} layers differ, {files} paths",
+            layers.len(),
+            before.0.len().max(after.0.len())
         ));
     }
     Ok(ExitStatus::Success)

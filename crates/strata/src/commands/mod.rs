@@ -10,6 +10,7 @@ mod outdated;
 mod pin;
 mod plan;
 mod promote;
+pub(crate) mod reproducible;
 mod test;
 
 pub use build::build;

@@ -387,6 +387,12 @@ impl Engine for ArchiveOnly {
     ) -> Result<bool, strata_engine::EngineError> {
         self.0.pull(reference, credentials).await
     }
+    async fn load(
+        &self,
+        archive: futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    ) -> Result<(), strata_engine::EngineError> {
+        self.0.load(archive).await
+    }
     fn export<'a>(
         &'a self,
         reference: &'a str,

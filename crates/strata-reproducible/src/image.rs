@@ -1,0 +1,584 @@
+//! Making an engine's image reproducible: export it, normalise the layers the store does not
+//! already hold normalised, rewrite the config (times from `SOURCE_DATE_EPOCH`, the build
+//! container's traces removed, new `diff_ids`), write the manifest, and load the result back
+//! into the engine, where it gets the tags. Layers of a parent that was normalised before are
+//! recognised by their `diff_id` and reused untouched.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use serde_json::Value;
+use strata_engine::{Engine, EngineError};
+use strata_registry::DOCKER_MANIFEST;
+
+use crate::error::ReproducibleError;
+use crate::normalise::{compress_layer, hash, normalise_layer, spool, NormalisedLayer, Scrub};
+use crate::store::{BlobStore, LayerBlob};
+
+/// The media type of strata's gzip layers (Docker's, which every engine pulls).
+pub const LAYER_MEDIA_TYPE: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// The media type of the image config.
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.docker.container.image.v1+json";
+
+/// What to make reproducible, and how.
+#[derive(Debug, Clone)]
+pub struct Normalisation {
+    /// `SOURCE_DATE_EPOCH`: no time in the image is later.
+    pub epoch: u64,
+    pub scrub: Scrub,
+    /// Layers (`diff_id`s) kept byte for byte, only compressed: the base image's.
+    pub keep: Vec<String>,
+}
+
+/// A normalised image, loaded into the engine and held in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reproduced {
+    /// The image id in the engine: its config's digest.
+    pub image_id: String,
+    /// The manifest's digest: what the registry will report for every tag.
+    pub manifest_digest: String,
+    /// Its layers, bottom first.
+    pub layers: Vec<LayerBlob>,
+    /// How many layers were rewritten now (the rest were normalised already).
+    pub rewritten: usize,
+    /// Paths dropped by the scrub list.
+    pub scrubbed: Vec<String>,
+}
+
+/// What a pass over the exported archive found.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Per layer file of the archive: the engine's `diff_id` and, when rewritten now, the
+    /// normalised layer.
+    layers: HashMap<String, (String, Option<NormalisedLayer>)>,
+    /// The small files (`manifest.json`, the config).
+    files: HashMap<String, Vec<u8>>,
+    /// A layer was only hashed, on the guess that it was normalised before, and was not.
+    guessed_wrong: bool,
+}
+
+/// `docker save` archives name layers `<id>/layer.tar` (Docker 20.10), `<digest>.tar`
+/// (Podman) or `blobs/sha256/<digest>` (OCI layout, where configs are blobs too).
+fn is_layer_name(name: &str) -> bool {
+    name.ends_with(".tar") || name.starts_with("blobs/")
+}
+
+/// Whether `reader` starts like gzip, without consuming it.
+fn decompressed<'a, R: Read + 'a>(reader: R) -> std::io::Result<Box<dyn Read + 'a>> {
+    let mut buffered = BufReader::with_capacity(1 << 16, reader);
+    let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    })
+}
+
+fn scan_archive<R: Read>(
+    reader: R,
+    store: &BlobStore,
+    normalisation: &Normalisation,
+    known_sizes: &HashSet<u64>,
+) -> Result<Scan, ReproducibleError> {
+    let archive_error = |source| ReproducibleError::Layer {
+        layer: "the exported image".to_string(),
+        source,
+    };
+    let scratch = store.scratch()?;
+    let mut scan = Scan::default();
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries().map_err(archive_error)? {
+        let mut entry = entry.map_err(archive_error)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let size = entry.size();
+        let is_blob = name.starts_with("blobs/");
+        if !is_layer_name(&name) || (is_blob && size < 1 << 20) {
+            // Metadata (and, in the OCI layout, small blobs that may be configs or layers).
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).map_err(archive_error)?;
+            if is_blob && serde_json::from_slice::<Value>(&bytes).is_err() {
+                record_layer(&mut scan, &name, &bytes[..], store, normalisation, &scratch)?;
+            } else {
+                scan.files.insert(name, bytes);
+            }
+            continue;
+        }
+        if known_sizes.contains(&size) && !is_blob {
+            // Probably a layer normalised before: hashing it is enough to know.
+            let diff_id = hash(&mut entry).map_err(archive_error)?;
+            if store.layer(&diff_id).is_none() {
+                scan.guessed_wrong = true;
+            }
+            scan.layers.insert(name, (diff_id, None));
+            continue;
+        }
+        record_layer(&mut scan, &name, entry, store, normalisation, &scratch)?;
+    }
+    Ok(scan)
+}
+
+/// Spool one layer, and normalise it unless it is normalised already.
+fn record_layer<R: Read>(
+    scan: &mut Scan,
+    name: &str,
+    reader: R,
+    store: &BlobStore,
+    normalisation: &Normalisation,
+    scratch: &std::path::Path,
+) -> Result<(), ReproducibleError> {
+    let layer_error = |source| ReproducibleError::Layer {
+        layer: name.to_string(),
+        source,
+    };
+    let mut input = tempfile::tempfile_in(scratch).map_err(layer_error)?;
+    let diff_id =
+        spool(decompressed(reader).map_err(layer_error)?, &mut input).map_err(layer_error)?;
+    if store.layer(&diff_id).is_some() {
+        scan.layers.insert(name.to_string(), (diff_id, None));
+        return Ok(());
+    }
+    let mut output = tempfile::NamedTempFile::new_in(scratch).map_err(layer_error)?;
+    let normalised = if normalisation.keep.contains(&diff_id) {
+        compress_layer(&mut input, output.as_file_mut(), &diff_id)?
+    } else {
+        normalise_layer(
+            &mut input,
+            output.as_file_mut(),
+            normalisation.epoch,
+            &normalisation.scrub,
+            &diff_id,
+        )?
+    };
+    store.adopt(output, &normalised.digest)?;
+    store.put_layer_size(&normalised.diff_id, normalised.uncompressed_size)?;
+    store.put_layer(&LayerBlob {
+        diff_id: normalised.diff_id.clone(),
+        digest: normalised.digest.clone(),
+        size: normalised.size,
+    })?;
+    scan.layers
+        .insert(name.to_string(), (diff_id, Some(normalised)));
+    Ok(())
+}
+
+/// `docker save`'s `manifest.json`: the config and layer files of each image.
+#[derive(serde::Deserialize)]
+struct ArchiveManifest {
+    #[serde(rename = "Config")]
+    config: String,
+    #[serde(rename = "Layers")]
+    layers: Vec<String>,
+}
+
+/// RFC 3339, seconds, UTC: how strata writes every time it sets.
+pub fn epoch_text(epoch: u64) -> String {
+    humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(epoch))
+        .to_string()
+}
+
+/// The config with no time after `epoch`, the build container's traces removed and the new
+/// layers: `created` is the epoch, history entries later than it are clamped to it.
+pub fn normalise_config(
+    config: &[u8],
+    epoch: u64,
+    diff_ids: &[String],
+) -> Result<Vec<u8>, ReproducibleError> {
+    let mut config: Value =
+        serde_json::from_slice(config).map_err(|error| ReproducibleError::Config {
+            message: error.to_string(),
+        })?;
+    let Some(object) = config.as_object_mut() else {
+        return Err(ReproducibleError::Config {
+            message: "the image config is not a JSON object".to_string(),
+        });
+    };
+    let epoch_value = Value::String(epoch_text(epoch));
+    // The legacy builder's record of the container the last step ran in: an id and a host
+    // name that differ on every build, and no part of the image anyone runs.
+    object.remove("container");
+    object.remove("container_config");
+    if let Some(Value::Object(run)) = object.get_mut("config") {
+        // The legacy builder's intermediate image of the previous step: a new id each build.
+        if run
+            .get("Image")
+            .is_some_and(|image| image.as_str() != Some(""))
+        {
+            run.insert("Image".to_string(), Value::String(String::new()));
+        }
+    }
+    object.insert("created".to_string(), epoch_value.clone());
+    if let Some(Value::Array(history)) = object.get_mut("history") {
+        for entry in history {
+            if let Some(Value::String(created)) = entry.get("created") {
+                let later = humantime::parse_rfc3339_weak(created.trim_end_matches('Z'))
+                    .or_else(|_| humantime::parse_rfc3339(created))
+                    .map_or(true, |time| {
+                        time > SystemTime::UNIX_EPOCH + Duration::from_secs(epoch)
+                    });
+                if later {
+                    entry["created"] = epoch_value.clone();
+                }
+            }
+        }
+    }
+    let rootfs = object
+        .entry("rootfs")
+        .or_insert_with(|| serde_json::json!({"type": "layers"}));
+    rootfs["diff_ids"] = Value::Array(diff_ids.iter().cloned().map(Value::String).collect());
+    Ok(serde_json::to_vec(&config).unwrap_or_default())
+}
+
+/// The image manifest (Docker schema 2) of a config and its layers, serialised the same way
+/// every time.
+pub fn image_manifest(config_digest: &str, config_size: u64, layers: &[LayerBlob]) -> Vec<u8> {
+    let value = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {
+            "mediaType": CONFIG_MEDIA_TYPE,
+            "size": config_size,
+            "digest": config_digest,
+        },
+        "layers": layers.iter().map(|layer| serde_json::json!({
+            "mediaType": LAYER_MEDIA_TYPE,
+            "size": layer.size,
+            "digest": layer.digest,
+        })).collect::<Vec<_>>(),
+    });
+    serde_json::to_vec(&value).unwrap_or_default()
+}
+
+/// The normalised image the store holds for an image id, when it holds one (the image was
+/// normalised before).
+pub fn stored(store: &BlobStore, image_id: &str) -> Option<Reproduced> {
+    let manifest_digest = store.image_manifest(image_id)?;
+    let manifest: Value = serde_json::from_slice(&store.read_blob(&manifest_digest).ok()?).ok()?;
+    let config: Value = serde_json::from_slice(&store.read_blob(image_id).ok()?).ok()?;
+    let diff_ids = config["rootfs"]["diff_ids"].as_array()?;
+    let layers = manifest["layers"].as_array()?;
+    if diff_ids.len() != layers.len() {
+        return None;
+    }
+    let layers = diff_ids
+        .iter()
+        .zip(layers)
+        .map(|(diff_id, layer)| {
+            Some(LayerBlob {
+                diff_id: diff_id.as_str()?.to_string(),
+                digest: layer["digest"].as_str()?.to_string(),
+                size: layer["size"].as_u64()?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    layers
+        .iter()
+        .all(|layer| store.has_blob(&layer.digest))
+        .then(|| Reproduced {
+            image_id: image_id.to_string(),
+            manifest_digest,
+            layers,
+            rewritten: 0,
+            scrubbed: Vec::new(),
+        })
+}
+
+/// Normalise the engine's image `image` (an id or a reference) and load the result into the
+/// engine. An image normalised before comes back from the store as it is.
+pub async fn reproduce<E: Engine>(
+    engine: &E,
+    image: &str,
+    store: &BlobStore,
+    normalisation: &Normalisation,
+) -> Result<Reproduced, ReproducibleError> {
+    let details = engine
+        .image(image)
+        .await?
+        .ok_or_else(|| EngineError::NoSuchImage {
+            reference: image.to_string(),
+        })?;
+    if let Some(done) = stored(store, &details.id) {
+        return Ok(done);
+    }
+    // Layers normalised before are only hashed when their size says they may be one of them.
+    let mut known_sizes = HashSet::new();
+    for diff_id in &details.layers {
+        if store.layer(diff_id).is_some() {
+            if let Some(size) = layer_tar_size(store, diff_id) {
+                known_sizes.insert(size);
+            }
+        }
+    }
+    let mut scan = None;
+    for guess in [true, false] {
+        let sizes = if guess {
+            known_sizes.clone()
+        } else {
+            HashSet::new()
+        };
+        let task_store = store.clone();
+        let task_normalisation = normalisation.clone();
+        let pass = strata_inspect::read_stream(engine.export(image), move |reader| {
+            Ok(scan_archive(
+                reader,
+                &task_store,
+                &task_normalisation,
+                &sizes,
+            ))
+        })
+        .await
+        .map_err(|error| ReproducibleError::Export {
+            image: image.to_string(),
+            message: strata_inspect_error_text(&error),
+        })??;
+        if !pass.guessed_wrong {
+            scan = Some(pass);
+            break;
+        }
+    }
+    let scan = scan.ok_or_else(|| ReproducibleError::Export {
+        image: image.to_string(),
+        message: "the archive's layers changed between two exports".to_string(),
+    })?;
+    assemble(engine, image, scan, store, normalisation).await
+}
+
+fn strata_inspect_error_text(error: &strata_inspect::InspectError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The uncompressed size of a normalised layer, for recognising it in an archive.
+fn layer_tar_size(store: &BlobStore, diff_id: &str) -> Option<u64> {
+    if let Some(size) = store.layer_size(diff_id) {
+        return Some(size);
+    }
+    let layer = store.layer(diff_id)?;
+    let file = fs_err::File::open(store.blob_path(&layer.digest)).ok()?;
+    let mut counted = 0u64;
+    let mut decoder = flate2::read::GzDecoder::new(BufReader::new(file));
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        match decoder.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => counted += read as u64,
+            Err(_) => return None,
+        }
+    }
+    let _ = store.put_layer_size(diff_id, counted);
+    Some(counted)
+}
+
+async fn assemble<E: Engine>(
+    engine: &E,
+    image: &str,
+    scan: Scan,
+    store: &BlobStore,
+    normalisation: &Normalisation,
+) -> Result<Reproduced, ReproducibleError> {
+    let epoch = normalisation.epoch;
+    let invalid = |message: String| ReproducibleError::Export {
+        image: image.to_string(),
+        message,
+    };
+    let manifest = scan
+        .files
+        .get("manifest.json")
+        .ok_or_else(|| invalid("the archive has no `manifest.json`".to_string()))?;
+    let manifests: Vec<ArchiveManifest> = serde_json::from_slice(manifest)
+        .map_err(|error| invalid(format!("`manifest.json`: {error}")))?;
+    let manifest = manifests
+        .into_iter()
+        .next()
+        .ok_or_else(|| invalid("`manifest.json` lists no image".to_string()))?;
+    let config = scan.files.get(&manifest.config).ok_or_else(|| {
+        invalid(format!(
+            "the archive lacks the config `{}`",
+            manifest.config
+        ))
+    })?;
+    let original: Value = serde_json::from_slice(config)
+        .map_err(|error| invalid(format!("`{}`: {error}", manifest.config)))?;
+    let original_diff_ids: Vec<String> = original["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if original_diff_ids.len() != manifest.layers.len() {
+        return Err(invalid(format!(
+            "the config has {} layers and `manifest.json` {}",
+            original_diff_ids.len(),
+            manifest.layers.len()
+        )));
+    }
+    let mut layers = Vec::new();
+    let mut rewritten = 0;
+    let mut scrubbed = Vec::new();
+    let mut counted = HashSet::new();
+    for (name, expected) in manifest.layers.iter().zip(&original_diff_ids) {
+        let (diff_id, normalised) = scan
+            .layers
+            .get(name)
+            .ok_or_else(|| invalid(format!("the archive lacks the layer `{name}`")))?;
+        if diff_id != expected {
+            return Err(invalid(format!(
+                "the layer `{name}` is `{diff_id}`, the config says `{expected}`"
+            )));
+        }
+        let blob = match normalised {
+            Some(normalised) => {
+                if counted.insert(name.clone()) && !normalisation.keep.contains(diff_id) {
+                    rewritten += 1;
+                    scrubbed.extend(normalised.scrubbed.iter().cloned());
+                }
+                LayerBlob {
+                    diff_id: normalised.diff_id.clone(),
+                    digest: normalised.digest.clone(),
+                    size: normalised.size,
+                }
+            }
+            None => store
+                .layer(diff_id)
+                .ok_or_else(|| invalid(format!("the store lost the layer `{diff_id}`")))?,
+        };
+        layers.push(blob);
+    }
+    let diff_ids: Vec<String> = layers.iter().map(|layer| layer.diff_id.clone()).collect();
+    let config = normalise_config(config, epoch, &diff_ids)?;
+    let config_digest = store.put_bytes(&config)?;
+    let manifest_bytes = image_manifest(&config_digest, config.len() as u64, &layers);
+    let manifest_digest = store.put_bytes(&manifest_bytes)?;
+    if engine.image(&config_digest).await?.is_none() {
+        load(engine, store, &config_digest, &layers).await?;
+        if engine.image(&config_digest).await?.is_none() {
+            return Err(ReproducibleError::Export {
+                image: image.to_string(),
+                message: format!("the engine loaded the normalised image but has no `{config_digest}`: it computes image ids another way"),
+            });
+        }
+    }
+    store.put_image(&config_digest, &manifest_digest)?;
+    Ok(Reproduced {
+        image_id: config_digest,
+        manifest_digest,
+        layers,
+        rewritten,
+        scrubbed,
+    })
+}
+
+/// A `docker load` archive of the normalised image, written on a blocking thread and streamed.
+async fn load<E: Engine>(
+    engine: &E,
+    store: &BlobStore,
+    config_digest: &str,
+    layers: &[LayerBlob],
+) -> Result<(), ReproducibleError> {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
+    let writer_store = store.clone();
+    let config_digest = config_digest.to_string();
+    let layers = layers.to_vec();
+    let writer = tokio::task::spawn_blocking(move || {
+        let output = std::io::BufWriter::with_capacity(
+            1 << 20,
+            ChannelWriter {
+                sender: sender.clone(),
+            },
+        );
+        let result = write_load_archive(output, &writer_store, &config_digest, &layers);
+        if let Err(error) = &result {
+            let _ = sender.blocking_send(Err(std::io::Error::other(error.to_string())));
+        }
+        result
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    let loaded = engine.load(Box::pin(stream)).await;
+    let written = writer.await.map_err(|error| ReproducibleError::Export {
+        image: "the normalised image".to_string(),
+        message: error.to_string(),
+    })?;
+    written?;
+    loaded?;
+    Ok(())
+}
+
+fn write_load_archive<W: std::io::Write>(
+    output: W,
+    store: &BlobStore,
+    config_digest: &str,
+    layers: &[LayerBlob],
+) -> Result<(), ReproducibleError> {
+    let io = |source| ReproducibleError::Store {
+        path: store.root().to_path_buf(),
+        source,
+    };
+    let hex = |digest: &str| digest.strip_prefix("sha256:").unwrap_or(digest).to_string();
+    let mut builder = tar::Builder::new(output);
+    let mut seen = std::collections::BTreeSet::new();
+    for layer in layers {
+        let name = format!("{}.tar.gz", hex(&layer.digest));
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let path = store.blob_path(&layer.digest);
+        let mut file = fs_err::File::open(&path).map_err(io)?;
+        let mut header = tar::Header::new_ustar();
+        header.set_mode(0o644);
+        header.set_size(layer.size);
+        builder
+            .append_data(&mut header, &name, &mut file)
+            .map_err(io)?;
+    }
+    let config = store.read_blob(config_digest)?;
+    let config_name = format!("{}.json", hex(config_digest));
+    let manifest = serde_json::json!([{
+        "Config": config_name,
+        "RepoTags": Value::Null,
+        "Layers": layers.iter().map(|layer| format!("{}.tar.gz", hex(&layer.digest))).collect::<Vec<_>>(),
+    }]);
+    let manifest = serde_json::to_vec(&manifest).unwrap_or_default();
+    for (name, bytes) in [
+        (config_name.as_str(), &config[..]),
+        ("manifest.json", &manifest[..]),
+    ] {
+        let mut header = tar::Header::new_ustar();
+        header.set_mode(0o644);
+        header.set_size(bytes.len() as u64);
+        builder.append_data(&mut header, name, bytes).map_err(io)?;
+    }
+    builder.into_inner().map_err(io)?.flush().map_err(io)?;
+    Ok(())
+}
+
+/// A `Write` that sends what is written, in chunks, down a channel.
+struct ChannelWriter {
+    sender: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        self.sender
+            .blocking_send(Ok(Bytes::copy_from_slice(buffer)))
+            .map_err(|_| std::io::Error::other("the engine stopped reading the image archive"))?;
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

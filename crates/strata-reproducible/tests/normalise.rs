@@ -1,0 +1,256 @@
+//! Normalising layers: the same files give the same bytes whatever their times and order, and
+//! what the files are survives byte for byte.
+
+use std::io::{Seek, SeekFrom, Write};
+
+use proptest::prelude::*;
+use strata_reproducible::{layer_files, normalise_layer, NormalisedLayer, Scrub};
+
+const EPOCH: u64 = 1_650_000_000;
+
+#[derive(Debug, Clone)]
+enum Kind {
+    File(Vec<u8>),
+    Directory,
+    Symlink(String),
+    HardLink(String),
+}
+
+fn layer(entries: &[(&str, Kind, u64)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, kind, mtime) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(*mtime);
+        header.set_uid(1000);
+        header.set_gid(100);
+        match kind {
+            Kind::File(data) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(0o644);
+                header.set_size(data.len() as u64);
+                builder.append_data(&mut header, path, &data[..]).unwrap();
+            }
+            Kind::Directory => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mode(0o755);
+                header.set_size(0);
+                builder
+                    .append_data(&mut header, path, std::io::empty())
+                    .unwrap();
+            }
+            Kind::Symlink(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_mode(0o777);
+                header.set_size(0);
+                builder.append_link(&mut header, path, target).unwrap();
+            }
+            Kind::HardLink(target) => {
+                header.set_entry_type(tar::EntryType::Link);
+                header.set_mode(0o644);
+                header.set_size(0);
+                builder.append_link(&mut header, path, target).unwrap();
+            }
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
+fn normalise(bytes: &[u8], scrub: &Scrub) -> (NormalisedLayer, Vec<u8>) {
+    let mut input = tempfile::tempfile().unwrap();
+    input.write_all(bytes).unwrap();
+    let mut output = tempfile::tempfile().unwrap();
+    let normalised = normalise_layer(&mut input, &mut output, EPOCH, scrub, "test layer").unwrap();
+    output.seek(SeekFrom::Start(0)).unwrap();
+    let mut blob = Vec::new();
+    std::io::Read::read_to_end(&mut output, &mut blob).unwrap();
+    (normalised, blob)
+}
+
+fn as_refs(list: &[(String, Kind, u64)]) -> Vec<(&str, Kind, u64)> {
+    list.iter()
+        .map(|(path, kind, time)| (path.as_str(), kind.clone(), *time))
+        .collect()
+}
+
+fn long_path() -> String {
+    format!("opt/{}/{}/data.bin", "d".repeat(90), "e".repeat(120))
+}
+
+fn sample(times: [u64; 3], reversed: bool) -> Vec<u8> {
+    let long = long_path();
+    let mut entries = vec![
+        ("usr/", Kind::Directory, times[0]),
+        ("usr/bin/", Kind::Directory, times[1]),
+        (
+            "usr/bin/tool",
+            Kind::File(b"#!/bin/sh\necho tool\n".to_vec()),
+            times[2],
+        ),
+        ("usr/bin/tool-link", Kind::Symlink("tool".into()), times[0]),
+        (
+            "usr/bin/tool-hard",
+            Kind::HardLink("usr/bin/tool".into()),
+            times[1],
+        ),
+        ("etc/.wh.removed.conf", Kind::File(Vec::new()), times[2]),
+        ("var/.wh..wh..opq", Kind::File(Vec::new()), times[0]),
+        ("var/log/.wh.old.log", Kind::File(Vec::new()), times[2]),
+        (
+            "var/log/dpkg.log",
+            Kind::File(format!("installed at {}", times[1]).into_bytes()),
+            times[1],
+        ),
+        (long.as_str(), Kind::File(vec![7u8; 5000]), times[2]),
+    ];
+    if reversed {
+        entries.reverse();
+    }
+    layer(&entries)
+}
+
+#[test]
+fn the_same_files_with_other_times_and_order_give_the_same_blob() {
+    let scrub = Scrub::new(&["/var/log".to_string()]).unwrap();
+    let (first, first_blob) = normalise(
+        &sample([EPOCH + 10, EPOCH + 99, EPOCH + 5000], false),
+        &scrub,
+    );
+    let (second, second_blob) = normalise(&sample([EPOCH + 7, EPOCH + 1, EPOCH + 3], true), &scrub);
+    assert_eq!(first, second);
+    assert_eq!(first_blob, second_blob);
+    // The log is dropped; the whiteout under the same directory is a deletion and stays.
+    assert_eq!(first.scrubbed, vec!["var/log/dpkg.log".to_string()]);
+    let (files, _) = layer_files(&first_blob[..]).unwrap();
+    assert!(files.contains_key("var/log/.wh.old.log"));
+    // Without the scrub the log's content differs, and so does the layer.
+    let (third, _) = normalise(
+        &sample([EPOCH + 7, EPOCH + 1, EPOCH + 3], true),
+        &Scrub::default(),
+    );
+    let (fourth, _) = normalise(
+        &sample([EPOCH + 7, EPOCH + 2, EPOCH + 3], true),
+        &Scrub::default(),
+    );
+    assert_ne!(third.diff_id, fourth.diff_id);
+}
+
+#[test]
+fn contents_links_whiteouts_and_long_paths_survive() {
+    let original = sample([EPOCH + 10, EPOCH - 100, EPOCH + 5000], true);
+    let (normalised, blob) = normalise(&original, &Scrub::default());
+    let (before, _) = layer_files(&original[..]).unwrap();
+    let (after, diff_id) = layer_files(&blob[..]).unwrap();
+    assert_eq!(diff_id, normalised.diff_id);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    for (path, state) in &after {
+        let old = &before[path];
+        assert_eq!(
+            (old.kind, &old.sha256, &old.mode, old.uid, old.gid),
+            (state.kind, &state.sha256, &state.mode, state.uid, state.gid),
+            "{path}"
+        );
+    }
+    assert_eq!(after["usr/bin/tool-link"].link.as_deref(), Some("tool"));
+    assert_eq!(
+        after["usr/bin/tool-hard"].link.as_deref(),
+        Some("usr/bin/tool")
+    );
+    assert_eq!(after[&long_path()].sha256, before[&long_path()].sha256);
+    // Times: clamped, never raised.
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+    let mut order = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mtime = entry.header().mtime().unwrap();
+        if path == "usr/bin/" {
+            assert_eq!(mtime, EPOCH - 100, "an older time is kept");
+        } else {
+            assert!(mtime <= EPOCH, "{path} has {mtime}");
+        }
+        order.push(path);
+    }
+    assert_eq!(order[0], "etc/.wh.removed.conf");
+    assert!(
+        order
+            .iter()
+            .position(|path| path == "usr/bin/tool")
+            .unwrap()
+            < order
+                .iter()
+                .position(|path| path == "usr/bin/tool-hard")
+                .unwrap()
+    );
+}
+
+#[test]
+fn a_hard_link_sorted_before_its_file_becomes_the_file() {
+    let original = layer(&[
+        ("b/data", Kind::File(b"shared".to_vec()), EPOCH),
+        ("a/data", Kind::HardLink("b/data".into()), EPOCH),
+    ]);
+    let (_, blob) = normalise(&original, &Scrub::default());
+    let (files, _) = layer_files(&blob[..]).unwrap();
+    assert_eq!(files["a/data"].kind, "file");
+    assert_eq!(files["b/data"].kind, "hardlink");
+    assert_eq!(files["b/data"].link.as_deref(), Some("a/data"));
+    let (before, _) = layer_files(&original[..]).unwrap();
+    assert_eq!(files["a/data"].sha256, before["b/data"].sha256);
+}
+
+#[test]
+fn normalising_twice_changes_nothing() {
+    let (once, blob) = normalise(
+        &sample([EPOCH + 1, EPOCH + 2, EPOCH + 3], false),
+        &Scrub::default(),
+    );
+    let tar = {
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&blob[..]), &mut decoded)
+            .unwrap();
+        decoded
+    };
+    let (twice, again) = normalise(&tar, &Scrub::default());
+    assert_eq!(once, twice);
+    assert_eq!(blob, again);
+}
+
+#[test]
+fn a_bad_scrub_pattern_is_named() {
+    let error = Scrub::new(&["/var/[log".to_string()]).unwrap_err();
+    assert!(error.to_string().contains("/var/[log"), "{error}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn any_order_and_times_give_one_digest(
+        files in proptest::collection::btree_map("[a-c]{1,2}(/[a-c]{1,2}){0,2}", proptest::collection::vec(any::<u8>(), 0..64), 1..12),
+        seed in any::<u64>(),
+    ) {
+        // Paths that are a prefix directory of another are files in one and dirs in the other:
+        // keep leaves only.
+        let keys: Vec<&String> = files.keys().collect();
+        let leaves: Vec<(&String, &Vec<u8>)> = files
+            .iter()
+            .filter(|(path, _)| !keys.iter().any(|other| other.starts_with(&format!("{path}/"))))
+            .collect();
+        let entries = |shift: u64, reverse: bool| {
+            let mut list: Vec<(String, Kind, u64)> = leaves
+                .iter()
+                .enumerate()
+                .map(|(index, (path, data))| ((*path).clone(), Kind::File((*data).clone()), EPOCH + (seed ^ shift).wrapping_add(index as u64) % 1000))
+                .collect();
+            if reverse { list.reverse(); }
+            list
+        };
+        let first = entries(1, false);
+        let second = entries(2, true);
+        let (one, _) = normalise(&layer(&as_refs(&first)[..]), &Scrub::default());
+        let (two, _) = normalise(&layer(&as_refs(&second)[..]), &Scrub::default());
+        prop_assert_eq!(one, two);
+    }
+}

@@ -65,6 +65,7 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
         &repository,
         &plan,
         RunMode {
+            json_events: settings.json,
             push: settings.push,
             no_cache: settings.no_cache,
             reproducible,
@@ -113,6 +114,8 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
 
 /// What differs between the runs of one `strata build` (`--check-reproducible` runs twice).
 pub(crate) struct RunMode {
+    /// Events as JSON lines on stdout rather than progress on stderr.
+    pub json_events: bool,
     pub push: bool,
     pub no_cache: bool,
     pub reproducible: Option<strata_build::Reproducible>,
@@ -172,7 +175,7 @@ pub(crate) fn run_builds(
                     event.build()
                 ));
             }
-            if settings.json {
+            if mode.json_events {
                 printer.data(&event_line(&event));
             } else {
                 reporter.on_event(&event);

@@ -53,6 +53,8 @@ pub fn check(
             repository,
             plan,
             RunMode {
+                // stdout holds the comparison only.
+                json_events: false,
                 push: false,
                 no_cache: true,
                 reproducible: Some(reproducible.clone()),

@@ -771,9 +771,20 @@ impl<E: Engine + 'static> BuildTask<E> {
     ) -> Result<String, crate::error::BuildError> {
         if result.reproduced.is_none() {
             if let Some(image) = result.image.clone() {
-                let reproduced = match strata_reproducible::stored(&reproducible.store, &image) {
-                    Some(stored) => stored,
-                    None => self.normalise(reproducible, &image, None).await?,
+                let reproduced = if let Some(stored) =
+                    strata_reproducible::stored(&reproducible.store, &image)
+                {
+                    stored
+                } else {
+                    // The store was emptied since the image was built: normalise it again,
+                    // keeping its base's layers as the build did.
+                    let build = self.build();
+                    let base = self
+                        .parent_image
+                        .clone()
+                        .or_else(|| build.parent.as_ref().map(|parent| parent.tag.clone()))
+                        .unwrap_or_else(|| build.from.clone());
+                    self.normalise(reproducible, &image, Some(&base)).await?
                 };
                 result.reproduced = Some(reproduced);
             }

@@ -250,13 +250,21 @@ pub fn archive_layers<R: Read>(
 ) -> std::io::Result<(Vec<(String, LayerFiles)>, serde_json::Value)> {
     let mut layers: BTreeMap<String, (String, LayerFiles)> = BTreeMap::new();
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut aliases: BTreeMap<String, String> = BTreeMap::new();
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries()? {
         let mut entry = entry?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if entry.header().entry_type().is_symlink() {
+            if let Some(target) = entry.link_name_bytes() {
+                let target = crate::image::resolve_link(&name, &String::from_utf8_lossy(&target));
+                aliases.insert(name, target);
+            }
+            continue;
+        }
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let is_blob = name.starts_with("blobs/");
         if name.ends_with(".tar") || (is_blob && entry.size() >= 1 << 20) {
             let (paths, diff_id) = layer_files(&mut entry)?;
@@ -290,6 +298,7 @@ pub fn archive_layers<R: Read>(
         let name = name.as_str().unwrap_or_default();
         let layer = layers
             .get(name)
+            .or_else(|| aliases.get(name).and_then(|target| layers.get(target)))
             .ok_or_else(|| invalid(format!("the image archive lacks the layer `{name}`")))?;
         ordered.push(layer.clone());
     }

@@ -55,6 +55,9 @@ struct Scan {
     layers: HashMap<String, (String, Option<NormalisedLayer>)>,
     /// The small files (`manifest.json`, the config).
     files: HashMap<String, Vec<u8>>,
+    /// Layer files that are symlinks to another (Docker writes a layer that appears twice in an
+    /// image once, and links the second name to it): name → the name it links to.
+    aliases: HashMap<String, String>,
     /// A layer was only hashed, on the guess that it was normalised before, and was not.
     guessed_wrong: bool,
 }
@@ -91,10 +94,17 @@ fn scan_archive<R: Read>(
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries().map_err(archive_error)? {
         let mut entry = entry.map_err(archive_error)?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if entry.header().entry_type().is_symlink() {
+            if let Some(target) = entry.link_name_bytes() {
+                let target = resolve_link(&name, &String::from_utf8_lossy(&target));
+                scan.aliases.insert(name, target);
+            }
+            continue;
+        }
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let size = entry.size();
         let is_blob = name.starts_with("blobs/");
         if !is_layer_name(&name) || (is_blob && size < 1 << 20) {
@@ -120,6 +130,27 @@ fn scan_archive<R: Read>(
         record_layer(&mut scan, &name, entry, store, normalisation, &scratch)?;
     }
     Ok(scan)
+}
+
+/// Where a symlink inside an archive points, as an archive path (`a/layer.tar` linking to
+/// `../b/layer.tar` points at `b/layer.tar`).
+pub(crate) fn resolve_link(name: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        name.split('/').collect()
+    };
+    parts.pop();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }
 
 /// Spool one layer, and normalise it unless it is normalised already.
@@ -432,6 +463,11 @@ async fn assemble<E: Engine>(
         let (diff_id, normalised) = scan
             .layers
             .get(name)
+            .or_else(|| {
+                scan.aliases
+                    .get(name)
+                    .and_then(|target| scan.layers.get(target))
+            })
             .ok_or_else(|| invalid(format!("the archive lacks the layer `{name}`")))?;
         if diff_id != expected {
             return Err(invalid(format!(
@@ -580,5 +616,17 @@ impl std::io::Write for ChannelWriter {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_link;
+
+    #[test]
+    fn archive_links_resolve_to_archive_paths() {
+        assert_eq!(resolve_link("a/layer.tar", "../b/layer.tar"), "b/layer.tar");
+        assert_eq!(resolve_link("a/layer.tar", "c.tar"), "a/c.tar");
+        assert_eq!(resolve_link("layer.tar", "./blobs/x"), "blobs/x");
     }
 }

@@ -254,3 +254,48 @@ proptest! {
         prop_assert_eq!(one, two);
     }
 }
+
+#[test]
+fn configs_lose_build_times_and_the_build_container() {
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "created": "2026-11-22T08:20:30.727069235Z",
+        "container": "ed652ad0a4fa9421cd880572606da5608f460e52a3f27726761b1006bb45e6c8",
+        "container_config": {"Hostname": "ed652ad0a4fa"},
+        "config": {"Env": ["PATH=/bin"], "Image": "sha256:0e05", "Labels": {"x": "y"}},
+        "history": [
+            {"created": "2020-01-01T00:00:00.5Z", "comment": "Imported from -"},
+            {"created": "2026-11-22T08:20:30.677877221Z", "created_by": "/bin/sh -c echo hi"}
+        ],
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:old"]}
+    });
+    let bytes = serde_json::to_vec(&config).unwrap();
+    let normalised =
+        strata_reproducible::normalise_config(&bytes, EPOCH, &["sha256:new".to_string()]).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&normalised).unwrap();
+    assert_eq!(value["created"], "2022-04-15T05:20:00Z");
+    assert!(value.get("container").is_none() && value.get("container_config").is_none());
+    assert_eq!(value["config"]["Image"], "");
+    assert_eq!(value["config"]["Labels"]["x"], "y");
+    assert_eq!(
+        value["history"][0]["created"], "2020-01-01T00:00:00.5Z",
+        "older times stay"
+    );
+    assert_eq!(value["history"][1]["created"], "2022-04-15T05:20:00Z");
+    assert_eq!(
+        value["rootfs"]["diff_ids"],
+        serde_json::json!(["sha256:new"])
+    );
+    // The same config from another build (other container, other times) gives the same bytes.
+    let mut other = config.clone();
+    other["container"] = "0123".into();
+    other["created"] = "2026-11-23T00:00:00Z".into();
+    other["history"][1]["created"] = "2026-11-23T00:00:00Z".into();
+    let again = strata_reproducible::normalise_config(
+        &serde_json::to_vec(&other).unwrap(),
+        EPOCH,
+        &["sha256:new".to_string()],
+    )
+    .unwrap();
+    assert_eq!(normalised, again);
+}

@@ -41,11 +41,19 @@ fn family() -> TestContext {
         "science/child/Dockerfile",
         "FROM sci/base:1.0\nRUN cat /hello > /child && date > /tmp/when && rm /tmp/when\n",
     );
-    context.write("compat/ui/sciserver-image.json", "{}");
+    // ui includes common and replaces its start.sh: the compat build copies the same file
+    // twice, and the image holds one layer twice (which `docker save` writes once, linked).
+    context.write("compat/common/sciserver-image.json", "{}");
     context.write(
-        "compat/ui/Dockerfile",
+        "compat/common/Dockerfile",
         "COPY start.sh /opt/start.sh\nRUN chmod 0755 /opt/start.sh\n",
     );
+    context.write("compat/common/start.sh", "#!/bin/sh\necho common\n");
+    context.write(
+        "compat/ui/sciserver-image.json",
+        r#"{"includes": ["common"]}"#,
+    );
+    context.write("compat/ui/Dockerfile", "COPY start.sh /opt/start.sh\n");
     context.write("compat/ui/start.sh", "#!/bin/sh\necho started\n");
     context.write(
         "images/tool/Dockerfile",

@@ -1,7 +1,8 @@
 //! `strata build --reproducible` on the real daemon and registry: the same commit gives the same
 //! digest for every tag (science layers, compat builds, docker-stacks images), a plain build does
 //! not, the normalised images run and inspect, and `--check-reproducible` names the files that
-//! differ when a Dockerfile does not follow the recipe.
+//! differ when a Dockerfile does not follow the recipe (that test, `live_debian_…`, reaches
+//! Debian's mirrors and PyPI).
 
 use std::collections::BTreeMap;
 
@@ -202,7 +203,7 @@ fn the_same_commit_gives_the_same_digest_for_every_tag() {
 }
 
 #[test]
-fn check_reproducible_names_the_files_a_dockerfile_without_the_recipe_changes() {
+fn live_debian_check_reproducible_names_the_files_a_dockerfile_without_the_recipe_changes() {
     let services = strata_test::require_services();
     let mut context = TestContext::from_fixture(BINARY, "reproducible");
     // The recipe installs the lock offline from the wheels `strata lock fetch` downloads.

@@ -3,7 +3,7 @@
 //! hint for the usual causes.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -61,14 +61,8 @@ pub struct LayerDifference {
 /// Read a layer (a tar, gzip'd or not) into its paths. Entries later in the tar replace
 /// earlier ones of the same path, as extracting it would.
 pub fn layer_files<R: Read>(reader: R) -> std::io::Result<(LayerFiles, String)> {
-    let mut buffered = BufReader::with_capacity(1 << 16, reader);
-    let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let mut hashing = HashingReader {
-        inner: if gzip {
-            Box::new(flate2::read::MultiGzDecoder::new(buffered)) as Box<dyn Read>
-        } else {
-            Box::new(buffered)
-        },
+        inner: crate::image::decompressed(reader)?,
         hasher: Sha256::new(),
     };
     let mut files = LayerFiles::new();

@@ -68,8 +68,8 @@ fn is_layer_name(name: &str) -> bool {
     name.ends_with(".tar") || name.starts_with("blobs/")
 }
 
-/// Whether `reader` starts like gzip, without consuming it.
-fn decompressed<'a, R: Read + 'a>(reader: R) -> std::io::Result<Box<dyn Read + 'a>> {
+/// `reader`, gunzipped when it starts like gzip (the check consumes nothing).
+pub(crate) fn decompressed<'a, R: Read + 'a>(reader: R) -> std::io::Result<Box<dyn Read + 'a>> {
     let mut buffered = BufReader::with_capacity(1 << 16, reader);
     let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if gzip {
@@ -364,7 +364,7 @@ pub async fn reproduce<E: Engine>(
         .await
         .map_err(|error| ReproducibleError::Export {
             image: image.to_string(),
-            message: strata_inspect_error_text(&error),
+            message: strata_repo::join_chain(&error, ": "),
         })??;
         if !pass.guessed_wrong {
             scan = Some(pass);
@@ -376,17 +376,6 @@ pub async fn reproduce<E: Engine>(
         message: "the archive's layers changed between two exports".to_string(),
     })?;
     assemble(engine, image, scan, store, normalisation).await
-}
-
-fn strata_inspect_error_text(error: &strata_inspect::InspectError) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The uncompressed size of a normalised layer, for recognising it in an archive.

@@ -39,6 +39,12 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
         return Ok(ExitStatus::Problems);
     }
     let reproducible = if settings.reproducible || repository.config.reproducible {
+        // A bad scrub pattern is found before anything is built, not after the build.
+        for (image, config) in &repository.config.images {
+            strata_reproducible::Scrub::new(&config.scrub).with_context(|| {
+                format!("`[images.{image}] scrub` in `strata.toml` cannot be used")
+            })?;
+        }
         let commit_time = strata_repo::Git::new(&repository.root)
             .commit_time()
             .context("`--reproducible` takes its times from the commit")?;

@@ -258,6 +258,12 @@ async fn layers_of(reference: &str, engine: Option<&DockerEngine>) -> anyhow::Re
         }
         return Ok((layers, strata_reproducible::layer_commands(&image.config)));
     };
+    if engine.image(reference).await?.is_none() {
+        return Err(strata_engine::EngineError::NoSuchImage {
+            reference: reference.to_string(),
+        }
+        .into());
+    }
     let (layers, config) = strata_inspect::read_stream(engine.export(reference), |reader| {
         Ok(strata_reproducible::archive_layers(reader))
     })

@@ -117,24 +117,29 @@ fn compare_runs(
                 serde_json::from_slice(&store.read_blob(&b.image_id)?)?;
             let config_a: serde_json::Value =
                 serde_json::from_slice(&store.read_blob(&a.image_id)?)?;
-            let files = |image: &strata_reproducible::Reproduced| -> anyhow::Result<Vec<(String, LayerFiles)>> {
+            // A layer both builds made the same needs no reading: the comparison skips it.
+            let same = |index: usize| {
+                a.layers.get(index).map(|layer| &layer.diff_id)
+                    == b.layers.get(index).map(|layer| &layer.diff_id)
+            };
+            let files = |image: &strata_reproducible::Reproduced| {
                 image
                     .layers
                     .iter()
-                    .zip(b.layers.iter().map(Some).chain(std::iter::repeat(None)))
-                    .zip(a.layers.iter().map(Some).chain(std::iter::repeat(None)))
-                    .map(|((layer, in_b), in_a)| {
-                        // Identical layers need no reading: the comparison skips them.
-                        if in_a.map(|x| &x.diff_id) == in_b.map(|x| &x.diff_id) {
+                    .enumerate()
+                    .map(|(index, layer)| {
+                        if same(index) {
                             return Ok((layer.diff_id.clone(), LayerFiles::new()));
                         }
-                        let path = store.blob_path(&layer.digest);
-                        let file = fs_err::File::open(&path)?;
-                        let (files, _) = strata_reproducible::layer_files(std::io::BufReader::new(file))
-                            .with_context(|| format!("cannot read the layer `{}`", layer.diff_id))?;
+                        let file = fs_err::File::open(store.blob_path(&layer.digest))?;
+                        let (files, _) =
+                            strata_reproducible::layer_files(std::io::BufReader::new(file))
+                                .with_context(|| {
+                                    format!("cannot read the layer `{}`", layer.diff_id)
+                                })?;
                         Ok((layer.diff_id.clone(), files))
                     })
-                    .collect()
+                    .collect::<anyhow::Result<Vec<(String, LayerFiles)>>>()
             };
             check.layers = strata_reproducible::compare_layers(
                 &files(a)?,

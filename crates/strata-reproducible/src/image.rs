@@ -1,11 +1,13 @@
-//! Making an engine's image reproducible: export it, normalise the layers the store does not
-//! already hold normalised, rewrite the config (times from `SOURCE_DATE_EPOCH`, the build
+//! Making an engine's image reproducible: normalise the layers the store does not already hold
+//! normalised — read from the engine's overlay2 directories when this process can, from the
+//! exported image otherwise — rewrite the config (times from `SOURCE_DATE_EPOCH`, the build
 //! container's traces removed, new `diff_ids`), write the manifest, and load the result back
-//! into the engine, where it gets the tags. Layers of a parent that was normalised before are
-//! recognised by their `diff_id` and reused untouched.
+//! into the engine (without the layers it has), where it gets the tags. Layers of a parent that
+//! was normalised before are recognised by their `diff_id` and reused untouched.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -14,7 +16,9 @@ use strata_engine::{Engine, EngineError};
 use strata_registry::DOCKER_MANIFEST;
 
 use crate::error::ReproducibleError;
-use crate::normalise::{compress_layer, hash, normalise_layer, spool, NormalisedLayer, Scrub};
+use crate::normalise::{
+    compress_layer, hash, normalise_directory, normalise_layer, spool, NormalisedLayer, Scrub,
+};
 use crate::store::{BlobStore, LayerBlob};
 
 /// The media type of strata's gzip layers (Docker's, which every engine pulls).
@@ -45,6 +49,8 @@ pub struct Reproduced {
     pub rewritten: usize,
     /// Paths dropped by the scrub list.
     pub scrubbed: Vec<String>,
+    /// The rewritten layers were read from the engine's overlay2 directories, not an export.
+    pub from_storage: bool,
 }
 
 /// What a pass over the exported archive found.
@@ -185,16 +191,29 @@ fn record_layer<R: Read>(
             &diff_id,
         )?
     };
-    store.adopt(output, &normalised.digest)?;
-    store.put_layer_size(&normalised.diff_id, normalised.uncompressed_size)?;
-    store.put_layer(&LayerBlob {
-        diff_id: normalised.diff_id.clone(),
-        digest: normalised.digest.clone(),
-        size: normalised.size,
-    })?;
+    keep_normalised(store, output, &normalised)?;
     scan.layers
         .insert(name.to_string(), (diff_id, Some(normalised)));
     Ok(())
+}
+
+/// Move a layer just normalised into the store, under its blob digest and its `diff_id`.
+fn keep_normalised(
+    store: &BlobStore,
+    blob: tempfile::NamedTempFile,
+    normalised: &NormalisedLayer,
+) -> Result<(), ReproducibleError> {
+    store.adopt(blob, &normalised.digest)?;
+    store.put_layer_size(&normalised.diff_id, normalised.uncompressed_size)?;
+    store.put_layer(&blob_of(normalised))
+}
+
+fn blob_of(normalised: &NormalisedLayer) -> LayerBlob {
+    LayerBlob {
+        diff_id: normalised.diff_id.clone(),
+        digest: normalised.digest.clone(),
+        size: normalised.size,
+    }
 }
 
 /// `docker save`'s `manifest.json`: the config and layer files of each image.
@@ -315,6 +334,7 @@ pub fn stored(store: &BlobStore, image_id: &str) -> Option<Reproduced> {
             layers,
             rewritten: 0,
             scrubbed: Vec::new(),
+            from_storage: false,
         })
 }
 
@@ -334,6 +354,9 @@ pub async fn reproduce<E: Engine>(
         })?;
     if let Some(done) = stored(store, &details.id) {
         return Ok(done);
+    }
+    if let Some(prepared) = from_storage(&details, store, normalisation).await? {
+        return finish(engine, image, prepared, &details.layers, store, normalisation).await;
     }
     // Layers normalised before are only hashed when their size says they may be one of them.
     let mut known_sizes = HashSet::new();
@@ -375,7 +398,112 @@ pub async fn reproduce<E: Engine>(
         image: image.to_string(),
         message: "the archive's layers changed between two exports".to_string(),
     })?;
-    assemble(engine, image, scan, store, normalisation).await
+    let prepared = prepare_from_scan(image, scan, store, normalisation)?;
+    finish(engine, image, prepared, &details.layers, store, normalisation).await
+}
+
+/// An image ready to be written: its engine's config and, per layer, the normalised blob.
+struct Prepared {
+    config: Vec<u8>,
+    layers: Vec<LayerBlob>,
+    /// Layers rewritten now (each once, however often it appears).
+    rewritten: usize,
+    scrubbed: Vec<String>,
+    from_storage: bool,
+}
+
+/// Where the engine keeps an image's config, found from one of its overlay2 layer directories
+/// (`<root>/overlay2/<id>/diff` → `<root>/image/overlay2/imagedb/content/sha256/<hex>`), and
+/// read only when its digest is the image id.
+fn engine_config(layer_directory: &Path, image_id: &str) -> Option<Vec<u8>> {
+    let root = layer_directory.parent()?.parent()?.parent()?;
+    let hex = image_id.strip_prefix("sha256:")?;
+    let path = root.join("image/overlay2/imagedb/content/sha256").join(hex);
+    let bytes = std::fs::read(path).ok()?;
+    (strata_registry::sha256_digest(&bytes) == image_id).then_some(bytes)
+}
+
+/// Read the layers to rewrite straight from the engine's overlay2 directories, as `strata
+/// inspect` does: only the build's own files, no export of the whole image. `None` when this
+/// process cannot (another driver, a remote engine, no permission, a layer overlay keeps partly
+/// elsewhere, a base layer not yet compressed into the store): the caller exports the image.
+async fn from_storage(
+    details: &strata_engine::ImageDetails,
+    store: &BlobStore,
+    normalisation: &Normalisation,
+) -> Result<Option<Prepared>, ReproducibleError> {
+    let directories = &details.layer_directories;
+    if directories.is_empty() || directories.len() != details.layers.len() {
+        return Ok(None);
+    }
+    // A base layer is kept byte for byte: only the engine's tar of it has those bytes.
+    if details
+        .layers
+        .iter()
+        .any(|diff_id| normalisation.keep.contains(diff_id) && store.layer(diff_id).is_none())
+    {
+        return Ok(None);
+    }
+    let Some(config) = engine_config(&directories[0], &details.id) else {
+        return Ok(None);
+    };
+    let (store, normalisation) = (store.clone(), normalisation.clone());
+    let layers: Vec<(PathBuf, String)> = directories
+        .iter()
+        .cloned()
+        .zip(details.layers.iter().cloned())
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut done: HashMap<String, LayerBlob> = HashMap::new();
+        let mut prepared = Prepared {
+            config,
+            layers: Vec::new(),
+            rewritten: 0,
+            scrubbed: Vec::new(),
+            from_storage: true,
+        };
+        let scratch = store.scratch()?;
+        for (directory, diff_id) in layers {
+            if let Some(blob) = done.get(&diff_id).cloned().or_else(|| store.layer(&diff_id)) {
+                prepared.layers.push(blob);
+                continue;
+            }
+            let mut output = tempfile::NamedTempFile::new_in(&scratch).map_err(|source| {
+                ReproducibleError::Store {
+                    path: scratch.clone(),
+                    source,
+                }
+            })?;
+            let normalised = match normalise_directory(
+                &directory,
+                output.as_file_mut(),
+                normalisation.epoch,
+                &normalisation.scrub,
+                &diff_id,
+            ) {
+                Ok(normalised) => normalised,
+                Err(error) => {
+                    tracing::debug!(
+                        "reading the layer {diff_id} from {} failed ({error}); exporting the image instead",
+                        directory.display()
+                    );
+                    return Ok(None);
+                }
+            };
+            keep_normalised(&store, output, &normalised)?;
+            prepared.rewritten += 1;
+            prepared.scrubbed.extend(normalised.scrubbed.iter().cloned());
+            let blob = blob_of(&normalised);
+            done.insert(diff_id, blob.clone());
+            prepared.layers.push(blob);
+        }
+        Ok(Some(prepared))
+    })
+    .await
+    .map_err(|error| ReproducibleError::Export {
+        image: details.id.clone(),
+        message: error.to_string(),
+    })?
 }
 
 /// The uncompressed size of a normalised layer, for recognising it in an archive.
@@ -399,14 +527,13 @@ fn layer_tar_size(store: &BlobStore, diff_id: &str) -> Option<u64> {
     Some(counted)
 }
 
-async fn assemble<E: Engine>(
-    engine: &E,
+/// Match the exported archive's layers to its config, and each to its normalised blob.
+fn prepare_from_scan(
     image: &str,
     scan: Scan,
     store: &BlobStore,
     normalisation: &Normalisation,
-) -> Result<Reproduced, ReproducibleError> {
-    let epoch = normalisation.epoch;
+) -> Result<Prepared, ReproducibleError> {
     let invalid = |message: String| ReproducibleError::Export {
         image: image.to_string(),
         message,
@@ -481,13 +608,53 @@ async fn assemble<E: Engine>(
         };
         layers.push(blob);
     }
+    Ok(Prepared {
+        config: config.clone(),
+        layers,
+        rewritten,
+        scrubbed,
+        from_storage: false,
+    })
+}
+
+/// Write the config and manifest of a prepared image into the store and load the image into the
+/// engine (unless it has it). `engine_layers` are the `diff_id`s of the engine's image: the
+/// leading layers normalising left as they were are in the engine already, and the load
+/// archive leaves them out.
+async fn finish<E: Engine>(
+    engine: &E,
+    image: &str,
+    prepared: Prepared,
+    engine_layers: &[String],
+    store: &BlobStore,
+    normalisation: &Normalisation,
+) -> Result<Reproduced, ReproducibleError> {
+    let Prepared {
+        config,
+        layers,
+        rewritten,
+        scrubbed,
+        from_storage,
+    } = prepared;
     let diff_ids: Vec<String> = layers.iter().map(|layer| layer.diff_id.clone()).collect();
-    let config = normalise_config(config, epoch, &diff_ids)?;
+    let config = normalise_config(&config, normalisation.epoch, &diff_ids)?;
     let config_digest = store.put_bytes(&config)?;
     let manifest_bytes = image_manifest(&config_digest, config.len() as u64, &layers);
     let manifest_digest = store.put_bytes(&manifest_bytes)?;
     if engine.image(&config_digest).await?.is_none() {
-        load(engine, store, &config_digest, &layers).await?;
+        let present = layers
+            .iter()
+            .zip(engine_layers)
+            .take_while(|(layer, engine_layer)| layer.diff_id == **engine_layer)
+            .count();
+        if present > 0 {
+            if let Err(error) = load(engine, store, &config_digest, &layers, present).await {
+                tracing::debug!("loading without the layers the engine has failed ({error}); loading them all");
+                load(engine, store, &config_digest, &layers, 0).await?;
+            }
+        } else {
+            load(engine, store, &config_digest, &layers, 0).await?;
+        }
         if engine.image(&config_digest).await?.is_none() {
             return Err(ReproducibleError::Export {
                 image: image.to_string(),
@@ -502,15 +669,19 @@ async fn assemble<E: Engine>(
         layers,
         rewritten,
         scrubbed,
+        from_storage,
     })
 }
 
 /// A `docker load` archive of the normalised image, written on a blocking thread and streamed.
+/// The first `present` layers are in the engine already (with the same layers below them): the
+/// archive names them in its manifest but leaves their files out, which Docker accepts.
 async fn load<E: Engine>(
     engine: &E,
     store: &BlobStore,
     config_digest: &str,
     layers: &[LayerBlob],
+    present: usize,
 ) -> Result<(), ReproducibleError> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
     let writer_store = store.clone();
@@ -523,7 +694,7 @@ async fn load<E: Engine>(
                 sender: sender.clone(),
             },
         );
-        let result = write_load_archive(output, &writer_store, &config_digest, &layers);
+        let result = write_load_archive(output, &writer_store, &config_digest, &layers, present);
         if let Err(error) = &result {
             let _ = sender.blocking_send(Err(std::io::Error::other(error.to_string())));
         }
@@ -547,6 +718,7 @@ fn write_load_archive<W: std::io::Write>(
     store: &BlobStore,
     config_digest: &str,
     layers: &[LayerBlob],
+    present: usize,
 ) -> Result<(), ReproducibleError> {
     let io = |source| ReproducibleError::Store {
         path: store.root().to_path_buf(),
@@ -555,7 +727,7 @@ fn write_load_archive<W: std::io::Write>(
     let hex = |digest: &str| digest.strip_prefix("sha256:").unwrap_or(digest).to_string();
     let mut builder = tar::Builder::new(output);
     let mut seen = std::collections::BTreeSet::new();
-    for layer in layers {
+    for layer in &layers[present.min(layers.len())..] {
         let name = format!("{}.tar.gz", hex(&layer.digest));
         if !seen.insert(name.clone()) {
             continue;

@@ -1,16 +1,20 @@
-//! Rewriting one layer tar so that the same files always give the same bytes: entries in a
+//! Rewriting one layer so that the same files always give the same bytes: entries in a
 //! canonical order (path components compared in turn, the order a directory walk gives), file
 //! times clamped to `SOURCE_DATE_EPOCH`, no access or change times, one header format, hard
 //! links pointing at the first of their names in that order, and a gzip stream with no name
-//! and no time in its header. Contents, modes, owners, link targets, device numbers and
-//! extended attributes are kept as they are; paths on the scrub list are dropped.
+//! and no time in its header. Contents, permission bits, numeric owners, link targets, device
+//! numbers and the `security.capability` attribute (the one Docker and BuildKit carry) are kept;
+//! user and group names, other attributes and the whiteout markers' own metadata are not, so a
+//! layer read from an exported tar and the same layer read from the engine's overlay2 directory
+//! give the same bytes. Paths on the scrub list are dropped.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
 use flate2::{Compression, GzBuilder};
@@ -89,24 +93,53 @@ pub struct NormalisedLayer {
     pub scrubbed: Vec<String>,
 }
 
+/// The one extended attribute a normalised layer keeps: file capabilities (`ping`'s
+/// `cap_net_raw`). Docker and BuildKit write no other into layers.
+pub const KEPT_XATTR: &str = "security.capability";
+
+/// The pax record of [`KEPT_XATTR`].
+const KEPT_XATTR_RECORD: &str = "SCHILY.xattr.security.capability";
+
+/// overlay's own attributes on a layer directory: `opaque` marks a directory hiding the lower
+/// layers' contents; `redirect` (a renamed directory) and `metacopy` (a file whose data is in a
+/// lower layer) mean the directory alone does not hold the layer, and the caller must export it.
+const OVERLAY_ATTRIBUTE_PREFIXES: [&str; 2] = ["trusted.overlay.", "user.overlay."];
+
+/// Where an entry's data is.
+#[derive(Debug, Clone)]
+enum Data {
+    /// At this offset of the input tar.
+    Archive(u64),
+    /// In this file of a layer directory.
+    File(PathBuf),
+}
+
 /// One entry of the input, with where its data is.
 #[derive(Debug, Clone)]
 struct Item {
     /// Relative path, no leading `./` or `/`, no trailing `/`.
     path: Vec<u8>,
     kind: EntryType,
+    /// Permission bits, set-id and sticky bits (no file-type bits).
     mode: u32,
     uid: u64,
     gid: u64,
     mtime: u64,
     size: u64,
-    offset: u64,
+    data: Data,
     link: Option<Vec<u8>>,
-    username: Vec<u8>,
-    groupname: Vec<u8>,
     device: (u32, u32),
-    /// `SCHILY.xattr.*` records, sorted.
-    xattrs: Vec<(String, Vec<u8>)>,
+    /// The `security.capability` attribute, when the file has one.
+    capability: Option<Vec<u8>>,
+}
+
+impl Item {
+    fn is_whiteout(&self) -> bool {
+        self.path
+            .rsplit(|byte| *byte == b'/')
+            .next()
+            .is_some_and(|name| name.starts_with(b".wh."))
+    }
 }
 
 /// The path as entries are compared and written: relative, without `./`, `/` or a trailing
@@ -160,23 +193,20 @@ fn read_items(input: &mut File, label: &str) -> Result<Vec<Item>, ReproducibleEr
             continue;
         }
         let link = entry.link_name_bytes().map(std::borrow::Cow::into_owned);
-        let mut xattrs = Vec::new();
+        let mut capability = None;
         if let Some(extensions) = entry.pax_extensions().map_err(layer_error)? {
             for extension in extensions {
                 let extension = extension.map_err(layer_error)?;
-                if let Ok(key) = extension.key() {
-                    if key.starts_with("SCHILY.xattr.") {
-                        xattrs.push((key.to_string(), extension.value_bytes().to_vec()));
-                    }
+                if extension.key() == Ok(KEPT_XATTR_RECORD) {
+                    capability = Some(extension.value_bytes().to_vec());
                 }
             }
         }
-        xattrs.sort();
         let number = |value: std::io::Result<u64>| value.unwrap_or(0);
         items.push(Item {
             path,
             kind,
-            mode: header.mode().unwrap_or(0o644),
+            mode: header.mode().unwrap_or(0o644) & 0o7777,
             uid: number(header.uid()),
             gid: number(header.gid()),
             mtime: number(header.mtime()),
@@ -185,7 +215,7 @@ fn read_items(input: &mut File, label: &str) -> Result<Vec<Item>, ReproducibleEr
             } else {
                 0
             },
-            offset: entry.raw_file_position(),
+            data: Data::Archive(entry.raw_file_position()),
             link: link.map(|link| {
                 if kind.is_hard_link() {
                     clean_path(&link)
@@ -193,21 +223,170 @@ fn read_items(input: &mut File, label: &str) -> Result<Vec<Item>, ReproducibleEr
                     link
                 }
             }),
-            username: header.username_bytes().unwrap_or_default().to_vec(),
-            groupname: header.groupname_bytes().unwrap_or_default().to_vec(),
             device: (
                 header.device_major().ok().flatten().unwrap_or(0),
                 header.device_minor().ok().flatten().unwrap_or(0),
             ),
-            xattrs,
+            capability,
         });
+    }
+    Ok(items)
+}
+
+/// Why a layer directory cannot be read as a layer.
+#[derive(Debug)]
+pub enum DirectoryError {
+    Io(std::io::Error),
+    /// overlay keeps part of the layer elsewhere (a `redirect` or `metacopy` attribute).
+    NotSelfContained(String),
+}
+
+impl std::fmt::Display for DirectoryError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(error) => write!(formatter, "{error}"),
+            Self::NotSelfContained(path) => write!(
+                formatter,
+                "`{path}` carries an overlay redirect or metacopy attribute: the directory alone is not the layer"
+            ),
+        }
+    }
+}
+
+impl From<std::io::Error> for DirectoryError {
+    fn from(error: std::io::Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+/// `major` and `minor` of a Linux device number.
+fn device_numbers(rdev: u64) -> (u32, u32) {
+    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+    (major as u32, minor as u32)
+}
+
+/// Read the entries of a layer kept as an overlay2 `diff` directory, as the engine's exported
+/// tar would list them: a `0:0` character device is the whiteout `.wh.<name>`, a directory
+/// with the opaque attribute gets `<dir>/.wh..wh..opq`, files sharing an inode are hard links.
+fn read_directory_items(root: &Path) -> Result<Vec<Item>, DirectoryError> {
+    fs_err::read_dir(root)?;
+    let mut items = Vec::new();
+    let mut inodes: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
+    let mut pending: Vec<(PathBuf, Vec<u8>)> = vec![(root.to_path_buf(), Vec::new())];
+    while let Some((directory, prefix)) = pending.pop() {
+        for entry in fs_err::read_dir(&directory)? {
+            let entry = entry?;
+            let mut path = prefix.clone();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(entry.file_name().as_bytes());
+            let metadata = fs_err::symlink_metadata(entry.path())?;
+            let file_type = metadata.file_type();
+            let mut opaque = false;
+            let mut capability = None;
+            if !file_type.is_symlink() {
+                for attribute in xattr::list(entry.path())? {
+                    let name = attribute.to_string_lossy();
+                    if let Some(prefix) = OVERLAY_ATTRIBUTE_PREFIXES
+                        .iter()
+                        .find(|prefix| name.starts_with(**prefix))
+                    {
+                        match &name[prefix.len()..] {
+                            "opaque" => {
+                                opaque = xattr::get(entry.path(), &attribute)?.as_deref()
+                                    == Some(b"y".as_slice());
+                            }
+                            "redirect" | "metacopy" => {
+                                return Err(DirectoryError::NotSelfContained(
+                                    String::from_utf8_lossy(&path).into_owned(),
+                                ))
+                            }
+                            _ => {}
+                        }
+                    } else if name == KEPT_XATTR {
+                        capability = xattr::get(entry.path(), &attribute)?;
+                    }
+                }
+            }
+            let mut item = Item {
+                path: path.clone(),
+                kind: EntryType::Regular,
+                mode: metadata.mode() & 0o7777,
+                uid: u64::from(metadata.uid()),
+                gid: u64::from(metadata.gid()),
+                mtime: u64::try_from(metadata.mtime()).unwrap_or(0),
+                size: 0,
+                data: Data::File(entry.path()),
+                link: None,
+                device: (0, 0),
+                capability,
+            };
+            if file_type.is_dir() {
+                item.kind = EntryType::Directory;
+                if opaque {
+                    let mut marker = item.clone();
+                    marker.path.extend_from_slice(b"/.wh..wh..opq");
+                    marker.kind = EntryType::Regular;
+                    items.push(marker);
+                }
+                pending.push((entry.path(), path));
+            } else if file_type.is_symlink() {
+                item.kind = EntryType::Symlink;
+                item.link = Some(fs_err::read_link(entry.path())?.into_os_string().into_vec());
+            } else if file_type.is_char_device() && metadata.rdev() == 0 {
+                // overlay's whiteout: the lower layers' `name` is deleted.
+                let split = path.iter().rposition(|byte| *byte == b'/').map_or(0, |at| at + 1);
+                item.path = [&path[..split], b".wh.", &path[split..]].concat();
+            } else if file_type.is_char_device() || file_type.is_block_device() {
+                item.kind = if file_type.is_char_device() {
+                    EntryType::Char
+                } else {
+                    EntryType::Block
+                };
+                item.device = device_numbers(metadata.rdev());
+            } else if file_type.is_fifo() {
+                item.kind = EntryType::Fifo;
+            } else if file_type.is_socket() {
+                // Engines leave sockets out of layer tars.
+                continue;
+            } else if metadata.nlink() > 1 {
+                match inodes.entry((metadata.dev(), metadata.ino())) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        item.kind = EntryType::Link;
+                        item.link = Some(first.get().clone());
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(path);
+                        item.size = metadata.len();
+                    }
+                }
+            } else {
+                item.size = metadata.len();
+            }
+            items.push(item);
+        }
     }
     Ok(items)
 }
 
 /// Sort, keep the last of repeated paths (what extracting the tar would leave), and make every
 /// hard link point at the first of its names in canonical order.
-fn canonicalise(mut items: Vec<Item>) -> Vec<Item> {
+fn canonicalise(mut items: Vec<Item>, epoch: u64) -> Vec<Item> {
+    for item in &mut items {
+        if item.is_whiteout() {
+            // A marker, never extracted: engines write its mode, owner and time differently.
+            item.kind = EntryType::Regular;
+            item.mode = 0o600;
+            item.uid = 0;
+            item.gid = 0;
+            item.mtime = epoch;
+            item.size = 0;
+            item.link = None;
+            item.capability = None;
+        }
+    }
     // Stable: among repeated paths the input order survives, and the last is kept.
     items.sort_by(|left, right| canonical_order(&left.path, &right.path));
     let mut unique: Vec<Item> = Vec::with_capacity(items.len());
@@ -309,11 +488,41 @@ pub fn normalise_layer(
     scrub: &Scrub,
     label: &str,
 ) -> Result<NormalisedLayer, ReproducibleError> {
+    let items = read_items(input, label)?;
+    write_layer(items, Some(input), output, epoch, scrub, label)
+}
+
+/// Normalise the layer kept in an overlay2 `diff` directory into a gzip blob written to
+/// `output`: the same bytes [`normalise_layer`] writes for the engine's tar of that layer.
+/// Fails (and the caller exports the layer instead) when the directory cannot be read or does
+/// not hold the whole layer.
+pub fn normalise_directory(
+    root: &Path,
+    output: &mut File,
+    epoch: u64,
+    scrub: &Scrub,
+    label: &str,
+) -> Result<NormalisedLayer, DirectoryError> {
+    let items = read_directory_items(root)?;
+    write_layer(items, None, output, epoch, scrub, label).map_err(|error| match error {
+        ReproducibleError::Layer { source, .. } => DirectoryError::Io(source),
+        other => DirectoryError::Io(std::io::Error::other(other.to_string())),
+    })
+}
+
+fn write_layer(
+    items: Vec<Item>,
+    mut input: Option<&mut File>,
+    output: &mut File,
+    epoch: u64,
+    scrub: &Scrub,
+    label: &str,
+) -> Result<NormalisedLayer, ReproducibleError> {
     let layer_error = |source| ReproducibleError::Layer {
         layer: label.to_string(),
         source,
     };
-    let items = canonicalise(read_items(input, label)?);
+    let items = canonicalise(items, epoch);
     let mut scrubbed = Vec::new();
     let compressed = Hashing::new(BufWriter::with_capacity(1 << 20, &mut *output));
     let gzip: GzEncoder<Hashing<BufWriter<&mut File>>> =
@@ -321,17 +530,15 @@ pub fn normalise_layer(
     let mut builder = tar::Builder::new(Hashing::new(gzip));
     builder.mode(tar::HeaderMode::Complete);
     for item in &items {
-        let text = String::from_utf8_lossy(&item.path);
         // A whiteout deletes a lower layer's file: dropping it would bring the file back.
-        let whiteout = text
-            .rsplit('/')
-            .next()
-            .is_some_and(|name| name.starts_with(".wh."));
-        if !scrub.is_empty() && !whiteout && scrub.matches(&text) {
-            scrubbed.push(text.into_owned());
-            continue;
+        if !scrub.is_empty() && !item.is_whiteout() {
+            let text = String::from_utf8_lossy(&item.path);
+            if scrub.matches(&text) {
+                scrubbed.push(text.into_owned());
+                continue;
+            }
         }
-        write_item(&mut builder, item, epoch, input).map_err(layer_error)?;
+        write_item(&mut builder, item, epoch, input.as_deref_mut()).map_err(layer_error)?;
     }
     let hashing = builder.into_inner().map_err(layer_error)?;
     let (gzip, diff_id, uncompressed_size) = hashing.finish();
@@ -379,14 +586,10 @@ fn write_item<W: Write>(
     builder: &mut tar::Builder<W>,
     item: &Item,
     epoch: u64,
-    input: &mut File,
+    input: Option<&mut File>,
 ) -> std::io::Result<()> {
-    if !item.xattrs.is_empty() {
-        builder.append_pax_extensions(
-            item.xattrs
-                .iter()
-                .map(|(key, value)| (key.as_str(), value.as_slice())),
-        )?;
+    if let Some(capability) = &item.capability {
+        builder.append_pax_extensions([(KEPT_XATTR_RECORD, capability.as_slice())])?;
     }
     let mut header = tar::Header::new_ustar();
     header.set_entry_type(item.kind);
@@ -395,9 +598,6 @@ fn write_item<W: Write>(
     header.set_gid(item.gid);
     header.set_mtime(item.mtime.min(epoch));
     header.set_size(item.size);
-    // Names longer than the field are dropped rather than cut: ids are what extraction uses.
-    let _ = header.set_username(&String::from_utf8_lossy(&item.username));
-    let _ = header.set_groupname(&String::from_utf8_lossy(&item.groupname));
     if matches!(item.kind, EntryType::Char | EntryType::Block) {
         header.set_device_major(item.device.0)?;
         header.set_device_minor(item.device.1)?;
@@ -407,17 +607,49 @@ fn write_item<W: Write>(
         path.push(b'/');
     }
     let path = Path::new(std::ffi::OsStr::from_bytes(&path));
-    match (&item.link, item.kind) {
-        (Some(link), kind) if kind.is_hard_link() || kind.is_symlink() => {
+    match (&item.link, item.kind, &item.data) {
+        (Some(link), kind, _) if kind.is_hard_link() || kind.is_symlink() => {
             let link = Path::new(std::ffi::OsStr::from_bytes(link));
             builder.append_link(&mut header, path, link)
         }
-        _ if item.size > 0 => {
-            input.seek(SeekFrom::Start(item.offset))?;
-            let data = Read::take(&mut *input, item.size);
+        (_, _, Data::Archive(offset)) if item.size > 0 => {
+            let input = input.ok_or_else(|| std::io::Error::other("no input tar"))?;
+            input.seek(SeekFrom::Start(*offset))?;
+            let data = Exact::new(Read::take(&mut *input, item.size), item.size);
+            builder.append_data(&mut header, path, data)
+        }
+        (_, _, Data::File(file)) if item.size > 0 => {
+            let data = Exact::new(fs_err::File::open(file)?.take(item.size), item.size);
             builder.append_data(&mut header, path, data)
         }
         _ => builder.append_data(&mut header, path, std::io::empty()),
+    }
+}
+
+/// A reader that fails rather than end before `remaining` bytes: a file that shrank while it
+/// was read would otherwise leave a corrupt tar.
+struct Exact<R> {
+    inner: R,
+    remaining: u64,
+}
+
+impl<R> Exact<R> {
+    fn new(inner: R, remaining: u64) -> Self {
+        Self { inner, remaining }
+    }
+}
+
+impl<R: Read> Read for Exact<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        if read == 0 && self.remaining > 0 && !buffer.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("{} bytes short of the size recorded", self.remaining),
+            ));
+        }
+        self.remaining = self.remaining.saturating_sub(read as u64);
+        Ok(read)
     }
 }
 

@@ -1,10 +1,14 @@
 //! Pushing a normalised image with strata's own registry client: every blob the repository
-//! lacks (a `HEAD` first, so nothing is sent twice), then the manifest, byte for byte, under the
-//! tag. The digest the registry reports is the manifest's, the same on every machine.
+//! lacks (a `HEAD` first, so nothing is sent twice; a blob pushed before to another repository
+//! of the registry is mounted from there, as the engine's own push does), then the manifest,
+//! byte for byte, under the tag. The digest the registry reports is the manifest's, the same on
+//! every machine.
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use strata_registry::{parse_reference, Manifest, RegistryClient, DOCKER_MANIFEST};
+use strata_registry::{
+    parse_reference, repository_name, Manifest, Reference, RegistryClient, DOCKER_MANIFEST,
+};
 
 use crate::error::ReproducibleError;
 use crate::image::Reproduced;
@@ -77,6 +81,9 @@ pub async fn push_reproduced(
         {
             continue;
         }
+        if mounted(client, store, &target, &digest).await {
+            continue;
+        }
         sent += client
             .upload_blob(
                 &target,
@@ -86,6 +93,7 @@ pub async fn push_reproduced(
             )
             .await
             .map_err(push_error)?;
+        remember(store, &target, &digest);
     }
     let bytes = store.read_blob(&image.manifest_digest)?;
     let manifest = Manifest::new(Bytes::from(bytes), Some(DOCKER_MANIFEST));
@@ -98,4 +106,40 @@ pub async fn push_reproduced(
         digest: image.manifest_digest.clone(),
         sent,
     })
+}
+
+fn remember(store: &BlobStore, target: &Reference, digest: &str) {
+    if let Err(error) = store.put_pushed_to(digest, &repository_name(target)) {
+        tracing::debug!("cannot record where {digest} was pushed: {error}");
+    }
+}
+
+/// Link the blob into `target`'s repository from the repository of the same registry it was
+/// pushed to before. `false` (the caller uploads) when there is none or the registry declines.
+async fn mounted(
+    client: &RegistryClient,
+    store: &BlobStore,
+    target: &Reference,
+    digest: &str,
+) -> bool {
+    let Some(source) = store.pushed_to(digest) else {
+        return false;
+    };
+    let Ok(source) = parse_reference(&source) else {
+        return false;
+    };
+    if source.registry() != target.registry() || source.repository() == target.repository() {
+        return false;
+    }
+    match client.mount_blob(target, &source, digest).await {
+        Ok(true) => {
+            remember(store, target, digest);
+            true
+        }
+        Ok(false) => false,
+        Err(error) => {
+            tracing::debug!("mounting {digest} from {source} failed ({error}); sending it");
+            false
+        }
+    }
 }

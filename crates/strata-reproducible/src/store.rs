@@ -148,4 +148,19 @@ impl BlobStore {
     pub fn put_image(&self, image_id: &str, manifest: &str) -> Result<(), ReproducibleError> {
         self.write_atomically(&self.image_path(image_id), manifest.as_bytes())
     }
+
+    fn pushed_path(&self, digest: &str) -> PathBuf {
+        self.root.join("pushed").join(hex(digest))
+    }
+
+    /// A repository (`registry/name`) this store's blob was last pushed to: where a push to
+    /// another repository of that registry can mount it from instead of sending it again.
+    pub fn pushed_to(&self, digest: &str) -> Option<String> {
+        let text = fs_err::read_to_string(self.pushed_path(digest)).ok()?;
+        Some(text.trim().to_string()).filter(|text| !text.is_empty())
+    }
+
+    pub fn put_pushed_to(&self, digest: &str, repository: &str) -> Result<(), ReproducibleError> {
+        self.write_atomically(&self.pushed_path(digest), repository.as_bytes())
+    }
 }

@@ -286,3 +286,94 @@ fn live_debian_check_reproducible_names_the_files_a_dockerfile_without_the_recip
         .to_string();
     assert!(packages.contains("\"six\""), "{packages}");
 }
+
+/// A layer with every kind of entry a build writes: an opaque directory (removed and made
+/// again), a whiteout, a hard link named before its file, a symlink, a path longer than a tar
+/// header holds, a set-uid file, a FIFO, a device, other owners, an empty file and a path to
+/// scrub.
+const EVERY_KIND_OF_ENTRY: &str = "FROM strata-base/busybox:latest
+RUN rm -rf /root && mkdir /root && echo new > /root/profile \
+ && rm /etc/passwd \
+ && echo data > /zz-file && ln /zz-file /aa-link && ln -s /zz-file /soft \
+ && mkdir -p /opt/DEEP && echo deep > /opt/DEEP/file \
+ && cp /bin/busybox /suid && chmod 4755 /suid \
+ && mkfifo /fifo && mknod /null2 c 1 3 \
+ && touch /empty && chown 1234:5678 /empty && mkdir /scrubbed && echo x > /scrubbed/log
+";
+
+/// Normalising the layers read from the engine's overlay2 directories (the fast path) gives the
+/// bytes normalising its exported tars gives: for every kind of entry, and for a whole Debian
+/// base.
+#[test]
+fn layers_read_from_the_engines_storage_normalise_like_the_exported_ones() {
+    strata_test::require_services();
+    let directory = tempfile::tempdir().unwrap();
+    let deep = format!("{}/{}", "d".repeat(90), "e".repeat(120));
+    fs_err::write(
+        directory.path().join("Dockerfile"),
+        EVERY_KIND_OF_ENTRY.replace("DEEP", &deep),
+    )
+    .unwrap();
+    let tag = format!("strata-test/every-entry-{}", std::process::id());
+    docker(&["build", "-q", "-t", &tag, &directory.path().display().to_string()]);
+    let debian = std::env::var("STRATA_TEST_BASE_DEBIAN").expect("the dev env names the base");
+    let normalisation = strata_reproducible::Normalisation {
+        epoch: 1_700_000_000,
+        scrub: strata_reproducible::Scrub::new(&["/scrubbed".to_string()]).unwrap(),
+        // Every layer rewritten, the base's too: both paths read all of them.
+        keep: Vec::new(),
+    };
+    let normalised = runtime().block_on(async {
+        let connect = || strata_engine::DockerEngine::connect(strata_engine::BuilderKind::BuildKit);
+        let engine = connect().await.unwrap();
+        let hidden = strata_test::StorageHidden(connect().await.unwrap());
+        let mut normalised = Vec::new();
+        for image in [tag.as_str(), debian.as_str()] {
+            let (storage_store, export_store) =
+                (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+            let from_storage = strata_reproducible::reproduce(
+                &engine,
+                image,
+                &strata_reproducible::BlobStore::new(storage_store.path()),
+                &normalisation,
+            )
+            .await
+            .unwrap();
+            let from_export = strata_reproducible::reproduce(
+                &hidden,
+                image,
+                &strata_reproducible::BlobStore::new(export_store.path()),
+                &normalisation,
+            )
+            .await
+            .unwrap();
+            assert!(from_storage.from_storage, "{image}: the fast path was not taken");
+            assert!(!from_export.from_storage);
+            assert_eq!(from_storage.layers, from_export.layers, "{image}");
+            assert_eq!(from_storage.manifest_digest, from_export.manifest_digest);
+            assert_eq!(from_storage.scrubbed, from_export.scrubbed);
+            normalised.push(from_storage.image_id);
+        }
+        normalised
+    });
+    // The normalised image, loaded into the engine, has every entry.
+    let files = docker(&[
+        "run",
+        "--rm",
+        &normalised[0],
+        "sh",
+        "-c",
+        "ls /root; cat /aa-link; ls -l /suid /fifo /null2 /empty | cut -c1-10; test -e /etc/passwd || echo gone",
+    ]);
+    assert!(
+        files.contains("profile")
+            && files.contains("data")
+            && files.contains("gone")
+            && files.contains("-rwsr-xr-x")
+            && files.contains("prw-r--r--")
+            && files.contains("crw-r--r--"),
+        "{files}"
+    );
+    assert!(!files.contains("/scrubbed"));
+    docker(&["rmi", &tag, &normalised[0]]);
+}

@@ -347,66 +347,6 @@ fn unknown_image_is_a_clear_error() {
     ");
 }
 
-/// The local engine with its storage hidden: inspection must export the image instead.
-struct ArchiveOnly(DockerEngine);
-
-impl Engine for ArchiveOnly {
-    async fn build(
-        &self,
-        request: strata_engine::BuildRequest,
-        output: tokio::sync::mpsc::UnboundedSender<strata_engine::BuildOutput>,
-    ) -> Result<strata_engine::BuiltImage, strata_engine::EngineError> {
-        self.0.build(request, output).await
-    }
-    async fn tag(&self, image: &str, reference: &str) -> Result<(), strata_engine::EngineError> {
-        self.0.tag(image, reference).await
-    }
-    async fn untag(&self, reference: &str) -> Result<(), strata_engine::EngineError> {
-        self.0.untag(reference).await
-    }
-    async fn push(
-        &self,
-        reference: &str,
-        credentials: Option<strata_engine::PushCredentials>,
-    ) -> Result<strata_engine::Pushed, strata_engine::EngineError> {
-        self.0.push(reference, credentials).await
-    }
-    async fn image(
-        &self,
-        reference: &str,
-    ) -> Result<Option<strata_engine::ImageDetails>, strata_engine::EngineError> {
-        Ok(self.0.image(reference).await?.map(|mut details| {
-            details.layer_directories.clear();
-            details
-        }))
-    }
-    async fn pull(
-        &self,
-        reference: &str,
-        credentials: Option<strata_engine::PushCredentials>,
-    ) -> Result<bool, strata_engine::EngineError> {
-        self.0.pull(reference, credentials).await
-    }
-    async fn load(
-        &self,
-        archive: futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
-    ) -> Result<(), strata_engine::EngineError> {
-        self.0.load(archive).await
-    }
-    fn export<'a>(
-        &'a self,
-        reference: &'a str,
-    ) -> futures_util::stream::BoxStream<'a, Result<bytes::Bytes, strata_engine::EngineError>> {
-        self.0.export(reference)
-    }
-    async fn run_request(
-        &self,
-        request: strata_engine::RunRequest,
-    ) -> Result<strata_engine::RunOutput, strata_engine::EngineError> {
-        self.0.run_request(request).await
-    }
-}
-
 #[test]
 fn live_debian_the_engines_storage_and_its_exported_archive_give_the_same_facts() {
     let (_context, repo) = fixtures();
@@ -431,7 +371,7 @@ fn live_debian_the_engines_storage_and_its_exported_archive_give_the_same_facts(
         .await
         .unwrap();
         let from_archive = strata_inspect::inspect_local(
-            &ArchiveOnly(engine),
+            &strata_test::StorageHidden(engine),
             &image,
             &strata_inspect::LayerCache::new(archive_cache.path()),
         )

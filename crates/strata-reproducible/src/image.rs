@@ -356,7 +356,15 @@ pub async fn reproduce<E: Engine>(
         return Ok(done);
     }
     if let Some(prepared) = from_storage(&details, store, normalisation).await? {
-        return finish(engine, image, prepared, &details.layers, store, normalisation).await;
+        return finish(
+            engine,
+            image,
+            prepared,
+            &details.layers,
+            store,
+            normalisation,
+        )
+        .await;
     }
     // Layers normalised before are only hashed when their size says they may be one of them.
     let mut known_sizes = HashSet::new();
@@ -398,8 +406,16 @@ pub async fn reproduce<E: Engine>(
         image: image.to_string(),
         message: "the archive's layers changed between two exports".to_string(),
     })?;
-    let prepared = prepare_from_scan(image, scan, store, normalisation)?;
-    finish(engine, image, prepared, &details.layers, store, normalisation).await
+    let prepared = prepare_from_scan(image, &scan, store, normalisation)?;
+    finish(
+        engine,
+        image,
+        prepared,
+        &details.layers,
+        store,
+        normalisation,
+    )
+    .await
 }
 
 /// An image ready to be written: its engine's config and, per layer, the normalised blob.
@@ -530,7 +546,7 @@ fn layer_tar_size(store: &BlobStore, diff_id: &str) -> Option<u64> {
 /// Match the exported archive's layers to its config, and each to its normalised blob.
 fn prepare_from_scan(
     image: &str,
-    scan: Scan,
+    scan: &Scan,
     store: &BlobStore,
     normalisation: &Normalisation,
 ) -> Result<Prepared, ReproducibleError> {
@@ -649,7 +665,9 @@ async fn finish<E: Engine>(
             .count();
         if present > 0 {
             if let Err(error) = load(engine, store, &config_digest, &layers, present).await {
-                tracing::debug!("loading without the layers the engine has failed ({error}); loading them all");
+                tracing::debug!(
+                    "loading without the layers the engine has failed ({error}); loading them all"
+                );
                 load(engine, store, &config_digest, &layers, 0).await?;
             }
         } else {

@@ -263,7 +263,10 @@ impl From<std::io::Error> for DirectoryError {
 fn device_numbers(rdev: u64) -> (u32, u32) {
     let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
     let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
-    (major as u32, minor as u32)
+    (
+        u32::try_from(major).unwrap_or(u32::MAX),
+        u32::try_from(minor).unwrap_or(u32::MAX),
+    )
 }
 
 /// Read the entries of a layer kept as an overlay2 `diff` directory, as the engine's exported
@@ -337,7 +340,10 @@ fn read_directory_items(root: &Path) -> Result<Vec<Item>, DirectoryError> {
                 item.link = Some(fs_err::read_link(entry.path())?.into_os_string().into_vec());
             } else if file_type.is_char_device() && metadata.rdev() == 0 {
                 // overlay's whiteout: the lower layers' `name` is deleted.
-                let split = path.iter().rposition(|byte| *byte == b'/').map_or(0, |at| at + 1);
+                let split = path
+                    .iter()
+                    .rposition(|byte| *byte == b'/')
+                    .map_or(0, |at| at + 1);
                 item.path = [&path[..split], b".wh.", &path[split..]].concat();
             } else if file_type.is_char_device() || file_type.is_block_device() {
                 item.kind = if file_type.is_char_device() {

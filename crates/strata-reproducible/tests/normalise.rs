@@ -149,7 +149,10 @@ fn contents_links_whiteouts_and_long_paths_survive() {
         let old = &before[path];
         if path.rsplit('/').next().unwrap().starts_with(".wh.") {
             // Whiteout markers are never extracted: one mode and owner whatever wrote them.
-            assert_eq!((state.kind, state.mode.as_str(), state.uid, state.gid), ("file", "600", 0, 0));
+            assert_eq!(
+                (state.kind, state.mode.as_str(), state.uid, state.gid),
+                ("file", "600", 0, 0)
+            );
             continue;
         }
         assert_eq!(
@@ -216,13 +219,17 @@ fn engine_flavoured(flavoured: bool) -> Vec<u8> {
             .append_pax_extensions([("SCHILY.xattr.security.capability", b"\x01caps".as_slice())])
             .unwrap();
     }
-    builder.append_data(&mut header, "usr/bin/ping", &b"bin"[..]).unwrap();
+    builder
+        .append_data(&mut header, "usr/bin/ping", &b"bin"[..])
+        .unwrap();
     let mut marker = tar::Header::new_ustar();
     marker.set_entry_type(tar::EntryType::Regular);
     marker.set_mode(if flavoured { 0o755 } else { 0o600 });
     marker.set_mtime(if flavoured { 0 } else { EPOCH + 9 });
     marker.set_size(0);
-    builder.append_data(&mut marker, "var/.wh..wh..opq", std::io::empty()).unwrap();
+    builder
+        .append_data(&mut marker, "var/.wh..wh..opq", std::io::empty())
+        .unwrap();
     builder.into_inner().unwrap()
 }
 
@@ -246,12 +253,18 @@ fn what_engines_write_differently_gives_the_same_layer() {
         .unwrap()
         .map(|record| {
             let record = record.unwrap();
-            (record.key().unwrap().to_string(), record.value_bytes().to_vec())
+            (
+                record.key().unwrap().to_string(),
+                record.value_bytes().to_vec(),
+            )
         })
         .collect();
     assert_eq!(
         records,
-        [("SCHILY.xattr.security.capability".to_string(), b"\x01caps".to_vec())]
+        [(
+            "SCHILY.xattr.security.capability".to_string(),
+            b"\x01caps".to_vec()
+        )]
     );
 }
 

@@ -315,7 +315,13 @@ fn layers_read_from_the_engines_storage_normalise_like_the_exported_ones() {
     )
     .unwrap();
     let tag = format!("strata-test/every-entry-{}", std::process::id());
-    docker(&["build", "-q", "-t", &tag, &directory.path().display().to_string()]);
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        &tag,
+        &directory.path().display().to_string(),
+    ]);
     let debian = std::env::var("STRATA_TEST_BASE_DEBIAN").expect("the dev env names the base");
     let normalisation = strata_reproducible::Normalisation {
         epoch: 1_700_000_000,
@@ -347,7 +353,10 @@ fn layers_read_from_the_engines_storage_normalise_like_the_exported_ones() {
             )
             .await
             .unwrap();
-            assert!(from_storage.from_storage, "{image}: the fast path was not taken");
+            assert!(
+                from_storage.from_storage,
+                "{image}: the fast path was not taken"
+            );
             assert!(!from_export.from_storage);
             assert_eq!(from_storage.layers, from_export.layers, "{image}");
             assert_eq!(from_storage.manifest_digest, from_export.manifest_digest);

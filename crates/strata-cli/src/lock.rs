@@ -33,7 +33,7 @@ pub struct FetchArgs {
 
 #[derive(Debug, Args)]
 pub struct LockOptions {
-    /// The requirements file. Without one, in a repository whose `strata.toml` configures
+    /// The requirements file, or a conda `environment.yml` (`.yml`/`.yaml`). Without one, in a repository whose `strata.toml` configures
     /// `[images.NAME.lock]`, every configured image is locked, parents first.
     pub requirements: Option<PathBuf>,
     /// The lock file (default: the requirements file with a `.lock` extension).
@@ -45,10 +45,18 @@ pub struct LockOptions {
     /// The target CPython version (`3.11`, `3.11.7`); default: the lock's, or `--image`'s.
     #[arg(long, value_name = "VERSION")]
     pub python_version: Option<String>,
-    /// The target platform (`manylinux_2_28_x86_64`, `musllinux_1_2_aarch64`); default: the
-    /// lock's, `--image`'s, or `manylinux_2_28_x86_64`.
+    /// The target platform (`manylinux_2_28_x86_64`, `musllinux_1_2_aarch64`; for an
+    /// environment file conda's `linux-64`, `linux-aarch64`); default: the lock's, `--image`'s,
+    /// or `manylinux_2_28_x86_64` (`linux-64`).
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
+    /// Environment files: the target's glibc (`__glibc`); default: the lock's, `--image`'s, or
+    /// 2.28.
+    #[arg(long, value_name = "VERSION")]
+    pub glibc: Option<String>,
+    /// Environment files: the CUDA driver version the solve may assume (`__cuda`).
+    #[arg(long, value_name = "VERSION")]
+    pub cuda: Option<String>,
     /// Read the target (interpreter, C library, architecture) from a built image.
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,

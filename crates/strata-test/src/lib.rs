@@ -5,12 +5,14 @@
 // Test support panics with a message on purpose: a failed set-up is a failed test.
 #![allow(clippy::missing_panics_doc)]
 
+mod conda_channel;
 mod context;
 mod fake_engine;
 mod fake_registry;
 mod services;
 mod storage_hidden;
 
+pub use conda_channel::{CondaChannel, CondaPackage};
 pub use context::{fixture_path, workspace_root, TestContext};
 pub use fake_engine::FakeEngine;
 pub use fake_registry::{tags_of, FakeRegistry, Fault, FaultKind, RecordedRequest};

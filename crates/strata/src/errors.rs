@@ -36,6 +36,8 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_pylock::LockError>() {
             error.hint()
+        } else if let Some(error) = cause.downcast_ref::<strata_conda::CondaError>() {
+            error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_inspect::InspectError>() {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<strata_lint::LintError>() {

@@ -22,6 +22,9 @@ pub fn lock(settings: &LockCommandSettings, printer: &Printer) -> anyhow::Result
     match settings {
         LockCommandSettings::Fetch(fetch_settings) => fetch(fetch_settings, printer),
         LockCommandSettings::Lock(options) => match &options.requirements {
+            Some(requirements) if is_environment_file(requirements) => {
+                crate::commands::conda::lock_environment(options, requirements, printer)
+            }
             Some(requirements) => lock_one(options, requirements.clone(), printer),
             None => lock_repository(options, printer),
         },
@@ -70,6 +73,12 @@ fn with_progress<T>(
         spinner.finish_and_clear();
     }
     result
+}
+
+/// A conda environment file (`environment.yml`), not a requirements file.
+fn is_environment_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension == "yml" || extension == "yaml")
 }
 
 /// `requirements.txt` → `requirements.lock`.
@@ -124,7 +133,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-fn inspect(reference: &str, registry: bool) -> anyhow::Result<strata_inspect::ImageFacts> {
+pub fn inspect(reference: &str, registry: bool) -> anyhow::Result<strata_inspect::ImageFacts> {
     let cache = strata_inspect::LayerCache::new(&cache_root());
     runtime()?.block_on(async {
         let facts = if registry {
@@ -275,19 +284,19 @@ pub const LOCK_SCHEMA_VERSION: u32 = 1;
 
 /// One line of `lock --json`: one lock.
 #[derive(serde::Serialize)]
-struct LockReport<'a> {
-    schema_version: u32,
-    lock: &'a str,
-    result: LockResult,
+pub struct LockReport<'a> {
+    pub schema_version: u32,
+    pub lock: &'a str,
+    pub result: LockResult,
     /// Packages pinned, when the lock was written.
     #[serde(skip_serializing_if = "Option::is_none")]
-    packages: Option<usize>,
-    changes: &'a [String],
+    pub packages: Option<usize>,
+    pub changes: &'a [String],
 }
 
 #[derive(serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-enum LockResult {
+pub enum LockResult {
     Written,
     UpToDate,
     Drifted,

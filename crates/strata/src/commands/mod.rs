@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod build;
+mod conda;
 mod graph;
 mod init;
 mod inspect;

@@ -2,6 +2,7 @@
 //! live tests); the image tests also need the Docker daemon and registry, and fail loudly
 //! without them.
 
+mod conda;
 mod image;
 mod live;
 

@@ -1,0 +1,58 @@
+use std::path::PathBuf;
+
+/// What can go wrong locking a conda environment; each names the file, channel or package.
+#[derive(Debug, thiserror::Error)]
+pub enum CondaError {
+    #[error("cannot read `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not a valid environment file: {message}")]
+    Environment { path: PathBuf, message: String },
+    #[error("`{path}` is not a conda explicit lock: {message}")]
+    Lock { path: PathBuf, message: String },
+    #[error("unknown platform `{platform}`: conda names platforms `linux-64`, `linux-aarch64`, `osx-arm64`, …")]
+    Platform { platform: String },
+    #[error("`{value}` is not a version for `{name}`")]
+    VirtualPackage { name: String, value: String },
+    #[error("`{text}` is not a date: give `2024-05-01` or an RFC 3339 time")]
+    Date { text: String },
+    #[error("cannot fetch `{url}`: {message}")]
+    Fetch { url: String, message: String },
+    #[error("`{url}` is not in the cache and `--offline` forbids fetching it")]
+    Offline { url: String },
+    #[error("`{url}` is not valid repodata: {message}")]
+    Repodata { url: String, message: String },
+    #[error("the environment cannot be solved for {target}:\n{conflict}")]
+    Unsolvable { target: String, conflict: String },
+    #[error("the solver failed: {message}")]
+    Solver { message: String },
+    #[error("cannot write `{path}`")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CondaError {
+    /// What to do next, when strata knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Offline { .. } => {
+                Some("run once without `--offline` to fill the cache".to_string())
+            }
+            Self::Unsolvable { .. } => Some(
+                "relax the specs named above, or add the channel that has what they need"
+                    .to_string(),
+            ),
+            Self::Fetch { .. } => Some(
+                "check the channel URL in the environment file; `--offline` uses what is cached"
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
+}

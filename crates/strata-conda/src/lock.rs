@@ -1,0 +1,272 @@
+//! Solving an environment file for a target and writing (or checking) its lock.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use rattler_conda_types::{PackageRecord, RepoDataRecord};
+use rattler_solve::{resolvo::Solver, SolveError, SolverImpl, SolverTask};
+use url::Url;
+
+use crate::environment::{read_environment, Environment};
+use crate::error::CondaError;
+use crate::explicit::{read_lock, write_lock, CondaLock, LockHeader};
+use crate::repodata::RepodataClient;
+use crate::target::CondaTarget;
+
+/// Which pins of an existing lock may move: the same choice as for Python locks.
+pub use strata_pylock::Upgrade;
+
+/// One lock to make or check.
+#[derive(Debug, Clone)]
+pub struct CondaLockSettings {
+    pub environment: PathBuf,
+    pub output: PathBuf,
+    pub target: CondaTarget,
+    /// Ignore packages uploaded after this date (`2024-05-01` or RFC 3339).
+    pub exclude_newer: Option<String>,
+    pub upgrade: Upgrade,
+}
+
+/// What locking did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CondaOutcome {
+    /// The lock was written: how many packages, and what changed from the previous lock.
+    Written {
+        packages: usize,
+        changes: Vec<String>,
+    },
+    /// `--check`: the lock is what solving gives now.
+    UpToDate,
+    /// `--check`: what differs.
+    Drifted(Vec<String>),
+}
+
+/// RFC 3339 of a date or time a user gave.
+fn parse_date(text: &str) -> Result<jiff::Timestamp, CondaError> {
+    let error = || CondaError::Date {
+        text: text.to_string(),
+    };
+    let time = humantime::parse_rfc3339_weak(text)
+        .or_else(|_| humantime::parse_rfc3339_weak(&format!("{text} 00:00:00")))
+        .or_else(|_| humantime::parse_rfc3339(text))
+        .map_err(|_| error())?;
+    let seconds = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| error())?
+        .as_secs();
+    jiff::Timestamp::from_second(i64::try_from(seconds).map_err(|_| error())?).map_err(|_| error())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CondaError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CondaError::Solver {
+            message: error.to_string(),
+        })
+}
+
+/// Every record the environment's channels offer for the target, one list per channel, in
+/// priority order.
+fn available(
+    environment: &Environment,
+    target: &CondaTarget,
+    client: &RepodataClient,
+) -> Result<Vec<Vec<RepoDataRecord>>, CondaError> {
+    runtime()?.block_on(async {
+        let fetches = environment
+            .channels
+            .iter()
+            .map(|channel| client.records(channel, target.platform));
+        futures_join_all(fetches).await.into_iter().collect()
+    })
+}
+
+/// Run futures concurrently on the current task, results in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut handles = Vec::new();
+    for future in futures {
+        handles.push(Box::pin(future));
+    }
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        outputs.push(handle.await);
+    }
+    outputs
+}
+
+/// Solve the environment; `previous` are the pins to keep where the specs allow.
+fn solve(
+    environment: &Environment,
+    settings: &CondaLockSettings,
+    previous: &CondaLock,
+    client: &RepodataClient,
+) -> Result<Vec<RepoDataRecord>, CondaError> {
+    let channels = available(environment, &settings.target, client)?;
+    let previous_urls: BTreeSet<String> = previous.packages.iter().map(without_fragment).collect();
+    let keep = |record: &RepoDataRecord| match &settings.upgrade {
+        Upgrade::All => false,
+        Upgrade::Nothing => true,
+        Upgrade::Packages(names) => !names.contains(record.package_record.name.as_normalized()),
+    };
+    let locked: Vec<&RepoDataRecord> = channels
+        .iter()
+        .flatten()
+        .filter(|record| previous_urls.contains(&without_fragment(&record.url)) && keep(record))
+        .collect();
+    let mut task: SolverTask<_> = channels.iter().collect();
+    task.specs.clone_from(&environment.specs);
+    task.virtual_packages = settings.target.virtual_packages()?;
+    task.locked_packages = locked;
+    if let Some(date) = &settings.exclude_newer {
+        task.exclude_newer = Some(parse_date(date)?.into());
+    }
+    let solved = Solver.solve(task).map_err(|error| match error {
+        SolveError::Unsolvable(conflict) => CondaError::Unsolvable {
+            target: settings.target.describe(),
+            conflict: conflict.join("\n"),
+        },
+        other => CondaError::Solver {
+            message: other.to_string(),
+        },
+    })?;
+    Ok(PackageRecord::sort_topologically(solved.records))
+}
+
+fn without_fragment(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    url.to_string()
+}
+
+fn header(settings: &CondaLockSettings) -> LockHeader {
+    LockHeader {
+        environment: settings.environment.display().to_string(),
+        platform: settings.target.platform.to_string(),
+        glibc: settings.target.glibc.clone(),
+        cuda: settings.target.cuda.clone(),
+        exclude_newer: settings.exclude_newer.clone(),
+    }
+}
+
+/// `python 3.11.6 → 3.11.7`, `+ numpy 1.26.4`, `- six 1.16.0`: the packages that differ.
+fn differences(before: &CondaLock, after: &CondaLock) -> Vec<String> {
+    let versions = |lock: &CondaLock| -> BTreeMap<String, String> {
+        lock.packages
+            .iter()
+            .map(|url| {
+                let label = CondaLock::package_label(url);
+                // name-version-build: the name may hold dashes, version and build do not.
+                let mut parts = label.rsplitn(3, '-');
+                let build = parts.next().unwrap_or_default();
+                let version = parts.next().unwrap_or_default();
+                let name = parts.next().unwrap_or_default();
+                (name.to_string(), format!("{version} ({build})"))
+            })
+            .collect()
+    };
+    let (old, new) = (versions(before), versions(after));
+    let mut changes = Vec::new();
+    for (name, version) in &new {
+        match old.get(name) {
+            None => changes.push(format!("+ {name} {version}")),
+            Some(previous) if previous != version => {
+                changes.push(format!("{name} {previous} → {version}"));
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, version) in &old {
+        if !new.contains_key(name) {
+            changes.push(format!("- {name} {version}"));
+        }
+    }
+    // Same packages from another URL (a channel moved) or with another hash.
+    let urls = |lock: &CondaLock| -> BTreeSet<String> {
+        lock.packages.iter().map(ToString::to_string).collect()
+    };
+    if changes.is_empty() && urls(before) != urls(after) {
+        for url in urls(after).difference(&urls(before)) {
+            changes.push(format!("~ {url}"));
+        }
+    }
+    if before.header.platform != after.header.platform || before.header.glibc != after.header.glibc
+    {
+        changes.push(format!(
+            "target {}{} → {}{}",
+            before.header.platform,
+            before
+                .header
+                .glibc
+                .as_ref()
+                .map(|glibc| format!(" (glibc {glibc})"))
+                .unwrap_or_default(),
+            after.header.platform,
+            after
+                .header
+                .glibc
+                .as_ref()
+                .map(|glibc| format!(" (glibc {glibc})"))
+                .unwrap_or_default(),
+        ));
+    }
+    changes
+}
+
+fn relock(
+    settings: &CondaLockSettings,
+    client: &RepodataClient,
+) -> Result<(CondaLock, CondaLock), CondaError> {
+    let environment = read_environment(&settings.environment)?;
+    let previous = if settings.output.exists() {
+        read_lock(&settings.output)?
+    } else {
+        CondaLock::default()
+    };
+    let records = solve(&environment, settings, &previous, client)?;
+    let lock = CondaLock {
+        header: header(settings),
+        packages: records.iter().map(CondaLock::package_url).collect(),
+    };
+    Ok((previous, lock))
+}
+
+/// Solve and write the lock (atomically).
+pub fn lock(
+    settings: &CondaLockSettings,
+    client: &RepodataClient,
+) -> Result<CondaOutcome, CondaError> {
+    let (previous, lock) = relock(settings, client)?;
+    let changes = if previous.packages.is_empty() {
+        Vec::new()
+    } else {
+        differences(&previous, &lock)
+    };
+    write_lock(&settings.output, &lock)?;
+    Ok(CondaOutcome::Written {
+        packages: lock.packages.len(),
+        changes,
+    })
+}
+
+/// Solve keeping the lock's pins and say whether the lock is what that gives; writes nothing.
+pub fn check(
+    settings: &CondaLockSettings,
+    client: &RepodataClient,
+) -> Result<CondaOutcome, CondaError> {
+    if !settings.output.exists() {
+        return Ok(CondaOutcome::Drifted(vec![format!(
+            "`{}` does not exist",
+            settings.output.display()
+        )]));
+    }
+    let (previous, lock) = relock(settings, client)?;
+    let drift = differences(&previous, &lock);
+    Ok(if drift.is_empty() {
+        CondaOutcome::UpToDate
+    } else {
+        CondaOutcome::Drifted(drift)
+    })
+}

@@ -1,0 +1,299 @@
+//! Locking environment files against a real local channel served on loopback: conda-forge's
+//! corner cases (python with pip, `noarch: python`, activation scripts, `__glibc`, build
+//! numbers, channel priority, an unsatisfiable set), pins kept on a re-lock, `--check`,
+//! `--exclude-newer` and `--offline`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use strata_conda::{
+    check, lock, read_lock, CondaError, CondaLockSettings, CondaOutcome, CondaTarget,
+    RepodataClient, Upgrade,
+};
+use strata_test::{CondaChannel, CondaPackage};
+
+fn forge() -> Vec<CondaPackage> {
+    vec![
+        CondaPackage::new("python", "3.11.6", "linux-64")
+            .build("hab00c5b_0_cpython", 0)
+            .depends(&["__glibc >=2.17", "libzlib >=1.2"]),
+        CondaPackage::new("python", "3.12.1", "linux-64")
+            .build("hab00c5b_0_cpython", 0)
+            .depends(&["__glibc >=2.17", "libzlib >=1.2"]),
+        CondaPackage::new("libzlib", "1.3.1", "linux-64").build("hd590300_0", 0),
+        CondaPackage::new("libzlib", "1.3.1", "linux-64").build("hd590300_1", 1),
+        CondaPackage::new("pip", "24.0", "noarch")
+            .noarch_python()
+            .build("pyhd8ed1ab_0", 0)
+            .depends(&["python >=3.7"]),
+        CondaPackage::new("numpy", "1.26.4", "linux-64")
+            .build("py311h64a7726_0", 0)
+            .depends(&["python >=3.11,<3.12.0a0"]),
+        CondaPackage::new("proj", "9.3.1", "linux-64")
+            .build("h1d62c97_0", 0)
+            .depends(&["__glibc >=2.17"])
+            .file(
+                "etc/conda/activate.d/proj_activate.sh",
+                "export PROJ_DATA=\"${CONDA_PREFIX}/share/proj\"\nexport PROJ_NETWORK=ON\n",
+            ),
+        CondaPackage::new("newlibc-tool", "1.0", "linux-64")
+            .build("h0_0", 0)
+            .depends(&["__glibc >=2.34"]),
+    ]
+}
+
+struct Setup {
+    _directory: tempfile::TempDir,
+    environment: PathBuf,
+    cache: PathBuf,
+}
+
+fn setup(channels: &[&CondaChannel], dependencies: &[&str]) -> Setup {
+    let directory = tempfile::tempdir().unwrap();
+    let environment = directory.path().join("environment.yml");
+    let mut text = String::from("name: science\nchannels:\n");
+    for channel in channels {
+        let _ = writeln!(text, "  - {}", channel.url());
+    }
+    text.push_str("dependencies:\n");
+    for dependency in dependencies {
+        let _ = writeln!(text, "  - {dependency}");
+    }
+    fs_err::write(&environment, text).unwrap();
+    let cache = directory.path().join("cache");
+    Setup {
+        _directory: directory,
+        environment,
+        cache,
+    }
+}
+
+fn settings(setup: &Setup, glibc: &str) -> CondaLockSettings {
+    CondaLockSettings {
+        environment: setup.environment.clone(),
+        output: setup.environment.with_extension("lock"),
+        target: CondaTarget::new("linux-64", Some(glibc), None).unwrap(),
+        exclude_newer: None,
+        upgrade: Upgrade::Nothing,
+    }
+}
+
+fn client(setup: &Setup, offline: bool) -> RepodataClient {
+    RepodataClient::new(setup.cache.clone(), offline).unwrap()
+}
+
+/// The lock's packages as `name-version-build`.
+fn labels(path: &Path) -> Vec<String> {
+    let mut labels: Vec<String> = read_lock(path)
+        .unwrap()
+        .packages
+        .iter()
+        .map(strata_conda::CondaLock::package_label)
+        .collect();
+    labels.sort();
+    labels
+}
+
+#[test]
+fn an_environment_locks_to_urls_whose_sha256_are_the_channels_files() {
+    let channel = CondaChannel::serve(&forge());
+    let setup = setup(&[&channel], &["python 3.11.*", "pip", "proj"]);
+    let settings = settings(&setup, "2.28");
+    let outcome = lock(&settings, &client(&setup, false)).unwrap();
+    assert!(
+        matches!(outcome, CondaOutcome::Written { packages: 4, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        labels(&settings.output),
+        [
+            "libzlib-1.3.1-hd590300_1",
+            "pip-24.0-pyhd8ed1ab_0",
+            "proj-9.3.1-h1d62c97_0",
+            "python-3.11.6-hab00c5b_0_cpython",
+        ]
+    );
+    let text = fs_err::read_to_string(&settings.output).unwrap();
+    assert!(
+        text.contains("# platform: linux-64\n") && text.contains("@EXPLICIT\n"),
+        "{text}"
+    );
+    // Dependencies come before what needs them, as installers want.
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("http"))
+        .collect();
+    let position = |name: &str| lines.iter().position(|line| line.contains(name)).unwrap();
+    assert!(
+        position("/libzlib-") < position("/python-") && position("/python-") < position("/pip-")
+    );
+    for url in read_lock(&settings.output).unwrap().packages {
+        let (_, hash) = url.fragment().unwrap().split_once("sha256:").unwrap();
+        let path = url.path().trim_start_matches('/');
+        let bytes = fs_err::read(channel.path().join(path)).unwrap();
+        assert_eq!(format!("{:x}", Sha256::digest(&bytes)), hash, "{url}");
+    }
+}
+
+#[test]
+fn glibc_of_the_target_decides_what_can_be_installed() {
+    let channel = CondaChannel::serve(&forge());
+    let setup = setup(&[&channel], &["newlibc-tool"]);
+    let error = lock(&settings(&setup, "2.28"), &client(&setup, false)).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, CondaError::Unsolvable { .. }), "{message}");
+    assert!(
+        message.contains("__glibc") && message.contains("newlibc-tool"),
+        "{message}"
+    );
+    assert!(message.contains("linux-64 (__glibc 2.28)"), "{message}");
+    lock(&settings(&setup, "2.35"), &client(&setup, false)).unwrap();
+}
+
+#[test]
+fn an_unsatisfiable_set_names_the_conflict() {
+    let channel = CondaChannel::serve(&forge());
+    let setup = setup(&[&channel], &["python 3.12.*", "numpy"]);
+    let error = lock(&settings(&setup, "2.28"), &client(&setup, false)).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("numpy") && message.contains("python"),
+        "{message}"
+    );
+    assert!(error.hint().is_some());
+    assert!(
+        !setup.environment.with_extension("lock").exists(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn a_relock_keeps_pins_check_sees_drift_and_upgrade_moves_them() {
+    let channel = CondaChannel::serve(&forge());
+    let setup = setup(&[&channel], &["python", "pip"]);
+    let mut settings = settings(&setup, "2.28");
+    std::fs::write(
+        &setup.environment,
+        fs_err::read_to_string(&setup.environment)
+            .unwrap()
+            .replace("  - python\n", "  - python 3.11.*\n"),
+    )
+    .unwrap();
+    lock(&settings, &client(&setup, false)).unwrap();
+    assert!(labels(&settings.output).contains(&"python-3.11.6-hab00c5b_0_cpython".to_string()));
+    // The spec widens: the pin stays, and the lock is up to date.
+    std::fs::write(
+        &setup.environment,
+        fs_err::read_to_string(&setup.environment)
+            .unwrap()
+            .replace("python 3.11.*", "python"),
+    )
+    .unwrap();
+    lock(&settings, &client(&setup, false)).unwrap();
+    assert!(labels(&settings.output).contains(&"python-3.11.6-hab00c5b_0_cpython".to_string()));
+    assert_eq!(
+        check(&settings, &client(&setup, false)).unwrap(),
+        CondaOutcome::UpToDate
+    );
+    // `--upgrade-package python` moves it, and says so.
+    settings.upgrade = Upgrade::Packages(["python".to_string()].into());
+    let CondaOutcome::Written { changes, .. } = lock(&settings, &client(&setup, false)).unwrap()
+    else {
+        panic!("written")
+    };
+    assert!(
+        changes
+            .iter()
+            .any(|change| change.starts_with("python 3.11.6") && change.contains("3.12.1")),
+        "{changes:?}"
+    );
+    // A lock edited by hand drifts from what the environment gives.
+    settings.upgrade = Upgrade::Nothing;
+    let text = fs_err::read_to_string(&settings.output).unwrap();
+    let edited: String = text
+        .lines()
+        .filter(|line| !line.contains("/pip-"))
+        .flat_map(|line| [line, "\n"])
+        .collect();
+    fs_err::write(&settings.output, edited).unwrap();
+    let CondaOutcome::Drifted(drift) = check(&settings, &client(&setup, false)).unwrap() else {
+        panic!("drifted")
+    };
+    assert_eq!(drift, ["+ pip 24.0 (pyhd8ed1ab_0)"]);
+}
+
+#[test]
+fn build_numbers_channel_priority_and_exclude_newer_choose_the_record() {
+    let main = CondaChannel::serve(&forge());
+    let extra = CondaChannel::serve(&[
+        CondaPackage::new("libzlib", "1.3.2", "linux-64").build("h_extra_0", 0),
+        CondaPackage::new("astro-tool", "2.0", "linux-64")
+            .build("h0_0", 0)
+            .timestamp(1_800_000_000),
+        CondaPackage::new("astro-tool", "1.0", "linux-64")
+            .build("h0_0", 0)
+            .timestamp(1_600_000_000),
+    ]);
+    // Strict priority: libzlib comes from the first channel that has it, whatever the version.
+    let setup = setup(&[&main, &extra], &["libzlib", "astro-tool"]);
+    let mut settings = settings(&setup, "2.28");
+    lock(&settings, &client(&setup, false)).unwrap();
+    assert_eq!(
+        labels(&settings.output),
+        ["astro-tool-2.0-h0_0", "libzlib-1.3.1-hd590300_1"]
+    );
+    // Uploads after the date do not exist for the solve.
+    settings.exclude_newer = Some("2024-05-01".to_string());
+    settings.upgrade = Upgrade::All;
+    lock(&settings, &client(&setup, false)).unwrap();
+    assert!(labels(&settings.output).contains(&"astro-tool-1.0-h0_0".to_string()));
+    assert!(fs_err::read_to_string(&settings.output)
+        .unwrap()
+        .contains("# exclude-newer: 2024-05-01\n"));
+}
+
+#[test]
+fn offline_uses_the_cache_and_says_what_it_lacks() {
+    let channel = CondaChannel::serve(&forge());
+    let setup = setup(&[&channel], &["python 3.11.*"]);
+    let settings = settings(&setup, "2.28");
+    let error = lock(&settings, &client(&setup, true)).unwrap_err();
+    assert!(matches!(error, CondaError::Offline { .. }), "{error}");
+    lock(&settings, &client(&setup, false)).unwrap();
+    let served = channel.requests();
+    let offline = client(&setup, true);
+    lock(&settings, &offline).unwrap();
+    assert_eq!(channel.requests(), served, "no request offline");
+    assert!(
+        offline
+            .stats
+            .from_cache
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+}
+
+#[test]
+fn bad_environment_files_are_named_with_their_line() {
+    let channel = CondaChannel::serve(&forge());
+    let setup = setup(&[&channel], &["python"]);
+    fs_err::write(
+        &setup.environment,
+        "channels:\n  - x\ndependencies: [python\n",
+    )
+    .unwrap();
+    let message = lock(&settings(&setup, "2.28"), &client(&setup, false))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("environment.yml") && message.contains("line"),
+        "{message}"
+    );
+    fs_err::write(&setup.environment, "dependencies:\n  - python\n").unwrap();
+    let message = lock(&settings(&setup, "2.28"), &client(&setup, false))
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("names no channel"), "{message}");
+    assert!(CondaTarget::new("linux-65", None, None).is_err());
+}

@@ -78,23 +78,11 @@ fn available(
             .channels
             .iter()
             .map(|channel| client.records(channel, target.platform));
-        futures_join_all(fetches).await.into_iter().collect()
+        futures_util::future::join_all(fetches)
+            .await
+            .into_iter()
+            .collect()
     })
-}
-
-/// Run futures concurrently on the current task, results in order.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut handles = Vec::new();
-    for future in futures {
-        handles.push(Box::pin(future));
-    }
-    let mut outputs = Vec::with_capacity(handles.len());
-    for handle in handles {
-        outputs.push(handle.await);
-    }
-    outputs
 }
 
 /// Solve the environment; `previous` are the pins to keep where the specs allow.

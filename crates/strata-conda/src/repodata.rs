@@ -34,9 +34,8 @@ impl RepodataClient {
     pub fn new(cache_dir: PathBuf, offline: bool) -> Result<Self, CondaError> {
         let http = strata_http::client_builder()
             .build()
-            .map_err(|error| CondaError::Fetch {
-                url: "(client)".to_string(),
-                message: error.to_string(),
+            .map_err(|error| CondaError::Solver {
+                message: format!("cannot start an HTTP client: {error}"),
             })?;
         Ok(Self {
             cache_dir,

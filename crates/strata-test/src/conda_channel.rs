@@ -185,18 +185,11 @@ impl CondaChannel {
             fs_err::write(directory.join(package.file_name()), package.archive()).unwrap();
         }
         index(root.path());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        listener.set_nonblocking(true).unwrap();
-        let address = listener.local_addr().unwrap();
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let requests = Arc::new(AtomicUsize::new(0));
         let (served_root, counted) = (root.path().to_path_buf(), Arc::clone(&requests));
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(serve(listener, served_root, counted, stopped));
+        let (address, shutdown) = crate::loopback::spawn("conda channel", move |request| {
+            let (root, requests) = (served_root.clone(), Arc::clone(&counted));
+            async move { Ok::<_, std::convert::Infallible>(answer(&root, &requests, &request)) }
         });
         Self {
             root,
@@ -297,46 +290,23 @@ fn md5_hex(data: &[u8]) -> String {
         })
 }
 
-async fn serve(
-    listener: std::net::TcpListener,
-    root: PathBuf,
-    requests: Arc<AtomicUsize>,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = &mut stopped => return,
-        };
-        let Ok((stream, _)) = accepted else { continue };
-        let (root, requests) = (root.clone(), Arc::clone(&requests));
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(
-                move |request: hyper::Request<hyper::body::Incoming>| {
-                    let (root, requests) = (root.clone(), Arc::clone(&requests));
-                    async move {
-                        requests.fetch_add(1, Ordering::SeqCst);
-                        let relative = request.uri().path().trim_start_matches('/').to_string();
-                        let path = root.join(&relative);
-                        let response = if relative.split('/').any(|part| part == "..") {
-                            None
-                        } else {
-                            fs_err::read(&path).ok()
-                        };
-                        let mut answer = Response::new(Full::new(Bytes::from(
-                            response.clone().unwrap_or_default(),
-                        )));
-                        if response.is_none() {
-                            *answer.status_mut() = StatusCode::NOT_FOUND;
-                        }
-                        Ok::<_, std::convert::Infallible>(answer)
-                    }
-                },
-            );
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
+/// The file the request names under the channel's root, or 404.
+fn answer(
+    root: &Path,
+    requests: &AtomicUsize,
+    request: &hyper::Request<hyper::body::Incoming>,
+) -> Response<Full<Bytes>> {
+    requests.fetch_add(1, Ordering::SeqCst);
+    let relative = request.uri().path().trim_start_matches('/');
+    let bytes = if relative.split('/').any(|part| part == "..") {
+        None
+    } else {
+        fs_err::read(root.join(relative)).ok()
+    };
+    let found = bytes.is_some();
+    let mut response = Response::new(Full::new(Bytes::from(bytes.unwrap_or_default())));
+    if !found {
+        *response.status_mut() = StatusCode::NOT_FOUND;
     }
+    response
 }

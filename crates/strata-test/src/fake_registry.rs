@@ -89,26 +89,17 @@ impl FakeRegistry {
     }
 
     fn start_with(token_auth: Option<(String, String)>) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind a loopback port for the fake registry");
-        listener
-            .set_nonblocking(true)
-            .expect("a non-blocking listener");
-        let address = listener.local_addr().expect("the listener's address");
         let state = Arc::new(Mutex::new(State {
             token_auth,
-            address: address.to_string(),
             ..State::default()
         }));
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = Arc::clone(&state);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime for the fake registry");
-            runtime.block_on(serve(listener, served, stopped));
+        let (address, shutdown) = crate::loopback::spawn("fake registry", move |request| {
+            let state = Arc::clone(&served);
+            async move { handle(&state, request).await }
         });
+        // Set before anyone knows the address, so before any request.
+        lock(&state).address = address.to_string();
         Self {
             state,
             address,
@@ -267,31 +258,6 @@ impl FakeRegistry {
                 digest.to_string(),
             );
         }
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    state: Arc<Mutex<State>>,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = &mut stopped => return,
-        };
-        let Ok((stream, _)) = accepted else { continue };
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let state = Arc::clone(&state);
-                async move { handle(&state, request).await }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
     }
 }
 

@@ -9,6 +9,7 @@ mod conda_channel;
 mod context;
 mod fake_engine;
 mod fake_registry;
+mod loopback;
 mod services;
 mod storage_hidden;
 

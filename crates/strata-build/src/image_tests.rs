@@ -3,12 +3,13 @@
 //! in throw-away containers of the image; host commands run on this machine at the repository
 //! root with the image's reference in `STRATA_IMAGE`.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use strata_engine::{Engine, RunOutput, RunRequest, TIMED_OUT_EXIT_CODE};
-use strata_repo::{ImageTest, ImageTestKind};
+use strata_repo::{BuiltinCheck, ImageTest, ImageTestKind};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Semaphore;
 
@@ -46,6 +47,8 @@ pub struct TestTarget<'a> {
     pub image: &'a str,
     /// A reference host tests are given in `STRATA_IMAGE` (a tag pointing at `image`).
     pub reference: &'a str,
+    /// Where built-in checks keep what they read of the image's layers.
+    pub cache: Option<&'a strata_inspect::LayerCache>,
 }
 
 /// Run `tests` on `target`, each holding one of `permits` while it runs, and report each as
@@ -120,6 +123,7 @@ async fn run_one<E: Engine>(
                 .map_err(|error| error.to_string())
         }
         ImageTestKind::Host { command } => run_on_host(root, command, target, timeout).await,
+        ImageTestKind::Check { check } => run_check(engine, target, *check).await,
     };
     let mut result = TestResult {
         build: target.build.to_string(),
@@ -138,11 +142,59 @@ async fn run_one<E: Engine>(
             result.exit_code = Some(output.exit_code);
             result.output = format!("{}{}", output.stdout, output.stderr);
             result.failure = judge(test, &output, &result.output);
+            // A built-in check's output is its finding: say it where the failure is shown.
+            if matches!(test.kind, ImageTestKind::Check { .. }) && result.failure.is_some() {
+                result.failure = Some(output.stdout.trim_end().to_string());
+            }
             result.passed = result.failure.is_none();
         }
     }
     result.seconds = started.elapsed().as_secs_f64();
     result
+}
+
+/// A built-in check: read the image's files (no container) and judge them; exit code 0 when
+/// it holds, 1 with the problems as output when not.
+async fn run_check<E: Engine>(
+    engine: &E,
+    target: &TestTarget<'_>,
+    check: BuiltinCheck,
+) -> Result<RunOutput, String> {
+    let scratch;
+    let cache = if let Some(cache) = target.cache {
+        cache
+    } else {
+        scratch = tempfile::tempdir().map_err(|error| error.to_string())?;
+        &strata_inspect::LayerCache::new(scratch.path())
+    };
+    let facts = strata_inspect::inspect_local(engine, target.image, cache)
+        .await
+        .map_err(|error| format!("cannot read the image: {error}"))?;
+    let problems = match check {
+        BuiltinCheck::CondaActivation => facts.activation_problems(),
+    };
+    let mut checked = String::new();
+    match check {
+        BuiltinCheck::CondaActivation => {
+            for environment in &facts.conda {
+                let _ = writeln!(
+                    checked,
+                    "{}: {} activation variables, all set",
+                    environment.path(),
+                    environment.activation.len()
+                );
+            }
+        }
+    }
+    Ok(RunOutput {
+        exit_code: i64::from(!problems.is_empty()),
+        stdout: if problems.is_empty() {
+            checked
+        } else {
+            problems.join("\n") + "\n"
+        },
+        stderr: String::new(),
+    })
 }
 
 /// Why a finished test failed, if it did.

@@ -676,6 +676,7 @@ impl<E: Engine + 'static> BuildTask<E> {
             build: &build.name,
             image,
             reference: &reference,
+            cache: self.options.cache.as_ref(),
         };
         let results = crate::image_tests::run_image_tests(
             &*self.engine,

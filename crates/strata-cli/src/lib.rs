@@ -2,6 +2,7 @@
 
 mod build;
 mod environment;
+mod freeze;
 mod graph;
 mod inspect;
 mod lint;
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 pub use build::{BuildArgs, BuilderArg};
 pub use environment::*;
+pub use freeze::FreezeArgs;
 pub use graph::{GraphArgs, GraphFormatArg};
 pub use inspect::{DiffArgs, InspectArgs, InspectFormat};
 pub use lint::{FailLevel, LintArgs, LintFormat};
@@ -75,6 +77,12 @@ pub enum Command {
     Inspect(InspectArgs),
     /// List the packages added, removed and changed between two images.
     Diff(DiffArgs),
+    /// Write the explicit, hash-pinned lock of a conda environment as a built image holds it.
+    ///
+    /// Read from the environment's `conda-meta/*.json` records (URLs, sha256/md5) without
+    /// starting a container: `conda list --export`, but installable with `conda create --file`.
+    /// What pip installed into the environment is locked beside it with `-o`.
+    Freeze(FreezeArgs),
     /// Lock Python requirements into a hash-pinned file for an image's interpreter and platform.
     ///
     /// Writes pip-compile's `--generate-hashes` format, installable with

@@ -27,6 +27,8 @@ pub enum CondaError {
     Repodata { url: String, message: String },
     #[error("the environment cannot be solved for {target}:\n{conflict}")]
     Unsolvable { target: String, conflict: String },
+    #[error("installed package `{package}`: {message}")]
+    Installed { package: String, message: String },
     #[error("the solver failed: {message}")]
     Solver { message: String },
     #[error("cannot write `{path}`")]

@@ -7,13 +7,20 @@
 mod environment;
 mod error;
 mod explicit;
+mod installed;
 mod lock;
+mod python;
 mod repodata;
 mod target;
 
 pub use environment::{read_environment, Environment};
 pub use error::CondaError;
 pub use explicit::{read_lock, write_lock, CondaLock, LockHeader};
-pub use lock::{check, lock, CondaLockSettings, CondaOutcome, Upgrade};
+pub use installed::{compare, freeze, locked_packages, InstalledPackage};
+pub use lock::{
+    check, check_environment, lock, lock_environment, BaseOrigin, CondaLockSettings, CondaOutcome,
+    Locked, Upgrade,
+};
+pub use python::{normalize, pypi_name, python_of, CondaPython};
 pub use repodata::{RepodataClient, RepodataStats};
 pub use target::{CondaTarget, DEFAULT_GLIBC};

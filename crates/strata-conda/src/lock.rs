@@ -10,6 +10,8 @@ use url::Url;
 use crate::environment::{read_environment, Environment};
 use crate::error::CondaError;
 use crate::explicit::{read_lock, write_lock, CondaLock, LockHeader};
+use crate::installed::InstalledPackage;
+use crate::python::{python_of, CondaPython};
 use crate::repodata::RepodataClient;
 use crate::target::CondaTarget;
 
@@ -25,6 +27,28 @@ pub struct CondaLockSettings {
     /// Ignore packages uploaded after this date (`2024-05-01` or RFC 3339).
     pub exclude_newer: Option<String>,
     pub upgrade: Upgrade,
+    /// `--base`: what this environment is installed on top of (a parent image's environment,
+    /// or in a repository the parent image's lock), and its packages, which the solve keeps
+    /// exactly and the lock leaves out.
+    pub base: Option<(BaseOrigin, Vec<InstalledPackage>)>,
+    /// The command that regenerates the lock, when not `strata lock <environment>`.
+    pub regenerate: Option<String>,
+}
+
+/// Where the packages a lock is solved on top of come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseOrigin {
+    /// A built image (`--base IMAGE`).
+    Image(String),
+    /// The parent image's lock file, as the lock names it (repository mode).
+    Lock(String),
+}
+
+/// What locking or checking did, and the Python the solve chose (for the `pip:` section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locked {
+    pub outcome: CondaOutcome,
+    pub python: Option<CondaPython>,
 }
 
 /// What locking did.
@@ -85,7 +109,8 @@ fn available(
     })
 }
 
-/// Solve the environment; `previous` are the pins to keep where the specs allow.
+/// Solve the environment; `previous` are the pins to keep where the specs allow. Returns every
+/// record of the solution, the base image's included.
 fn solve(
     environment: &Environment,
     settings: &CondaLockSettings,
@@ -93,6 +118,29 @@ fn solve(
     client: &RepodataClient,
 ) -> Result<Vec<RepoDataRecord>, CondaError> {
     let channels = available(environment, &settings.target, client)?;
+    // The channel's own record when it has the package (full dependencies), else the record
+    // the image or lock gives.
+    let by_url: BTreeMap<String, &RepoDataRecord> = channels
+        .iter()
+        .flatten()
+        .map(|record| (without_fragment(&record.url), record))
+        .collect();
+    let base: Vec<RepoDataRecord> = settings
+        .base
+        .iter()
+        .flat_map(|(_, packages)| packages)
+        .map(|package| {
+            match package
+                .url
+                .as_deref()
+                .and_then(|url| Url::parse(url).ok())
+                .and_then(|url| by_url.get(&without_fragment(&url)))
+            {
+                Some(record) => Ok(RepoDataRecord::clone(record)),
+                None => package.to_record(),
+            }
+        })
+        .collect::<Result<_, _>>()?;
     let previous_urls: BTreeSet<String> = previous.packages.iter().map(without_fragment).collect();
     let keep = |record: &RepoDataRecord| match &settings.upgrade {
         Upgrade::All => false,
@@ -104,8 +152,32 @@ fn solve(
         .flatten()
         .filter(|record| previous_urls.contains(&without_fragment(&record.url)) && keep(record))
         .collect();
-    let mut task: SolverTask<_> = channels.iter().collect();
+    let mut task: SolverTask<_> = channels
+        .iter()
+        .map(|records| records.iter().collect::<Vec<_>>())
+        .chain(std::iter::once(base.iter().collect()))
+        .collect();
     task.specs.clone_from(&environment.specs);
+    // The base's packages are installed already: each stays exactly as it is.
+    for record in &base {
+        let spec = format!(
+            "{} =={} {}",
+            record.package_record.name.as_normalized(),
+            record.package_record.version,
+            record.package_record.build
+        );
+        task.specs.push(
+            rattler_conda_types::MatchSpec::from_str(
+                &spec,
+                rattler_conda_types::ParseStrictness::Lenient,
+            )
+            .map_err(|error| CondaError::Installed {
+                package: spec.clone(),
+                message: error.to_string(),
+            })?,
+        );
+    }
+    task.pinned_packages = base.iter().collect();
     task.virtual_packages = settings.target.virtual_packages()?;
     task.locked_packages = locked;
     if let Some(date) = &settings.exclude_newer {
@@ -136,6 +208,15 @@ fn header(settings: &CondaLockSettings) -> LockHeader {
         glibc: settings.target.glibc.clone(),
         cuda: settings.target.cuda.clone(),
         exclude_newer: settings.exclude_newer.clone(),
+        base: match &settings.base {
+            Some((BaseOrigin::Image(image), _)) => Some(image.clone()),
+            _ => None,
+        },
+        base_lock: match &settings.base {
+            Some((BaseOrigin::Lock(lock), _)) => Some(lock.clone()),
+            _ => None,
+        },
+        regenerate: settings.regenerate.clone(),
     }
 }
 
@@ -206,7 +287,7 @@ fn differences(before: &CondaLock, after: &CondaLock) -> Vec<String> {
 fn relock(
     settings: &CondaLockSettings,
     client: &RepodataClient,
-) -> Result<(CondaLock, CondaLock), CondaError> {
+) -> Result<(CondaLock, CondaLock, Option<CondaPython>), CondaError> {
     let environment = read_environment(&settings.environment)?;
     let previous = if settings.output.exists() {
         read_lock(&settings.output)?
@@ -214,11 +295,30 @@ fn relock(
         CondaLock::default()
     };
     let records = solve(&environment, settings, &previous, client)?;
+    let python = python_of(records.iter().map(|record| &record.package_record));
+    let in_base: BTreeSet<String> = settings
+        .base
+        .iter()
+        .flat_map(|(_, packages)| packages)
+        .map(InstalledPackage::label)
+        .collect();
     let lock = CondaLock {
         header: header(settings),
-        packages: records.iter().map(CondaLock::package_url).collect(),
+        packages: records
+            .iter()
+            .filter(|record| {
+                let package = &record.package_record;
+                !in_base.contains(&format!(
+                    "{}-{}-{}",
+                    package.name.as_normalized(),
+                    package.version,
+                    package.build
+                ))
+            })
+            .map(CondaLock::package_url)
+            .collect(),
     };
-    Ok((previous, lock))
+    Ok((previous, lock, python))
 }
 
 /// Solve and write the lock (atomically).
@@ -226,17 +326,7 @@ pub fn lock(
     settings: &CondaLockSettings,
     client: &RepodataClient,
 ) -> Result<CondaOutcome, CondaError> {
-    let (previous, lock) = relock(settings, client)?;
-    let changes = if previous.packages.is_empty() {
-        Vec::new()
-    } else {
-        differences(&previous, &lock)
-    };
-    write_lock(&settings.output, &lock)?;
-    Ok(CondaOutcome::Written {
-        packages: lock.packages.len(),
-        changes,
-    })
+    lock_environment(settings, client).map(|locked| locked.outcome)
 }
 
 /// Solve keeping the lock's pins and say whether the lock is what that gives; writes nothing.
@@ -244,17 +334,52 @@ pub fn check(
     settings: &CondaLockSettings,
     client: &RepodataClient,
 ) -> Result<CondaOutcome, CondaError> {
-    if !settings.output.exists() {
-        return Ok(CondaOutcome::Drifted(vec![format!(
-            "`{}` does not exist",
-            settings.output.display()
-        )]));
-    }
-    let (previous, lock) = relock(settings, client)?;
-    let drift = differences(&previous, &lock);
-    Ok(if drift.is_empty() {
-        CondaOutcome::UpToDate
+    check_environment(settings, client).map(|locked| locked.outcome)
+}
+
+/// [`lock`], also giving the Python the solve chose.
+pub fn lock_environment(
+    settings: &CondaLockSettings,
+    client: &RepodataClient,
+) -> Result<Locked, CondaError> {
+    let (previous, lock, python) = relock(settings, client)?;
+    let changes = if previous.packages.is_empty() {
+        Vec::new()
     } else {
-        CondaOutcome::Drifted(drift)
+        differences(&previous, &lock)
+    };
+    write_lock(&settings.output, &lock)?;
+    Ok(Locked {
+        outcome: CondaOutcome::Written {
+            packages: lock.packages.len(),
+            changes,
+        },
+        python,
+    })
+}
+
+/// [`check`], also giving the Python the solve chose.
+pub fn check_environment(
+    settings: &CondaLockSettings,
+    client: &RepodataClient,
+) -> Result<Locked, CondaError> {
+    if !settings.output.exists() {
+        return Ok(Locked {
+            outcome: CondaOutcome::Drifted(vec![format!(
+                "`{}` does not exist",
+                settings.output.display()
+            )]),
+            python: None,
+        });
+    }
+    let (previous, lock, python) = relock(settings, client)?;
+    let drift = differences(&previous, &lock);
+    Ok(Locked {
+        outcome: if drift.is_empty() {
+            CondaOutcome::UpToDate
+        } else {
+            CondaOutcome::Drifted(drift)
+        },
+        python,
     })
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use strata_conda::{
-    check, lock, read_lock, CondaError, CondaLockSettings, CondaOutcome, CondaTarget,
-    RepodataClient, Upgrade,
+    check, lock, lock_environment, read_lock, BaseOrigin, CondaError, CondaLockSettings,
+    CondaOutcome, CondaTarget, InstalledPackage, RepodataClient, Upgrade,
 };
 use strata_test::{CondaChannel, CondaPackage};
 
@@ -76,6 +76,8 @@ fn settings(setup: &Setup, glibc: &str) -> CondaLockSettings {
         target: CondaTarget::new("linux-64", Some(glibc), None).unwrap(),
         exclude_newer: None,
         upgrade: Upgrade::Nothing,
+        base: None,
+        regenerate: None,
     }
 }
 
@@ -296,4 +298,103 @@ fn bad_environment_files_are_named_with_their_line() {
         .to_string();
     assert!(message.contains("names no channel"), "{message}");
     assert!(CondaTarget::new("linux-65", None, None).is_err());
+}
+
+/// A package as an image's `conda-meta` record gives it, from the channel's repodata.
+fn installed(channel: &CondaChannel, subdir: &str, file: &str) -> InstalledPackage {
+    let repodata: serde_json::Value = serde_json::from_slice(
+        &fs_err::read(channel.path().join(subdir).join("repodata.json")).unwrap(),
+    )
+    .unwrap();
+    let record = &repodata["packages"][file];
+    let text = |key: &str| record[key].as_str().map(str::to_string);
+    InstalledPackage {
+        name: text("name").unwrap(),
+        version: text("version").unwrap(),
+        build: text("build").unwrap(),
+        build_number: record["build_number"].as_u64().unwrap(),
+        subdir: text("subdir"),
+        url: Some(format!("{}{subdir}/{file}", channel.url())),
+        sha256: text("sha256"),
+        md5: text("md5"),
+        depends: record["depends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|spec| spec.as_str().unwrap().to_string())
+            .collect(),
+    }
+}
+
+/// `--base`: the parent image's packages stay exactly as installed and are left out of the
+/// lock; a spec that needs one of them changed is a conflict, not an upgrade. The solve also
+/// reports the Python it chose and conda's Python distributions (for the `pip:` section).
+#[test]
+fn a_base_images_packages_stay_fixed_and_out_of_the_lock() {
+    let channel = CondaChannel::serve(&forge());
+    let base = vec![
+        installed(
+            &channel,
+            "linux-64",
+            "python-3.11.6-hab00c5b_0_cpython.tar.bz2",
+        ),
+        installed(&channel, "linux-64", "libzlib-1.3.1-hd590300_0.tar.bz2"),
+    ];
+    let setup = setup(&[&channel], &["numpy", "pip"]);
+    let mut settings = settings(&setup, "2.28");
+    settings.base = Some((
+        BaseOrigin::Image("registry.example/base:1".to_string()),
+        base,
+    ));
+    let locked = lock_environment(&settings, &client(&setup, false)).unwrap();
+    assert!(matches!(
+        locked.outcome,
+        CondaOutcome::Written { packages: 2, .. }
+    ));
+    assert_eq!(
+        labels(&settings.output),
+        ["numpy-1.26.4-py311h64a7726_0", "pip-24.0-pyhd8ed1ab_0"]
+    );
+    let python = locked.python.unwrap();
+    assert_eq!(python.version, "3.11.6");
+    assert_eq!(
+        python.distributions.into_iter().collect::<Vec<_>>(),
+        [
+            ("numpy".to_string(), "1.26.4".to_string()),
+            ("pip".to_string(), "24.0".to_string())
+        ]
+    );
+    let text = fs_err::read_to_string(&settings.output).unwrap();
+    assert!(text.contains("# base: registry.example/base:1\n"), "{text}");
+    assert!(text.contains("--base registry.example/base:1"), "{text}");
+    assert!(text.contains("conda install --file"), "{text}");
+    assert_eq!(
+        read_lock(&settings.output).unwrap().header.base.as_deref(),
+        Some("registry.example/base:1")
+    );
+    // Without the base, libzlib's newer build and python would be in the lock.
+    settings.base = None;
+    lock(&settings, &client(&setup, false)).unwrap();
+    assert!(labels(&settings.output).contains(&"libzlib-1.3.1-hd590300_1".to_string()));
+
+    // python 3.12 cannot be had on a base that holds 3.11.
+    let setup = setup_conflict(&channel);
+    let mut settings = self::settings(&setup, "2.28");
+    settings.base = Some((
+        BaseOrigin::Image("registry.example/base:1".to_string()),
+        vec![installed(
+            &channel,
+            "linux-64",
+            "python-3.11.6-hab00c5b_0_cpython.tar.bz2",
+        )],
+    ));
+    let error = lock(&settings, &client(&setup, false)).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, CondaError::Unsolvable { .. }), "{message}");
+    assert!(message.contains("python"), "{message}");
+    assert!(!settings.output.exists());
+}
+
+fn setup_conflict(channel: &CondaChannel) -> Setup {
+    setup(&[channel], &["python 3.12.*"])
 }

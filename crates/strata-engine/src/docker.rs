@@ -470,6 +470,9 @@ impl Engine for DockerEngine {
                         .and_then(|root| root.layers)
                         .unwrap_or_default(),
                     env: config.env.unwrap_or_default(),
+                    entrypoint: config.entrypoint.unwrap_or_default(),
+                    cmd: config.cmd.unwrap_or_default(),
+                    shell: config.shell.unwrap_or_default(),
                     created: inspect.created.and_then(|created| {
                         let seconds = u64::try_from(created.unix_timestamp()).ok()?;
                         let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);

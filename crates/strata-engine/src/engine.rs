@@ -56,6 +56,10 @@ pub struct ImageDetails {
     pub layers: Vec<String>,
     /// `NAME=value` environment of the image config.
     pub env: Vec<String>,
+    /// The config's `Entrypoint`, `Cmd` and `Shell` (empty when unset).
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub shell: Vec<String>,
     /// RFC 3339 creation time.
     pub created: Option<String>,
     pub architecture: Option<String>,

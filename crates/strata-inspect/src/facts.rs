@@ -37,6 +37,13 @@ pub struct ImageMetadata {
     /// Compressed bytes, as the registry stores and sends the layers (`None` for a local image).
     pub compressed_size: Option<u64>,
     pub env: Vec<String>,
+    /// The config's `Entrypoint`, `Cmd` and `Shell`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cmd: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shell: Vec<String>,
     pub labels: BTreeMap<String, String>,
     /// Filled by [`compute`] from the layer records.
     pub layers: Vec<LayerSummary>,
@@ -101,6 +108,84 @@ pub struct PythonEnvironment {
 pub struct CondaEnvironment {
     pub prefix: String,
     pub packages: Vec<CondaPackage>,
+    /// What `conda activate` would export (from `etc/conda/activate.d/*.sh`), and whether the
+    /// image leaves it unset.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub activation: Vec<ActivationCheck>,
+}
+
+/// One variable an environment's activation exports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivationCheck {
+    pub name: String,
+    /// The value activation gives it (`$CONDA_PREFIX` expanded).
+    pub value: String,
+    /// The script that exports it.
+    pub script: String,
+    /// Neither the image's `ENV` sets it nor its `ENTRYPOINT`/`CMD`/`SHELL` activates the
+    /// environment: a process started in the image does not see it.
+    pub left_unset: bool,
+}
+
+impl CondaEnvironment {
+    /// `/opt/conda`, `/opt/conda/envs/heasoft`.
+    pub fn path(&self) -> String {
+        format!("/{}", self.prefix)
+    }
+
+    /// The environment's name as conda gives it: the directory under `envs/`, else `base`.
+    pub fn name(&self) -> &str {
+        self.prefix
+            .rsplit_once("envs/")
+            .map_or("base", |(_, name)| name)
+    }
+
+    /// The `ENV` lines that make the variables activation sets, and the image leaves unset,
+    /// hold for every process.
+    pub fn env_fix(&self) -> Vec<String> {
+        self.activation
+            .iter()
+            .filter(|check| check.left_unset)
+            .map(|check| format!("ENV {}={}", check.name, quote_env(&check.value)))
+            .collect()
+    }
+}
+
+impl ImageFacts {
+    /// One paragraph per conda environment whose activation exports variables the image leaves
+    /// unset: what they are, which script sets them, and the `ENV` lines that fix it.
+    pub fn activation_problems(&self) -> Vec<String> {
+        self.conda
+            .iter()
+            .filter(|environment| environment.activation.iter().any(|check| check.left_unset))
+            .map(|environment| {
+                let unset: Vec<String> = environment
+                    .activation
+                    .iter()
+                    .filter(|check| check.left_unset)
+                    .map(|check| format!("`{}` (from {})", check.name, check.script))
+                    .collect();
+                format!(
+                    "conda environment `{}` is not activated in this image, so {} {} unset for every process started from it; add to the Dockerfile:\n    {}",
+                    environment.path(),
+                    unset.join(", "),
+                    if unset.len() == 1 { "is" } else { "are" },
+                    environment.env_fix().join("\n    ")
+                )
+            })
+            .collect()
+    }
+}
+
+fn quote_env(value: &str) -> String {
+    if value
+        .chars()
+        .any(|character| character.is_whitespace() || character == '"')
+    {
+        format!("\"{}\"", value.replace('"', "\\\""))
+    } else {
+        value.to_string()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,7 +228,8 @@ pub fn compute(mut metadata: ImageMetadata, records: &[LayerRecord]) -> ImageFac
         );
     }
     let deb_packages = deb_packages(&view);
-    let conda = conda_environments(&view);
+    let mut conda = conda_environments(&view);
+    audit_activation(&view, &metadata, &mut conda);
     let python = python_facts(&view, &metadata.env, &deb_packages, &conda);
     let breadcrumbs = breadcrumbs(&metadata.labels);
     ImageFacts {
@@ -232,16 +318,115 @@ fn conda_environments(view: &MergedView) -> Vec<CondaEnvironment> {
             environments
                 .entry(prefix.to_string())
                 .or_default()
-                .push(package.clone());
+                .push(CondaPackage::clone(package));
         }
     }
     environments
         .into_iter()
         .map(|(prefix, mut packages)| {
             packages.sort();
-            CondaEnvironment { prefix, packages }
+            CondaEnvironment {
+                prefix,
+                packages,
+                activation: Vec::new(),
+            }
         })
         .collect()
+}
+
+/// Whether the image's `ENTRYPOINT`, `CMD` or `SHELL` activates an environment (`conda run`,
+/// `conda activate`, micromamba's `_entrypoint.sh`, …): the prefixes it activates.
+fn activated_prefixes(metadata: &ImageMetadata, environments: &[CondaEnvironment]) -> Vec<String> {
+    let mut prefixes = Vec::new();
+    for command in [&metadata.entrypoint, &metadata.cmd, &metadata.shell] {
+        let words: Vec<&str> = command
+            .iter()
+            .flat_map(|argument| argument.split_whitespace())
+            .collect();
+        let activates = words.windows(2).any(|pair| {
+            let tool = pair[0].rsplit('/').next().unwrap_or_default();
+            (matches!(tool, "conda" | "mamba" | "micromamba")
+                && matches!(pair[1], "run" | "activate"))
+                || (matches!(tool, "source" | ".") && pair[1].ends_with("activate"))
+        }) || words.iter().any(|word| {
+            let name = word.rsplit('/').next().unwrap_or_default();
+            name == "_entrypoint.sh" || name == "activate"
+        });
+        if !activates {
+            continue;
+        }
+        let named = words.windows(2).find_map(|pair| match pair[0] {
+            "-n" | "--name" => environments
+                .iter()
+                .find(|environment| environment.name() == pair[1])
+                .map(|environment| environment.prefix.clone()),
+            "-p" | "--prefix" => Some(pair[1].trim_matches('/').to_string()),
+            _ => None,
+        });
+        // micromamba's entrypoint activates `$ENV_NAME`, else base.
+        let from_env = metadata.env.iter().find_map(|variable| {
+            let name = variable.strip_prefix("ENV_NAME=")?;
+            environments
+                .iter()
+                .find(|environment| environment.name() == name)
+                .map(|environment| environment.prefix.clone())
+        });
+        let base = environments
+            .iter()
+            .find(|environment| environment.name() == "base")
+            .map(|environment| environment.prefix.clone());
+        prefixes.extend(named.or(from_env).or(base));
+    }
+    prefixes
+}
+
+/// Fill each environment's `activation` from its `etc/conda/activate.d` scripts.
+fn audit_activation(
+    view: &MergedView,
+    metadata: &ImageMetadata,
+    environments: &mut [CondaEnvironment],
+) {
+    let set_by_env: BTreeSet<&str> = metadata
+        .env
+        .iter()
+        .filter_map(|variable| variable.split_once('=').map(|(name, _)| name))
+        .collect();
+    let activated = activated_prefixes(metadata, environments);
+    for environment in environments.iter_mut() {
+        let directory = if environment.prefix.is_empty() {
+            "etc/conda/activate.d/".to_string()
+        } else {
+            format!("{}/etc/conda/activate.d/", environment.prefix)
+        };
+        let is_activated = activated.contains(&environment.prefix);
+        for (path, node) in view
+            .entries
+            .range(directory.clone()..)
+            .take_while(|(path, _)| path.starts_with(&directory))
+        {
+            let Node::Facts {
+                facts: FileFacts::CondaActivation { variables },
+            } = node
+            else {
+                continue;
+            };
+            for variable in variables {
+                if environment
+                    .activation
+                    .iter()
+                    .any(|check| check.name == variable.name)
+                {
+                    continue;
+                }
+                environment.activation.push(ActivationCheck {
+                    name: variable.name.clone(),
+                    value: variable.value.clone(),
+                    script: format!("/{path}"),
+                    left_unset: !is_activated && !set_by_env.contains(variable.name.as_str()),
+                });
+            }
+        }
+    }
 }
 
 fn r_libraries(view: &MergedView) -> Vec<RLibrary> {
@@ -473,4 +658,94 @@ fn breadcrumbs(labels: &BTreeMap<String, String>) -> Vec<Breadcrumb> {
     };
     crumbs.sort_by(|a, b| time(a).total_cmp(&time(b)));
     crumbs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::ActivationVariable;
+
+    /// One layer: a base environment with proj's activation script and a named one with
+    /// gdal's.
+    fn layer() -> LayerRecord {
+        let mut record = LayerRecord::default();
+        let conda = |name: &str| Node::Facts {
+            facts: FileFacts::Conda(Box::new(CondaPackage {
+                name: name.to_string(),
+                version: "1".to_string(),
+                ..CondaPackage::default()
+            })),
+        };
+        let script = |name: &str, value: &str| Node::Facts {
+            facts: FileFacts::CondaActivation {
+                variables: vec![ActivationVariable {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                }],
+            },
+        };
+        for (path, node) in [
+            ("opt/conda/conda-meta/proj-1-0.json", conda("proj")),
+            (
+                "opt/conda/etc/conda/activate.d/proj4-activate.sh",
+                script("PROJ_LIB", "/opt/conda/share/proj"),
+            ),
+            ("opt/conda/envs/geo/conda-meta/gdal-1-0.json", conda("gdal")),
+            (
+                "opt/conda/envs/geo/etc/conda/activate.d/gdal-activate.sh",
+                script("GDAL_DATA", "/opt/conda/envs/geo/share/gdal"),
+            ),
+        ] {
+            record.entries.insert(path.to_string(), node);
+        }
+        record
+    }
+
+    fn unset(facts: &ImageFacts) -> Vec<String> {
+        facts
+            .conda
+            .iter()
+            .flat_map(CondaEnvironment::env_fix)
+            .collect()
+    }
+
+    #[test]
+    fn activation_left_unset_unless_env_or_the_entrypoint_activates() {
+        let facts = compute(ImageMetadata::default(), &[layer()]);
+        assert_eq!(
+            unset(&facts),
+            [
+                "ENV PROJ_LIB=/opt/conda/share/proj",
+                "ENV GDAL_DATA=/opt/conda/envs/geo/share/gdal"
+            ]
+        );
+        assert_eq!(facts.conda[1].name(), "geo");
+        assert_eq!(
+            facts.conda[0].activation[0].script,
+            "/opt/conda/etc/conda/activate.d/proj4-activate.sh"
+        );
+
+        // `ENV PROJ_LIB` fixes the base environment; `conda run -n geo` activates the other.
+        let metadata = ImageMetadata {
+            env: vec!["PROJ_LIB=/opt/conda/share/proj".to_string()],
+            entrypoint: vec![
+                "/opt/conda/bin/conda".into(),
+                "run".into(),
+                "-n".into(),
+                "geo".into(),
+            ],
+            ..ImageMetadata::default()
+        };
+        assert!(unset(&compute(metadata, &[layer()])).is_empty());
+
+        // micromamba's entrypoint activates base (no `ENV_NAME`).
+        let metadata = ImageMetadata {
+            entrypoint: vec!["/usr/local/bin/_entrypoint.sh".into()],
+            ..ImageMetadata::default()
+        };
+        assert_eq!(
+            unset(&compute(metadata, &[layer()])),
+            ["ENV GDAL_DATA=/opt/conda/envs/geo/share/gdal"]
+        );
+    }
 }

@@ -212,7 +212,17 @@ pub(crate) fn record_path(
             }
             parsers::python_metadata(&text).map(FileFacts::PythonDistribution)
         }
-        Kind::Conda => parsers::conda_meta(&bytes).map(FileFacts::Conda),
+        Kind::Conda => {
+            parsers::conda_meta(&bytes).map(|package| FileFacts::Conda(Box::new(package)))
+        }
+        Kind::CondaActivation => {
+            let prefix = path
+                .rsplit_once("etc/conda/activate.d/")
+                .map_or("", |(prefix, _)| prefix);
+            Some(FileFacts::CondaActivation {
+                variables: parsers::activation_script(&text, prefix),
+            })
+        }
         Kind::RDescription => parsers::r_description(&text).map(FileFacts::R),
         Kind::PatchLevel => parsers::patchlevel_version(&text)
             .map(|version| FileFacts::PythonPatchLevel { version }),
@@ -244,6 +254,7 @@ enum Kind {
     DpkgStatusD,
     PythonMetadata,
     Conda,
+    CondaActivation,
     RDescription,
     PatchLevel,
     Pyvenv,
@@ -301,6 +312,12 @@ fn classify(path: &str) -> Option<Kind> {
                 .is_some_and(|extension| extension.eq_ignore_ascii_case("json")) =>
         {
             Some(Kind::Conda)
+        }
+        _ if parent == "activate.d"
+            && path.contains("etc/conda/activate.d/")
+            && name.ends_with(".sh") =>
+        {
+            Some(Kind::CondaActivation)
         }
         "DESCRIPTION" if grandparent == "library" || grandparent == "site-library" => {
             Some(Kind::RDescription)

@@ -25,13 +25,14 @@ pub use diff::{diff, Change};
 pub use directory::read_layer_directory;
 pub use error::InspectError;
 pub use facts::{
-    compute, Breadcrumb, CondaEnvironment, ImageFacts, ImageMetadata, Interpreter, LayerSummary,
-    OsRelease, PythonEnvironment, PythonFacts, RLibrary, FACTS_SCHEMA_VERSION,
+    compute, ActivationCheck, Breadcrumb, CondaEnvironment, ImageFacts, ImageMetadata, Interpreter,
+    LayerSummary, OsRelease, PythonEnvironment, PythonFacts, RLibrary, FACTS_SCHEMA_VERSION,
 };
 pub use layer::read_layer;
 pub use manifest::{human_size, markdown, size_text};
 pub use records::{
-    CondaPackage, DebPackage, FileFacts, LayerRecord, Node, PythonPackage, RPackage, RECORD_VERSION,
+    ActivationVariable, CondaPackage, DebPackage, FileFacts, LayerRecord, Node, PythonPackage,
+    RPackage, RECORD_VERSION,
 };
 pub use sbom::{cyclonedx, normalize_python_name};
 pub use source::{inspect_local, inspect_registry, inspect_registry_with};

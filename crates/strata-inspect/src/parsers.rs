@@ -1,13 +1,13 @@
 //! Parsers for the files that carry facts: `os-release`, dpkg's status database, Python
-//! distribution metadata, `pyvenv.cfg`, `patchlevel.h`, conda's `conda-meta/*.json` and R's
-//! `DESCRIPTION`. Each takes bytes as found in a layer and never fails: a file it cannot read
+//! distribution metadata, `pyvenv.cfg`, `patchlevel.h`, conda's `conda-meta/*.json` and
+//! activation scripts, and R's `DESCRIPTION`. Each takes bytes as found in a layer and never fails: a file it cannot read
 //! yields nothing.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::records::{CondaPackage, DebPackage, PythonPackage, RPackage};
+use crate::records::{ActivationVariable, CondaPackage, DebPackage, PythonPackage, RPackage};
 
 /// `KEY=value` / `KEY="value"` lines.
 pub fn os_release(text: &str) -> BTreeMap<String, String> {
@@ -18,16 +18,7 @@ pub fn os_release(text: &str) -> BTreeMap<String, String> {
                 return None;
             }
             let (key, value) = line.split_once('=')?;
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|rest| rest.strip_suffix('"'))
-                .or_else(|| {
-                    value
-                        .strip_prefix('\'')
-                        .and_then(|rest| rest.strip_suffix('\''))
-                })
-                .unwrap_or(value);
+            let value = strip_quotes(value.trim());
             Some((key.trim().to_string(), value.replace("\\\"", "\"")))
         })
         .collect()
@@ -175,18 +166,151 @@ struct CondaMeta {
     channel: Option<String>,
     #[serde(default)]
     license: Option<String>,
+    build_number: Option<u64>,
+    subdir: Option<String>,
+    url: Option<String>,
+    #[serde(rename = "fn")]
+    filename: Option<String>,
+    sha256: Option<String>,
+    md5: Option<String>,
+    #[serde(default)]
+    depends: Vec<String>,
+    #[serde(default)]
+    files: Vec<String>,
+}
+
+/// A value without its surrounding double or single quotes.
+fn strip_quotes(value: &str) -> &str {
+    value
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .or_else(|| {
+            value
+                .strip_prefix('\'')
+                .and_then(|rest| rest.strip_suffix('\''))
+        })
+        .unwrap_or(value)
 }
 
 /// A `conda-meta/<name>-<version>-<build>.json` record.
 pub fn conda_meta(bytes: &[u8]) -> Option<CondaPackage> {
     let meta: CondaMeta = serde_json::from_slice(bytes).ok()?;
+    // Old records have no `url`: the channel (with or without the subdir) and the file name.
+    let url = meta.url.filter(|url| !url.is_empty()).or_else(|| {
+        let channel = meta.channel.as_deref()?.trim_end_matches('/');
+        let filename = meta.filename.as_deref()?;
+        if !channel.contains("://") {
+            return None;
+        }
+        let subdir = meta.subdir.as_deref().unwrap_or_default();
+        Some(
+            if channel.ends_with(&format!("/{subdir}")) || subdir.is_empty() {
+                format!("{channel}/{filename}")
+            } else {
+                format!("{channel}/{subdir}/{filename}")
+            },
+        )
+    });
+    let mut python_distributions: Vec<String> = meta
+        .files
+        .iter()
+        .filter_map(|file| {
+            let mut components = file.split('/');
+            components.find(|component| *component == "site-packages")?;
+            let directory = components.next()?;
+            (directory.ends_with(".dist-info") || directory.ends_with(".egg-info"))
+                .then(|| directory.to_string())
+        })
+        .collect();
+    python_distributions.sort();
+    python_distributions.dedup();
     Some(CondaPackage {
         name: meta.name,
         version: meta.version,
         build: meta.build,
         channel: meta.channel.map(|channel| channel_name(&channel)),
         license: meta.license.filter(|license| !license.is_empty()),
+        build_number: meta.build_number,
+        subdir: meta.subdir,
+        url,
+        sha256: meta.sha256.filter(|hash| !hash.is_empty()),
+        md5: meta.md5.filter(|hash| !hash.is_empty()),
+        depends: meta.depends,
+        python_distributions,
     })
+}
+
+/// What a conda activation script (`etc/conda/activate.d/*.sh`) exports: `export NAME=value`,
+/// `export "NAME=value"`, or `NAME=value` then `export NAME`. The first value of each name
+/// wins (the branch taken when the environment holds the package); conda's own save-and-restore
+/// variables (`_CONDA_SET_*`, `CONDA_BACKUP_*`, anything starting with `_`) are left out.
+/// `$CONDA_PREFIX` becomes `/prefix`.
+pub fn activation_script(text: &str, prefix: &str) -> Vec<ActivationVariable> {
+    let prefix = format!("/{}", prefix.trim_matches('/'));
+    let unquote = |value: &str| {
+        strip_quotes(value.trim().trim_end_matches(';').trim())
+            .replace("${CONDA_PREFIX}", &prefix)
+            .replace("$CONDA_PREFIX", &prefix)
+    };
+    let is_name = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || character == '_')
+            && !name.starts_with(|character: char| character.is_ascii_digit())
+    };
+    let wanted = |name: &str| !name.starts_with('_') && !name.starts_with("CONDA_");
+    let mut assigned: BTreeMap<String, String> = BTreeMap::new();
+    let mut exported: Vec<ActivationVariable> = Vec::new();
+    let export = |name: &str, value: String, exported: &mut Vec<ActivationVariable>| {
+        if wanted(name) && !exported.iter().any(|variable| variable.name == name) {
+            exported.push(ActivationVariable {
+                name: name.to_string(),
+                value,
+            });
+        }
+    };
+    for line in text.lines() {
+        // `if …; then export X=…; fi` and `[ … ] && export X=…`: the statement after the last
+        // `then`/`&&`/`;` that starts with export.
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        for statement in line.split(';').flat_map(|part| part.split("&&")) {
+            let statement = statement.trim();
+            let statement = statement
+                .strip_prefix("then ")
+                .or_else(|| statement.strip_prefix("else "))
+                .unwrap_or(statement)
+                .trim();
+            if let Some(rest) = statement.strip_prefix("export ") {
+                let rest = rest.trim();
+                let unquoted = rest
+                    .strip_prefix('"')
+                    .and_then(|inner| inner.strip_suffix('"'))
+                    .unwrap_or(rest);
+                if let Some((name, value)) = unquoted.split_once('=') {
+                    if is_name(name) {
+                        export(name, unquote(value), &mut exported);
+                    }
+                } else {
+                    for name in rest.split_whitespace() {
+                        if let Some(value) = assigned.get(name) {
+                            export(name, value.clone(), &mut exported);
+                        }
+                    }
+                }
+            } else if let Some((name, value)) = statement.split_once('=') {
+                if is_name(name) && !value.starts_with('=') {
+                    assigned
+                        .entry(name.to_string())
+                        .or_insert_with(|| unquote(value));
+                }
+            }
+        }
+    }
+    exported
 }
 
 /// `https://conda.anaconda.org/conda-forge/linux-64` → `conda-forge`; `conda-forge` stays.
@@ -312,5 +436,68 @@ mod tests {
         let r = r_description("Package: ggplot2\nVersion: 3.5.0\nLicense: MIT + file LICENSE\n")
             .unwrap();
         assert_eq!((r.name.as_str(), r.version.as_str()), ("ggplot2", "3.5.0"));
+    }
+
+    #[test]
+    fn conda_meta_keeps_what_a_lock_needs() {
+        let record = br#"{"name":"numpy","version":"1.26.4","build":"py311h64a7726_0","channel":"https://conda.anaconda.org/conda-forge/linux-64","subdir":"linux-64","fn":"numpy-1.26.4-py311h64a7726_0.conda","md5":"a502d7aad449a1206efb366d6a12c52d","sha256":"3f4365e11b28e244c95ba8579942b0802761ba7bb31c026f50d1a9ea9c728149","depends":["python >=3.11,<3.12.0a0","libblas >=3.9.0,<4.0a0"],"files":["bin/f2py","lib/python3.11/site-packages/numpy-1.26.4.dist-info/METADATA","lib/python3.11/site-packages/numpy-1.26.4.dist-info/RECORD","lib/python3.11/site-packages/numpy/__init__.py"]}"#;
+        let package = conda_meta(record).unwrap();
+        // No `url`: rebuilt from the channel, which already ends in the subdir.
+        assert_eq!(
+            package.url.as_deref(),
+            Some("https://conda.anaconda.org/conda-forge/linux-64/numpy-1.26.4-py311h64a7726_0.conda")
+        );
+        assert_eq!(package.depends.len(), 2);
+        assert_eq!(package.python_distributions, ["numpy-1.26.4.dist-info"]);
+        assert_eq!(package.sha256.as_deref().map(str::len), Some(64));
+        let old = conda_meta(br#"{"name":"six","version":"1.16.0","build":"pyh6c4a22f_0","channel":"https://conda.anaconda.org/conda-forge","subdir":"noarch","fn":"six-1.16.0-pyh6c4a22f_0.tar.bz2","sha256":""}"#).unwrap();
+        assert_eq!(
+            old.url.as_deref(),
+            Some("https://conda.anaconda.org/conda-forge/noarch/six-1.16.0-pyh6c4a22f_0.tar.bz2")
+        );
+        assert_eq!(old.sha256, None);
+    }
+
+    #[test]
+    fn activation_scripts_as_conda_forge_writes_them() {
+        // proj's, gdal's and openjdk's scripts, shortened.
+        let proj = r#"#!/bin/sh
+if [ -n "$PROJ_DATA" ]; then
+    export _CONDA_SET_PROJ_DATA=$PROJ_DATA
+fi
+if [ -d ${CONDA_PREFIX}/share/proj ]; then
+  export "PROJ_DATA=${CONDA_PREFIX}/share/proj"
+elif [ -d ${CONDA_PREFIX}/Library/share/proj ]; then
+  export "PROJ_DATA=${CONDA_PREFIX}/Library/share/proj"
+fi
+export PROJ_NETWORK=ON
+"#;
+        let variables = activation_script(proj, "opt/conda/");
+        assert_eq!(
+            variables,
+            [
+                ActivationVariable {
+                    name: "PROJ_DATA".into(),
+                    value: "/opt/conda/share/proj".into()
+                },
+                ActivationVariable {
+                    name: "PROJ_NETWORK".into(),
+                    value: "ON".into()
+                },
+            ]
+        );
+        let gdal = "[ -n \"$GDAL_DATA\" ] && export CONDA_BACKUP_GDAL_DATA=$GDAL_DATA\nGDAL_DATA=\"$CONDA_PREFIX/share/gdal\"\nexport GDAL_DATA\nif [ -d x ]; then export GDAL_DRIVER_PATH=$CONDA_PREFIX/lib/gdalplugins; fi\n";
+        let names: Vec<String> = activation_script(gdal, "opt/conda/envs/geo")
+            .into_iter()
+            .map(|variable| format!("{}={}", variable.name, variable.value))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "GDAL_DATA=/opt/conda/envs/geo/share/gdal",
+                "GDAL_DRIVER_PATH=/opt/conda/envs/geo/lib/gdalplugins"
+            ]
+        );
+        assert!(activation_script("# export NOT_THIS=1\necho hi\n", "").is_empty());
     }
 }

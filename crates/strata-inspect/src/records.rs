@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when what a record holds changes; older cache entries are then ignored.
-pub const RECORD_VERSION: u32 = 2;
+pub const RECORD_VERSION: u32 = 3;
 
 /// The facts of one layer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +56,11 @@ pub enum FileFacts {
     /// A `*.dist-info/METADATA` or `*.egg-info` in a `site-packages` or `dist-packages` directory.
     PythonDistribution(PythonPackage),
     /// A `conda-meta/*.json`.
-    Conda(CondaPackage),
+    Conda(Box<CondaPackage>),
+    /// A conda environment's `etc/conda/activate.d/*.sh`: what activation exports.
+    CondaActivation {
+        variables: Vec<ActivationVariable>,
+    },
     /// An R package's `DESCRIPTION`.
     R(RPackage),
     /// `include/python3.X/patchlevel.h`: the interpreter's full version.
@@ -93,7 +97,7 @@ pub struct PythonPackage {
     pub license: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CondaPackage {
     pub name: String,
     pub version: String,
@@ -101,6 +105,33 @@ pub struct CondaPackage {
     pub channel: Option<String>,
     #[serde(default)]
     pub license: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_number: Option<u64>,
+    /// `linux-64`, `noarch`, ….
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdir: Option<String>,
+    /// Where the package was downloaded from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
+    /// Match specs of its dependencies, as the record lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends: Vec<String>,
+    /// The Python distributions the package installs (`numpy-1.26.4.dist-info`), so pip's
+    /// own installs can be told apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub python_distributions: Vec<String>,
+}
+
+/// A variable a conda activation script exports.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ActivationVariable {
+    pub name: String,
+    /// The value with `$CONDA_PREFIX` replaced by the environment's path.
+    pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -42,6 +42,9 @@ pub async fn inspect_local<E: Engine>(
         size: details.size,
         compressed_size: None,
         env: details.env,
+        entrypoint: details.entrypoint,
+        cmd: details.cmd,
+        shell: details.shell,
         labels: details.labels,
         layers: Vec::new(),
     };
@@ -196,6 +199,9 @@ pub async fn inspect_registry_with(
                     .collect()
             })
             .unwrap_or_default(),
+        entrypoint: strings(&config["config"]["Entrypoint"]),
+        cmd: strings(&config["config"]["Cmd"]),
+        shell: strings(&config["config"]["Shell"]),
         labels: config["config"]["Labels"]
             .as_object()
             .map(|labels| {
@@ -208,4 +214,17 @@ pub async fn inspect_registry_with(
         layers: Vec::new(),
     };
     Ok(compute(metadata, &records))
+}
+
+/// A JSON array of strings (`Entrypoint`, `Cmd`, `Shell`); empty when absent.
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }

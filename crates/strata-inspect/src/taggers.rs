@@ -207,12 +207,11 @@ mod tests {
         facts.conda.push(crate::facts::CondaEnvironment {
             prefix: "opt/conda".to_string(),
             packages: vec![CondaPackage {
-                license: None,
                 name: "pytorch".to_string(),
                 version: "2.3.0+cpu".to_string(),
-                build: None,
-                channel: None,
+                ..CondaPackage::default()
             }],
+            activation: Vec::new(),
         });
         facts
     }

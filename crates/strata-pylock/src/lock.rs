@@ -47,6 +47,31 @@ pub struct LockSettings {
     pub base: BTreeMap<String, String>,
     /// Replace the requirements file's index.
     pub index_url: Option<String>,
+    /// The requirements themselves, when they are not in a file of their own (a conda
+    /// environment's `pip:` section): `requirements` then only names them.
+    pub requirements_text: Option<String>,
+    /// The command that regenerates the lock, for its header (default `strata lock
+    /// <requirements> …`).
+    pub command: Option<String>,
+}
+
+/// Read the requirements: from their file, or from the text given in their place.
+fn read_requirements(settings: &LockSettings) -> Result<RequirementsFile, LockError> {
+    let Some(text) = &settings.requirements_text else {
+        return RequirementsFile::read(&settings.requirements);
+    };
+    let scratch_error = |source| LockError::Write {
+        path: settings.output.clone(),
+        source,
+    };
+    let directory = tempfile::tempdir().map_err(scratch_error)?;
+    let name = settings
+        .requirements
+        .file_name()
+        .unwrap_or(std::ffi::OsStr::new("requirements.txt"));
+    let path = directory.path().join(name);
+    fs_err::write(&path, text).map_err(scratch_error)?;
+    RequirementsFile::read(&path)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +102,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, LockError> {
 
 /// Lock (or check) a requirements file.
 pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome, LockError> {
-    let requirements = RequirementsFile::read(&settings.requirements)?;
+    let requirements = read_requirements(settings)?;
     let mut no_binary = settings.no_binary.clone();
     no_binary.extend(requirements.no_binary.iter().cloned());
     let exclude_newer = settings
@@ -212,6 +237,7 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
         no_binary: no_binary.iter().cloned().collect(),
         index_url,
         extra_index_urls: requirements.extra_index_urls.clone(),
+        command: settings.command.clone(),
     };
     let text = render(&header, &resolution);
     let new = parse(&settings.output, &text)?;

@@ -22,6 +22,9 @@ pub struct LockHeader {
     pub no_binary: Vec<String>,
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
+    /// The command that regenerates the lock, when it is not `strata lock <requirements>`
+    /// (a conda environment's `pip:` section). Written, not read back.
+    pub command: Option<String>,
 }
 
 /// A pin read back from a lock file.
@@ -45,6 +48,9 @@ pub struct LockFile {
 impl LockHeader {
     /// The command that regenerates the lock.
     pub fn command(&self) -> String {
+        if let Some(command) = &self.command {
+            return command.clone();
+        }
         let mut command = format!(
             "strata lock {} --python-version {} --platform {}",
             self.requirements, self.python, self.platform

@@ -100,6 +100,8 @@ pub struct ImageConfig {
     pub taggers: Vec<TaggerConfig>,
     /// The image's Python lock: what `strata lock` resolves for it, without needing the image.
     pub lock: Option<LockConfig>,
+    /// The image's conda environment lock: what `strata lock` solves for it.
+    pub conda: Option<CondaLockConfig>,
     /// `strata lint` settings for this image's Dockerfile.
     #[serde(default)]
     pub lint: ImageLintConfig,
@@ -157,6 +159,25 @@ pub struct LockConfig {
     #[serde(default)]
     pub no_binary: Vec<String>,
     /// Ignore files uploaded after this date.
+    pub exclude_newer: Option<String>,
+}
+
+/// `[images.NAME.conda]`: an environment file locked for the image's platform.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CondaLockConfig {
+    /// The environment file, relative to the image's directory.
+    pub environment: String,
+    /// The lock file, relative to the image's directory (default: the environment file with a
+    /// `.lock` extension).
+    pub output: Option<String>,
+    /// conda's platform (`linux-64`, `linux-aarch64`); default `linux-64`.
+    pub platform: Option<String>,
+    /// The image's glibc (`2.36`); default 2.28.
+    pub glibc: Option<String>,
+    /// `__cuda`, when the image provides CUDA.
+    pub cuda: Option<String>,
+    /// Ignore packages uploaded after this date.
     pub exclude_newer: Option<String>,
 }
 
@@ -254,6 +275,8 @@ pub struct TestConfig {
     /// A command run on the host at the repository root, with the image's reference in
     /// `STRATA_IMAGE` (and `{image}` in its arguments replaced by it).
     pub host: Option<Vec<String>>,
+    /// A check strata makes itself by reading the image (`conda-activation`).
+    pub check: Option<String>,
     /// The exit code that passes (default 0).
     #[serde(default)]
     pub exit_code: i64,

@@ -8,7 +8,9 @@ use crate::cycles::find_cycle;
 use crate::directories::definition_directories;
 use crate::error::ConfigError;
 use crate::error::RepoError;
-use crate::model::{CompatLayer, ImageTest, ImageTestKind, Layer, LayerId, Repository};
+use crate::model::{
+    BuiltinCheck, CompatLayer, ImageTest, ImageTestKind, Layer, LayerId, Repository,
+};
 use crate::{generic, sciserver, stacks};
 
 /// The seconds an image test may run unless `[test] timeout` or the test says otherwise.
@@ -306,17 +308,27 @@ fn collect_tests(base: &Path, config: &Config, layers: &mut [Layer]) -> Result<(
                     index: index + 1,
                     reason: reason.to_string(),
                 };
-                let kind = match (&test.command, &test.host) {
-                    (Some(command), None) if !command.is_empty() => {
+                let kind = match (&test.command, &test.host, &test.check) {
+                    (Some(command), None, None) if !command.is_empty() => {
                         ImageTestKind::Command { command: command.clone() }
                     }
-                    (None, Some(command)) if !command.is_empty() => {
+                    (None, Some(command), None) if !command.is_empty() => {
                         ImageTestKind::Host { command: command.clone() }
                     }
-                    (Some(_), Some(_)) => {
-                        return Err(invalid("give `command` (run in the image) or `host` (run on this machine), not both").into())
+                    (None, None, Some(name)) => {
+                        let Some(check) = BuiltinCheck::from_name(name) else {
+                            let known: Vec<&str> =
+                                BuiltinCheck::ALL.iter().map(|check| check.as_str()).collect();
+                            return Err(invalid(&format!(
+                                "`check = \"{name}\"` is not a check strata knows; known: {}",
+                                known.join(", ")
+                            ))
+                            .into());
+                        };
+                        ImageTestKind::Check { check }
                     }
-                    _ => return Err(invalid("give a non-empty `command` (run in the image) or `host` (run on this machine)").into()),
+                    (Some(_), Some(_), _) | (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => return Err(invalid("give one of `command` (run in the image), `host` (run on this machine) or `check` (made by strata), not several").into()),
+                    _ => return Err(invalid("give a non-empty `command` (run in the image), `host` (run on this machine) or `check` (made by strata)").into()),
                 };
                 if let Some(pattern) = &test.output {
                     regex::Regex::new(pattern).map_err(|error| {
@@ -327,6 +339,7 @@ fn collect_tests(base: &Path, config: &Config, layers: &mut [Layer]) -> Result<(
                     ImageTestKind::Command { command } | ImageTestKind::Host { command } => {
                         command.join(" ")
                     }
+                    ImageTestKind::Check { check } => check.as_str().to_string(),
                     ImageTestKind::Script { .. } => String::new(),
                 };
                 tests.push(ImageTest {

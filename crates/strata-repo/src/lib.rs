@@ -21,8 +21,8 @@ mod versions;
 
 pub use changes::{CommitInfo, Git, GitError};
 pub use config::{
-    Config, GenericConfig, ImageConfig, ImageLintConfig, LayoutKind, LintConfig, LockConfig,
-    ParentSetting, TaggerConfig, TestConfig, TestSettings, TreeConfig, CONFIG_FILE,
+    CondaLockConfig, Config, GenericConfig, ImageConfig, ImageLintConfig, LayoutKind, LintConfig,
+    LockConfig, ParentSetting, TaggerConfig, TestConfig, TestSettings, TreeConfig, CONFIG_FILE,
 };
 pub use diagnostic::{join_chain, render_chain, SourceSpan};
 pub use dockerfile::{Dockerfile, FinalBase, Stage};
@@ -30,8 +30,8 @@ pub use error::{ConfigError, DockerfileError, RepoError};
 pub use generic::{looks_like_tag, names_commit, render as render_tag, CommitFacts};
 pub use layout::{open, open_with_config, survey, DEFAULT_TEST_TIMEOUT, TESTS_DIRECTORY};
 pub use model::{
-    CompatLayer, GenericImage, ImageTest, ImageTestKind, Layer, LayerDetails, LayerId, Repository,
-    ScienceLayer, StacksImage,
+    BuiltinCheck, CompatLayer, GenericImage, ImageTest, ImageTestKind, Layer, LayerDetails,
+    LayerId, Repository, ScienceLayer, StacksImage,
 };
 pub use pins::{pin_file, pinned_reference, PinEdit, PinFile, PinSite};
 pub use sciserver::{DEFAULT_VERSION, DEFINITION_FILE};

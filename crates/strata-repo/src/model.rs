@@ -91,15 +91,41 @@ pub enum ImageTestKind {
     Command { command: Vec<String> },
     /// A command run on the host at the repository root, with `STRATA_IMAGE` set.
     Host { command: Vec<String> },
+    /// A check strata makes by reading the image's files, without a container.
+    Check { check: BuiltinCheck },
+}
+
+/// The checks strata makes itself (`check = "…"` in `strata.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuiltinCheck {
+    /// Every variable a conda environment's activation scripts export is set by the image's
+    /// `ENV` (or its entrypoint activates the environment).
+    CondaActivation,
+}
+
+impl BuiltinCheck {
+    pub const ALL: [Self; 1] = [Self::CondaActivation];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CondaActivation => "conda-activation",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|check| check.as_str() == name)
+    }
 }
 
 impl ImageTestKind {
-    /// `script`, `command` or `host`, as reports name the kinds.
+    /// `script`, `command`, `host` or `check`, as reports name the kinds.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Script { .. } => "script",
             Self::Command { .. } => "command",
             Self::Host { .. } => "host",
+            Self::Check { .. } => "check",
         }
     }
 }

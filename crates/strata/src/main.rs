@@ -47,6 +47,9 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Inspect(arguments) => {
             commands::inspect(&settings::InspectSettings::resolve(arguments), printer)
         }
+        Command::Freeze(arguments) => {
+            commands::freeze(&settings::FreezeSettings::resolve(arguments), printer)
+        }
         Command::Diff(arguments) => {
             commands::diff(&settings::DiffSettings::resolve(arguments), printer)
         }

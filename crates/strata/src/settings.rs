@@ -7,7 +7,7 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 
 use strata_cli::{
-    BuildArgs, BuilderArg, DiffArgs, FailLevel, GraphArgs, GraphFormatArg, InspectArgs,
+    BuildArgs, BuilderArg, DiffArgs, FailLevel, FreezeArgs, GraphArgs, GraphFormatArg, InspectArgs,
     InspectFormat, LintArgs, LintFormat, LockArgs, LockCommand, OutdatedArgs, PinArgs, PlanArgs,
     PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
 };
@@ -225,6 +225,30 @@ impl BuildSettings {
             junit: arguments.junit,
             json: arguments.json,
         })
+    }
+}
+
+/// `strata freeze IMAGE`.
+#[derive(Debug, Clone)]
+pub struct FreezeSettings {
+    pub image: String,
+    pub env: Option<String>,
+    pub output: Option<PathBuf>,
+    pub registry: bool,
+    pub offline: bool,
+    pub json: bool,
+}
+
+impl FreezeSettings {
+    pub fn resolve(arguments: FreezeArgs) -> Self {
+        Self {
+            image: arguments.image,
+            env: arguments.env,
+            output: arguments.output,
+            registry: arguments.registry,
+            offline: arguments.offline,
+            json: arguments.json,
+        }
     }
 }
 

@@ -60,6 +60,9 @@ pub fn inspect(settings: &InspectSettings, printer: &Printer) -> anyhow::Result<
     for warning in &facts.warnings {
         printer.warn(warning);
     }
+    for problem in facts.activation_problems() {
+        printer.warn(&problem);
+    }
     let text = match settings.format {
         InspectFormat::Text => summary(&facts),
         InspectFormat::Json => format!("{}\n", serde_json::to_string_pretty(&facts)?),
@@ -140,10 +143,28 @@ fn summary(facts: &ImageFacts) -> String {
         );
     }
     for environment in &facts.conda {
+        let unset = environment
+            .activation
+            .iter()
+            .filter(|check| check.left_unset)
+            .count();
+        let activation = if environment.activation.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; activation exports {}, {unset} left unset by the image",
+                environment
+                    .activation
+                    .iter()
+                    .map(|check| check.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         line(
             "conda",
             format!(
-                "{} in /{}",
+                "{} in /{}{activation}",
                 counted(environment.packages.len(), "package", "packages"),
                 environment.prefix
             ),

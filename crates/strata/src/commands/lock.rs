@@ -192,7 +192,7 @@ fn base_distributions(reference: &str, registry: bool) -> anyhow::Result<BTreeMa
 }
 
 /// Lock or check one file; returns whether it drifted (for `--check`).
-fn run_one(
+pub(crate) fn run_one(
     settings: &LockSettings,
     options: &LockRunSettings,
     printer: &Printer,
@@ -332,6 +332,8 @@ fn lock_one(
         upgrade: options.upgrade.clone(),
         base,
         index_url: options.index_url.clone(),
+        requirements_text: None,
+        command: None,
     };
     let drifted = run_one(&settings, options, printer)?;
     Ok(if drifted {
@@ -362,16 +364,23 @@ fn lock_repository(options: &LockRunSettings, printer: &Printer) -> anyhow::Resu
             .config
             .images
             .get(&repository.layers[id].name)
-            .is_some_and(|image| image.lock.is_some())
+            .is_some_and(|image| image.lock.is_some() || image.conda.is_some())
     };
     if !order.iter().any(|id| configured(*id)) {
         anyhow::bail!(
-            "no image of `{}` configures `[images.NAME.lock]` in `strata.toml`; give a requirements file",
+            "no image of `{}` configures `[images.NAME.lock]` or `[images.NAME.conda]` in `strata.toml`; give a requirements or environment file",
             options.repository.display()
         );
     }
     let mut any_drift = false;
     for id in order {
+        if let Some((environment, settings)) =
+            crate::commands::conda::layer_conda_settings(&repository, id, options)?
+        {
+            any_drift |=
+                crate::commands::conda::run_environment(options, &environment, &settings, printer)
+                    .with_context(|| format!("in image `{}`", repository.layers[id].name))?;
+        }
         let Some(settings) = layer_lock_settings(
             &repository,
             id,
@@ -467,6 +476,8 @@ pub fn layer_lock_settings(
         upgrade: defaults.upgrade.clone(),
         base,
         index_url: defaults.index_url.clone(),
+        requirements_text: None,
+        command: None,
     }))
 }
 

@@ -2,6 +2,7 @@
 
 mod build;
 mod conda;
+mod freeze;
 mod graph;
 mod init;
 mod inspect;
@@ -15,6 +16,7 @@ pub(crate) mod reproducible;
 mod test;
 
 pub use build::build;
+pub use freeze::freeze;
 pub use graph::graph;
 pub use init::init;
 pub use inspect::{diff, inspect};

@@ -274,6 +274,8 @@ fn lone_lock(
         upgrade: strata_pylock::Upgrade::All,
         base: lock.base.into_iter().collect(),
         index_url: lock.header.index_url.clone(),
+        requirements_text: None,
+        command: None,
     }))
 }
 

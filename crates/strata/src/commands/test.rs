@@ -177,6 +177,9 @@ async fn test_build<E: Engine>(
         build: &build.name,
         image: &image,
         reference: &reference,
+        cache: Some(&strata_inspect::LayerCache::new(
+            &crate::settings::cache_root(),
+        )),
     };
     run_image_tests(engine, root, &target, &build.tests, permits, events).await
 }

@@ -12,7 +12,7 @@ use crate::error::CondaError;
 use crate::explicit::{read_lock, write_lock, CondaLock, LockHeader};
 use crate::installed::InstalledPackage;
 use crate::python::{python_of, CondaPython};
-use crate::repodata::RepodataClient;
+use crate::repodata::{RepodataClient, SparseRepodata};
 use crate::target::CondaTarget;
 
 /// Which pins of an existing lock may move: the same choice as for Python locks.
@@ -90,14 +90,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, CondaError> {
         })
 }
 
-/// Every record the environment's channels offer for the target, one list per channel, in
-/// priority order.
+/// The records the environment's channels offer for the target, one list per channel, in
+/// priority order: those of every name the specs (and `also`, the names of a base or of the
+/// previous lock) reach through dependencies, in any channel.
 fn available(
     environment: &Environment,
     target: &CondaTarget,
     client: &RepodataClient,
+    also: impl IntoIterator<Item = String>,
 ) -> Result<Vec<Vec<RepoDataRecord>>, CondaError> {
-    runtime()?.block_on(async {
+    let channels: Vec<Vec<SparseRepodata>> = runtime()?.block_on(async {
         let fetches = environment
             .channels
             .iter()
@@ -105,8 +107,48 @@ fn available(
         futures_util::future::join_all(fetches)
             .await
             .into_iter()
-            .collect()
-    })
+            .collect::<Result<_, _>>()
+    })?;
+    let mut reached: BTreeSet<String> = also.into_iter().collect();
+    for spec in &environment.specs {
+        match spec.name.as_exact() {
+            Some(name) => {
+                reached.insert(name.as_normalized().to_string());
+            }
+            // A glob or regex: every name of the channels it matches.
+            None => reached.extend(
+                channels
+                    .iter()
+                    .flatten()
+                    .flat_map(SparseRepodata::names)
+                    .filter(|name| {
+                        rattler_conda_types::PackageName::try_from(name.as_str())
+                            .is_ok_and(|name| spec.name.matches(&name))
+                    })
+                    .cloned(),
+            ),
+        }
+    }
+    let mut queue: Vec<String> = reached.iter().cloned().collect();
+    while let Some(name) = queue.pop() {
+        for subdir in channels.iter().flatten() {
+            for dependency in subdir.dependencies_of(&name)? {
+                if !dependency.starts_with("__") && reached.insert(dependency.clone()) {
+                    queue.push(dependency);
+                }
+            }
+        }
+    }
+    channels
+        .iter()
+        .map(|subdirs| {
+            let mut records = Vec::new();
+            for subdir in subdirs {
+                records.extend(subdir.select(&reached)?);
+            }
+            Ok(records)
+        })
+        .collect()
 }
 
 /// Solve the environment; `previous` are the pins to keep where the specs allow. Returns every
@@ -117,7 +159,22 @@ fn solve(
     previous: &CondaLock,
     client: &RepodataClient,
 ) -> Result<Vec<RepoDataRecord>, CondaError> {
-    let channels = available(environment, &settings.target, client)?;
+    let also: Vec<String> = previous
+        .packages
+        .iter()
+        .map(|url| {
+            let label = CondaLock::package_label(url);
+            label.rsplitn(3, '-').nth(2).unwrap_or_default().to_string()
+        })
+        .chain(
+            settings
+                .base
+                .iter()
+                .flat_map(|(_, packages)| packages)
+                .map(|package| package.name.clone()),
+        )
+        .collect();
+    let channels = available(environment, &settings.target, client, also)?;
     // The channel's own record when it has the package (full dependencies), else the record
     // the image or lock gives.
     let by_url: BTreeMap<String, &RepoDataRecord> = channels

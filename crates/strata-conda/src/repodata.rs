@@ -2,12 +2,15 @@
 //! strata's cache directory: a copy younger than [`FRESH_FOR`] is used as it is, `--offline`
 //! uses any copy, and a copy is replaced atomically.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rattler_conda_types::{Channel, RepoData, RepoDataRecord, Subdir};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::error::CondaError;
@@ -51,15 +54,15 @@ impl RepodataClient {
             .join(format!("{:x}.json", Sha256::digest(url.as_bytes())))
     }
 
-    /// The records of `channel` for `platform` and for `noarch`. A subdirectory the channel
-    /// lacks (404) has no records; a channel with neither is an error.
+    /// The repodata of `channel` for `platform` and for `noarch`, each record left unparsed
+    /// until a solve reaches its name. A subdirectory the channel lacks (404) has no records; a
+    /// channel with neither is an error.
     pub async fn records(
         &self,
         channel: &Channel,
         platform: Subdir,
-    ) -> Result<Vec<RepoDataRecord>, CondaError> {
-        let mut records = Vec::new();
-        let mut found = false;
+    ) -> Result<Vec<SparseRepodata>, CondaError> {
+        let mut subdirs = Vec::new();
         for subdir in [platform, Subdir::NoArch] {
             let url = channel
                 .platform_url(subdir)
@@ -69,16 +72,10 @@ impl RepodataClient {
                     message: error.to_string(),
                 })?;
             if let Some(bytes) = self.repodata(url.as_str()).await? {
-                found = true;
-                let repodata: RepoData =
-                    serde_json::from_slice(&bytes).map_err(|error| CondaError::Repodata {
-                        url: url.to_string(),
-                        message: error.to_string(),
-                    })?;
-                records.extend(repodata.into_repo_data_records(channel));
+                subdirs.push(SparseRepodata::parse(channel, url.as_str(), &bytes)?);
             }
         }
-        if !found {
+        if subdirs.is_empty() {
             return Err(CondaError::Fetch {
                 url: channel.base_url.to_string(),
                 message: format!(
@@ -86,7 +83,7 @@ impl RepodataClient {
                 ),
             });
         }
-        Ok(records)
+        Ok(subdirs)
     }
 
     /// The bytes of one `repodata.json`; `None` when the channel does not have it.
@@ -176,4 +173,168 @@ fn describe(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The top level of a `repodata.json`, records kept as raw JSON.
+#[derive(Deserialize)]
+struct RawRepodata {
+    info: Option<Box<RawValue>>,
+    #[serde(default)]
+    packages: HashMap<String, Box<RawValue>>,
+    #[serde(default, rename = "packages.conda")]
+    conda_packages: HashMap<String, Box<RawValue>>,
+    /// The `v3` layout: read in full (rare, and rattler knows it).
+    v3: Option<serde::de::IgnoredAny>,
+}
+
+/// What a solve needs of a record before parsing it: the names it depends on.
+#[derive(Deserialize)]
+struct Dependencies {
+    #[serde(default)]
+    depends: Vec<String>,
+}
+
+/// One channel subdirectory's repodata, grouped by package name; a record is parsed only when
+/// a solve reaches its name (conda-forge's `linux-64` has hundreds of thousands of records, a
+/// solve needs a few hundred names).
+pub struct SparseRepodata {
+    channel: Channel,
+    url: String,
+    info: Option<Box<RawValue>>,
+    /// Name → (key under `packages` or `packages.conda`, whether `.conda`, the record).
+    by_name: HashMap<String, Vec<(String, bool, Box<RawValue>)>>,
+    /// Repodata in a layout read in full.
+    parsed: Option<Vec<RepoDataRecord>>,
+}
+
+impl SparseRepodata {
+    fn parse(channel: &Channel, url: &str, bytes: &[u8]) -> Result<Self, CondaError> {
+        let invalid = |error: serde_json::Error| CondaError::Repodata {
+            url: url.to_string(),
+            message: error.to_string(),
+        };
+        let raw: RawRepodata = serde_json::from_slice(bytes).map_err(invalid)?;
+        let mut sparse = Self {
+            channel: channel.clone(),
+            url: url.to_string(),
+            info: raw.info,
+            by_name: HashMap::new(),
+            parsed: None,
+        };
+        if raw.v3.is_some() {
+            let repodata: RepoData = serde_json::from_slice(bytes).map_err(invalid)?;
+            let records = repodata.into_repo_data_records(channel);
+            for record in &records {
+                sparse
+                    .by_name
+                    .entry(record.package_record.name.as_normalized().to_string())
+                    .or_default();
+            }
+            sparse.parsed = Some(records);
+            return Ok(sparse);
+        }
+        for (conda, packages) in [(false, raw.packages), (true, raw.conda_packages)] {
+            for (key, record) in packages {
+                let stem = key
+                    .strip_suffix(".tar.bz2")
+                    .or_else(|| key.strip_suffix(".conda"))
+                    .unwrap_or(&key);
+                let Some(name) = stem.rsplitn(3, '-').nth(2) else {
+                    continue;
+                };
+                sparse.by_name.entry(name.to_string()).or_default().push((
+                    key.clone(),
+                    conda,
+                    record,
+                ));
+            }
+        }
+        Ok(sparse)
+    }
+
+    /// The package names it has records of.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.by_name.keys()
+    }
+
+    /// The names the records of `name` depend on.
+    pub fn dependencies_of(&self, name: &str) -> Result<BTreeSet<String>, CondaError> {
+        let mut names = BTreeSet::new();
+        let depends = |depends: &[String], names: &mut BTreeSet<String>| {
+            for spec in depends {
+                if let Some(name) = spec.split([' ', '=', '<', '>', '!', '~']).next() {
+                    names.insert(name.to_string());
+                }
+            }
+        };
+        if let Some(parsed) = &self.parsed {
+            for record in parsed
+                .iter()
+                .filter(|record| record.package_record.name.as_normalized() == name)
+            {
+                depends(&record.package_record.depends, &mut names);
+            }
+            return Ok(names);
+        }
+        for (_, _, record) in self.by_name.get(name).into_iter().flatten() {
+            let parsed: Dependencies =
+                serde_json::from_str(record.get()).map_err(|error| CondaError::Repodata {
+                    url: self.url.clone(),
+                    message: error.to_string(),
+                })?;
+            depends(&parsed.depends, &mut names);
+        }
+        Ok(names)
+    }
+
+    /// Every record of these names, parsed.
+    pub fn select(&self, names: &BTreeSet<String>) -> Result<Vec<RepoDataRecord>, CondaError> {
+        if let Some(parsed) = &self.parsed {
+            return Ok(parsed
+                .iter()
+                .filter(|record| names.contains(record.package_record.name.as_normalized()))
+                .cloned()
+                .collect());
+        }
+        // A `repodata.json` of just these records, read by rattler as it reads any.
+        let mut text = String::from("{");
+        if let Some(info) = &self.info {
+            text.push_str("\"info\":");
+            text.push_str(info.get());
+            text.push(',');
+        }
+        for (index, conda) in [(0, false), (1, true)] {
+            text.push_str(if index == 0 {
+                "\"packages\":{"
+            } else {
+                ",\"packages.conda\":{"
+            });
+            let mut first = true;
+            for name in names {
+                for (key, _, record) in self
+                    .by_name
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, is_conda, _)| *is_conda == conda)
+                {
+                    if !first {
+                        text.push(',');
+                    }
+                    first = false;
+                    text.push_str(&serde_json::to_string(key).unwrap_or_default());
+                    text.push(':');
+                    text.push_str(record.get());
+                }
+            }
+            text.push('}');
+        }
+        text.push('}');
+        let repodata: RepoData =
+            serde_json::from_str(&text).map_err(|error| CondaError::Repodata {
+                url: self.url.clone(),
+                message: error.to_string(),
+            })?;
+        Ok(repodata.into_repo_data_records(&self.channel))
+    }
 }

@@ -45,8 +45,9 @@ impl InstalledPackage {
             "build_number": self.build_number,
             "subdir": self.subdir.clone().unwrap_or_default(),
             "depends": self.depends,
-            "sha256": self.sha256,
-            "md5": self.md5,
+            // A malformed digest is not the solver's business: the lock carries it as recorded.
+            "sha256": self.sha256.as_deref().filter(|hash| is_hex(hash, 64)),
+            "md5": self.md5.as_deref().filter(|hash| is_hex(hash, 32)),
             "fn": file_name,
             "url": url,
             "channel": channel,
@@ -76,6 +77,10 @@ impl InstalledPackage {
         }
         Ok(url)
     }
+}
+
+fn is_hex(text: &str, length: usize) -> bool {
+    text.len() == length && text.bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
 /// The packages a lock installs, as far as its URLs say (no dependencies): for a lock that
@@ -199,4 +204,59 @@ pub fn compare(lock: &CondaLock, packages: &[InstalledPackage]) -> Vec<String> {
         }
     }
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str, sha256: &str) -> InstalledPackage {
+        InstalledPackage {
+            name: name.to_string(),
+            version: "1.0".to_string(),
+            build: "h0_0".to_string(),
+            url: Some(format!(
+                "https://conda.example/linux-64/{name}-1.0-h0_0.conda"
+            )),
+            sha256: Some(sha256.to_string()),
+            ..InstalledPackage::default()
+        }
+    }
+
+    #[test]
+    fn an_environment_is_compared_with_a_lock_by_package_url_and_hash() {
+        // Digests as recorded, even malformed ones, are compared as they are.
+        let installed = [package("a", "aa"), package("b", "bb"), package("c", "cc")];
+        let (lock, warnings) = freeze(&installed, LockHeader::default()).unwrap();
+        assert!(warnings.is_empty());
+        assert!(compare(&lock, &installed).is_empty());
+        // What a lock file gives back is what was installed.
+        let mut from_lock = locked_packages(&lock);
+        from_lock.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(from_lock, {
+            let mut expected = installed.to_vec();
+            for package in &mut expected {
+                package.subdir = Some("linux-64".to_string());
+            }
+            expected
+        });
+        let changed = [package("a", "aa"), package("b", "xx"), package("d", "dd")];
+        assert_eq!(
+            compare(&lock, &changed),
+            [
+                "~ b-1.0-h0_0: the installed file's hash is not the lock's",
+                "+ d-1.0-h0_0 is installed but not in the lock",
+                "- c-1.0-h0_0 is in the lock but not installed",
+            ]
+        );
+        let mut moved = package("a", "aa");
+        moved.url = Some("https://mirror.example/linux-64/a-1.0-h0_0.conda".to_string());
+        assert!(
+            compare(&lock, &[moved, package("b", "bb"), package("c", "cc")])[0]
+                .starts_with("~ a-1.0-h0_0 was installed from https://mirror.example")
+        );
+        let mut local = package("e", "ee");
+        local.url = None;
+        assert!(freeze(&[local], LockHeader::default()).is_err());
+    }
 }

@@ -398,3 +398,62 @@ fn a_base_images_packages_stay_fixed_and_out_of_the_lock() {
 fn setup_conflict(channel: &CondaChannel) -> Setup {
     setup(&[channel], &["python 3.12.*"])
 }
+
+/// Records under `packages.conda` (the `.conda` format conda-forge publishes) lock to their
+/// `.conda` URLs, and a `file://` channel needs no server.
+#[test]
+fn conda_format_records_from_a_file_channel() {
+    let directory = tempfile::tempdir().unwrap();
+    let channel = directory.path().join("channel");
+    let record = |name: &str, depends: &[&str]| {
+        serde_json::json!({
+            "name": name, "version": "1.0", "build": "h0_0", "build_number": 0,
+            "depends": depends, "subdir": "linux-64",
+            "sha256": format!("{:x}", Sha256::digest(name.as_bytes())), "size": 10,
+        })
+    };
+    fs_err::create_dir_all(channel.join("linux-64")).unwrap();
+    fs_err::write(
+        channel.join("linux-64/repodata.json"),
+        serde_json::to_vec(&serde_json::json!({
+            "info": {"subdir": "linux-64"},
+            "packages": {},
+            "packages.conda": {
+                "libgdal-core-1.0-h0_0.conda": record("libgdal-core", &["ca-certificates"]),
+                "ca-certificates-1.0-h0_0.conda": record("ca-certificates", &[]),
+                "unrelated-1.0-h0_0.conda": record("unrelated", &["missing-dependency"]),
+            },
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let environment = directory.path().join("environment.yml");
+    fs_err::write(
+        &environment,
+        format!(
+            "channels:\n  - file://{}\ndependencies:\n  - libgdal-core\n",
+            channel.display()
+        ),
+    )
+    .unwrap();
+    let settings = CondaLockSettings {
+        environment: environment.clone(),
+        output: environment.with_extension("lock"),
+        target: CondaTarget::new("linux-64", None, None).unwrap(),
+        exclude_newer: None,
+        upgrade: Upgrade::Nothing,
+        base: None,
+        regenerate: None,
+    };
+    let client = RepodataClient::new(directory.path().join("cache"), false).unwrap();
+    lock(&settings, &client).unwrap();
+    let lock = read_lock(&settings.output).unwrap();
+    let urls: Vec<String> = lock.packages.iter().map(ToString::to_string).collect();
+    assert_eq!(urls.len(), 2, "{urls:?}");
+    assert!(urls[0].contains("/linux-64/ca-certificates-1.0-h0_0.conda#sha256:"));
+    assert!(urls[1].contains("/linux-64/libgdal-core-1.0-h0_0.conda#sha256:"));
+    assert_eq!(
+        strata_conda::CondaLock::package_label(&lock.packages[1]),
+        "libgdal-core-1.0-h0_0"
+    );
+}

@@ -242,7 +242,7 @@ fn check_image(
         anyhow::bail!("`{image}` holds no conda environment (no `conda-meta/*.json` records)");
     }
     // The environment closest to the lock.
-    let (environment, changes) = facts
+    let (environment, mut changes) = facts
         .conda
         .iter()
         .map(|environment| {
@@ -254,6 +254,33 @@ fn check_image(
         })
         .min_by_key(|(_, changes)| changes.len())
         .expect("at least one environment");
+    // What pip installed, against the `pip:` section's lock when there is one.
+    let pip_lock = pip_lock_path(output);
+    if let Ok(text) = fs_err::read_to_string(&pip_lock) {
+        let locked = strata_pylock::parse_lock(&pip_lock, &text)?;
+        let locked: std::collections::BTreeSet<(String, String)> = locked
+            .pins
+            .into_iter()
+            .map(|pin| (strata_conda::normalize(&pin.name), pin.version))
+            .collect();
+        let installed: std::collections::BTreeSet<(String, String)> =
+            pip_installed(&facts, environment)
+                .into_iter()
+                .map(|package| (strata_conda::normalize(&package.name), package.version))
+                .collect();
+        for (name, version) in installed.difference(&locked) {
+            changes.push(format!(
+                "+ pip {name}=={version} is installed but not in `{}`",
+                pip_lock.display()
+            ));
+        }
+        for (name, version) in locked.difference(&installed) {
+            changes.push(format!(
+                "- pip {name}=={version} is in `{}` but not installed",
+                pip_lock.display()
+            ));
+        }
+    }
     let lock_path = output.display().to_string();
     if changes.is_empty() {
         printer.info(&format!(

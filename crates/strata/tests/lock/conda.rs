@@ -250,6 +250,30 @@ fn live_pypi_an_image_built_from_a_lock_holds_it_freezes_back_to_it_and_is_check
     );
     assert!(pip.contains("#    six==1.16.0"), "{pip}");
     assert!(pip.contains("python=3.11.6"), "{pip}");
+    // The frozen pair is what the image holds, pip's part included.
+    let check_frozen = [
+        "lock",
+        "--check",
+        "--image",
+        &image,
+        "environment.yml",
+        "-o",
+        "frozen.lock",
+    ];
+    let holds = context.output(&check_frozen);
+    assert!(holds.status.success(), "{}", context.render(&holds));
+    context.write(
+        "frozen.pip.lock",
+        &pip.replace("python-dateutil==2.9.0.post0", "python-dateutil==2.8.2"),
+    );
+    let pip_drift = context.output(&check_frozen);
+    let rendered = context.render(&pip_drift);
+    assert_eq!(pip_drift.status.code(), Some(1), "{rendered}");
+    assert!(
+        rendered.contains("+ pip python-dateutil==2.9.0.post0 is installed but not in")
+            && rendered.contains("- pip python-dateutil==2.8.2 is in"),
+        "{rendered}"
+    );
     let unknown = context.output(&["freeze", &image, "--env", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("base (/opt/conda)"));

@@ -117,6 +117,10 @@ fn science_channel() -> CondaChannel {
                 "lib/python3.11/site-packages/six-1.16.0.dist-info/METADATA",
                 &metadata("six", "1.16.0"),
             ),
+        CondaPackage::new("attrs", "23.2.0", "noarch")
+            .noarch_python()
+            .build("pyh71513ae_0", 0)
+            .depends(&["python >=3.7"]),
         CondaPackage::new("proj", "9.3.1", "linux-64")
             .build("h1d62c97_0", 0)
             .file("share/proj/proj.db", "proj")
@@ -277,6 +281,25 @@ fn live_pypi_an_image_built_from_a_lock_holds_it_freezes_back_to_it_and_is_check
     let unknown = context.output(&["freeze", &image, "--env", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("base (/opt/conda)"));
+
+    // A child environment on top of the image's: only what it adds is locked.
+    context.write(
+        "child.yml",
+        &format!(
+            "channels:\n  - {}\ndependencies:\n  - attrs\n  - python 3.11.*\n",
+            channel.url()
+        ),
+    );
+    let child = context.output(&["lock", "child.yml", "--base", &image]);
+    assert!(child.status.success(), "{}", context.render(&child));
+    let child_lock = fs_err::read_to_string(context.root.join("child.lock")).unwrap();
+    let child_urls = lock_urls(&child_lock);
+    assert_eq!(child_urls.len(), 1, "{child_lock}");
+    assert!(child_urls[0].contains("/attrs-23.2.0-"), "{child_lock}");
+    assert!(
+        child_lock.contains(&format!("# base: {image}\n")),
+        "{child_lock}"
+    );
 
     // A lock the image does not hold: each difference named, exit 1.
     let without_six = lock

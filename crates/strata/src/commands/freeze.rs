@@ -52,6 +52,9 @@ pub fn freeze(settings: &FreezeSettings, printer: &Printer) -> anyhow::Result<Ex
     if let Some(output) = &settings.output {
         let _ = write!(regenerate, " -o {}", output.display());
     }
+    if settings.registry {
+        regenerate.push_str(" --registry");
+    }
     let header = strata_conda::LockHeader {
         environment: format!("{} in {}", environment.path(), settings.image),
         platform: platform.clone(),

@@ -57,11 +57,12 @@ pub struct LockOptions {
     /// Environment files: the CUDA driver version the solve may assume (`__cuda`).
     #[arg(long, value_name = "VERSION")]
     pub cuda: Option<String>,
-    /// Read the target (interpreter, C library, architecture) from a built image.
+    /// Read the target (interpreter, C library, architecture) from a built image. With `--check`
+    /// and an environment file: say whether the image's environment holds exactly the lock.
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
-    /// Keep the Python distributions installed in this image as they are: they constrain the
-    /// resolution and are not locked again.
+    /// Keep the Python distributions (for an environment file, the conda packages) installed in
+    /// this image as they are: they constrain the resolution and are not locked again.
     #[arg(long, value_name = "IMAGE")]
     pub base: Option<String>,
     /// Read `--image` and `--base` from their registries instead of the local engine.

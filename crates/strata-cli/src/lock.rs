@@ -34,7 +34,9 @@ pub struct FetchArgs {
 #[derive(Debug, Args)]
 pub struct LockOptions {
     /// The requirements file, or a conda `environment.yml` (`.yml`/`.yaml`). Without one, in a repository whose `strata.toml` configures
-    /// `[images.NAME.lock]`, every configured image is locked, parents first.
+    /// `[images.NAME.lock]` or `[images.NAME.conda]`, every configured image is locked, parents
+    /// first; outside one, `requirements.txt` beside `requirements.lock` (or `environment.yml`
+    /// beside `environment.lock`).
     pub requirements: Option<PathBuf>,
     /// The lock file (default: the requirements file with a `.lock` extension).
     #[arg(short, long, value_name = "FILE")]

@@ -26,9 +26,37 @@ pub fn lock(settings: &LockCommandSettings, printer: &Printer) -> anyhow::Result
                 crate::commands::conda::lock_environment(options, requirements, printer)
             }
             Some(requirements) => lock_one(options, requirements.clone(), printer),
-            None => lock_repository(options, printer),
+            None => match lone_lock(&options.repository) {
+                Some(file) if is_environment_file(&file) => {
+                    crate::commands::conda::lock_environment(options, &file, printer)
+                }
+                Some(file) => lock_one(options, file, printer),
+                None => lock_repository(options, printer),
+            },
         },
     }
+}
+
+/// Outside a repository (no `strata.toml`), the input of the one lock a directory holds:
+/// `requirements.txt` beside `requirements.lock` (the phys-398 layout), else `environment.yml`
+/// beside `environment.lock`.
+fn lone_lock(directory: &Path) -> Option<PathBuf> {
+    if directory.join("strata.toml").exists() {
+        return None;
+    }
+    [
+        ("requirements.txt", "requirements.lock"),
+        ("environment.yml", "environment.lock"),
+    ]
+    .iter()
+    .find(|(input, lock)| directory.join(input).is_file() && directory.join(lock).is_file())
+    .map(|(input, _)| {
+        if directory == Path::new(".") {
+            PathBuf::from(input)
+        } else {
+            directory.join(input)
+        }
+    })
 }
 
 pub fn client(offline: bool) -> anyhow::Result<IndexClient> {

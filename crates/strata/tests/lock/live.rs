@@ -278,3 +278,31 @@ fn live_pypi_a_second_run_with_nothing_changed_resolves_nothing() {
     );
     assert!(lock_text(&context).contains("six=="));
 }
+
+/// Outside a repository, `strata lock` with no file takes `requirements.txt` beside
+/// `requirements.lock` (the phys-398 layout); with no lock there yet it still asks for a file.
+#[test]
+fn live_pypi_no_file_uses_the_requirements_beside_their_lock() {
+    let context = with_requirements("six==1.16.0\n");
+    let refused = context.output(&["lock", "--check"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        context.render(&refused)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("give a requirements"));
+    let locked = context.output(&["lock", "requirements.txt", "--python-version", "3.11"]);
+    assert!(locked.status.success(), "{}", context.render(&locked));
+    let check = context.output(&["lock", "--check"]);
+    assert!(check.status.success(), "{}", context.render(&check));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("`requirements.lock` is up to date"));
+    context.write("requirements.txt", "six==1.16.0\nattrs==23.2.0\n");
+    let drifted = context.output(&["lock", "--check"]);
+    assert_eq!(
+        drifted.status.code(),
+        Some(1),
+        "{}",
+        context.render(&drifted)
+    );
+}

@@ -473,6 +473,7 @@ impl Engine for DockerEngine {
                     entrypoint: config.entrypoint.unwrap_or_default(),
                     cmd: config.cmd.unwrap_or_default(),
                     shell: config.shell.unwrap_or_default(),
+                    user: config.user.filter(|user| !user.is_empty()),
                     created: inspect.created.and_then(|created| {
                         let seconds = u64::try_from(created.unix_timestamp()).ok()?;
                         let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);

@@ -60,6 +60,8 @@ pub struct ImageDetails {
     pub entrypoint: Vec<String>,
     pub cmd: Vec<String>,
     pub shell: Vec<String>,
+    /// The config's `User` (`None` when unset: root).
+    pub user: Option<String>,
     /// RFC 3339 creation time.
     pub created: Option<String>,
     pub architecture: Option<String>,

@@ -44,6 +44,9 @@ pub struct ImageMetadata {
     pub cmd: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shell: Vec<String>,
+    /// The config's `User` (unset: root).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     pub labels: BTreeMap<String, String>,
     /// Filled by [`compute`] from the layer records.
     pub layers: Vec<LayerSummary>,
@@ -85,8 +88,53 @@ pub struct OsRelease {
 pub struct PythonFacts {
     /// The interpreter `python3` (else `python`) finds on the image's `PATH`.
     pub default: Option<Interpreter>,
+    /// The site directories the default interpreter puts on `sys.path`, in its order:
+    /// `PYTHONPATH`, the user site, a virtual environment's, the installation's (Debian's
+    /// `dist-packages` included). Whether or not the image has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub site_path: Vec<String>,
     pub interpreters: Vec<Interpreter>,
     pub environments: Vec<PythonEnvironment>,
+}
+
+/// A distribution the default interpreter imports, and the site directory it comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct Importable<'a> {
+    pub directory: &'a str,
+    pub package: &'a PythonPackage,
+}
+
+impl PythonFacts {
+    /// Every distribution the default interpreter imports: the environments on its `sys.path`,
+    /// the first on the path winning where two hold the same distribution. Without a default
+    /// interpreter, every environment (the first in path order winning).
+    pub fn importable(&self) -> Vec<Importable<'_>> {
+        let environments: Vec<&PythonEnvironment> = if self.default.is_some() {
+            self.site_path
+                .iter()
+                .filter_map(|directory| {
+                    self.environments
+                        .iter()
+                        .find(|environment| &environment.path == directory)
+                })
+                .collect()
+        } else {
+            self.environments.iter().collect()
+        };
+        let mut seen = BTreeSet::new();
+        let mut importable = Vec::new();
+        for environment in environments {
+            for package in &environment.packages {
+                if seen.insert(crate::normalize_python_name(&package.name)) {
+                    importable.push(Importable {
+                        directory: &environment.path,
+                        package,
+                    });
+                }
+            }
+        }
+        importable
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -230,7 +278,13 @@ pub fn compute(mut metadata: ImageMetadata, records: &[LayerRecord]) -> ImageFac
     let deb_packages = deb_packages(&view);
     let mut conda = conda_environments(&view);
     audit_activation(&view, &metadata, &mut conda);
-    let python = python_facts(&view, &metadata.env, &deb_packages, &conda);
+    let python = python_facts(
+        &view,
+        &metadata.env,
+        metadata.user.as_deref(),
+        &deb_packages,
+        &conda,
+    );
     let breadcrumbs = breadcrumbs(&metadata.labels);
     ImageFacts {
         schema_version: FACTS_SCHEMA_VERSION,
@@ -475,6 +529,7 @@ fn prefix_version(
     };
     if let Some(FileFacts::Pyvenv {
         version: Some(version),
+        ..
     }) = facts_at(view, &under("pyvenv.cfg"))
     {
         return Some(version.clone());
@@ -547,6 +602,7 @@ fn interpreter_at(
 fn python_facts(
     view: &MergedView,
     env: &[String],
+    user: Option<&str>,
     deb: &[DebPackage],
     conda: &[CondaEnvironment],
 ) -> PythonFacts {
@@ -561,18 +617,35 @@ fn python_facts(
             interpreters.extend(interpreter_at(view, path, deb, conda));
         }
     }
-    let search_path = env
-        .iter()
-        .find_map(|variable| variable.strip_prefix("PATH="))
-        .unwrap_or(DEFAULT_PATH);
-    let default = search_path.split(':').find_map(|directory| {
+    let variable = |name: &str| {
+        let prefix = format!("{name}=");
+        env.iter()
+            .find_map(|variable| variable.strip_prefix(prefix.as_str()))
+    };
+    let search_path = variable("PATH").unwrap_or(DEFAULT_PATH);
+    let found = search_path.split(':').find_map(|directory| {
         ["python3", "python"].iter().find_map(|name| {
-            let resolved = view.resolve(&format!("{}/{name}", directory.trim_matches('/')))?;
+            let invoked = format!("{}/{name}", directory.trim_matches('/'));
+            let resolved = view.resolve(&invoked)?;
             (view.entries.get(&resolved) == Some(&Node::Executable))
                 .then(|| interpreter_at(view, &resolved, deb, conda))
                 .flatten()
+                .map(|interpreter| (invoked, resolved, interpreter))
         })
     });
+    let site_path = found
+        .as_ref()
+        .map(|(invoked, resolved, interpreter)| {
+            SiteSearch {
+                view,
+                deb,
+                variable: &variable,
+                user,
+            }
+            .site_path(invoked, resolved, &interpreter.version)
+        })
+        .unwrap_or_default();
+    let default = found.map(|(_, _, interpreter)| interpreter);
     let mut environments: BTreeMap<String, Vec<PythonPackage>> = BTreeMap::new();
     for (path, node) in &view.entries {
         if let Node::Facts {
@@ -617,8 +690,131 @@ fn python_facts(
         .collect();
     PythonFacts {
         default,
+        site_path,
         interpreters,
         environments,
+    }
+}
+
+/// How `site.py` builds the default interpreter's `sys.path` site directories, from the image's
+/// files and config alone.
+struct SiteSearch<'a> {
+    view: &'a MergedView,
+    deb: &'a [DebPackage],
+    variable: &'a dyn Fn(&str) -> Option<&'a str>,
+    user: Option<&'a str>,
+}
+
+impl SiteSearch<'_> {
+    /// `invoked`: where `PATH` finds the interpreter (a venv's `bin/python3`); `resolved`: the
+    /// executable it links to. Both relative to the root.
+    fn site_path(&self, invoked: &str, resolved: &str, version: &str) -> Vec<String> {
+        let minor = resolved.rsplit('/').next().and_then(minor_of).map_or_else(
+            || version.split('.').take(2).collect::<Vec<_>>().join("."),
+            str::to_string,
+        );
+        let base = resolved
+            .rsplit_once('/')
+            .map_or("", |(directory, _)| directory);
+        let base = base
+            .strip_suffix("/bin")
+            .unwrap_or(if base == "bin" { "" } else { base });
+        // `site.py` looks for `pyvenv.cfg` beside the executable it was started as, then one up.
+        let directory = invoked
+            .rsplit_once('/')
+            .map_or("", |(directory, _)| directory);
+        let venv = [
+            directory,
+            directory.rsplit_once('/').map_or("", |(up, _)| up),
+        ]
+        .into_iter()
+        .find_map(|candidate| {
+            let config = if candidate.is_empty() {
+                "pyvenv.cfg".to_string()
+            } else {
+                format!("{candidate}/pyvenv.cfg")
+            };
+            match facts_at(self.view, &config) {
+                Some(FileFacts::Pyvenv {
+                    system_site_packages,
+                    ..
+                }) => Some((candidate.to_string(), *system_site_packages)),
+                _ => None,
+            }
+        });
+        // Debian's and Ubuntu's own Python: `site.py` patched for `dist-packages`.
+        let debian = base == "usr"
+            && self.deb.iter().any(|package| {
+                package.name == format!("python{minor}-minimal")
+                    || package.name == format!("libpython{minor}-minimal")
+                    || package.name == format!("libpython{minor}-stdlib")
+            });
+        let prefixes: Vec<&str> = match &venv {
+            Some((venv, true)) => vec![venv.as_str(), base],
+            Some((venv, false)) => vec![venv.as_str()],
+            None => vec![base],
+        };
+        let mut path: Vec<String> = Vec::new();
+        let absolute = |directory: &str| format!("/{}", directory.trim_matches('/'));
+        if let Some(python_path) = (self.variable)("PYTHONPATH") {
+            path.extend(
+                python_path
+                    .split(':')
+                    .filter(|entry| entry.starts_with('/'))
+                    .map(absolute),
+            );
+        }
+        let user_site = (self.variable)("PYTHONNOUSERSITE").is_none_or(str::is_empty)
+            && !matches!(venv, Some((_, false)));
+        if user_site {
+            let home = (self.variable)("HOME").map(str::to_string).or_else(|| {
+                // Docker sets `HOME=/root` for root when the image does not set it; another
+                // user's home is in `/etc/passwd`, which strata does not read.
+                matches!(
+                    self.user.map(|user| user.split(':').next().unwrap_or(user)),
+                    None | Some("root" | "0")
+                )
+                .then(|| "/root".to_string())
+            });
+            let user_base = (self.variable)("PYTHONUSERBASE")
+                .filter(|base| base.starts_with('/'))
+                .map(str::to_string)
+                .or_else(|| home.map(|home| format!("{}/.local", home.trim_end_matches('/'))));
+            if let Some(user_base) = user_base {
+                path.push(absolute(&format!(
+                    "{user_base}/lib/python{minor}/site-packages"
+                )));
+            }
+        }
+        for prefix in prefixes {
+            let under = |relative: &str| {
+                absolute(&if prefix.is_empty() {
+                    relative.to_string()
+                } else {
+                    format!("{prefix}/{relative}")
+                })
+            };
+            if debian {
+                if venv.is_some() {
+                    path.push(under(&format!("lib/python{minor}/site-packages")));
+                }
+                path.push(under(&format!("local/lib/python{minor}/dist-packages")));
+                path.push(under("lib/python3/dist-packages"));
+                path.push(under(&format!("lib/python{minor}/dist-packages")));
+            } else {
+                path.push(under(&format!("lib/python{minor}/site-packages")));
+            }
+        }
+        // As Python: symlinked directories count once, by where they lead.
+        let mut seen = BTreeSet::new();
+        path.into_iter()
+            .map(|directory| {
+                self.view
+                    .resolve(directory.trim_start_matches('/'))
+                    .map_or(directory, |resolved| absolute(&resolved))
+            })
+            .filter(|directory| seen.insert(directory.clone()))
+            .collect()
     }
 }
 
@@ -746,6 +942,225 @@ mod tests {
         assert_eq!(
             unset(&compute(metadata, &[layer()])),
             ["ENV GDAL_DATA=/opt/conda/envs/geo/share/gdal"]
+        );
+    }
+
+    fn distribution(name: &str, version: &str) -> Node {
+        Node::Facts {
+            facts: FileFacts::PythonDistribution(PythonPackage {
+                name: name.to_string(),
+                version: version.to_string(),
+                summary: None,
+                license: None,
+            }),
+        }
+    }
+
+    /// Debian 12's Python from apt, `pip install --break-system-packages` into
+    /// `/usr/local/lib/python3.11/dist-packages`, apt's six in `/usr/lib/python3/dist-packages`.
+    fn debian_layer() -> LayerRecord {
+        let mut record = LayerRecord::default();
+        record.entries.insert(
+            "var/lib/dpkg/status".to_string(),
+            Node::Facts {
+                facts: FileFacts::Dpkg {
+                    packages: vec![DebPackage {
+                        name: "python3.11-minimal".to_string(),
+                        version: "3.11.2-6+deb12u1".to_string(),
+                        architecture: Some("amd64".to_string()),
+                        source: None,
+                        licenses: Vec::new(),
+                    }],
+                },
+            },
+        );
+        record
+            .entries
+            .insert("usr/bin/python3.11".to_string(), Node::Executable);
+        record.entries.insert(
+            "usr/bin/python3".to_string(),
+            Node::Symlink {
+                target: "python3.11".to_string(),
+            },
+        );
+        for (path, name, version) in [
+            (
+                "usr/local/lib/python3.11/dist-packages/attrs-23.2.0.dist-info/METADATA",
+                "attrs",
+                "23.2.0",
+            ),
+            (
+                "usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info/METADATA",
+                "six",
+                "1.16.0",
+            ),
+            (
+                "usr/lib/python3/dist-packages/six-1.16.0.egg-info",
+                "six",
+                "1.15.0",
+            ),
+            (
+                "usr/lib/python3/dist-packages/pip-23.0.1.dist-info/METADATA",
+                "pip",
+                "23.0.1",
+            ),
+            // Not on Debian's `sys.path`: nothing there is imported.
+            (
+                "usr/lib/python3.11/site-packages/stray-1.0.dist-info/METADATA",
+                "stray",
+                "1.0",
+            ),
+        ] {
+            record
+                .entries
+                .insert(path.to_string(), distribution(name, version));
+        }
+        record
+    }
+
+    fn imported(facts: &ImageFacts) -> Vec<String> {
+        facts
+            .python
+            .importable()
+            .iter()
+            .map(|found| {
+                format!(
+                    "{}=={} in {}",
+                    found.package.name, found.package.version, found.directory
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn debian_site_path_puts_local_dist_packages_first() {
+        let facts = compute(ImageMetadata::default(), &[debian_layer()]);
+        assert_eq!(facts.python.default.as_ref().unwrap().version, "3.11.2");
+        assert_eq!(
+            facts.python.site_path,
+            [
+                "/root/.local/lib/python3.11/site-packages",
+                "/usr/local/lib/python3.11/dist-packages",
+                "/usr/lib/python3/dist-packages",
+                "/usr/lib/python3.11/dist-packages",
+            ]
+        );
+        assert_eq!(
+            imported(&facts),
+            [
+                "attrs==23.2.0 in /usr/local/lib/python3.11/dist-packages",
+                "six==1.16.0 in /usr/local/lib/python3.11/dist-packages",
+                "pip==23.0.1 in /usr/lib/python3/dist-packages",
+            ]
+        );
+    }
+
+    #[test]
+    fn venv_site_path_follows_pyvenv_cfg_and_user_site_follows_home() {
+        let mut venv = debian_layer();
+        venv.entries.insert(
+            "opt/venv/bin/python3".to_string(),
+            Node::Symlink {
+                target: "/usr/bin/python3".to_string(),
+            },
+        );
+        venv.entries.insert(
+            "opt/venv/pyvenv.cfg".to_string(),
+            Node::Facts {
+                facts: FileFacts::Pyvenv {
+                    version: Some("3.11.2".to_string()),
+                    system_site_packages: false,
+                },
+            },
+        );
+        venv.entries.insert(
+            "opt/venv/lib/python3.11/site-packages/attrs-24.2.0.dist-info/METADATA".to_string(),
+            distribution("attrs", "24.2.0"),
+        );
+        venv.entries.insert(
+            "home/jovyan/.local/lib/python3.11/site-packages/six-1.17.0.dist-info/METADATA"
+                .to_string(),
+            distribution("six", "1.17.0"),
+        );
+        let metadata = |system_site: bool| {
+            let mut layer = venv.clone();
+            if let Some(Node::Facts {
+                facts:
+                    FileFacts::Pyvenv {
+                        system_site_packages,
+                        ..
+                    },
+            }) = layer.entries.get_mut("opt/venv/pyvenv.cfg")
+            {
+                *system_site_packages = system_site;
+            }
+            let metadata = ImageMetadata {
+                env: vec![
+                    "PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin".to_string(),
+                    "HOME=/home/jovyan".to_string(),
+                ],
+                user: Some("jovyan".to_string()),
+                ..ImageMetadata::default()
+            };
+            compute(metadata, &[layer])
+        };
+        // An isolated venv: its own site-packages only, no user site.
+        let isolated = metadata(false);
+        assert_eq!(
+            imported(&isolated),
+            ["attrs==24.2.0 in /opt/venv/lib/python3.11/site-packages"]
+        );
+        assert!(!isolated
+            .python
+            .site_path
+            .iter()
+            .any(|path| path.starts_with("/home")));
+        // `--system-site-packages`: the user site first, then the venv, then Debian's (whose
+        // `site.py` adds `/usr/lib/python3.11/site-packages` too inside a venv).
+        let shared = metadata(true);
+        assert_eq!(
+            imported(&shared),
+            [
+                "six==1.17.0 in /home/jovyan/.local/lib/python3.11/site-packages",
+                "attrs==24.2.0 in /opt/venv/lib/python3.11/site-packages",
+                "stray==1.0 in /usr/lib/python3.11/site-packages",
+                "pip==23.0.1 in /usr/lib/python3/dist-packages",
+            ]
+        );
+    }
+
+    #[test]
+    fn official_python_images_use_usr_local_site_packages() {
+        let mut record = LayerRecord::default();
+        record
+            .entries
+            .insert("usr/local/bin/python3.12".to_string(), Node::Executable);
+        record.entries.insert(
+            "usr/local/bin/python3".to_string(),
+            Node::Symlink {
+                target: "python3.12".to_string(),
+            },
+        );
+        record.entries.insert(
+            "usr/local/lib/python3.12/site-packages/pip-24.0.dist-info/METADATA".to_string(),
+            distribution("pip", "24.0"),
+        );
+        let metadata = ImageMetadata {
+            env: vec![
+                "PATH=/usr/local/bin:/usr/bin:/bin".to_string(),
+                "PYTHONPATH=/opt/extra".to_string(),
+                "PYTHONNOUSERSITE=1".to_string(),
+            ],
+            ..ImageMetadata::default()
+        };
+        let facts = compute(metadata, &[record]);
+        assert_eq!(
+            facts.python.site_path,
+            ["/opt/extra", "/usr/local/lib/python3.12/site-packages"]
+        );
+        assert_eq!(
+            imported(&facts),
+            ["pip==24.0 in /usr/local/lib/python3.12/site-packages"]
         );
     }
 }

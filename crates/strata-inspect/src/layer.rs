@@ -228,6 +228,7 @@ pub(crate) fn record_path(
             .map(|version| FileFacts::PythonPatchLevel { version }),
         Kind::Pyvenv => Some(FileFacts::Pyvenv {
             version: parsers::pyvenv_version(&text),
+            system_site_packages: parsers::pyvenv_system_site_packages(&text),
         }),
         Kind::Copyright => Some(FileFacts::Copyright {
             licenses: parsers::dep5_licenses(&text),

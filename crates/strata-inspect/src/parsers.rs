@@ -131,13 +131,23 @@ pub fn python_metadata(text: &str) -> Option<PythonPackage> {
     })
 }
 
-/// `version = 3.11.2` (or `version_info = 3.11.2.final.0`) from `pyvenv.cfg`.
-pub fn pyvenv_version(text: &str) -> Option<String> {
-    let fields: BTreeMap<String, String> = text
-        .lines()
+fn pyvenv_fields(text: &str) -> BTreeMap<String, String> {
+    text.lines()
         .filter_map(|line| line.split_once('='))
         .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
-        .collect();
+        .collect()
+}
+
+/// `include-system-site-packages = true` in `pyvenv.cfg` (as `site.py` reads it: any case).
+pub fn pyvenv_system_site_packages(text: &str) -> bool {
+    pyvenv_fields(text)
+        .get("include-system-site-packages")
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+}
+
+/// `version = 3.11.2` (or `version_info = 3.11.2.final.0`) from `pyvenv.cfg`.
+pub fn pyvenv_version(text: &str) -> Option<String> {
+    let fields = pyvenv_fields(text);
     if let Some(version) = fields.get("version") {
         return Some(version.clone());
     }
@@ -417,6 +427,13 @@ mod tests {
             pyvenv_version("version_info = 3.12.1.final.0\n").as_deref(),
             Some("3.12.1")
         );
+        assert!(pyvenv_system_site_packages(
+            "home = /usr/bin\ninclude-system-site-packages = True\n"
+        ));
+        assert!(!pyvenv_system_site_packages(
+            "include-system-site-packages = false\n"
+        ));
+        assert!(!pyvenv_system_site_packages("home = /usr/bin\n"));
         assert_eq!(
             patchlevel_version("#define PY_MINOR_VERSION 11\n#define PY_VERSION      \"3.11.7\"\n")
                 .as_deref(),

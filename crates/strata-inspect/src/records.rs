@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when what a record holds changes; older cache entries are then ignored.
-pub const RECORD_VERSION: u32 = 3;
+pub const RECORD_VERSION: u32 = 4;
 
 /// The facts of one layer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +70,10 @@ pub enum FileFacts {
     /// A virtual environment's `pyvenv.cfg`.
     Pyvenv {
         version: Option<String>,
+        /// `include-system-site-packages = true`: the base interpreter's site directories
+        /// stay on `sys.path`.
+        #[serde(default)]
+        system_site_packages: bool,
     },
     /// A Debian package's machine-readable `usr/share/doc/<package>/copyright`: its licences.
     Copyright {

@@ -45,6 +45,7 @@ pub async fn inspect_local<E: Engine>(
         entrypoint: details.entrypoint,
         cmd: details.cmd,
         shell: details.shell,
+        user: details.user,
         labels: details.labels,
         layers: Vec::new(),
     };
@@ -202,6 +203,10 @@ pub async fn inspect_registry_with(
         entrypoint: strings(&config["config"]["Entrypoint"]),
         cmd: strings(&config["config"]["Cmd"]),
         shell: strings(&config["config"]["Shell"]),
+        user: config["config"]["User"]
+            .as_str()
+            .filter(|user| !user.is_empty())
+            .map(str::to_string),
         labels: config["config"]["Labels"]
             .as_object()
             .map(|labels| {

@@ -48,6 +48,16 @@ pub enum LockError {
     },
     #[error("no solution for the requirements on {target}:\n{explanation}")]
     NoSolution { target: String, explanation: String },
+    #[error("`{requirement}` needs {wanted} {package} than the {version} the base image has in {source_of}")]
+    BaseConflict {
+        requirement: String,
+        package: String,
+        /// `a newer`, `an older` or `another`.
+        wanted: &'static str,
+        version: String,
+        /// The site directory (or parent lock) the base's copy comes from.
+        source_of: String,
+    },
     #[error("the sha256 of `{file}` is {actual}, not {expected}: the download is damaged or was tampered with")]
     HashMismatch {
         file: String,
@@ -103,6 +113,7 @@ impl LockError {
             Self::UnknownPython => Some("give `--python-version 3.11` (and `--platform`), or `--image IMAGE` to read them from a built image; `--check` and later locks take them from the lock".to_string()),
             Self::SdistOnly { package, .. } => Some(format!("pass `--no-binary {package}` to lock its source distribution (it is then built in the image)")),
             Self::Offline { .. } => Some("run once without `--offline` to fill the cache".to_string()),
+            Self::BaseConflict { package, .. } => Some(format!("a lock on top of a base image cannot replace what the base installed: relax the requirement on {package}, or change {package} in the base image and lock it again")),
             Self::NoSolution { .. } => Some("relax the conflicting requirements, or lock for another Python version with `--python-version`".to_string()),
             Self::Shared(error) => error.hint(),
             Self::NoUploadTimes { .. } => Some("use an index that serves the JSON simple API (PEP 691 with PEP 700 upload times), such as PyPI".to_string()),

@@ -45,6 +45,11 @@ pub struct LockSettings {
     pub upgrade: Upgrade,
     /// Distributions of the base image (normalized name to version).
     pub base: BTreeMap<String, String>,
+    /// Where the base has them (normalized name, site directory or parent lock), in the order
+    /// its interpreter searches: the lock's header lists them by directory, conflicts name it.
+    pub base_sources: Vec<(String, String)>,
+    /// The image the base came from (`--base`), recorded in the header.
+    pub base_image: Option<String>,
     /// Replace the requirements file's index.
     pub index_url: Option<String>,
     /// The requirements themselves, when they are not in a file of their own (a conda
@@ -225,6 +230,13 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
         &selection,
         &ResolveOptions {
             preferences,
+            fixed_sources: settings
+                .base_sources
+                .iter()
+                .filter_map(|(name, source)| {
+                    Some((PackageName::from_str(name).ok()?, source.clone()))
+                })
+                .collect(),
             fixed,
             url_files,
         },
@@ -238,6 +250,8 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
         index_url,
         extra_index_urls: requirements.extra_index_urls.clone(),
         command: settings.command.clone(),
+        base_sources: settings.base_sources.clone(),
+        base_image: settings.base_image.clone(),
     };
     let text = render(&header, &resolution);
     let new = parse(&settings.output, &text)?;

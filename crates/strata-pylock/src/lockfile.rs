@@ -25,6 +25,11 @@ pub struct LockHeader {
     /// The command that regenerates the lock, when it is not `strata lock <requirements>`
     /// (a conda environment's `pip:` section). Written, not read back.
     pub command: Option<String>,
+    /// Where the base image has each of its distributions (normalized name, site directory),
+    /// in the order its interpreter searches them: the base section is grouped by directory.
+    pub base_sources: Vec<(String, String)>,
+    /// The image given as `--base`: a later `strata lock` or `--check` without `--base` uses it.
+    pub base_image: Option<String>,
 }
 
 /// A pin read back from a lock file.
@@ -61,6 +66,9 @@ impl LockHeader {
         for name in &self.no_binary {
             let _ = write!(command, " --no-binary {name}");
         }
+        if let Some(image) = &self.base_image {
+            let _ = write!(command, " --base {image}");
+        }
         command
     }
 }
@@ -90,13 +98,45 @@ pub fn render(header: &LockHeader, resolution: &Resolution) -> String {
     if !header.no_binary.is_empty() {
         let _ = writeln!(output, "# strata-no-binary: {}", header.no_binary.join(","));
     }
+    if let Some(image) = &header.base_image {
+        let _ = writeln!(output, "# strata-base-image: {image}");
+    }
     if !resolution.fixed.is_empty() {
         let _ = writeln!(
             output,
             "# strata-base (installed in the base image, not locked here):"
         );
+        let source_of = |name: &str| {
+            header
+                .base_sources
+                .iter()
+                .find(|(source_name, _)| source_name == name)
+                .map(|(_, source)| source.as_str())
+        };
+        // Those of no known directory first, then directory by directory in search order.
         for (name, version) in &resolution.fixed {
-            let _ = writeln!(output, "#    {name}=={version}");
+            if source_of(name.as_ref()).is_none() {
+                let _ = writeln!(output, "#    {name}=={version}");
+            }
+        }
+        let mut directories: Vec<&str> = Vec::new();
+        for (_, source) in &header.base_sources {
+            if !directories.contains(&source.as_str()) {
+                directories.push(source);
+            }
+        }
+        for directory in directories {
+            let mut listed = resolution
+                .fixed
+                .iter()
+                .filter(|(name, _)| source_of(name.as_ref()) == Some(directory))
+                .peekable();
+            if listed.peek().is_some() {
+                let _ = writeln!(output, "#    {directory}:");
+                for (name, version) in listed {
+                    let _ = writeln!(output, "#      {name}=={version}");
+                }
+            }
         }
     }
     let _ = writeln!(output, "#");
@@ -165,6 +205,7 @@ pub fn parse(path: &Path, text: &str) -> Result<LockFile, LockError> {
     };
     let mut lock = LockFile::default();
     let mut in_base = false;
+    let mut base_directory: Option<String> = None;
     let mut logical = String::new();
     let mut entry_line = 0;
     let mut entries: Vec<(usize, String)> = Vec::new();
@@ -184,13 +225,25 @@ pub fn parse(path: &Path, text: &str) -> Result<LockFile, LockError> {
                 lock.header.exclude_newer = Some(date.trim().to_string());
             } else if let Some(names) = comment.strip_prefix("strata-no-binary:") {
                 lock.header.no_binary = names.trim().split(',').map(str::to_string).collect();
+            } else if let Some(image) = comment.strip_prefix("strata-base-image:") {
+                lock.header.base_image = Some(image.trim().to_string());
             } else if comment.starts_with("strata-base") {
                 in_base = true;
             } else if in_base {
+                if let Some(directory) = comment.strip_suffix(':') {
+                    base_directory = Some(directory.to_string());
+                    continue;
+                }
                 match comment.split_once("==") {
-                    Some((name, version)) => lock
-                        .base
-                        .push((name.trim().to_string(), version.trim().to_string())),
+                    Some((name, version)) => {
+                        let name = name.trim().to_string();
+                        if let Some(directory) = &base_directory {
+                            lock.header
+                                .base_sources
+                                .push((name.clone(), directory.clone()));
+                        }
+                        lock.base.push((name, version.trim().to_string()));
+                    }
                     None => in_base = false,
                 }
             } else if let Some(command) = comment.strip_prefix("strata lock ") {
@@ -305,7 +358,13 @@ pub fn differences(old: &LockFile, new: &LockFile) -> Vec<String> {
             ));
         }
     }
-    if old.base != new.base {
+    // As sets: how the header groups them is presentation.
+    let sorted = |base: &[(String, String)]| {
+        let mut base = base.to_vec();
+        base.sort();
+        base
+    };
+    if sorted(&old.base) != sorted(&new.base) {
         differences.push("the base image's distributions changed".to_string());
     }
     differences
@@ -384,6 +443,58 @@ mod tests {
                 "requests==2.31.0: no longer required"
             ]
         );
+    }
+
+    #[test]
+    fn base_distributions_are_listed_by_directory_and_read_back() {
+        let header = LockHeader {
+            requirements: "requirements.txt".to_string(),
+            python: "3.11.2".to_string(),
+            platform: "manylinux_2_36_x86_64".to_string(),
+            base_sources: vec![
+                (
+                    "attrs".to_string(),
+                    "/usr/local/lib/python3.11/dist-packages".to_string(),
+                ),
+                (
+                    "six".to_string(),
+                    "/usr/local/lib/python3.11/dist-packages".to_string(),
+                ),
+                (
+                    "pip".to_string(),
+                    "/usr/lib/python3/dist-packages".to_string(),
+                ),
+            ],
+            base_image: Some("registry.example/base:2024.1".to_string()),
+            ..LockHeader::default()
+        };
+        let mut resolution = resolution();
+        for (name, version) in [
+            ("attrs", "23.2.0"),
+            ("pip", "23.0.1"),
+            ("six", "1.16.0"),
+            ("zzz", "1.0"),
+        ] {
+            resolution.fixed.insert(
+                pep508_rs::PackageName::new(name.to_string()).unwrap(),
+                version.parse().unwrap(),
+            );
+        }
+        let text = render(&header, &resolution);
+        assert!(
+            text.contains(
+                "# strata-base (installed in the base image, not locked here):\n#    zzz==1.0\n#    /usr/local/lib/python3.11/dist-packages:\n#      attrs==23.2.0\n#      six==1.16.0\n#    /usr/lib/python3/dist-packages:\n#      pip==23.0.1\n#\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("--platform manylinux_2_36_x86_64 --base registry.example/base:2024.1\n"),
+            "{text}"
+        );
+        let parsed = parse(Path::new("requirements.lock"), &text).unwrap();
+        assert_eq!(parsed.header, header);
+        assert_eq!(parsed.base.len(), 4);
+        assert_eq!(parsed.pins.len(), 2);
     }
 
     #[test]

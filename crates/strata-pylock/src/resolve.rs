@@ -3,6 +3,7 @@
 //! plain-words explanation of why no set of versions works.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
 use std::str::FromStr;
 
 use pep440_rs::Version;
@@ -25,6 +26,8 @@ pub struct ResolveOptions {
     /// Versions that must be chosen (distributions installed in the base image). They are not
     /// part of the lock.
     pub fixed: BTreeMap<PackageName, Version>,
+    /// Where the base image has each fixed distribution (a site directory), for conflicts.
+    pub fixed_sources: BTreeMap<PackageName, String>,
     /// Direct URL requirements' files, found beforehand (their hash needs a download).
     pub url_files: HashMap<PackageName, IndexFile>,
 }
@@ -49,6 +52,65 @@ pub struct Pin {
 pub struct Resolution {
     pub pins: Vec<Pin>,
     pub fixed: BTreeMap<PackageName, Version>,
+}
+
+/// A requirement (or constraint) of the file itself that the base image's copy of `name` does
+/// not satisfy: the conflict, named, instead of a resolver's derivation.
+fn base_conflict(
+    requirements: &RequirementsFile,
+    provider: &Provider<'_>,
+    options: &ResolveOptions,
+    name: &PackageName,
+    version: &Version,
+) -> Result<(), LockError> {
+    for SourcedRequirement { requirement, .. } in requirements
+        .requirements
+        .iter()
+        .chain(&requirements.constraints)
+    {
+        if &requirement.name != name || !requirement.marker.evaluate(&provider.environment, &[]) {
+            continue;
+        }
+        let range = requirement_range(requirement, &provider.url_versions);
+        if range.contains(version) {
+            continue;
+        }
+        let wanted = match range.bounding_range() {
+            Some((lower, _)) if bound_above(lower, version) => "a newer",
+            Some((_, upper)) if bound_below(upper, version) => "an older",
+            _ => "another",
+        };
+        return Err(LockError::BaseConflict {
+            requirement: requirement.to_string(),
+            package: name.to_string(),
+            wanted,
+            version: version.to_string(),
+            source_of: options
+                .fixed_sources
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| "its environment".to_string()),
+        });
+    }
+    Ok(())
+}
+
+/// Every version the lower bound admits is above `version`.
+fn bound_above(lower: std::ops::Bound<&Version>, version: &Version) -> bool {
+    match lower {
+        std::ops::Bound::Included(bound) => bound > version,
+        std::ops::Bound::Excluded(bound) => bound >= version,
+        std::ops::Bound::Unbounded => false,
+    }
+}
+
+/// Every version the upper bound admits is below `version`.
+fn bound_below(upper: std::ops::Bound<&Version>, version: &Version) -> bool {
+    match upper {
+        std::ops::Bound::Included(bound) => bound < version,
+        std::ops::Bound::Excluded(bound) => bound <= version,
+        std::ops::Bound::Unbounded => false,
+    }
 }
 
 fn url_release(
@@ -142,6 +204,7 @@ pub fn resolve(
         }
     }
     for (name, version) in &options.fixed {
+        base_conflict(requirements, &provider, options, name, version)?;
         let entry = provider
             .constraints
             .entry(name.clone())
@@ -154,9 +217,28 @@ pub fn resolve(
         Ok(selected) => selected,
         Err(PubGrubError::NoSolution(mut tree)) => {
             tree.collapse_no_versions();
+            let mut explanation = plain_words(&DefaultStringReporter::report(&tree));
+            // Say which of the packages in the way the base image fixes, and where.
+            for (name, version) in &options.fixed {
+                let mentioned = explanation
+                    .split(|character: char| {
+                        !(character.is_ascii_alphanumeric() || "-_.".contains(character))
+                    })
+                    .any(|word| word == name.as_ref());
+                if mentioned {
+                    let source = options
+                        .fixed_sources
+                        .get(name)
+                        .map_or(String::new(), |source| format!(" in {source}"));
+                    let _ = write!(
+                        explanation,
+                        "\n{name} {version} is installed in the base image{source}; a lock on top of it cannot replace it."
+                    );
+                }
+            }
             return Err(LockError::NoSolution {
                 target: selection.target.to_string(),
-                explanation: plain_words(&DefaultStringReporter::report(&tree)),
+                explanation,
             });
         }
         Err(

@@ -362,6 +362,50 @@ fn constraints_base_pins_and_preferences() {
 }
 
 #[test]
+fn a_requirement_the_base_image_cannot_meet_names_the_conflict_and_its_directory() {
+    let index = Index::default()
+        .release("attrs", "23.2.0", &[])
+        .release("attrs", "24.2.0", &[])
+        .release("app", "1.0", &["attrs>=24"]);
+    let attrs = PackageName::new("attrs".to_string()).unwrap();
+    let options = ResolveOptions {
+        fixed: BTreeMap::from([(attrs.clone(), "23.2.0".parse().unwrap())]),
+        fixed_sources: BTreeMap::from([(
+            attrs,
+            "/usr/local/lib/python3.11/dist-packages".to_string(),
+        )]),
+        ..ResolveOptions::default()
+    };
+    let run = |text: &str| {
+        resolve(&index.source, &requirements(text), &selection(), &options)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        run("attrs>=24\n"),
+        "`attrs>=24` needs a newer attrs than the 23.2.0 the base image has in /usr/local/lib/python3.11/dist-packages"
+    );
+    assert!(run("attrs<23\n").contains("needs an older attrs than the 23.2.0"));
+    assert!(run("attrs!=23.2.0\n").contains("needs another attrs than the 23.2.0"));
+    // Through a dependency: the resolver's derivation, and the base's copy named after it.
+    let transitive = run("app\n");
+    assert!(transitive.starts_with("no solution"), "{transitive}");
+    assert!(
+        transitive.ends_with("attrs 23.2.0 is installed in the base image in /usr/local/lib/python3.11/dist-packages; a lock on top of it cannot replace it."),
+        "{transitive}"
+    );
+    // A requirement the base's copy meets resolves, the copy kept out of the lock.
+    let kept = resolve(
+        &index.source,
+        &requirements("attrs>=23\n"),
+        &selection(),
+        &options,
+    )
+    .unwrap();
+    assert!(kept.pins.is_empty());
+}
+
+#[test]
 fn exclude_newer_drops_later_uploads() {
     let index = Index::default()
         .release("lib", "1.0", &[])

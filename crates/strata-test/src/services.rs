@@ -71,22 +71,30 @@ pub fn exclusive(name: &str) -> std::fs::File {
 /// `apt-get` against Debian's mirrors (`--network host`): tests using these images reach the
 /// network, and say so in their names (`live_debian_…`). Returns the namespace.
 pub fn inspect_fixture_images(binary: &str) -> String {
+    fixture_images(binary, "inspect", &["--network", "host", "--push"], |_| {})
+}
+
+/// The images of `test/repos/<fixture>`, built with `strata build --all <arguments>` (or found
+/// up to date) once per run under `<registry>/<fixture>-fixtures`, serialised across test
+/// processes; `prepare` adjusts the copy of the fixture first (and commits). Returns the
+/// namespace.
+pub fn fixture_images(
+    binary: &str,
+    fixture: &str,
+    arguments: &[&str],
+    prepare: impl FnOnce(&mut crate::TestContext),
+) -> String {
     let services = require_services();
-    let context = crate::TestContext::from_fixture(binary, "inspect");
-    let repo = format!("{}/inspect-fixtures", services.registry);
-    let _lock = exclusive("inspect-fixtures");
-    let output = context.output(&[
-        "build",
-        "--all",
-        "--repo",
-        &repo,
-        "--network",
-        "host",
-        "--push",
-    ]);
+    let mut context = crate::TestContext::from_fixture(binary, fixture);
+    prepare(&mut context);
+    let repo = format!("{}/{fixture}-fixtures", services.registry);
+    let _lock = exclusive(&format!("{fixture}-fixtures"));
+    let mut command = vec!["build", "--all", "--repo", &repo];
+    command.extend_from_slice(arguments);
+    let output = context.output(&command);
     assert!(
         output.status.success(),
-        "building the fixture images failed:\n{}",
+        "building the `{fixture}` fixture images failed:\n{}",
         context.render(&output)
     );
     repo

@@ -608,6 +608,8 @@ fn lock_pip_section(
         no_binary: std::collections::BTreeSet::new(),
         upgrade: options.upgrade.clone(),
         base: fixed,
+        base_sources: Vec::new(),
+        base_image: None,
         index_url: options.index_url.clone(),
         requirements_text: Some(pip_requirements(environment, &entries)),
         command: Some(format!("strata lock {}", environment.display())),

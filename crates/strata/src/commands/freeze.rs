@@ -191,6 +191,8 @@ fn lock_pip_pins(
         no_binary: BTreeSet::new(),
         upgrade: strata_pylock::Upgrade::All,
         base: fixed,
+        base_sources: Vec::new(),
+        base_image: None,
         index_url: None,
         requirements_text: Some(text),
         command: Some(format!(

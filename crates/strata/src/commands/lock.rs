@@ -197,26 +197,24 @@ fn image_target(reference: &str, registry: bool) -> anyhow::Result<ImageTarget> 
     Ok(ImageTarget { python, platform })
 }
 
-/// The distributions of the base image's default environment (where `pip install` goes).
-fn base_distributions(reference: &str, registry: bool) -> anyhow::Result<BTreeMap<String, String>> {
+/// (normalized name, site directory) in the base interpreter's search order.
+type BaseSources = Vec<(String, String)>;
+
+/// What the base image's default interpreter imports (normalized name to version), and where
+/// each comes from, in its `sys.path` order: the first directory holding a distribution wins.
+fn base_distributions(
+    reference: &str,
+    registry: bool,
+) -> anyhow::Result<(BTreeMap<String, String>, BaseSources)> {
     let facts = inspect(reference, registry)?;
-    let default_version = facts
-        .python
-        .default
-        .as_ref()
-        .map(|python| python.version.clone());
     let mut distributions = BTreeMap::new();
-    for environment in &facts.python.environments {
-        if default_version.is_none() || environment.python_version == default_version {
-            for package in &environment.packages {
-                distributions.insert(
-                    strata_inspect::normalize_python_name(&package.name),
-                    package.version.clone(),
-                );
-            }
-        }
+    let mut sources = Vec::new();
+    for found in facts.python.importable() {
+        let name = strata_inspect::normalize_python_name(&found.package.name);
+        distributions.insert(name.clone(), found.package.version.clone());
+        sources.push((name, found.directory.to_string()));
     }
-    Ok(distributions)
+    Ok((distributions, sources))
 }
 
 /// Lock or check one file; returns whether it drifted (for `--check`).
@@ -345,8 +343,14 @@ fn lock_one(
         .map(|image| image_target(image, options.registry))
         .transpose()?;
     let target = resolve_target(options, &output, image.as_ref())?;
-    let base = options
-        .base
+    // `--base`, else the base the existing lock was made on (so `--check` needs no flags).
+    let base_image = options.base.clone().or_else(|| {
+        fs_err::read_to_string(&output)
+            .ok()
+            .and_then(|text| strata_pylock::parse_lock(&output, &text).ok())
+            .and_then(|lock| lock.header.base_image)
+    });
+    let (base, base_sources) = base_image
         .as_deref()
         .map(|base| base_distributions(base, options.registry))
         .transpose()?
@@ -359,6 +363,8 @@ fn lock_one(
         no_binary: options.no_binary.iter().cloned().collect(),
         upgrade: options.upgrade.clone(),
         base,
+        base_sources,
+        base_image,
         index_url: options.index_url.clone(),
         requirements_text: None,
         command: None,
@@ -469,12 +475,25 @@ pub fn layer_lock_settings(
     };
     let (requirements, output) = output_of(id, &lock_config);
     let mut base = BTreeMap::new();
+    let mut base_sources = Vec::new();
     let mut ancestor = repository.layers[id].parent;
     while let Some(parent) = ancestor {
         if let Some(parent_config) = config(parent) {
-            let (_, parent_lock) = output_of(parent, &parent_config);
-            if let Ok(text) = fs_err::read_to_string(&parent_lock) {
-                let parent_lock = strata_pylock::parse_lock(&parent_lock, &text)?;
+            let (_, parent_lock_path) = output_of(parent, &parent_config);
+            if let Ok(text) = fs_err::read_to_string(&parent_lock_path) {
+                let parent_lock = strata_pylock::parse_lock(&parent_lock_path, &text)?;
+                let shown = parent_lock_path
+                    .strip_prefix(&repository.root)
+                    .unwrap_or(&parent_lock_path)
+                    .display()
+                    .to_string();
+                base_sources.extend(
+                    parent_lock
+                        .pins
+                        .iter()
+                        .map(|pin| (pin.name.clone(), shown.clone())),
+                );
+                base_sources.extend(parent_lock.header.base_sources);
                 base.extend(parent_lock.base);
                 base.extend(
                     parent_lock
@@ -503,6 +522,8 @@ pub fn layer_lock_settings(
             .collect(),
         upgrade: defaults.upgrade.clone(),
         base,
+        base_sources,
+        base_image: None,
         index_url: defaults.index_url.clone(),
         requirements_text: None,
         command: None,

@@ -273,6 +273,8 @@ fn lone_lock(
         no_binary: lock.header.no_binary.iter().cloned().collect(),
         upgrade: strata_pylock::Upgrade::All,
         base: lock.base.into_iter().collect(),
+        base_sources: lock.header.base_sources,
+        base_image: lock.header.base_image,
         index_url: lock.header.index_url.clone(),
         requirements_text: None,
         command: None,

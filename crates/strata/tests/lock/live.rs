@@ -216,7 +216,9 @@ fn live_pypi_repository_locks_every_image_parents_first() {
         "{child}"
     );
     assert!(
-        child.contains(&format!("#    urllib3=={urllib3}\n")),
+        child.contains(&format!(
+            "#    images/base/requirements.lock:\n#      urllib3=={urllib3}\n"
+        )),
         "{child}"
     );
     assert!(pins(&child).iter().any(|pin| pin.starts_with("requests==")));

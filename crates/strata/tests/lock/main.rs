@@ -5,6 +5,7 @@
 mod conda;
 mod image;
 mod live;
+mod site_path;
 
 use strata_test::TestContext;
 

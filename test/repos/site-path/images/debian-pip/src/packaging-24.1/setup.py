@@ -1,0 +1,3 @@
+from setuptools import setup
+
+setup(name="packaging", version="24.1", py_modules=[])

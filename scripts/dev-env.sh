@@ -3,6 +3,10 @@
 # htpasswd-protected), and local base images, all on loopback, all under one state directory.
 #
 #   scripts/dev-env.sh up      install what is missing, start what is not running, print the env file
+#   scripts/dev-env.sh up --podman
+#                              the same, plus a Podman API service beside the Docker daemon
+#                              ($STATE/podman.sock; STRATA_TEST_PODMAN_HOST in the env file), with
+#                              the base images loaded into it (STRATA_DEV_PODMAN=1 does the same)
 #   scripts/dev-env.sh down    stop the daemon and registries this script started
 #   scripts/dev-env.sh status  say what is running
 #   scripts/dev-env.sh env     print the environment variables (source it: `. "$(scripts/dev-env.sh env)"`)
@@ -14,6 +18,8 @@ STATE="${STRATA_DEV_DIR:-$HOME/.cache/strata-dev}"
 REGISTRY_PORT="${STRATA_DEV_REGISTRY_PORT:-5555}"
 AUTH_REGISTRY_PORT="${STRATA_DEV_AUTH_REGISTRY_PORT:-5556}"
 SOCKET="$STATE/docker.sock"
+PODMAN_DIR="$STATE/podman"
+PODMAN_SOCKET="$STATE/podman.sock"
 LOGS="$STATE/logs"
 ENV_FILE="$STATE/env.sh"
 BASE_DEBIAN="strata-base/debian:bookworm"
@@ -41,6 +47,65 @@ install_packages() {
 }
 
 docker_cli() { DOCKER_HOST="unix://$SOCKET" docker "$@"; }
+
+# Podman reads its settings from these files (under $STATE, not /etc): storage in $STATE, the
+# loopback registries insecure (plain HTTP), and lower nofile/nproc limits, which containers on
+# these machines need to start.
+podman_env() {
+  export CONTAINERS_CONF="$PODMAN_DIR/containers.conf"
+  export CONTAINERS_STORAGE_CONF="$PODMAN_DIR/storage.conf"
+  export CONTAINERS_REGISTRIES_CONF="$PODMAN_DIR/registries.conf"
+}
+
+podman_cli() { podman_env; podman "$@"; }
+
+podman_up() { curl -fsS -o /dev/null --unix-socket "$PODMAN_SOCKET" http://podman/_ping 2>/dev/null; }
+
+start_podman() {
+  command -v podman >/dev/null || {
+    log "installing podman"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq podman >"$LOGS/apt-podman.log" 2>&1 \
+      || { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq podman >"$LOGS/apt-podman.log" 2>&1; } \
+      || { tail -20 "$LOGS/apt-podman.log" >&2; die "apt-get install podman failed (log: $LOGS/apt-podman.log)"; }
+  }
+  mkdir -p "$PODMAN_DIR"
+  cat >"$PODMAN_DIR/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+CONF
+  cat >"$PODMAN_DIR/storage.conf" <<CONF
+[storage]
+driver = "overlay"
+graphroot = "$PODMAN_DIR/storage"
+runroot = "$PODMAN_DIR/run"
+CONF
+  cat >"$PODMAN_DIR/registries.conf" <<CONF
+unqualified-search-registries = []
+[[registry]]
+location = "127.0.0.1:$REGISTRY_PORT"
+insecure = true
+[[registry]]
+location = "127.0.0.1:$AUTH_REGISTRY_PORT"
+insecure = true
+CONF
+  if ! podman_up; then
+    log "starting podman system service ($PODMAN_SOCKET, log $LOGS/podman.log)"
+    rm -f "$PODMAN_SOCKET"
+    podman_env
+    setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >>"$LOGS/podman.log" 2>&1 < /dev/null &
+    echo $! >"$PODMAN_DIR/pid"
+    for _ in $(seq 1 60); do podman_up && break; sleep 0.25; done
+    podman_up || { tail -20 "$LOGS/podman.log" >&2; die "podman's API service did not come up (log: $LOGS/podman.log)"; }
+  fi
+  local image
+  for image in "$BASE_BUSYBOX" "$BASE_DEBIAN"; do
+    podman_cli image exists "$image" && continue
+    log "loading $image into podman"
+    docker_cli save "$image" | podman_cli load >"$LOGS/podman-load.log" 2>&1 \
+      || { tail -5 "$LOGS/podman-load.log" >&2; die "cannot load $image into podman"; }
+  done
+  podman_cli run --rm --network none "$BASE_BUSYBOX" true || die "the busybox base image does not run under podman"
+}
 
 daemon_up() { docker_cli version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
@@ -162,6 +227,9 @@ export STRATA_TEST_BASE_BUSYBOX=$BASE_BUSYBOX
 export STRATA_TEST_PUBLISHED_DEBIAN=127.0.0.1:$REGISTRY_PORT/$BASE_DEBIAN
 export STRATA_DEV_LOGS=$LOGS
 ENV
+  if podman_up; then
+    echo "export STRATA_TEST_PODMAN_HOST=unix://$PODMAN_SOCKET" >>"$ENV_FILE"
+  fi
   echo "$ENV_FILE"
 }
 
@@ -178,6 +246,8 @@ stop_pidfile() {
 }
 
 cmd=${1:-up}
+with_podman=${STRATA_DEV_PODMAN:-}
+[ "${2:-}" = --podman ] && with_podman=1
 mkdir -p "$STATE" "$LOGS"
 case "$cmd" in
   up)
@@ -188,18 +258,21 @@ case "$cmd" in
     make_busybox_image
     make_debian_image
     publish_bases
+    [ -n "$with_podman" ] && start_podman
     write_env
     ;;
   down)
     stop_pidfile "$STATE/registry/pid"
     stop_pidfile "$STATE/registry-auth/pid"
     stop_pidfile "$STATE/dockerd.pid"
+    stop_pidfile "$PODMAN_DIR/pid"
     log "stopped (logs kept in $LOGS)"
     ;;
   status)
     daemon_up && echo "dockerd: up ($SOCKET)" || echo "dockerd: down"
     registry_up "$REGISTRY_PORT" && echo "registry: up (127.0.0.1:$REGISTRY_PORT)" || echo "registry: down"
     registry_up "$AUTH_REGISTRY_PORT" && echo "registry-auth: up (127.0.0.1:$AUTH_REGISTRY_PORT)" || echo "registry-auth: down"
+    podman_up && echo "podman: up ($PODMAN_SOCKET)" || echo "podman: down"
     ;;
   env) write_env ;;
   *) die "unknown command \`$cmd\` (use up, down, status or env)" ;;

@@ -492,10 +492,10 @@ impl Engine for DockerEngine {
     }
 }
 
-/// overlay2's layer directories, bottom first: `LowerDir` lists the lower layers' `diff`
-/// directories top first, `UpperDir` is the top layer's.
+/// overlay2's (Docker) or overlay's (Podman) layer directories, bottom first: `LowerDir` lists
+/// the lower layers' `diff` directories top first, `UpperDir` is the top layer's.
 fn overlay_directories(driver: &bollard::models::DriverData) -> Vec<std::path::PathBuf> {
-    if driver.name != "overlay2" {
+    if driver.name != "overlay2" && driver.name != "overlay" {
         return Vec::new();
     }
     let mut directories: Vec<std::path::PathBuf> = driver

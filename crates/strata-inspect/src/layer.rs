@@ -342,10 +342,10 @@ pub(crate) fn is_interpreter_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn layer(entries: &[(&str, &[u8])], symlinks: &[(&str, &str)]) -> Vec<u8> {
+    pub(crate) fn layer(entries: &[(&str, &[u8])], symlinks: &[(&str, &str)]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         for (path, contents) in entries {
             let mut header = tar::Header::new_gnu();

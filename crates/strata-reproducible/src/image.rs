@@ -252,7 +252,16 @@ pub fn normalise_config(
     // name that differ on every build, and no part of the image anyone runs.
     object.remove("container");
     object.remove("container_config");
+    // Buildah's (Podman's) trace of the intermediate image the last step started from.
+    object.remove("parent");
     if let Some(Value::Object(run)) = object.get_mut("config") {
+        // Buildah names the build container's host; no part of what runs.
+        if run
+            .get("Hostname")
+            .is_some_and(|hostname| hostname.as_str() != Some(""))
+        {
+            run.remove("Hostname");
+        }
         // The legacy builder's intermediate image of the previous step: a new id each build.
         if run
             .get("Image")
@@ -263,7 +272,19 @@ pub fn normalise_config(
     }
     object.insert("created".to_string(), epoch_value.clone());
     if let Some(Value::Array(history)) = object.get_mut("history") {
+        sort_label_runs(history);
         for entry in history {
+            // Buildah's `FROM <image>` comments name the intermediate image of the previous
+            // step (a new id on every build) or the parent by the name this run gave it.
+            if entry
+                .get("comment")
+                .and_then(Value::as_str)
+                .is_some_and(|comment| comment.starts_with("FROM "))
+            {
+                if let Some(entry) = entry.as_object_mut() {
+                    entry.remove("comment");
+                }
+            }
             if let Some(Value::String(created)) = entry.get("created") {
                 let later = humantime::parse_rfc3339_weak(created.trim_end_matches('Z'))
                     .or_else(|_| humantime::parse_rfc3339(created))
@@ -281,6 +302,32 @@ pub fn normalise_config(
         .or_insert_with(|| serde_json::json!({"type": "layers"}));
     rootfs["diff_ids"] = Value::Array(diff_ids.iter().cloned().map(Value::String).collect());
     Ok(serde_json::to_vec(&config).unwrap_or_default())
+}
+
+/// Buildah (Podman) records each `--label` of a build as its own `LABEL` step, in the random
+/// order of a Go map: runs of such steps are sorted, which changes nothing they mean (labels are
+/// a set, and the steps make no layer).
+fn sort_label_runs(history: &mut [Value]) {
+    let is_label = |entry: &Value| {
+        entry.get("empty_layer").and_then(Value::as_bool) == Some(true)
+            && entry
+                .get("created_by")
+                .and_then(Value::as_str)
+                .is_some_and(|command| command.contains("#(nop) LABEL "))
+    };
+    let mut start = 0;
+    while start < history.len() {
+        if !is_label(&history[start]) {
+            start += 1;
+            continue;
+        }
+        let mut end = start;
+        while end < history.len() && is_label(&history[end]) {
+            end += 1;
+        }
+        history[start..end].sort_by(|a, b| a["created_by"].as_str().cmp(&b["created_by"].as_str()));
+        start = end;
+    }
 }
 
 /// The image manifest (Docker schema 2) of a config and its layers, serialised the same way
@@ -428,15 +475,23 @@ struct Prepared {
     from_storage: bool,
 }
 
-/// Where the engine keeps an image's config, found from one of its overlay2 layer directories
-/// (`<root>/overlay2/<id>/diff` → `<root>/image/overlay2/imagedb/content/sha256/<hex>`), and
-/// read only when its digest is the image id.
+/// Where the engine keeps an image's config, found from one of its layer directories, and read
+/// only when its digest is the image id. Docker's overlay2 (`<root>/overlay2/<id>/diff` →
+/// `<root>/image/overlay2/imagedb/content/sha256/<hex>`) or Podman's containers/storage
+/// (`<root>/overlay/<id>/diff` → `<root>/overlay-images/<hex>/=<base64 of "sha256:<hex>">`).
 fn engine_config(layer_directory: &Path, image_id: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
     let root = layer_directory.parent()?.parent()?.parent()?;
     let hex = image_id.strip_prefix("sha256:")?;
-    let path = root.join("image/overlay2/imagedb/content/sha256").join(hex);
-    let bytes = std::fs::read(path).ok()?;
-    (strata_registry::sha256_digest(&bytes) == image_id).then_some(bytes)
+    let docker = root.join("image/overlay2/imagedb/content/sha256").join(hex);
+    let podman = root.join("overlay-images").join(hex).join(format!(
+        "={}",
+        base64::engine::general_purpose::STANDARD.encode(image_id)
+    ));
+    [docker, podman].into_iter().find_map(|path| {
+        let bytes = std::fs::read(path).ok()?;
+        (strata_registry::sha256_digest(&bytes) == image_id).then_some(bytes)
+    })
 }
 
 /// Read the layers to rewrite straight from the engine's overlay2 directories, as `strata
@@ -800,7 +855,53 @@ impl std::io::Write for ChannelWriter {
 
 #[cfg(test)]
 mod tests {
-    use super::resolve_link;
+    use super::{normalise_config, resolve_link};
+
+    /// Two Podman (buildah) builds of one Dockerfile: the traces that differ between them are
+    /// gone, what the image runs with is kept.
+    #[test]
+    fn buildah_build_traces_are_removed() {
+        let (a, b) = (
+            "/bin/sh -c #(nop) LABEL \"a\"=\"1\"",
+            "/bin/sh -c #(nop) LABEL \"b\"=\"2\"",
+        );
+        let config = |hostname: &str, parent: &str, intermediate: &str, labels: [&str; 2]| {
+            let [first_label, second_label] = labels;
+            serde_json::to_vec(&serde_json::json!({
+                "created": "2026-11-22T14:04:14.147027992Z",
+                "parent": parent,
+                "config": {"Hostname": hostname, "Env": ["PATH=/bin"], "Cmd": ["/bin/sh"]},
+                "history": [
+                    {"created": "2020-01-01T00:00:00Z", "comment": "Imported from -"},
+                    {"created": "2026-11-22T14:04:13Z", "created_by": "/bin/sh -c echo a", "comment": "FROM localhost/base:latest"},
+                    {"created": "2026-11-22T14:04:14Z", "created_by": "/bin/sh -c echo b", "comment": format!("FROM {intermediate}")},
+                    {"created": "2026-11-22T14:04:14Z", "created_by": first_label, "empty_layer": true},
+                    {"created": "2026-11-22T14:04:14Z", "created_by": second_label, "empty_layer": true},
+                ],
+            }))
+            .unwrap()
+        };
+        let diff_ids = ["sha256:aa".to_string()];
+        let first = normalise_config(
+            &config("b7fecc6e1302", "sha256:1", "c18ac2cb8ebb", [a, b]),
+            1_700_000_000,
+            &diff_ids,
+        )
+        .unwrap();
+        let second = normalise_config(
+            &config("a5fd4760fdeb", "sha256:2", "9ede1fb14e9b", [b, a]),
+            1_700_000_000,
+            &diff_ids,
+        )
+        .unwrap();
+        assert_eq!(first, second);
+        let value: serde_json::Value = serde_json::from_slice(&first).unwrap();
+        assert_eq!(value["config"]["Cmd"][0], "/bin/sh");
+        assert_eq!(value["history"][0]["comment"], "Imported from -");
+        assert!(value["history"][1].get("comment").is_none());
+        assert!(value.get("parent").is_none());
+        assert_eq!(value["history"][3]["created_by"], a);
+    }
 
     #[test]
     fn archive_links_resolve_to_archive_paths() {

@@ -18,7 +18,7 @@ pub use context::{fixture_path, workspace_root, TestContext};
 pub use fake_engine::FakeEngine;
 pub use fake_registry::{tags_of, FakeRegistry, Fault, FaultKind, RecordedRequest};
 pub use services::{
-    exclusive, fixture_images, fresh_namespace, inspect_fixture_images, require_services, runtime,
-    Services,
+    engine_is_podman, exclusive, fixture_images, fresh_namespace, inspect_fixture_images,
+    require_services, runtime, Services,
 };
 pub use storage_hidden::StorageHidden;

@@ -108,6 +108,23 @@ pub fn fresh_namespace(registry: &str, test: &str) -> String {
     format!("{registry}/{test}-{}-{nanos:x}", std::process::id())
 }
 
+/// Whether the engine `DOCKER_HOST` names is Podman (its API service), for the few assertions
+/// whose expected outcome differs by engine (what its Dockerfile frontend reads).
+pub fn engine_is_podman() -> bool {
+    use strata_engine::Engine as _;
+    require_services();
+    runtime().block_on(async {
+        let engine = strata_engine::DockerEngine::connect(strata_engine::BuilderKind::BuildKit)
+            .await
+            .expect("the engine answers");
+        engine
+            .dockerfile_support()
+            .await
+            .engine
+            .starts_with("Podman")
+    })
+}
+
 /// A single-threaded runtime for a test's async calls.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -160,10 +160,18 @@ fn heredocs_the_engine_cannot_read_fail_before_the_build_naming_the_line() {
         stderr.contains("`images/heredoc/Dockerfile` line 2 uses a heredoc"),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("# syntax=docker/dockerfile:1.4"),
-        "{stderr}"
-    );
+    if strata_test::engine_is_podman() {
+        // Buildah before Podman 4.8 reads no heredocs, and no `# syntax=` frontend helps.
+        assert!(
+            stderr.contains("Podman") && stderr.contains("reads no heredocs at all"),
+            "{stderr}"
+        );
+    } else {
+        assert!(
+            stderr.contains("# syntax=docker/dockerfile:1.4"),
+            "{stderr}"
+        );
+    }
     assert!(!stderr.contains("unknown instruction"), "{stderr}");
 }
 

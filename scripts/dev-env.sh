@@ -7,6 +7,10 @@
 #                              the same, plus a Podman API service beside the Docker daemon
 #                              ($STATE/podman.sock; STRATA_TEST_PODMAN_HOST in the env file), with
 #                              the base images loaded into it (STRATA_DEV_PODMAN=1 does the same)
+#
+# Multi-architecture: arm64 runs under QEMU (qemu-user-static registered with binfmt_misc), and
+# an arm64 busybox base is made beside the amd64 one; both are published as one multi-platform
+# index, $STRATA_TEST_MULTI_PLATFORM_BUSYBOX.
 #   scripts/dev-env.sh down    stop the daemon and registries this script started
 #   scripts/dev-env.sh status  say what is running
 #   scripts/dev-env.sh env     print the environment variables (source it: `. "$(scripts/dev-env.sh env)"`)
@@ -24,6 +28,9 @@ LOGS="$STATE/logs"
 ENV_FILE="$STATE/env.sh"
 BASE_DEBIAN="strata-base/debian:bookworm"
 BASE_BUSYBOX="strata-base/busybox:latest"
+BASE_BUSYBOX_ARM64="strata-base/busybox:arm64"
+# Both platforms' busybox under one multi-platform tag, for multi-architecture builds.
+MULTI_BUSYBOX="strata-base/busybox-multi"
 
 log() { printf 'dev-env: %s\n' "$*" >&2; }
 die() { printf 'dev-env: error: %s\n' "$*" >&2; exit 1; }
@@ -183,6 +190,74 @@ make_busybox_image() {
   docker_cli run --rm --network none "$BASE_BUSYBOX" true || die "the busybox base image does not run"
 }
 
+# arm64 containers run under QEMU: qemu-user-static's interpreter registered with binfmt_misc
+# (the `F` flag keeps it usable inside containers).
+enable_emulation() {
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && return
+  if [ ! -e /usr/lib/binfmt.d/qemu-aarch64.conf ]; then
+    log "installing qemu-user-static (arm64 emulation)"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq qemu-user-static >"$LOGS/apt.log" 2>&1 \
+      || { tail -20 "$LOGS/apt.log" >&2; die "apt-get install qemu-user-static failed (log: $LOGS/apt.log)"; }
+  fi
+  [ -e /proc/sys/fs/binfmt_misc/register ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] \
+    || as_root sh -c 'cat /usr/lib/binfmt.d/qemu-aarch64.conf >/proc/sys/fs/binfmt_misc/register'
+}
+
+# The arm64 busybox base: Debian's busybox-static for arm64, added `FROM scratch` by a build for
+# linux/arm64 (the legacy builder: no BuildKit session needed).
+make_arm64_busybox_image() {
+  image_exists "$BASE_BUSYBOX_ARM64" && return
+  log "making $BASE_BUSYBOX_ARM64 from busybox-static:arm64"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    as_root dpkg --add-architecture arm64
+    as_root apt-get update -qq
+  fi
+  local work; work=$(mktemp -d)
+  (cd "$work" && apt-get download -q busybox-static:arm64 >"$LOGS/apt.log" 2>&1) \
+    || { tail -5 "$LOGS/apt.log" >&2; die "cannot download busybox-static:arm64 (log: $LOGS/apt.log)"; }
+  dpkg-deb -x "$work"/busybox-static_*_arm64.deb "$work/deb"
+  mkdir -p "$work/context/root/bin" "$work/context/root/etc" "$work/context/root/tmp" "$work/context/root/root"
+  cp "$work/deb/bin/busybox" "$work/context/root/bin/busybox"
+  # The same busybox version on both platforms: the host's applet list is the arm64 one's.
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$work/context/root/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$work/context/root/etc/passwd"
+  printf 'root:x:0:\n' >"$work/context/root/etc/group"
+  printf 'FROM scratch\nCOPY root/ /\nENV PATH=/bin\nCMD ["/bin/sh"]\n' >"$work/context/Dockerfile"
+  DOCKER_BUILDKIT=0 docker_cli build -q --platform linux/arm64 -t "$BASE_BUSYBOX_ARM64" "$work/context" >/dev/null
+  rm -rf "$work"
+  [ "$(docker_cli run --rm --platform linux/arm64 --network none "$BASE_BUSYBOX_ARM64" uname -m)" = aarch64 ] \
+    || die "the arm64 busybox base does not run under emulation"
+}
+
+# `busybox-multi:latest` in the plain registry: an OCI index of the amd64 and arm64 busybox
+# images (pushed as `:amd64` and `:arm64`), as a hub's multi-platform base would be.
+publish_multi_platform_base() {
+  local registry="127.0.0.1:$REGISTRY_PORT" accept='application/vnd.oci.image.index.v1+json'
+  if curl -fsS -o /dev/null -H "Accept: $accept" "http://$registry/v2/$MULTI_BUSYBOX/manifests/latest" 2>/dev/null; then
+    return
+  fi
+  log "publishing $registry/$MULTI_BUSYBOX:latest (linux/amd64 + linux/arm64)"
+  local entries="" arch image headers digest size media
+  for arch in amd64 arm64; do
+    image=$BASE_BUSYBOX; [ "$arch" = arm64 ] && image=$BASE_BUSYBOX_ARM64
+    docker_cli tag "$image" "$registry/$MULTI_BUSYBOX:$arch"
+    docker_cli push "$registry/$MULTI_BUSYBOX:$arch" >"$LOGS/publish.log" 2>&1 \
+      || { tail -5 "$LOGS/publish.log" >&2; die "cannot push $registry/$MULTI_BUSYBOX:$arch"; }
+    headers=$(curl -fsSI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+      "http://$registry/v2/$MULTI_BUSYBOX/manifests/$arch" | tr -d '\r')
+    digest=$(printf '%s\n' "$headers" | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')
+    size=$(printf '%s\n' "$headers" | awk -F': ' 'tolower($1)=="content-length"{print $2}')
+    media=$(printf '%s\n' "$headers" | awk -F': ' 'tolower($1)=="content-type"{print $2}')
+    entries="$entries${entries:+,}{\"mediaType\":\"$media\",\"digest\":\"$digest\",\"size\":$size,\"platform\":{\"os\":\"linux\",\"architecture\":\"$arch\"}}"
+  done
+  curl -fsS -o /dev/null -X PUT -H "Content-Type: $accept" \
+    --data "{\"schemaVersion\":2,\"mediaType\":\"$accept\",\"manifests\":[$entries]}" \
+    "http://$registry/v2/$MULTI_BUSYBOX/manifests/latest" || die "cannot write the index $registry/$MULTI_BUSYBOX:latest"
+}
+
 make_debian_image() {
   image_exists "$BASE_DEBIAN" && return
   local tarball="$STATE/rootfs-bookworm.tar"
@@ -225,6 +300,7 @@ export STRATA_TEST_AUTH_REGISTRY=127.0.0.1:$AUTH_REGISTRY_PORT
 export STRATA_TEST_BASE_DEBIAN=$BASE_DEBIAN
 export STRATA_TEST_BASE_BUSYBOX=$BASE_BUSYBOX
 export STRATA_TEST_PUBLISHED_DEBIAN=127.0.0.1:$REGISTRY_PORT/$BASE_DEBIAN
+export STRATA_TEST_MULTI_PLATFORM_BUSYBOX=127.0.0.1:$REGISTRY_PORT/$MULTI_BUSYBOX:latest
 export STRATA_DEV_LOGS=$LOGS
 ENV
   if podman_up; then
@@ -258,6 +334,9 @@ case "$cmd" in
     make_busybox_image
     make_debian_image
     publish_bases
+    enable_emulation
+    make_arm64_busybox_image
+    publish_multi_platform_base
     [ -n "$with_podman" ] && start_podman
     write_env
     ;;

@@ -67,6 +67,14 @@ pub enum BuildEvent {
         tag: String,
         digest: Option<String>,
     },
+    /// A multi-platform index was written under a tag, once every platform of the build had
+    /// built, passed its tests and been pushed.
+    IndexPushed {
+        build: String,
+        tag: String,
+        digest: String,
+        platforms: Vec<String>,
+    },
     /// A tag could not be pushed.
     PushFailed {
         build: String,
@@ -91,6 +99,7 @@ impl BuildEvent {
             | Self::Manifest { build, .. }
             | Self::Warning { build, .. }
             | Self::Pushed { build, .. }
+            | Self::IndexPushed { build, .. }
             | Self::PushFailed { build, .. } => build,
         }
     }

@@ -85,6 +85,12 @@ impl LogWriter {
             BuildEvent::Pushed { tag, digest, .. } => {
                 format!("pushed {tag} {}", digest.as_deref().unwrap_or(""))
             }
+            BuildEvent::IndexPushed {
+                tag,
+                digest,
+                platforms,
+                ..
+            } => format!("pushed {tag} {digest} (index: {})", platforms.join(", ")),
             BuildEvent::PushFailed { tag, error, .. } => format!("push of {tag} failed: {error}"),
         };
         let build = event.build().to_string();

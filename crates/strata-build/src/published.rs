@@ -18,28 +18,72 @@ use crate::error::BuildError;
 use crate::inputs::{inputs_hash, INPUTS_LABEL};
 
 /// The image a build starts from, as the inputs hash names it: the engine's image id when the
-/// engine has the image, else the config digest the registry serves for the platform (the id
-/// the engine will give it once pulled), else the reference itself.
+/// engine has the image (for the platform asked for), else the config digest the registry
+/// serves for the platform (the id the engine will give it once pulled), else the reference
+/// itself.
 pub(crate) async fn base_identity<E: Engine>(
     engine: Option<&E>,
     client: &RegistryClient,
     reference: &str,
     platform: Option<&str>,
 ) -> Result<String, BuildError> {
+    Ok(resolve_base(engine, client, reference, platform)
+        .await?
+        .identity)
+}
+
+/// An external base as one platform's build starts from it.
+pub(crate) struct ResolvedBase {
+    /// What the inputs hash names (see `base_identity`).
+    pub identity: String,
+    /// For a platform the engine has no image of: the registry's manifest of that platform by
+    /// digest (`repository@sha256:…`), which the build starts from instead of the tag, so no
+    /// builder picks the local image of another platform or the host's entry of an index.
+    pub pinned: Option<String>,
+}
+
+pub(crate) async fn resolve_base<E: Engine>(
+    engine: Option<&E>,
+    client: &RegistryClient,
+    reference: &str,
+    platform: Option<&str>,
+) -> Result<ResolvedBase, BuildError> {
+    let wanted = platform.and_then(Platform::parse);
     if let Some(engine) = engine {
         if let Some(image) = engine.image(reference).await? {
-            return Ok(image.id);
+            let matches = match (&wanted, &image.architecture) {
+                (Some(wanted), Some(architecture)) => *architecture == wanted.architecture,
+                _ => true,
+            };
+            if matches {
+                return Ok(ResolvedBase {
+                    identity: image.id,
+                    pinned: None,
+                });
+            }
         }
     }
-    let Ok(parsed) = parse_reference(reference) else {
-        return Ok(reference.to_string());
+    let unresolved = || ResolvedBase {
+        identity: reference.to_string(),
+        pinned: None,
     };
-    let platform = platform.and_then(Platform::parse);
-    match client.image(&parsed, platform.as_ref()).await {
-        Ok(image) => Ok(image.config_digest),
+    let Ok(parsed) = parse_reference(reference) else {
+        return Ok(unresolved());
+    };
+    match client.image(&parsed, wanted.as_ref()).await {
+        Ok(image) => Ok(ResolvedBase {
+            identity: image.config_digest,
+            pinned: wanted.map(|_| {
+                format!(
+                    "{}@{}",
+                    strata_registry::repository_name(&parsed),
+                    image.manifest_digest
+                )
+            }),
+        }),
         Err(error) => {
             tracing::debug!("`{reference}` has no identity in its registry ({error})");
-            Ok(reference.to_string())
+            Ok(unresolved())
         }
     }
 }

@@ -16,7 +16,10 @@ use crate::alias::{redirect, unique_alias};
 use crate::assemble::build_context;
 use crate::events::BuildEvent;
 use crate::inputs::INPUTS_LABEL;
-use crate::published::{base_identity, build_inputs};
+use crate::platforms::{
+    label as platform_label, platform_build, suffix_for, target_arguments, with_suffix, Engines,
+};
+use crate::published::{build_inputs, resolve_base};
 
 /// How to run the builds.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +70,9 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct BuildResult {
     pub name: String,
+    /// The platform built, when one was asked for (a build for several platforms has one
+    /// result per platform).
+    pub platform: Option<String>,
     pub outcome: Outcome,
     pub seconds: f64,
     pub image: Option<String>,
@@ -89,6 +95,7 @@ impl BuildResult {
     fn new(name: &str, outcome: Outcome) -> Self {
         Self {
             name: name.to_string(),
+            platform: None,
             outcome,
             seconds: 0.0,
             image: None,
@@ -108,113 +115,159 @@ impl BuildResult {
     }
 }
 
-/// Run every build of the plan. Results come back in plan order.
+/// Run every build of the plan, once per platform it is built for. Results come back in plan
+/// order (a build's platforms in the order it lists them).
 ///
 /// # Panics
 ///
 /// When a build task panics (a bug in strata), the panic is passed on.
 pub async fn run_plan<E: Engine + 'static>(
-    engine: Arc<E>,
+    engines: Arc<Engines<E>>,
     repository: Arc<Repository>,
     plan: Arc<Plan>,
     options: Arc<RunOptions>,
     events: UnboundedSender<BuildEvent>,
 ) -> Vec<BuildResult> {
-    let count = plan.builds.len();
-    let index: HashMap<&str, usize> = plan
+    // One node per build and platform.
+    let nodes: Vec<(usize, Option<String>)> = plan
         .builds
         .iter()
         .enumerate()
-        .map(|(position, build)| (build.name.as_str(), position))
+        .flat_map(|(position, build)| {
+            if build.platforms.is_empty() {
+                vec![(position, options.platform.clone())]
+            } else {
+                build
+                    .platforms
+                    .iter()
+                    .map(|platform| (position, Some(platform.clone())))
+                    .collect()
+            }
+        })
+        .collect();
+    let node_builds: Vec<Arc<Build>> = nodes
+        .iter()
+        .map(|(position, platform)| {
+            Arc::new(platform_build(&plan.builds[*position], platform.as_deref()))
+        })
+        .collect();
+    // The nodes of `name` a node on `platform` builds on: the same platform's, else them all.
+    let nodes_of = |name: &str, platform: &Option<String>| -> Vec<usize> {
+        let all: Vec<usize> = (0..nodes.len())
+            .filter(|node| plan.builds[nodes[*node].0].name == name)
+            .collect();
+        let same: Vec<usize> = all
+            .iter()
+            .copied()
+            .filter(|node| nodes[*node].1 == *platform)
+            .collect();
+        if same.is_empty() {
+            all
+        } else {
+            same
+        }
+    };
+    let count = nodes.len();
+    let dependencies: Vec<Vec<usize>> = nodes
+        .iter()
+        .map(|(position, platform)| {
+            plan.builds[*position]
+                .depends_on
+                .iter()
+                .flat_map(|name| nodes_of(name, platform))
+                .collect()
+        })
+        .collect();
+    let parents: Vec<Option<usize>> = nodes
+        .iter()
+        .map(|(position, platform)| {
+            let parent = plan.builds[*position].parent.as_ref()?;
+            nodes_of(&parent.name, platform).first().copied()
+        })
         .collect();
     let mut results: Vec<Option<BuildResult>> = vec![None; count];
     let mut started = vec![false; count];
-    let mut images: HashMap<String, String> = HashMap::new();
-    // The digest each build's moving tag was pushed as, for its children's base labels.
-    let mut digests: HashMap<String, String> = HashMap::new();
+    let mut images: HashMap<usize, String> = HashMap::new();
+    // The digest each node's moving tag was pushed as, for its children's base labels.
+    let mut digests: HashMap<usize, String> = HashMap::new();
     let mut running = JoinSet::new();
     let jobs = options.jobs.max(1);
     // Tests of every build share `jobs` slots.
     let test_permits = Arc::new(tokio::sync::Semaphore::new(jobs));
     loop {
-        for position in 0..count {
-            if started[position] || running.len() >= jobs {
+        for node in 0..count {
+            if started[node] || running.len() >= jobs {
                 continue;
             }
-            let build = &plan.builds[position];
-            let dependencies: Vec<usize> = build
-                .depends_on
-                .iter()
-                .filter_map(|name| index.get(name.as_str()).copied())
-                .collect();
-            if let Some(blocker) = dependencies.iter().find(|dependency| {
+            let (position, platform) = &nodes[node];
+            let build = &plan.builds[*position];
+            let label = platform_label(build, platform.as_deref());
+            if let Some(blocker) = dependencies[node].iter().find(|dependency| {
                 results[**dependency]
                     .as_ref()
                     .is_some_and(|result| !result.succeeded())
             }) {
+                let blocker_build = &plan.builds[nodes[*blocker].0];
                 let because = format!(
                     "`{}` {}",
-                    plan.builds[*blocker].name,
+                    platform_label(blocker_build, nodes[*blocker].1.as_deref()),
                     match results[*blocker].as_ref().map(|result| &result.outcome) {
                         Some(Outcome::Skipped(_)) => "was skipped",
                         _ => "failed",
                     }
                 );
-                started[position] = true;
+                started[node] = true;
                 let _ = events.send(BuildEvent::Skipped {
-                    build: build.name.clone(),
+                    build: label.clone(),
                     because: because.clone(),
                 });
-                results[position] = Some(BuildResult::new(&build.name, Outcome::Skipped(because)));
+                let mut result = BuildResult::new(&build.name, Outcome::Skipped(because));
+                result.platform.clone_from(platform);
+                results[node] = Some(result);
                 continue;
             }
-            if dependencies
+            if dependencies[node]
                 .iter()
                 .all(|dependency| results[*dependency].is_some())
             {
-                started[position] = true;
-                let parent_image = build
-                    .parent
-                    .as_ref()
-                    .and_then(|parent| images.get(&parent.name).cloned());
-                let parent_digest = build
-                    .parent
-                    .as_ref()
-                    .and_then(|parent| digests.get(&parent.name).cloned());
+                started[node] = true;
+                let parent_image = parents[node].and_then(|parent| images.get(&parent).cloned());
+                let parent_digest = parents[node].and_then(|parent| digests.get(&parent).cloned());
                 let task = BuildTask {
-                    engine: Arc::clone(&engine),
+                    engine: engines.for_platform(platform.as_deref()),
                     repository: Arc::clone(&repository),
-                    plan: Arc::clone(&plan),
+                    build: Arc::clone(&node_builds[node]),
+                    platform: platform.clone(),
+                    label,
                     options: Arc::clone(&options),
                     events: events.clone(),
-                    position,
                     parent_image,
                     parent_digest,
                     test_permits: Arc::clone(&test_permits),
                 };
-                running.spawn(async move { (position, task.run().await) });
+                running.spawn(async move { (node, task.run().await) });
             }
         }
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let (position, result) = match joined {
+        let (node, result) = match joined {
             Ok(done) => done,
             Err(error) => std::panic::resume_unwind(error.into_panic()),
         };
         if let Some(image) = &result.image {
-            images.insert(result.name.clone(), image.clone());
+            images.insert(node, image.clone());
         }
-        let moving_tag = plan.builds[position].tags.last();
+        let moving_tag = node_builds[node].tags.last();
         if let Some(digest) = result
             .pushed
             .iter()
             .find(|(tag, _)| Some(tag) == moving_tag)
             .and_then(|(_, digest)| digest.clone())
         {
-            digests.insert(result.name.clone(), digest);
+            digests.insert(node, digest);
         }
-        results[position] = Some(result);
+        results[node] = Some(result);
     }
     results.into_iter().flatten().collect()
 }
@@ -222,10 +275,14 @@ pub async fn run_plan<E: Engine + 'static>(
 struct BuildTask<E> {
     engine: Arc<E>,
     repository: Arc<Repository>,
-    plan: Arc<Plan>,
+    /// The build as this platform makes it (its tags and its parent's are the platform's).
+    build: Arc<Build>,
+    /// The platform built, when one is asked for.
+    platform: Option<String>,
+    /// How events name this build: `base`, or `base (linux/arm64)` for one of several platforms.
+    label: String,
     options: Arc<RunOptions>,
     events: UnboundedSender<BuildEvent>,
-    position: usize,
     /// The image id of the parent when this plan built it.
     parent_image: Option<String>,
     /// The digest the parent's moving tag was pushed as by this plan.
@@ -236,12 +293,18 @@ struct BuildTask<E> {
 
 impl<E: Engine + 'static> BuildTask<E> {
     fn build(&self) -> &Build {
-        &self.plan.builds[self.position]
+        &self.build
+    }
+
+    /// A result of this build on its platform.
+    fn result(&self, outcome: Outcome) -> BuildResult {
+        let mut result = BuildResult::new(&self.build.name, outcome);
+        result.platform.clone_from(&self.platform);
+        result
     }
 
     async fn run(self) -> BuildResult {
-        let build = self.build();
-        let name = build.name.clone();
+        let name = self.label.clone();
         let _ = self.events.send(BuildEvent::Started {
             build: name.clone(),
         });
@@ -263,7 +326,7 @@ impl<E: Engine + 'static> BuildTask<E> {
                     error: error.clone(),
                     seconds,
                 });
-                let mut result = BuildResult::new(&name, Outcome::Failed(error));
+                let mut result = self.result(Outcome::Failed(error));
                 result.seconds = seconds;
                 result.tests = tests;
                 return result;
@@ -302,9 +365,15 @@ impl<E: Engine + 'static> BuildTask<E> {
         let facts = crate::manifests::inspect_built(&*self.engine, build, &image, cache).await?;
         let (tags, warnings) =
             crate::manifests::tagger_tags(&*self.engine, build, &image, &facts).await;
+        // One of several platforms: its tagger tags are the platform's, like its own tags;
+        // the plain ones become indexes when every platform agrees (`crate::index`).
+        let tags: Vec<String> = match suffix_for(&build.platforms, self.platform.as_deref()) {
+            Some(suffix) => tags.iter().map(|tag| with_suffix(tag, &suffix)).collect(),
+            None => tags,
+        };
         for message in warnings {
             let _ = self.events.send(BuildEvent::Warning {
-                build: build.name.clone(),
+                build: self.label.clone(),
                 message,
             });
         }
@@ -313,7 +382,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         }
         if !tags.is_empty() {
             let _ = self.events.send(BuildEvent::Tagged {
-                build: build.name.clone(),
+                build: self.label.clone(),
                 tags: tags.clone(),
             });
         }
@@ -334,7 +403,7 @@ impl<E: Engine + 'static> BuildTask<E> {
                 new_build,
             )?;
             let _ = self.events.send(BuildEvent::Manifest {
-                build: build.name.clone(),
+                build: self.label.clone(),
                 path: path.display().to_string(),
             });
             result.manifest = Some(path);
@@ -364,17 +433,19 @@ impl<E: Engine + 'static> BuildTask<E> {
             (None, Some(parent)) => self.published_parent(&parent.tag).await?,
             (None, None) => None,
         };
-        let parent = match parent_id.clone() {
-            Some(id) => id,
-            None => {
-                base_identity(
-                    Some(&*self.engine),
-                    &self.options.registry,
-                    &build.from,
-                    self.options.platform.as_deref(),
-                )
-                .await?
-            }
+        let mut pinned_base = None;
+        let parent = if let Some(id) = parent_id.clone() {
+            id
+        } else {
+            let resolved = resolve_base(
+                Some(&*self.engine),
+                &self.options.registry,
+                &build.from,
+                self.platform.as_deref(),
+            )
+            .await?;
+            pinned_base = resolved.pinned;
+            resolved.identity
         };
         let inputs = build_inputs(
             &self.repository,
@@ -382,7 +453,7 @@ impl<E: Engine + 'static> BuildTask<E> {
             &context,
             &build_args,
             &parent,
-            self.options.platform.as_deref(),
+            self.platform.as_deref(),
         )?;
 
         let unique_tag = build.tags.first().cloned().unwrap_or_default();
@@ -391,11 +462,11 @@ impl<E: Engine + 'static> BuildTask<E> {
                 if existing.labels.get(INPUTS_LABEL) == Some(&inputs) {
                     self.tag_all(&existing.id).await?;
                     let _ = self.events.send(BuildEvent::UpToDate {
-                        build: build.name.clone(),
+                        build: self.label.clone(),
                         image: existing.id.clone(),
                         inputs,
                     });
-                    let mut result = BuildResult::new(&build.name, Outcome::UpToDate);
+                    let mut result = self.result(Outcome::UpToDate);
                     result.size = existing.size;
                     result.image = Some(existing.id);
                     return Ok(result);
@@ -425,8 +496,25 @@ impl<E: Engine + 'static> BuildTask<E> {
                 }
             }
         }
+        // One platform of an external base the engine lacks: start from that platform's
+        // manifest by digest.
+        if let Some(pinned) = &pinned_base {
+            if redirect(&mut context, &build.from, pinned, &build_args) {
+                let _ = self.events.send(BuildEvent::Step {
+                    build: self.label.clone(),
+                    step: format!(
+                        "starting from `{pinned}` (the registry's {} image of `{}`)",
+                        self.platform.as_deref().unwrap_or_default(),
+                        build.from
+                    ),
+                });
+            }
+        }
         // The image the build starts from, whose layers `--reproducible` keeps as they are.
-        let base = parent_id.clone().unwrap_or_else(|| build.from.clone());
+        let base = parent_id
+            .clone()
+            .or_else(|| pinned_base.clone())
+            .unwrap_or_else(|| build.from.clone());
         let result = self
             .build_with(build, context, build_args, inputs, started, &base)
             .await;
@@ -457,12 +545,18 @@ impl<E: Engine + 'static> BuildTask<E> {
         ));
         labels.extend(self.base_labels().await?);
         labels.insert(INPUTS_LABEL.to_string(), inputs.clone());
+        let mut build_args = build_args;
+        if let Some(platform) = &self.platform {
+            for (name, value) in target_arguments(platform) {
+                build_args.entry(name).or_insert(value);
+            }
+        }
         let request = BuildRequest {
             context: context.to_tar()?,
             dockerfile: context.dockerfile.clone(),
             build_args,
             labels,
-            platform: self.options.platform.clone(),
+            platform: self.platform.clone(),
             no_cache: self.options.no_cache,
             // `--pull` refreshes external bases; a parent of this repository is the image this
             // run built or the local copy of its published tag, never a registry's.
@@ -471,7 +565,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         };
         let (sender, mut receiver) = unbounded_channel();
         let events = self.events.clone();
-        let build_name = build.name.clone();
+        let build_name = self.label.clone();
         let forward = tokio::spawn(async move {
             while let Some(output) = receiver.recv().await {
                 let event = match output {
@@ -513,13 +607,13 @@ impl<E: Engine + 'static> BuildTask<E> {
             .await?
             .map_or(0, |details| details.size);
         let _ = self.events.send(BuildEvent::Built {
-            build: build.name.clone(),
+            build: self.label.clone(),
             image: image.id.clone(),
             inputs,
             seconds: started.elapsed().as_secs_f64(),
             size,
         });
-        let mut result = BuildResult::new(&build.name, Outcome::Built);
+        let mut result = self.result(Outcome::Built);
         result.image = Some(image.id);
         result.size = size;
         result.tests = tests;
@@ -539,7 +633,7 @@ impl<E: Engine + 'static> BuildTask<E> {
     ) -> Result<strata_reproducible::Reproduced, crate::error::BuildError> {
         let build = self.build();
         let _ = self.events.send(BuildEvent::Step {
-            build: build.name.clone(),
+            build: self.label.clone(),
             step: "normalising the image's layers (--reproducible)".to_string(),
         });
         let scrub = self
@@ -566,7 +660,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         )
         .await?;
         let _ = self.events.send(BuildEvent::Normalised {
-            build: build.name.clone(),
+            build: self.label.clone(),
             image: reproduced.image_id.clone(),
             digest: reproduced.manifest_digest.clone(),
             rewritten: reproduced.rewritten,
@@ -640,7 +734,7 @@ impl<E: Engine + 'static> BuildTask<E> {
             return Ok(Some(image.id));
         }
         let _ = self.events.send(BuildEvent::Step {
-            build: self.build().name.clone(),
+            build: self.label.clone(),
             step: format!("pulling the parent `{tag}`"),
         });
         if !self.engine.pull(tag, registry_credentials(tag)?).await? {
@@ -673,7 +767,7 @@ impl<E: Engine + 'static> BuildTask<E> {
             image.to_string()
         };
         let target = crate::image_tests::TestTarget {
-            build: &build.name,
+            build: &self.label,
             image,
             reference: &reference,
             cache: self.options.cache.as_ref(),
@@ -731,7 +825,7 @@ impl<E: Engine + 'static> BuildTask<E> {
                 match self.push_reproduced(reproducible, result, tag).await {
                     Ok(digest) => {
                         let _ = self.events.send(BuildEvent::Pushed {
-                            build: build.name.clone(),
+                            build: self.label.clone(),
                             tag: tag.clone(),
                             digest: Some(digest.clone()),
                         });
@@ -750,7 +844,7 @@ impl<E: Engine + 'static> BuildTask<E> {
             match self.push_with_retries(tag, credentials).await {
                 Ok(pushed) => {
                     let _ = self.events.send(BuildEvent::Pushed {
-                        build: build.name.clone(),
+                        build: self.label.clone(),
                         tag: tag.clone(),
                         digest: pushed.digest.clone(),
                     });
@@ -793,7 +887,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         let Some(reproduced) = result.reproduced.clone() else {
             return Err(crate::error::BuildError::Reproducible(
                 strata_reproducible::ReproducibleError::Export {
-                    image: self.build().name.clone(),
+                    image: self.label.clone(),
                     message: "the build has no image to push".to_string(),
                 },
             ));
@@ -848,7 +942,7 @@ impl<E: Engine + 'static> BuildTask<E> {
 
     fn push_failed(&self, result: &mut BuildResult, tag: &str, error: String) {
         let _ = self.events.send(BuildEvent::PushFailed {
-            build: self.build().name.clone(),
+            build: self.label.clone(),
             tag: tag.to_string(),
             error: error.clone(),
         });

@@ -78,7 +78,7 @@ fn run(
     runtime().block_on(async {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
         let results = run_plan(
-            Arc::clone(engine),
+            Arc::new(strata_build::Engines::single(Arc::clone(engine))),
             Arc::new(repository),
             plan,
             Arc::new(options(push)),

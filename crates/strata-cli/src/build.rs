@@ -19,8 +19,10 @@ pub struct BuildArgs {
     /// A build argument for every image, over those of the plan (repeatable).
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     pub build_args: Vec<String>,
-    /// Target platform (`linux/amd64`, `linux/arm64`); the engine's own by default.
-    #[arg(long, value_name = "PLATFORM")]
+    /// Target platforms, comma-separated (`linux/amd64,linux/arm64`), over `platforms` in
+    /// `strata.toml`; the engine's own by default. With several, each image is built once per
+    /// platform and each tag becomes a multi-platform index once every platform built.
+    #[arg(long, value_name = "PLATFORM[,PLATFORM...]")]
     pub platform: Option<String>,
     /// Build without the engine's cache, and rebuild even when an image with the same inputs exists.
     #[arg(long)]

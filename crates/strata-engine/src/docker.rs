@@ -72,26 +72,30 @@ impl ServerVersion {
 static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl DockerEngine {
-    /// Connect, negotiate the API version and check the daemon answers.
+    /// Connect to `DOCKER_HOST`'s engine (or the default socket), negotiate the API version and
+    /// check the daemon answers.
     pub async fn connect(builder: BuilderKind) -> Result<Self, EngineError> {
         // An empty `DOCKER_HOST` counts as unset, as the Docker CLI treats it.
         let configured = std::env::var("DOCKER_HOST")
             .ok()
             .filter(|host| !host.trim().is_empty());
-        let host = configured
-            .clone()
-            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
-        if host.starts_with("ssh://") {
-            return Err(EngineError::UnsupportedHost { host });
+        Self::connect_to(configured.as_deref(), builder).await
+    }
+
+    /// Connect to the engine at `host` (`unix:///path.sock`, `tcp://host:2375`), or the default
+    /// socket when `None`.
+    pub async fn connect_to(host: Option<&str>, builder: BuilderKind) -> Result<Self, EngineError> {
+        let shown = host.unwrap_or("unix:///var/run/docker.sock").to_string();
+        if shown.starts_with("ssh://") {
+            return Err(EngineError::UnsupportedHost { host: shown });
         }
         let connect_error = |source| EngineError::Connect {
-            host: host.clone(),
+            host: shown.clone(),
             source,
         };
-        let docker = if configured.is_some() {
-            Docker::connect_with_defaults()
-        } else {
-            Docker::connect_with_socket_defaults()
+        let docker = match host {
+            Some(host) => Docker::connect_with_host(host),
+            None => Docker::connect_with_socket_defaults(),
         }
         .map_err(connect_error)?;
         // Negotiating asks the daemon for its API version: it also proves the daemon answers.

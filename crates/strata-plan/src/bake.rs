@@ -76,6 +76,9 @@ pub fn bake_file(plan: &Plan, repository: &Repository, paths: &BakePaths) -> Val
         if !build.build_args.is_empty() {
             target.insert("args".into(), json!(build.build_args));
         }
+        if !build.platforms.is_empty() {
+            target.insert("platforms".into(), json!(build.platforms));
+        }
         let mut contexts = Map::new();
         let layer = repository
             .layers

@@ -67,6 +67,10 @@ pub struct Build {
     /// Tests run on the built image before any tag moves: the ancestors' first, then its own.
     #[serde(default)]
     pub tests: Vec<strata_repo::ImageTest>,
+    /// Platforms the image is built for (`linux/amd64`); empty: the engine's own. With two or
+    /// more, each is built on its own and the tags become multi-platform indexes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
 }
 
 /// The repository image a build starts from.
@@ -74,6 +78,9 @@ pub struct Build {
 pub struct ParentImage {
     pub name: String,
     pub tag: String,
+    /// The platforms the parent is built for (empty: the engine's own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
 }
 
 /// What is built.

@@ -277,6 +277,7 @@ fn layer_build(
         parent: layer.parent.map(|parent| ParentImage {
             name: repository.layers[parent].name.clone(),
             tag: naming.stable_tag(&repository.layers[parent]),
+            platforms: repository.layers[parent].platforms.clone(),
         }),
         tags: naming.layer_tags(layer),
         depends_on,
@@ -287,6 +288,7 @@ fn layer_build(
         labels: naming.layer_labels(layer),
         taggers: layer.taggers.clone(),
         tests: layer.tests.clone(),
+        platforms: layer.platforms.clone(),
     }
 }
 
@@ -327,6 +329,7 @@ fn compat_build(
         parent: Some(ParentImage {
             name: layer.name.clone(),
             tag: naming.stable_tag(layer),
+            platforms: layer.platforms.clone(),
         }),
         tags: naming.compat_tags(&science.image, &science.version),
         depends_on,
@@ -337,5 +340,6 @@ fn compat_build(
         labels: naming.compat_labels(&science.image, &science.version),
         taggers: layer.taggers.clone(),
         tests: layer.tests.clone(),
+        platforms: layer.platforms.clone(),
     })
 }

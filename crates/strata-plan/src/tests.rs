@@ -58,6 +58,7 @@ fn repository(images: &[Image<'_>]) -> Repository {
                 build_args: BTreeMap::new(),
                 taggers: Vec::new(),
                 tests: Vec::new(),
+                platforms: Vec::new(),
                 details: LayerDetails::Stacks(StacksImage {
                     image: image.name.to_string(),
                     variant: None,
@@ -160,14 +161,7 @@ fn bake_keys_contexts_on_what_each_dependency_is_not_its_position() {
     let plan = plan_changes(&repository, &["tools"]);
     assert_eq!(names(&plan), ["tools", "app"]);
     assert_eq!(plan.build("app").unwrap().depends_on, ["tools"]);
-    let bake = crate::bake_file(
-        &plan,
-        &repository,
-        &crate::BakePaths {
-            root: String::new(),
-            contexts_dir: ".strata/contexts".to_string(),
-        },
-    );
+    let bake = bake_at_root(&plan, &repository);
     let contexts = &bake["target"]["app"]["contexts"];
     assert_eq!(
         contexts,
@@ -177,20 +171,52 @@ fn bake_keys_contexts_on_what_each_dependency_is_not_its_position() {
 
     // Both changed: each reference to its own target.
     let plan = plan_changes(&repository, &["base", "tools"]);
-    let bake = crate::bake_file(
-        &plan,
-        &repository,
-        &crate::BakePaths {
-            root: String::new(),
-            contexts_dir: ".strata/contexts".to_string(),
-        },
-    );
+    let bake = bake_at_root(&plan, &repository);
     assert_eq!(
         bake["target"]["app"]["contexts"],
         serde_json::json!({
             "owner/base:latest": "target:base",
             "owner/tools:latest": "target:tools",
         })
+    );
+}
+
+/// The bake file with paths from the repository root.
+fn bake_at_root(plan: &crate::Plan, repository: &Repository) -> serde_json::Value {
+    crate::bake_file(
+        plan,
+        repository,
+        &crate::BakePaths {
+            root: String::new(),
+            contexts_dir: ".strata/contexts".to_string(),
+        },
+    )
+}
+
+#[test]
+fn bake_targets_carry_each_image_platforms() {
+    let mut repository = repository(&[image("base", None, &[]), image("app", Some("base"), &[])]);
+    for layer in &mut repository.layers {
+        layer.platforms = vec!["linux/amd64".to_string(), "linux/arm64".to_string()];
+    }
+    repository.layers[0]
+        .platforms
+        .push("linux/arm/v7".to_string());
+    let plan = plan_changes(&repository, &["base"]);
+    let app = plan.build("app").unwrap();
+    assert_eq!(app.platforms, ["linux/amd64", "linux/arm64"]);
+    assert_eq!(
+        app.parent.as_ref().unwrap().platforms,
+        ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+    );
+    let bake = bake_at_root(&plan, &repository);
+    assert_eq!(
+        bake["target"]["app"]["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64"])
+    );
+    assert_eq!(
+        bake["target"]["base"]["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64", "linux/arm/v7"])
     );
 }
 

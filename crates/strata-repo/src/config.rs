@@ -64,6 +64,14 @@ pub struct Config {
     /// Build every image reproducibly (as `strata build --reproducible`).
     #[serde(default)]
     pub reproducible: bool,
+    /// Platforms every image is built for (`["linux/amd64", "linux/arm64"]`); an image's own
+    /// `platforms` overrides it for the image and those built on it. Empty: the engine's own.
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    /// The engine that builds each platform (`"linux/arm64" = "tcp://arm-builder:2375"`);
+    /// platforms not named here build on `DOCKER_HOST`'s engine (emulated where needed).
+    #[serde(default)]
+    pub engines: BTreeMap<String, String>,
     /// Per-image settings, keyed by image name (docker-stacks: `name` or `name/variant`;
     /// SciServer: the layer's target).
     #[serde(default)]
@@ -109,6 +117,9 @@ pub struct ImageConfig {
     /// (`/var/log/dpkg.log`, `**/__pycache__`), each reported.
     #[serde(default)]
     pub scrub: Vec<String>,
+    /// Platforms this image (and those built on it, unless they say otherwise) is built for;
+    /// each must be one its parent is built for.
+    pub platforms: Option<Vec<String>>,
 }
 
 /// `[lint]`: which rules run, how severe their findings are, and what fails the run. Rule names
@@ -403,7 +414,7 @@ mod tests {
           |
         2 | repository = "y"
           | ^^^^^^^^^^
-        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `generic`, `test`, `lint`, `reproducible`, `images`
+        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `generic`, `test`, `lint`, `reproducible`, `platforms`, `engines`, `images`
         "#);
     }
 }

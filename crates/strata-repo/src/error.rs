@@ -64,6 +64,21 @@ pub enum ConfigError {
         index: usize,
         reason: String,
     },
+    #[error("`{path}`: platform `{platform}` of {place}: {reason}", path = path.display())]
+    BadPlatform {
+        path: PathBuf,
+        place: String,
+        platform: String,
+        reason: String,
+    },
+    #[error("`{path}`: image `{name}` is built for {platform}, which its parent `{parent}` is not built for (its platforms: {parent_platforms})", path = path.display())]
+    PlatformWithoutParent {
+        path: PathBuf,
+        name: String,
+        parent: String,
+        platform: String,
+        parent_platforms: String,
+    },
     #[error("`{path}` sets the parent of `{name}` to `{parent}`, which is not an image of the repository", path = path.display())]
     UnknownParent {
         path: PathBuf,
@@ -200,6 +215,12 @@ impl RepoError {
             Self::Config(ConfigError::NoTags { .. } | ConfigError::BadTemplate { .. }) => Some(
                 "tag templates may name {name}, {version}, {variant}, {label}, {commit}, {short-commit} and {count}; give the image a `version` in `strata.toml`, or a template it can fill".to_string(),
             ),
+            Self::Config(ConfigError::BadPlatform { .. }) => Some(
+                "platforms are written `os/architecture[/variant]`, as `docker build --platform` takes them: `linux/amd64`, `linux/arm64`, `linux/arm/v7`".to_string(),
+            ),
+            Self::Config(ConfigError::PlatformWithoutParent { parent, .. }) => Some(format!(
+                "add the platform to `[images.\"{parent}\"] platforms` (or the repository-wide `platforms`), or leave it out of this image's"
+            )),
             Self::Config(ConfigError::UnknownImage { .. } | ConfigError::UnknownParent { .. }) => {
                 Some("run `strata graph` to list the repository's images".to_string())
             }

@@ -143,6 +143,7 @@ pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoE
     }
     check_configured_images(&config, &layers)?;
     inherit_taggers(&config, &mut layers);
+    inherit_platforms(&config, &mut layers)?;
     collect_tests(base, &config, &mut layers)?;
     Ok(Repository {
         root: root.to_path_buf(),
@@ -291,6 +292,94 @@ fn inherit_taggers(config: &Config, layers: &mut [Layer]) {
     for (layer, taggers) in layers.iter_mut().zip(inherited) {
         layer.taggers = taggers;
     }
+}
+
+/// Whether `text` is a platform as `docker build --platform` takes it: `os/arch[/variant]`.
+pub fn check_platform(text: &str) -> Result<(), String> {
+    let parts: Vec<&str> = text.split('/').collect();
+    let valid_part = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || character == '_')
+    };
+    if !(2..=3).contains(&parts.len()) || !parts.iter().all(|part| valid_part(part)) {
+        return Err("not `os/architecture[/variant]`".to_string());
+    }
+    Ok(())
+}
+
+/// Each layer's platforms: its own `platforms`, else its parent's, else the repository's. A
+/// layer may only be built for platforms its parent is built for.
+fn inherit_platforms(config: &Config, layers: &mut [Layer]) -> Result<(), RepoError> {
+    let path = config.display_path();
+    let bad = |place: String, platform: &str, reason: String| {
+        RepoError::Config(ConfigError::BadPlatform {
+            path: path.clone(),
+            place,
+            platform: platform.to_string(),
+            reason,
+        })
+    };
+    let check_list = |place: &str, platforms: &[String]| -> Result<(), RepoError> {
+        for (index, platform) in platforms.iter().enumerate() {
+            check_platform(platform).map_err(|reason| bad(place.to_string(), platform, reason))?;
+            if platforms[..index].contains(platform) {
+                return Err(bad(place.to_string(), platform, "named twice".to_string()));
+            }
+        }
+        Ok(())
+    };
+    check_list("the repository", &config.platforms)?;
+    for platform in config.engines.keys() {
+        check_platform(platform)
+            .map_err(|reason| bad("`[engines]`".to_string(), platform, reason))?;
+    }
+    for (name, image) in &config.images {
+        if let Some(platforms) = &image.platforms {
+            check_list(&format!("image `{name}`"), platforms)?;
+        }
+    }
+    // Parents come before children in no particular order: resolve each lineage root first.
+    let mut resolved: Vec<Option<Vec<String>>> = vec![None; layers.len()];
+    for id in 0..layers.len() {
+        for ancestor in lineage(layers, id) {
+            if resolved[ancestor].is_some() {
+                continue;
+            }
+            let own = config
+                .images
+                .get(&layers[ancestor].name)
+                .and_then(|image| image.platforms.clone());
+            let parent = layers[ancestor].parent;
+            let inherited = parent
+                .and_then(|parent| resolved[parent].clone())
+                .unwrap_or_else(|| config.platforms.clone());
+            let platforms = own.unwrap_or_else(|| inherited.clone());
+            if let Some(parent) = parent {
+                let parent_platforms = resolved[parent].clone().unwrap_or_default();
+                if !parent_platforms.is_empty() {
+                    if let Some(missing) = platforms
+                        .iter()
+                        .find(|platform| !parent_platforms.contains(platform))
+                    {
+                        return Err(RepoError::Config(ConfigError::PlatformWithoutParent {
+                            path: path.clone(),
+                            name: layers[ancestor].name.clone(),
+                            parent: layers[parent].name.clone(),
+                            platform: missing.clone(),
+                            parent_platforms: parent_platforms.join(", "),
+                        }));
+                    }
+                }
+            }
+            resolved[ancestor] = Some(platforms);
+        }
+    }
+    for (layer, platforms) in layers.iter_mut().zip(resolved) {
+        layer.platforms = platforms.unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// Each layer's tests: its ancestors', root first, then its own. A layer's own tests are the
@@ -461,4 +550,77 @@ fn check_configured_images(config: &Config, layers: &[Layer]) -> Result<(), Repo
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod platform_tests {
+    use super::*;
+
+    /// A docker-stacks family `base` ← `child` ← `grandchild` with `strata.toml`.
+    fn family(settings: &str) -> Result<Repository, RepoError> {
+        let root = tempfile::tempdir().unwrap();
+        let write = |name: &str, from: &str| {
+            let directory = root.path().join("images").join(name);
+            fs_err::create_dir_all(&directory).unwrap();
+            fs_err::write(directory.join("Dockerfile"), format!("FROM {from}\n")).unwrap();
+        };
+        write("base", "debian:bookworm");
+        write("child", "owner/base:latest");
+        write("grandchild", "owner/child:latest");
+        fs_err::write(
+            root.path().join("strata.toml"),
+            format!("repo = \"registry.test/owner\"\n{settings}"),
+        )
+        .unwrap();
+        open(root.path())
+    }
+
+    fn platforms_of(repository: &Repository, name: &str) -> Vec<String> {
+        repository
+            .layers
+            .iter()
+            .find(|layer| layer.name == name)
+            .unwrap()
+            .platforms
+            .clone()
+    }
+
+    #[test]
+    fn platforms_are_inherited_and_narrowed_only_to_what_the_parent_has() {
+        let repository = family(
+            "platforms = [\"linux/amd64\", \"linux/arm64\"]\n[images.child]\nplatforms = [\"linux/arm64\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            platforms_of(&repository, "base"),
+            ["linux/amd64", "linux/arm64"]
+        );
+        assert_eq!(platforms_of(&repository, "child"), ["linux/arm64"]);
+        // Unset: its parent's, not the repository's.
+        assert_eq!(platforms_of(&repository, "grandchild"), ["linux/arm64"]);
+
+        let error = family(
+            "platforms = [\"linux/amd64\"]\n[images.child]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n",
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("image `child` is built for linux/arm64, which its parent `base` is not built for (its platforms: linux/amd64)"),
+            "{text}"
+        );
+        assert!(error
+            .hint()
+            .unwrap()
+            .contains("[images.\"base\"] platforms"));
+
+        let error = family("platforms = [\"amd64\"]\n").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("platform `amd64` of the repository: not `os/architecture[/variant]`"),
+            "{error}"
+        );
+        let error = family("[engines]\n\"linux/arm64/\" = \"tcp://127.0.0.1:1\"\n").unwrap_err();
+        assert!(error.to_string().contains("`[engines]`"), "{error}");
+    }
 }

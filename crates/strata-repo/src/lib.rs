@@ -28,7 +28,9 @@ pub use diagnostic::{join_chain, render_chain, SourceSpan};
 pub use dockerfile::{Dockerfile, FinalBase, Stage};
 pub use error::{ConfigError, DockerfileError, RepoError};
 pub use generic::{looks_like_tag, names_commit, render as render_tag, CommitFacts};
-pub use layout::{open, open_with_config, survey, DEFAULT_TEST_TIMEOUT, TESTS_DIRECTORY};
+pub use layout::{
+    check_platform, open, open_with_config, survey, DEFAULT_TEST_TIMEOUT, TESTS_DIRECTORY,
+};
 pub use model::{
     BuiltinCheck, CompatLayer, GenericImage, ImageTest, ImageTestKind, Layer, LayerDetails,
     LayerId, Repository, ScienceLayer, StacksImage,

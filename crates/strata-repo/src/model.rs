@@ -54,6 +54,9 @@ pub struct Layer {
     pub taggers: Vec<crate::config::TaggerConfig>,
     /// Tests run on the built image: the ancestors' first, then the layer's own.
     pub tests: Vec<ImageTest>,
+    /// Platforms the layer is built for (its own setting, else its parent's, else the
+    /// repository's); empty: the engine's own.
+    pub platforms: Vec<String>,
     pub details: LayerDetails,
 }
 
@@ -300,6 +303,7 @@ impl Layer {
             build_args,
             taggers: Vec::new(),
             tests: Vec::new(),
+            platforms: Vec::new(),
             details,
         }
     }

@@ -96,6 +96,15 @@ impl BuildReporter {
                 "pushed     {tag} {}",
                 digest.as_deref().unwrap_or("")
             )),
+            BuildEvent::IndexPushed {
+                tag,
+                digest,
+                platforms,
+                ..
+            } => Some(format!(
+                "pushed     {tag} {digest} (index of {})",
+                platforms.join(", ")
+            )),
             BuildEvent::PushFailed { tag, error, .. } => {
                 Some(format!("push failed {tag}: {error}"))
             }

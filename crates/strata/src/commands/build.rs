@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use strata_build::{
-    emit_contexts, run_plan, BuildEvent, BuildResult, LogWriter, Outcome, RunOptions,
+    emit_contexts, push_indexes, run_plan, BuildEvent, BuildResult, Engines, IndexPush, LogWriter,
+    Outcome, RunOptions,
 };
 use strata_engine::DockerEngine;
 
@@ -66,7 +67,7 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
             printer,
         );
     }
-    let results = run_builds(
+    let (results, indexes) = run_builds(
         settings,
         &repository,
         &plan,
@@ -79,9 +80,12 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
         printer,
     )?;
     if settings.json {
-        printer.data(&finished_line(&results));
+        printer.data(&finished_line(&results, &indexes));
     } else {
         printer.data(&summary_table(&results));
+        if !indexes.is_empty() {
+            printer.data(&index_table(&indexes));
+        }
     }
     let tests: Vec<strata_build::TestResult> = results
         .iter()
@@ -110,6 +114,7 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
     } else if results
         .iter()
         .any(|result| !result.push_failures.is_empty())
+        || indexes.iter().any(|index| index.error.is_some())
     {
         ExitStatus::PushFailed
     } else {
@@ -134,16 +139,19 @@ pub(crate) fn run_builds(
     plan: &Arc<strata_plan::Plan>,
     mode: RunMode,
     printer: &Printer,
-) -> anyhow::Result<Vec<BuildResult>> {
+) -> anyhow::Result<(Vec<BuildResult>, Vec<IndexPush>)> {
     let runtime = crate::commands::async_runtime()?;
     runtime.block_on(async {
-        let engine = Arc::new(DockerEngine::connect(settings.builder).await?);
+        let engines = Arc::new(connect_engines(settings, repository, plan).await?);
         let options = Arc::new(RunOptions {
             jobs: settings.jobs,
             push: mode.push,
             no_cache: mode.no_cache,
             pull: settings.pull,
-            platform: settings.platform.clone(),
+            platform: settings
+                .platform
+                .clone()
+                .filter(|platform| !platform.contains(',')),
             network: settings.network.clone(),
             build_args: settings.build_args.clone(),
             cache: Some(strata_inspect::LayerCache::new(
@@ -160,13 +168,28 @@ pub(crate) fn run_builds(
             reproducible: mode.reproducible,
         });
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-        let runner = tokio::spawn(run_plan(
-            engine,
-            Arc::clone(repository),
-            Arc::clone(plan),
-            options,
-            sender,
-        ));
+        let runner = {
+            let repository = Arc::clone(repository);
+            let plan = Arc::clone(plan);
+            let options = Arc::clone(&options);
+            tokio::spawn(async move {
+                let results = run_plan(
+                    engines,
+                    repository,
+                    Arc::clone(&plan),
+                    Arc::clone(&options),
+                    sender.clone(),
+                )
+                .await;
+                // Indexes only after every build ended: each needs all of its platforms.
+                let indexes = if options.push {
+                    push_indexes(&options.registry, &plan, &results, &sender).await
+                } else {
+                    Vec::new()
+                };
+                (results, indexes)
+            })
+        };
         let mut logs = LogWriter::new(&settings.logs).with_context(|| {
             format!(
                 "cannot create the log directory `{}`",
@@ -196,6 +219,39 @@ pub(crate) fn run_builds(
     })
 }
 
+/// The default engine (`DOCKER_HOST`), and the engine of each planned platform `[engines]` in
+/// `strata.toml` names.
+async fn connect_engines(
+    settings: &BuildSettings,
+    repository: &strata_repo::Repository,
+    plan: &strata_plan::Plan,
+) -> anyhow::Result<Engines<DockerEngine>> {
+    let default = Arc::new(DockerEngine::connect(settings.builder).await?);
+    let mut engines = Engines::single(default);
+    let planned: std::collections::BTreeSet<&String> = plan
+        .builds
+        .iter()
+        .flat_map(|build| &build.platforms)
+        .collect();
+    for (platform, host) in &repository.config.engines {
+        if !planned.contains(platform) {
+            continue;
+        }
+        let engine = DockerEngine::connect_to(Some(host), settings.builder)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot reach the engine for {platform} (`[engines]` in `{}`)",
+                    repository.config.display_path().display()
+                )
+            })?;
+        engines
+            .by_platform
+            .insert(platform.clone(), Arc::new(engine));
+    }
+    Ok(engines)
+}
+
 pub(crate) fn event_line(event: &BuildEvent) -> String {
     let mut value = serde_json::to_value(event).unwrap_or_default();
     value["schema_version"] = EVENTS_SCHEMA_VERSION.into();
@@ -217,12 +273,17 @@ struct FinishedEvent<'a> {
     event: &'static str,
     schema_version: u32,
     results: Vec<ResultReport<'a>>,
+    /// Multi-platform indexes written (or not) after every platform of a build was pushed.
+    indexes: &'a [IndexPush],
 }
 
 /// One build's result in the `finished` event.
 #[derive(serde::Serialize)]
 struct ResultReport<'a> {
     build: &'a str,
+    /// The platform built, for a build asked for one or several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<&'a str>,
     /// `built`, `up-to-date`, `failed`, `skipped`.
     result: String,
     error: Option<&'a str>,
@@ -249,14 +310,16 @@ struct TagError<'a> {
     error: &'a str,
 }
 
-fn finished_line(results: &[BuildResult]) -> String {
+fn finished_line(results: &[BuildResult], indexes: &[IndexPush]) -> String {
     let event = FinishedEvent {
         event: "finished",
         schema_version: EVENTS_SCHEMA_VERSION,
+        indexes,
         results: results
             .iter()
             .map(|result| ResultReport {
                 build: &result.name,
+                platform: result.platform.as_deref(),
                 result: outcome_word(&result.outcome).replace(' ', "-"),
                 error: match &result.outcome {
                     Outcome::Failed(error) | Outcome::Skipped(error) => Some(error.as_str()),
@@ -315,9 +378,32 @@ fn summary_table(results: &[BuildResult]) -> String {
             .or_else(|| result.image.clone())
             .map(|digest| digest.chars().take(19).collect())
             .unwrap_or_default();
-        rows.push([result.name.clone(), result_text, duration, size, digest]);
+        let name = match &result.platform {
+            Some(platform) => format!("{} ({platform})", result.name),
+            None => result.name.clone(),
+        };
+        rows.push([name, result_text, duration, size, digest]);
     }
     crate::table::render(["IMAGE", "RESULT", "TIME", "UNCOMPRESSED", "DIGEST"], &rows)
+}
+
+/// Each multi-platform tag and the index it now points at.
+fn index_table(indexes: &[IndexPush]) -> String {
+    let rows: Vec<[String; 3]> = indexes
+        .iter()
+        .map(|index| {
+            [
+                index.tag.clone(),
+                index.platforms.join(", "),
+                match (&index.digest, &index.error) {
+                    (Some(digest), _) => digest.chars().take(19).collect(),
+                    (None, Some(error)) => format!("failed: {error}"),
+                    (None, None) => String::new(),
+                },
+            ]
+        })
+        .collect();
+    crate::table::render(["INDEX", "PLATFORMS", "DIGEST"], &rows)
 }
 
 /// `--lint`: the planned images' Dockerfiles (and the compat layers of compat builds) with the

@@ -52,6 +52,26 @@ pub fn make_plan(select: &SelectSettings, printer: &Printer) -> anyhow::Result<(
     Ok((repository, plan))
 }
 
+/// `linux/amd64,linux/arm64` → its platforms, each checked.
+pub(crate) fn platform_list(text: &str) -> anyhow::Result<Vec<String>> {
+    let mut platforms: Vec<String> = Vec::new();
+    for platform in text
+        .split(',')
+        .map(str::trim)
+        .filter(|platform| !platform.is_empty())
+    {
+        strata_repo::check_platform(platform).map_err(|reason| {
+            anyhow::anyhow!(
+                "`--platform {platform}`: {reason} (for example `linux/amd64,linux/arm64`)"
+            )
+        })?;
+        if !platforms.iter().any(|known| known == platform) {
+            platforms.push(platform.to_string());
+        }
+    }
+    Ok(platforms)
+}
+
 /// Open the repository and plan the selected builds, printing nothing.
 pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Plan)> {
     let mut repository = strata_repo::open(&select.root).with_context(|| {
@@ -63,6 +83,13 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
     if select.repo.is_some() {
         // `--repo` puts every image under one namespace, over the trees' own.
         repository.clear_tree_repos();
+    }
+    if let Some(platforms) = &select.platform {
+        // `--platform` builds every image for the platforms it names, over `strata.toml`.
+        let platforms = platform_list(platforms)?;
+        for layer in &mut repository.layers {
+            layer.platforms.clone_from(&platforms);
+        }
     }
     let git = Git::new(&select.root);
     let commit = git.commit_info()?;
@@ -221,7 +248,10 @@ pub fn registry_comparison(
             engine.as_ref(),
             &RegistryClient::new(),
             &select.build_args,
-            select.platform.as_deref(),
+            select
+                .platform
+                .as_deref()
+                .filter(|platform| !platform.contains(',')),
         )
         .await
     });

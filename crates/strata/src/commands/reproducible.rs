@@ -48,7 +48,7 @@ pub fn check(
     let mut runs = Vec::new();
     for run in 1..=2 {
         printer.info(&format!("build {run} of 2, from scratch"));
-        let results = run_builds(
+        let (results, _) = run_builds(
             settings,
             repository,
             plan,

@@ -10,6 +10,7 @@ mod concurrent;
 mod example;
 mod failure;
 mod generic;
+mod platforms;
 mod reproducible;
 
 pub(crate) use common::registry_labels;

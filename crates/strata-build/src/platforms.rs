@@ -1,0 +1,133 @@
+//! Building one image for several platforms: each platform is its own build (on its own engine
+//! when `[engines]` names one), under per-platform tags (`1.0-arm64`); the plain tags become
+//! multi-platform indexes once every platform built and passed its tests (`crate::index`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use strata_plan::Build;
+
+/// The engines of a run: one per platform that has its own, and the default for the rest.
+pub struct Engines<E> {
+    pub default: Arc<E>,
+    pub by_platform: BTreeMap<String, Arc<E>>,
+}
+
+impl<E> Engines<E> {
+    /// Every platform on one engine.
+    pub fn single(engine: Arc<E>) -> Self {
+        Self {
+            default: engine,
+            by_platform: BTreeMap::new(),
+        }
+    }
+
+    /// The engine that builds `platform`.
+    pub fn for_platform(&self, platform: Option<&str>) -> Arc<E> {
+        platform
+            .and_then(|platform| self.by_platform.get(platform))
+            .unwrap_or(&self.default)
+            .clone()
+    }
+}
+
+/// What a platform adds to a tag: `linux/arm64` → `-arm64`, `linux/arm/v7` → `-armv7`, and the
+/// OS too when it is not Linux (`-windows-amd64`).
+pub fn platform_suffix(platform: &str) -> String {
+    let mut parts = platform.split('/');
+    let os = parts.next().unwrap_or_default();
+    let rest: String = parts.collect();
+    if os == "linux" {
+        format!("-{rest}")
+    } else {
+        format!("-{os}-{rest}")
+    }
+}
+
+/// `registry/name:1.0` with `-arm64` → `registry/name:1.0-arm64` (`:latest` when untagged).
+pub fn with_suffix(tag: &str, suffix: &str) -> String {
+    let name_end = tag.rfind('/').map_or(0, |slash| slash + 1);
+    if tag[name_end..].contains(':') {
+        format!("{tag}{suffix}")
+    } else {
+        format!("{tag}:latest{suffix}")
+    }
+}
+
+/// The suffix a build's tags get on `platform`: only when the build is for several platforms.
+pub(crate) fn suffix_for(platforms: &[String], platform: Option<&str>) -> Option<String> {
+    match platform {
+        Some(platform) if platforms.len() > 1 => Some(platform_suffix(platform)),
+        _ => None,
+    }
+}
+
+/// The build of one platform: its tags, and its parent's, as that platform's.
+pub(crate) fn platform_build(build: &Build, platform: Option<&str>) -> Build {
+    let mut node = build.clone();
+    if let Some(suffix) = suffix_for(&build.platforms, platform) {
+        node.tags = build
+            .tags
+            .iter()
+            .map(|tag| with_suffix(tag, &suffix))
+            .collect();
+    }
+    if let Some(parent) = &mut node.parent {
+        if let Some(suffix) = suffix_for(&parent.platforms, platform) {
+            parent.tag = with_suffix(&parent.tag, &suffix);
+        }
+    }
+    node
+}
+
+/// The build arguments BuildKit sets for the target platform (`TARGETPLATFORM`, `TARGETOS`,
+/// `TARGETARCH`, `TARGETVARIANT`), so every builder sees them.
+pub(crate) fn target_arguments(platform: &str) -> BTreeMap<String, String> {
+    let mut parts = platform.split('/');
+    let os = parts.next().unwrap_or_default();
+    let architecture = parts.next().unwrap_or_default();
+    let variant = parts.next().unwrap_or_default();
+    BTreeMap::from([
+        ("TARGETPLATFORM".to_string(), platform.to_string()),
+        ("TARGETOS".to_string(), os.to_string()),
+        ("TARGETARCH".to_string(), architecture.to_string()),
+        ("TARGETVARIANT".to_string(), variant.to_string()),
+    ])
+}
+
+/// How a build of one platform is named in events and summaries: `base (linux/arm64)`.
+pub(crate) fn label(build: &Build, platform: Option<&str>) -> String {
+    match platform {
+        Some(platform) if build.platforms.len() > 1 => format!("{} ({platform})", build.name),
+        _ => build.name.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_name_the_architecture_and_variant() {
+        assert_eq!(platform_suffix("linux/arm64"), "-arm64");
+        assert_eq!(platform_suffix("linux/arm/v7"), "-armv7");
+        assert_eq!(platform_suffix("windows/amd64"), "-windows-amd64");
+        assert_eq!(
+            with_suffix("127.0.0.1:5000/a/b:1.0", "-arm64"),
+            "127.0.0.1:5000/a/b:1.0-arm64"
+        );
+        assert_eq!(
+            with_suffix("127.0.0.1:5000/a/b", "-arm64"),
+            "127.0.0.1:5000/a/b:latest-arm64"
+        );
+        assert_eq!(
+            target_arguments("linux/arm/v7")["TARGETVARIANT"],
+            "v7".to_string()
+        );
+        assert_eq!(target_arguments("linux/arm64")["TARGETARCH"], "arm64");
+        assert_eq!(
+            suffix_for(&["linux/amd64".to_string()], Some("linux/amd64")),
+            None
+        );
+    }
+}

@@ -581,7 +581,16 @@ impl<E: Engine + 'static> BuildTask<E> {
                 let _ = events.send(event);
             }
         });
-        let engine_result = self.engine.build(request, sender).await;
+        let mut engine_result = self.engine.build(request.clone(), sender.clone()).await;
+        // buildah (Podman) can lose a race with another build's image removal while it looks
+        // for cached layers ("layer not known"): nothing was built, so building again is safe.
+        if matches!(&engine_result, Err(strata_engine::EngineError::BuildFailed { message }) if message.contains("layer not known"))
+        {
+            tracing::info!("the engine lost track of a cached layer; building again");
+            engine_result = self.engine.build(request, sender).await;
+        } else {
+            drop(sender);
+        }
         let _ = forward.await;
         let mut image = engine_result?;
         let reproduced = match &self.options.reproducible {

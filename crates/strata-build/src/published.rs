@@ -151,21 +151,31 @@ pub async fn compare_with_registry<E: Engine>(
     build_args: &BTreeMap<String, String>,
     platform: Option<&str>,
 ) -> Result<RegistryComparison, BuildError> {
-    let wanted_platform = platform.and_then(Platform::parse);
-    // Ask the registry about every moving tag at once.
-    let lookups = plan.builds.iter().map(|build| {
-        let tag = build.tags.last().cloned().unwrap_or_default();
-        let client = client.clone();
-        let platform = wanted_platform.clone();
-        async move {
-            let published = published(&client, &tag, platform.as_ref()).await;
-            (build.name.clone(), published)
+    // Each build's platforms: its own list, else the one asked for (or the registry's default).
+    let platforms_of = |build: &Build| -> Vec<Option<String>> {
+        if build.platforms.is_empty() {
+            vec![platform.map(str::to_string)]
+        } else {
+            build.platforms.iter().cloned().map(Some).collect()
         }
+    };
+    // Ask the registry about every moving tag, for every platform, at once.
+    let lookups = plan.builds.iter().flat_map(|build| {
+        let tag = build.tags.last().cloned().unwrap_or_default();
+        platforms_of(build).into_iter().map(move |wanted| {
+            let client = client.clone();
+            let tag = tag.clone();
+            async move {
+                let parsed = wanted.as_deref().and_then(Platform::parse);
+                let published = published(&client, &tag, parsed.as_ref()).await;
+                ((build.name.clone(), wanted), published)
+            }
+        })
     });
-    let mut published: HashMap<String, Option<Published>> = HashMap::new();
+    let mut published: HashMap<(String, Option<String>), Option<Published>> = HashMap::new();
     let mut results = futures_util::stream::iter(lookups).buffer_unordered(16);
-    while let Some((name, result)) = results.next().await {
-        published.insert(name, result?);
+    while let Some((key, result)) = results.next().await {
+        published.insert(key, result?);
     }
     drop(results);
 
@@ -181,64 +191,83 @@ pub async fn compare_with_registry<E: Engine>(
         images: Vec::new(),
     };
     let mut differs: HashMap<&str, bool> = HashMap::new();
-    let mut bases: HashMap<String, String> = HashMap::new();
+    let mut bases: HashMap<(String, Option<String>), String> = HashMap::new();
     for build in &plan.builds {
         let tag = build.tags.last().cloned().unwrap_or_default();
-        let mine = published.get(&build.name).and_then(Option::as_ref);
-        let mut image = PublishedImage {
-            build: build.name.clone(),
-            tag,
-            inputs: None,
-            published_inputs: mine.and_then(|published| published.inputs.clone()),
-            digest: mine.map(|published| published.digest.clone()),
-            reason: None,
-            because_of: None,
-        };
         let changed_dependency = build
             .depends_on
             .iter()
             .find(|dependency| differs.get(dependency.as_str()).copied().unwrap_or(false));
-        if let Some(dependency) = changed_dependency {
-            // Rebuilt with what it is built on; its inputs cannot be known before that build.
-            image.reason = Some(match build.kind {
-                BuildKind::Compat => Reason::ScienceRebuilt,
-                _ => Reason::ParentChanged,
-            });
-            image.because_of = Some(dependency.clone());
+        let context = if changed_dependency.is_some() {
+            None
+        } else if build.kind == BuildKind::Compat {
+            Some(inputs_context(repository, build)?)
         } else {
-            let parent = match &build.parent {
-                Some(parent) => published
-                    .get(&parent.name)
-                    .and_then(Option::as_ref)
-                    .map_or_else(
-                        || parent.tag.clone(),
-                        |published| published.config_digest.clone(),
-                    ),
-                None => {
-                    if let Some(identity) = bases.get(&build.from) {
+            Some(build_context(repository, build)?)
+        };
+        // One comparison per platform; the build differs when any platform does (the first
+        // that differs is reported).
+        let mut image: Option<PublishedImage> = None;
+        for wanted in platforms_of(build) {
+            let mine = published
+                .get(&(build.name.clone(), wanted.clone()))
+                .and_then(Option::as_ref);
+            let mut candidate = PublishedImage {
+                build: build.name.clone(),
+                tag: tag.clone(),
+                inputs: None,
+                published_inputs: mine.and_then(|published| published.inputs.clone()),
+                digest: mine.map(|published| published.digest.clone()),
+                reason: None,
+                because_of: None,
+            };
+            if let Some(dependency) = changed_dependency {
+                // Rebuilt with what it is built on; its inputs cannot be known before that build.
+                candidate.reason = Some(match build.kind {
+                    BuildKind::Compat => Reason::ScienceRebuilt,
+                    _ => Reason::ParentChanged,
+                });
+                candidate.because_of = Some(dependency.clone());
+            } else if let Some(context) = &context {
+                let parent = if let Some(parent) = &build.parent {
+                    published
+                        .get(&(parent.name.clone(), wanted.clone()))
+                        .or_else(|| published.get(&(parent.name.clone(), None)))
+                        .and_then(Option::as_ref)
+                        .map_or_else(
+                            || parent.tag.clone(),
+                            |published| published.config_digest.clone(),
+                        )
+                } else {
+                    let key = (build.from.clone(), wanted.clone());
+                    if let Some(identity) = bases.get(&key) {
                         identity.clone()
                     } else {
-                        let identity = base_identity(engine, client, &build.from, platform).await?;
-                        bases.insert(build.from.clone(), identity.clone());
+                        let identity =
+                            base_identity(engine, client, &build.from, wanted.as_deref()).await?;
+                        bases.insert(key, identity.clone());
                         identity
                     }
-                }
-            };
-            let context = if build.kind == BuildKind::Compat {
-                inputs_context(repository, build)?
-            } else {
-                build_context(repository, build)?
-            };
-            let mut arguments = build.build_args.clone();
-            arguments.extend(build_args.clone());
-            let inputs = inputs_hash(&context, &arguments, &parent, platform);
-            image.reason = match &image.published_inputs {
-                _ if mine.is_none() => Some(Reason::Unpublished),
-                Some(published) if *published == inputs => None,
-                _ => Some(Reason::InputsChanged),
-            };
-            image.inputs = Some(inputs);
+                };
+                let mut arguments = build.build_args.clone();
+                arguments.extend(build_args.clone());
+                let inputs = inputs_hash(context, &arguments, &parent, wanted.as_deref());
+                candidate.reason = match &candidate.published_inputs {
+                    _ if mine.is_none() => Some(Reason::Unpublished),
+                    Some(published) if *published == inputs => None,
+                    _ => Some(Reason::InputsChanged),
+                };
+                candidate.inputs = Some(inputs);
+            }
+            let differs_here = candidate.reason.is_some();
+            if image.is_none() || differs_here {
+                image = Some(candidate);
+            }
+            if differs_here {
+                break;
+            }
         }
+        let Some(image) = image else { continue };
         differs.insert(build.name.as_str(), image.reason.is_some());
         let own_reason = image
             .reason

@@ -20,6 +20,10 @@ pub struct InspectArgs {
     /// Write the output to this file (replaced atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// One platform of a multi-platform tag (`linux/arm64`); with `--registry` that platform's
+    /// image of the index, else a check that the local image is that platform's.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -38,8 +42,9 @@ pub enum InspectFormat {
 pub struct DiffArgs {
     /// The image before (local, or with `--registry` a registry reference).
     pub before: String,
-    /// The image after.
-    pub after: String,
+    /// The image after (not with `--platforms`).
+    #[arg(required_unless_present = "platforms")]
+    pub after: Option<String>,
     /// Read both images from their registries.
     #[arg(long)]
     pub registry: bool,
@@ -51,4 +56,11 @@ pub struct DiffArgs {
     /// Print the differences as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Compare both images for this platform of their multi-platform tags (`linux/arm64`).
+    #[arg(long, value_name = "PLATFORM", conflicts_with = "platforms")]
+    pub platform: Option<String>,
+    /// Compare the platforms of one multi-platform tag, read from its registry: the packages
+    /// whose versions are not the same on every platform (`strata diff --platforms IMAGE`).
+    #[arg(long, conflicts_with_all = ["after", "files"])]
+    pub platforms: bool,
 }

@@ -150,6 +150,79 @@ pub fn diff(before: &ImageFacts, after: &ImageFacts) -> Vec<Change> {
     changes
 }
 
+/// A package whose version is not the same on every platform of one tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlatformDifference {
+    pub ecosystem: String,
+    pub location: String,
+    pub name: String,
+    /// Each platform's version, in the order the platforms were given (`None`: not installed
+    /// there).
+    pub versions: Vec<(String, Option<String>)>,
+}
+
+/// The packages that differ between the platforms of one image (`diff --platforms`): each
+/// package some platform lacks or has in another version, with every platform's version.
+/// The `deb` architecture is not a version: `libc6` 2.36-9 on amd64 and arm64 is the same.
+pub fn platform_differences(images: &[(String, ImageFacts)]) -> Vec<PlatformDifference> {
+    // A Debian package of the platform's own architecture is the same package on every
+    // platform: its architecture is left out of the key (`all` and foreign ones stay).
+    let inventories: Vec<BTreeMap<Key, (String, String)>> = images
+        .iter()
+        .map(|(platform, facts)| {
+            let architecture = platform.split('/').nth(1).unwrap_or_default();
+            packages(facts)
+                .into_iter()
+                .map(|((ecosystem, location, name), value)| {
+                    let location = if ecosystem == "deb" && location == architecture {
+                        String::new()
+                    } else {
+                        location
+                    };
+                    ((ecosystem, location, name), value)
+                })
+                .collect()
+        })
+        .collect();
+    let keys: std::collections::BTreeSet<&Key> =
+        inventories.iter().flat_map(BTreeMap::keys).collect();
+    let mut differences = Vec::new();
+    for key in keys {
+        let versions: Vec<(String, Option<String>)> = images
+            .iter()
+            .zip(&inventories)
+            .map(|((platform, _), inventory)| {
+                (
+                    platform.clone(),
+                    inventory.get(key).map(|(_, version)| version.clone()),
+                )
+            })
+            .collect();
+        let first = &versions[0].1;
+        if versions.iter().all(|(_, version)| version == first) {
+            continue;
+        }
+        let name = inventories
+            .iter()
+            .find_map(|inventory| inventory.get(key).map(|(name, _)| name.clone()))
+            .unwrap_or_else(|| key.2.clone());
+        differences.push(PlatformDifference {
+            ecosystem: key.0.clone(),
+            location: key.1.clone(),
+            name,
+            versions,
+        });
+    }
+    differences.sort_by(|left, right| {
+        (ecosystem_rank(&left.ecosystem), &left.location, &left.name).cmp(&(
+            ecosystem_rank(&right.ecosystem),
+            &right.location,
+            &right.name,
+        ))
+    });
+    differences
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +249,62 @@ mod tests {
             })
             .collect();
         facts
+    }
+
+    #[test]
+    fn platforms_differ_only_in_what_is_not_the_same_package_and_version() {
+        let amd64 = facts(
+            "12",
+            &[
+                ("libc6", "2.36-9", "amd64"),
+                ("bash", "5.2", "amd64"),
+                ("only-amd", "1", "amd64"),
+            ],
+        );
+        let arm64 = facts(
+            "12",
+            &[
+                ("libc6", "2.36-9", "arm64"),
+                ("bash", "5.2.1", "arm64"),
+                ("tzdata", "1", "all"),
+            ],
+        );
+        let mut amd64_with_tzdata = amd64.clone();
+        amd64_with_tzdata.deb_packages.push(DebPackage {
+            licenses: Vec::new(),
+            name: "tzdata".to_string(),
+            version: "1".to_string(),
+            architecture: Some("all".to_string()),
+            source: None,
+        });
+        let differences = platform_differences(&[
+            ("linux/amd64".to_string(), amd64_with_tzdata),
+            ("linux/arm64".to_string(), arm64),
+        ]);
+        let rendered: Vec<(String, Vec<Option<String>>)> = differences
+            .iter()
+            .map(|difference| {
+                (
+                    difference.name.clone(),
+                    difference
+                        .versions
+                        .iter()
+                        .map(|(_, version)| version.clone())
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rendered,
+            vec![
+                (
+                    "bash".to_string(),
+                    vec![Some("5.2".to_string()), Some("5.2.1".to_string())]
+                ),
+                ("only-amd".to_string(), vec![Some("1".to_string()), None]),
+            ]
+        );
+        assert_eq!(differences[0].versions[1].0, "linux/arm64");
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod taggers;
 
 pub use bridge::read_stream;
 pub use cache::LayerCache;
-pub use diff::{diff, Change};
+pub use diff::{diff, platform_differences, Change, PlatformDifference};
 pub use directory::read_layer_directory;
 pub use error::InspectError;
 pub use facts::{
@@ -35,5 +35,7 @@ pub use records::{
     RPackage, RECORD_VERSION,
 };
 pub use sbom::{cyclonedx, normalize_python_name};
-pub use source::{inspect_local, inspect_registry, inspect_registry_with};
+pub use source::{
+    inspect_local, inspect_registry, inspect_registry_platform, inspect_registry_with,
+};
 pub use taggers::{compute_tags, sanitize_tag, Tags};

@@ -147,8 +147,18 @@ pub async fn inspect_registry_with(
     reference: &str,
     cache: &LayerCache,
 ) -> Result<ImageFacts, InspectError> {
+    inspect_registry_platform(client, reference, None, cache).await
+}
+
+/// [`inspect_registry_with`] for one platform of a multi-platform tag (`None`: this machine's).
+pub async fn inspect_registry_platform(
+    client: &RegistryClient,
+    reference: &str,
+    platform: Option<&strata_registry::Platform>,
+    cache: &LayerCache,
+) -> Result<ImageFacts, InspectError> {
     let parsed = parse_reference(reference)?;
-    let image = client.image(&parsed, None).await?;
+    let image = client.image(&parsed, platform).await?;
     let diff_ids: Vec<String> = image.config["rootfs"]["diff_ids"]
         .as_array()
         .map(|ids| {

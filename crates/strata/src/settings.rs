@@ -258,6 +258,7 @@ pub struct InspectSettings {
     pub registry: bool,
     pub format: InspectFormat,
     pub output: Option<PathBuf>,
+    pub platform: Option<String>,
 }
 
 impl InspectSettings {
@@ -271,6 +272,7 @@ impl InspectSettings {
                 arguments.format
             },
             output: arguments.output,
+            platform: arguments.platform,
         }
     }
 }
@@ -278,21 +280,28 @@ impl InspectSettings {
 #[derive(Debug, Clone)]
 pub struct DiffSettings {
     pub before: String,
+    /// Empty with `--platforms`.
     pub after: String,
     pub registry: bool,
     /// `--files`: file-level comparison per layer.
     pub files: bool,
     pub json: bool,
+    /// `--platform`: that platform of both images.
+    pub platform: Option<String>,
+    /// `--platforms`: the platforms of `before`, a multi-platform tag, against each other.
+    pub platforms: bool,
 }
 
 impl DiffSettings {
     pub fn resolve(arguments: DiffArgs) -> Self {
         Self {
             before: arguments.before,
-            after: arguments.after,
+            after: arguments.after.unwrap_or_default(),
             registry: arguments.registry,
             files: arguments.files,
             json: arguments.json,
+            platform: arguments.platform,
+            platforms: arguments.platforms,
         }
     }
 }

@@ -32,19 +32,47 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// The facts of one image, from the engine or (`registry`) its registry.
+/// The facts of one image, from the engine or (`registry`) its registry; `platform` picks one
+/// platform of a multi-platform tag (locally: checks the image is that platform's).
 async fn facts_of(
     reference: &str,
     registry: bool,
     engine: Option<&DockerEngine>,
     cache: &LayerCache,
+    platform: Option<&str>,
 ) -> anyhow::Result<ImageFacts> {
+    let wanted = match platform {
+        Some(text) => Some(strata_registry::Platform::parse(text).with_context(|| {
+            format!("`--platform {text}` is not `os/architecture[/variant]` (for example `linux/arm64`)")
+        })?),
+        None => None,
+    };
     let facts = match (registry, engine) {
-        (true, _) => strata_inspect::inspect_registry(reference, cache).await,
+        (true, _) => {
+            strata_inspect::inspect_registry_platform(
+                &strata_registry::RegistryClient::new(),
+                reference,
+                wanted.as_ref(),
+                cache,
+            )
+            .await
+        }
         (false, Some(engine)) => strata_inspect::inspect_local(engine, reference, cache).await,
         (false, None) => unreachable!("a local inspection always has an engine"),
     };
-    facts.with_context(|| format!("cannot inspect `{reference}`"))
+    let facts = facts.with_context(|| format!("cannot inspect `{reference}`"))?;
+    if let (false, Some(wanted)) = (registry, &wanted) {
+        let image = &facts.image;
+        if image.architecture.as_deref() != Some(wanted.architecture.as_str()) {
+            anyhow::bail!(
+                "`{reference}` here is {}/{}, not {wanted}: an engine holds one platform of a tag; read {wanted} from the registry with `--registry --platform {wanted}`, or name its per-platform tag (`{}`)",
+                image.os.as_deref().unwrap_or("?"),
+                image.architecture.as_deref().unwrap_or("?"),
+                strata_build::with_suffix(reference, &strata_build::platform_suffix(&wanted.to_string())),
+            );
+        }
+    }
+    Ok(facts)
 }
 
 pub fn inspect(settings: &InspectSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -55,7 +83,14 @@ pub fn inspect(settings: &InspectSettings, printer: &Printer) -> anyhow::Result<
         } else {
             Some(DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?)
         };
-        facts_of(&settings.image, settings.registry, engine.as_ref(), &cache).await
+        facts_of(
+            &settings.image,
+            settings.registry,
+            engine.as_ref(),
+            &cache,
+            settings.platform.as_deref(),
+        )
+        .await
     })?;
     for warning in &facts.warnings {
         printer.warn(warning);
@@ -200,6 +235,9 @@ pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitSt
     if settings.files {
         return diff_files(settings, printer);
     }
+    if settings.platforms {
+        return diff_platforms(settings, printer);
+    }
     let cache = LayerCache::new(&crate::settings::cache_root());
     let (before, after) = runtime()?.block_on(async {
         let engine = if settings.registry {
@@ -207,8 +245,23 @@ pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitSt
         } else {
             Some(DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?)
         };
-        let before = facts_of(&settings.before, settings.registry, engine.as_ref(), &cache).await?;
-        let after = facts_of(&settings.after, settings.registry, engine.as_ref(), &cache).await?;
+        let platform = settings.platform.as_deref();
+        let before = facts_of(
+            &settings.before,
+            settings.registry,
+            engine.as_ref(),
+            &cache,
+            platform,
+        )
+        .await?;
+        let after = facts_of(
+            &settings.after,
+            settings.registry,
+            engine.as_ref(),
+            &cache,
+            platform,
+        )
+        .await?;
         anyhow::Ok((before, after))
     })?;
     let changes = strata_inspect::diff(&before, &after);
@@ -249,6 +302,104 @@ pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitSt
             count(|change| change.before.is_none()),
             count(|change| change.after.is_none()),
             count(|change| change.before.is_some() && change.after.is_some()),
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `strata diff --platforms --json`.
+#[derive(serde::Serialize)]
+struct PlatformsReport<'a> {
+    schema_version: u32,
+    image: &'a str,
+    platforms: &'a [String],
+    differences: &'a [strata_inspect::PlatformDifference],
+}
+
+/// `diff --platforms IMAGE`: every platform of a multi-platform tag, read from its registry, and
+/// the packages not the same on all of them.
+fn diff_platforms(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let cache = LayerCache::new(&crate::settings::cache_root());
+    let reference = &settings.before;
+    let images = runtime()?.block_on(async {
+        let client = strata_registry::RegistryClient::new();
+        let parsed = strata_registry::parse_reference(reference)?;
+        let manifest = client
+            .manifest(&parsed)
+            .await
+            .with_context(|| format!("cannot read `{reference}` from its registry"))?;
+        if !manifest.is_index() {
+            anyhow::bail!(
+                "`{reference}` is one platform's image, not a multi-platform index: nothing to compare (`strata inspect --registry {reference}` shows it)"
+            );
+        }
+        let mut images = Vec::new();
+        for child in manifest.children(reference)? {
+            let Some(platform) = child.platform else {
+                continue;
+            };
+            // Attestation manifests (`unknown/unknown`) are not platforms.
+            if platform.os == "unknown" {
+                continue;
+            }
+            let facts = strata_inspect::inspect_registry_platform(
+                &client,
+                reference,
+                Some(&platform),
+                &cache,
+            )
+            .await
+            .with_context(|| format!("cannot inspect the {platform} image of `{reference}`"))?;
+            images.push((platform.to_string(), facts));
+        }
+        anyhow::Ok(images)
+    })?;
+    let platforms: Vec<String> = images
+        .iter()
+        .map(|(platform, _)| platform.clone())
+        .collect();
+    let differences = strata_inspect::platform_differences(&images);
+    if settings.json {
+        let report = PlatformsReport {
+            schema_version: DIFF_SCHEMA_VERSION,
+            image: reference,
+            platforms: &platforms,
+            differences: &differences,
+        };
+        printer.data(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+    } else {
+        let mut output = String::new();
+        for difference in &differences {
+            let versions: Vec<String> = difference
+                .versions
+                .iter()
+                .map(|(platform, version)| {
+                    format!("{platform} {}", version.as_deref().unwrap_or("(none)"))
+                })
+                .collect();
+            let location = if difference.location.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", difference.location)
+            };
+            let _ = writeln!(
+                output,
+                "~ {:<15}{} {}{location}",
+                difference.ecosystem,
+                difference.name,
+                versions.join(" | ")
+            );
+        }
+        printer.data(&output);
+        printer.info(&format!(
+            "{} platforms ({}): {}",
+            platforms.len(),
+            platforms.join(", "),
+            if differences.is_empty() {
+                "the same packages on every platform".to_string()
+            } else {
+                format!("{} package(s) differ", differences.len())
+            }
         ));
     }
     Ok(ExitStatus::Success)

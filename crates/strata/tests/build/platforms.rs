@@ -25,9 +25,14 @@ fn family(repo: &str) -> TestContext {
     context.write(
         "images/base/Dockerfile",
         &format!(
-            "FROM {}\nARG TARGETARCH\nRUN uname -m > /arch && echo \"$TARGETARCH\" > /target-arch\n",
+            "FROM {}\nARG TARGETARCH\nRUN uname -m > /arch && echo \"$TARGETARCH\" > /target-arch\nCOPY status.sh /\nRUN sh /status.sh \"$TARGETARCH\"\n",
             multi_platform_base()
         ),
+    );
+    // A package database whose `demo` differs by platform and whose `same` does not.
+    context.write(
+        "images/base/status.sh",
+        "mkdir -p /var/lib/dpkg\nfor package in \"demo 1.0-$1\" \"same 2.0\"; do\n  set -- $package\n  printf 'Package: %s\\nStatus: install ok installed\\nVersion: %s\\nArchitecture: all\\n\\n' \"$1\" \"$2\" >> /var/lib/dpkg/status\ndone\n",
     );
     context.write(
         "images/child/Dockerfile",
@@ -103,6 +108,19 @@ fn outcomes(stdout: &[u8]) -> Vec<(String, String, String)> {
     outcomes
 }
 
+/// The builds `plan --since registry` finds differing from the registry.
+fn planned_from_registry(context: &TestContext) -> Vec<String> {
+    let output = context.output(&["plan", "--since", "registry", "--json"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    plan["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|build| format!("{} {}", build["name"].as_str().unwrap(), build["reason"]))
+        .collect()
+}
+
 fn outcome(build: &str, platform: &str, result: &str) -> (String, String, String) {
     (build.to_string(), platform.to_string(), result.to_string())
 }
@@ -161,6 +179,55 @@ fn a_family_for_two_platforms_becomes_indexes_only_when_every_platform_built() {
         "TARGETARCH is set as BuildKit sets it"
     );
 
+    // What the registry holds is what this checkout builds, platform by platform.
+    assert_eq!(planned_from_registry(&context), Vec::<String>::new());
+
+    // The platforms' packages: `demo` differs, `same` does not.
+    let differences = context.output(&["diff", "--platforms", &child, "--json"]);
+    assert!(
+        differences.status.success(),
+        "{}",
+        context.render(&differences)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&differences.stdout).unwrap();
+    assert_eq!(
+        report["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64"])
+    );
+    assert_eq!(
+        report["differences"],
+        serde_json::json!([{
+            "ecosystem": "deb",
+            "location": "all",
+            "name": "demo",
+            "versions": [["linux/amd64", "1.0-amd64"], ["linux/arm64", "1.0-arm64"]],
+        }])
+    );
+    let inspected = context.output(&[
+        "inspect",
+        "--registry",
+        "--platform",
+        "linux/arm64",
+        &child,
+        "--json",
+    ]);
+    assert!(inspected.status.success(), "{}", context.render(&inspected));
+    let facts: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(facts["architecture"], "arm64");
+    // Locally an engine holds one platform per name: asking for another says where to look.
+    let local = context.output(&[
+        "inspect",
+        "--platform",
+        "linux/arm64",
+        &format!("{repo}/child:latest-amd64"),
+    ]);
+    assert!(!local.status.success());
+    assert!(
+        String::from_utf8_lossy(&local.stderr).contains("--registry --platform linux/arm64"),
+        "{}",
+        context.render(&local)
+    );
+
     // arm64 fails (at the same commit, so the tags are the same): amd64 is rebuilt and pushed
     // under its own tags, the index stays as it was.
     context.write("images/child/fail-arm64", "");
@@ -210,6 +277,7 @@ fn a_family_for_two_platforms_becomes_indexes_only_when_every_platform_built() {
     );
     let now = index_entries(&child);
     assert_eq!(now[1], entries[1], "arm64 was rebuilt");
+    assert_eq!(planned_from_registry(&context), Vec::<String>::new());
 }
 
 #[test]
@@ -225,6 +293,24 @@ fn each_platform_builds_on_the_engine_strata_toml_names_for_it() {
         &format!(
             "repo = \"{repo}\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n\n[engines]\n\"linux/arm64\" = \"{podman}\"\n"
         ),
+    );
+    // Pinned first: the base's multi-platform tag pins its index digest, and each platform's
+    // build starts from that index's entry for it.
+    let pinned = context.output(&["pin"]);
+    assert!(pinned.status.success(), "{}", context.render(&pinned));
+    let index_digest = runtime().block_on(async {
+        let base = parse_reference(&multi_platform_base()).unwrap();
+        RegistryClient::new()
+            .resolve(&base)
+            .await
+            .unwrap()
+            .unwrap()
+            .digest
+    });
+    let dockerfile = std::fs::read_to_string(context.root.join("images/base/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains(&format!("{}@{index_digest}", multi_platform_base())),
+        "{dockerfile}"
     );
     context.commit("arm64 on its own engine");
     let output = context.output(&["build", "--all", "--push", "--no-manifests", "--json"]);

@@ -222,3 +222,77 @@ async fn put_index(
     }
     push
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Outcome;
+
+    fn built(platform: &str, tagger_tags: &[&str]) -> BuildResult {
+        let mut result = BuildResult::new("lab", Outcome::Built);
+        result.platform = Some(platform.to_string());
+        result.tagger_tags = tagger_tags.iter().map(|tag| (*tag).to_string()).collect();
+        result
+    }
+
+    #[test]
+    fn tagger_tags_are_indexed_only_when_every_platform_computed_them() {
+        let build = Build {
+            kind: strata_plan::BuildKind::Image,
+            name: "lab".to_string(),
+            image: "lab".to_string(),
+            version: None,
+            variant: None,
+            context: "images/lab".to_string(),
+            dockerfile: "images/lab/Dockerfile".to_string(),
+            from: "debian".to_string(),
+            parent: None,
+            tags: vec![
+                "r.test/o/lab:abc1234".to_string(),
+                "r.test/o/lab:latest".to_string(),
+            ],
+            depends_on: Vec::new(),
+            reason: strata_plan::Reason::Included,
+            triggered_by: None,
+            compat_layers: Vec::new(),
+            build_args: std::collections::BTreeMap::new(),
+            labels: std::collections::BTreeMap::new(),
+            taggers: Vec::new(),
+            tests: Vec::new(),
+            platforms: vec!["linux/amd64".to_string(), "linux/arm64".to_string()],
+        };
+        let amd64 = built(
+            "linux/amd64",
+            &[
+                "r.test/o/lab:python-3.12.1-amd64",
+                "r.test/o/lab:numpy-2.1-amd64",
+            ],
+        );
+        let arm64 = built(
+            "linux/arm64",
+            &[
+                "r.test/o/lab:python-3.12.1-arm64",
+                "r.test/o/lab:numpy-2.0-arm64",
+            ],
+        );
+        let warnings = std::cell::RefCell::new(Vec::new());
+        let tags = index_tags(&build, &[&amd64, &arm64], &|message| {
+            warnings.borrow_mut().push(message);
+        });
+        assert_eq!(
+            tags,
+            [
+                "r.test/o/lab:abc1234",
+                "r.test/o/lab:latest",
+                "r.test/o/lab:python-3.12.1"
+            ]
+        );
+        assert_eq!(
+            warnings.into_inner(),
+            [
+                "tagger tag `r.test/o/lab:numpy-2.0` not applied: linux/amd64 computed other tags (the platforms must agree)",
+                "tagger tag `r.test/o/lab:numpy-2.1` not applied: linux/arm64 computed other tags (the platforms must agree)",
+            ]
+        );
+    }
+}

@@ -92,7 +92,7 @@ pub struct BuildResult {
 }
 
 impl BuildResult {
-    fn new(name: &str, outcome: Outcome) -> Self {
+    pub(crate) fn new(name: &str, outcome: Outcome) -> Self {
         Self {
             name: name.to_string(),
             platform: None,

@@ -129,6 +129,59 @@ fn a_failure_skips_what_is_built_on_it_and_tags_nothing_of_it() {
 }
 
 #[test]
+fn a_failure_on_one_platform_skips_only_that_platform_of_what_is_built_on_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    let write = |name: &str, dockerfile: &str| {
+        let path = root.join("images").join(name);
+        fs_err::create_dir_all(&path).unwrap();
+        fs_err::write(path.join("Dockerfile"), dockerfile).unwrap();
+    };
+    write(
+        "a",
+        "FROM base/busybox:latest\nRUN test \"$TARGETARCH\" != arm64\n",
+    );
+    write("b", "FROM owner/a:latest\nRUN true\n");
+    write("d", "FROM base/busybox:latest\nRUN true\n");
+    fs_err::write(
+        root.join("strata.toml"),
+        format!("repo = \"{REPO}\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n"),
+    )
+    .unwrap();
+    let engine = Arc::new(FakeEngine::new());
+    engine.add_image("base/busybox:latest");
+    let (results, events) = run(&engine, strata_repo::open(root).unwrap(), false);
+    let outcomes: BTreeMap<(&str, &str), &Outcome> = results
+        .iter()
+        .map(|result| {
+            (
+                (result.name.as_str(), result.platform.as_deref().unwrap()),
+                &result.outcome,
+            )
+        })
+        .collect();
+    assert_eq!(outcomes[&("a", "linux/amd64")], &Outcome::Built);
+    assert!(matches!(
+        outcomes[&("a", "linux/arm64")],
+        Outcome::Failed(_)
+    ));
+    assert_eq!(outcomes[&("b", "linux/amd64")], &Outcome::Built);
+    assert_eq!(
+        outcomes[&("b", "linux/arm64")],
+        &Outcome::Skipped("`a (linux/arm64)` failed".to_string())
+    );
+    assert_eq!(outcomes[&("d", "linux/amd64")], &Outcome::Built);
+    assert_eq!(outcomes[&("d", "linux/arm64")], &Outcome::Built);
+    // Each platform's tags are its own; the plain tags are left for the index.
+    assert!(engine.tagged(&format!("{REPO}/b:latest-amd64")).is_some());
+    assert_eq!(engine.tagged(&format!("{REPO}/b:latest-arm64")), None);
+    assert_eq!(engine.tagged(&format!("{REPO}/a:latest")), None);
+    assert!(events.iter().any(
+        |event| matches!(event, BuildEvent::Skipped { build, .. } if build == "b (linux/arm64)")
+    ));
+}
+
+#[test]
 fn a_second_run_with_the_same_inputs_builds_nothing() {
     let directory = tempfile::tempdir().unwrap();
     let engine = Arc::new(FakeEngine::new());

@@ -1,8 +1,9 @@
 //! An in-memory `Engine`, for testing what the build runner decides — skips after a failure,
 //! up-to-date checks, push retries and push failures — without a daemon. It builds nothing:
 //! an image is a record of its Dockerfile, build arguments and labels. A Dockerfile with a line
-//! `RUN false` fails to build. A container runs as a command whose first word is `false`
-//! exits 1; any other exits 0 and prints its command.
+//! `RUN false` fails to build (`RUN test "$TARGETARCH" != arm64`: on arm64 only). A container
+//! runs as a command whose first word is `false` exits 1; any other exits 0 and prints its
+//! command.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
@@ -150,7 +151,18 @@ impl Engine for FakeEngine {
             "[1/1] {}",
             dockerfile.lines().next().unwrap_or_default()
         )));
-        if dockerfile.lines().any(|line| line.trim() == "RUN false") {
+        // `RUN test "$TARGETARCH" != arm64` fails on that architecture only.
+        let architecture = request
+            .build_args
+            .get("TARGETARCH")
+            .cloned()
+            .unwrap_or_default();
+        let fails_here = dockerfile.lines().any(|line| {
+            line.trim()
+                .strip_prefix("RUN test \"$TARGETARCH\" != ")
+                .is_some_and(|refused| refused == architecture)
+        });
+        if fails_here || dockerfile.lines().any(|line| line.trim() == "RUN false") {
             return Err(EngineError::BuildFailed {
                 message: "process \"/bin/sh -c false\" did not complete successfully: exit code: 1"
                     .to_string(),

@@ -182,6 +182,22 @@ fn a_family_for_two_platforms_becomes_indexes_only_when_every_platform_built() {
     // What the registry holds is what this checkout builds, platform by platform.
     assert_eq!(planned_from_registry(&context), Vec::<String>::new());
 
+    // Promoted whole, in the registry: the course tag is the same index, every platform.
+    let promoted = context.output(&[
+        "promote",
+        &child,
+        "spring-2027",
+        &format!("{repo}/released/child:spring-2027"),
+        "--no-manifests",
+    ]);
+    assert!(promoted.status.success(), "{}", context.render(&promoted));
+    for target in [
+        format!("{repo}/child:spring-2027"),
+        format!("{repo}/released/child:spring-2027"),
+    ] {
+        assert_eq!(index_entries(&target), entries, "{target}");
+    }
+
     // The platforms' packages: `demo` differs, `same` does not.
     let differences = context.output(&["diff", "--platforms", &child, "--json"]);
     assert!(

@@ -11,6 +11,8 @@
 # Multi-architecture: arm64 runs under QEMU (qemu-user-static registered with binfmt_misc), and
 # an arm64 busybox base is made beside the amd64 one; both are published as one multi-platform
 # index, $STRATA_TEST_MULTI_PLATFORM_BUSYBOX.
+# An sshd on 127.0.0.1:2222 (key login, socket forwarding only) serves `ssh://` engines:
+# $STRATA_TEST_SSH, reached with $STRATA_SSH_COMMAND.
 #   scripts/dev-env.sh down    stop the daemon and registries this script started
 #   scripts/dev-env.sh status  say what is running
 #   scripts/dev-env.sh env     print the environment variables (source it: `. "$(scripts/dev-env.sh env)"`)
@@ -25,6 +27,8 @@ SOCKET="$STATE/docker.sock"
 PODMAN_DIR="$STATE/podman"
 PODMAN_SOCKET="$STATE/podman.sock"
 LOGS="$STATE/logs"
+SSH_DIR="$STATE/ssh"
+SSH_PORT="${STRATA_DEV_SSH_PORT:-2222}"
 ENV_FILE="$STATE/env.sh"
 BASE_DEBIAN="strata-base/debian:bookworm"
 BASE_BUSYBOX="strata-base/busybox:latest"
@@ -258,6 +262,61 @@ publish_multi_platform_base() {
     "http://$registry/v2/$MULTI_BUSYBOX/manifests/latest" || die "cannot write the index $registry/$MULTI_BUSYBOX:latest"
 }
 
+sshd_up() { [ -s "$SSH_DIR/pid" ] && kill -0 "$(cat "$SSH_DIR/pid")" 2>/dev/null; }
+
+# An sshd on loopback only, for `ssh://` engines: key login as this user, forwarding allowed,
+# nothing else (no password, no terminal). Its own host key, client key and settings live in
+# $SSH_DIR; ssh reaches it with `ssh -F $SSH_DIR/config` (STRATA_SSH_COMMAND in the env file).
+start_sshd() {
+  sshd_up && return
+  if [ ! -x /usr/sbin/sshd ]; then
+    log "installing openssh-server (not started as a system service)"
+    # Debian starts the service on install unless policy-rc.d says no: nothing may listen
+    # beyond loopback here.
+    local policy_added=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      as_root sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+      policy_added=1
+    fi
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq openssh-server >"$LOGS/apt.log" 2>&1 \
+      || { tail -20 "$LOGS/apt.log" >&2; die "apt-get install openssh-server failed (log: $LOGS/apt.log)"; }
+    [ -n "$policy_added" ] && as_root rm -f /usr/sbin/policy-rc.d
+  fi
+  mkdir -p "$SSH_DIR" && chmod 700 "$SSH_DIR"
+  [ -s "$SSH_DIR/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/host_key"
+  [ -s "$SSH_DIR/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/client_key"
+  printf 'restrict,port-forwarding %s\n' "$(cat "$SSH_DIR/client_key.pub")" >"$SSH_DIR/authorized_keys"
+  cat >"$SSH_DIR/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $SSH_PORT
+HostKey $SSH_DIR/host_key
+PidFile $SSH_DIR/pid
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+AllowTcpForwarding local
+AllowStreamLocalForwarding yes
+X11Forwarding no
+CONF
+  cat >"$SSH_DIR/config" <<CONF
+Host 127.0.0.1
+  Port $SSH_PORT
+  IdentityFile $SSH_DIR/client_key
+  IdentitiesOnly yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+CONF
+  [ "$(id -u)" = 0 ] && mkdir -p /run/sshd
+  log "starting sshd on 127.0.0.1:$SSH_PORT (log $LOGS/sshd.log)"
+  /usr/sbin/sshd -f "$SSH_DIR/sshd_config" -E "$LOGS/sshd.log" || die "sshd did not start (log: $LOGS/sshd.log)"
+  for _ in $(seq 1 40); do sshd_up && return; sleep 0.25; done
+  die "sshd did not come up (log: $LOGS/sshd.log)"
+}
+
 make_debian_image() {
   image_exists "$BASE_DEBIAN" && return
   local tarball="$STATE/rootfs-bookworm.tar"
@@ -301,6 +360,8 @@ export STRATA_TEST_BASE_DEBIAN=$BASE_DEBIAN
 export STRATA_TEST_BASE_BUSYBOX=$BASE_BUSYBOX
 export STRATA_TEST_PUBLISHED_DEBIAN=127.0.0.1:$REGISTRY_PORT/$BASE_DEBIAN
 export STRATA_TEST_MULTI_PLATFORM_BUSYBOX=127.0.0.1:$REGISTRY_PORT/$MULTI_BUSYBOX:latest
+export STRATA_SSH_COMMAND="ssh -F $SSH_DIR/config"
+export STRATA_TEST_SSH=ssh://$(id -un)@127.0.0.1:$SSH_PORT
 export STRATA_DEV_LOGS=$LOGS
 ENV
   if podman_up; then
@@ -337,6 +398,7 @@ case "$cmd" in
     enable_emulation
     make_arm64_busybox_image
     publish_multi_platform_base
+    start_sshd
     [ -n "$with_podman" ] && start_podman
     write_env
     ;;
@@ -345,6 +407,7 @@ case "$cmd" in
     stop_pidfile "$STATE/registry-auth/pid"
     stop_pidfile "$STATE/dockerd.pid"
     stop_pidfile "$PODMAN_DIR/pid"
+    stop_pidfile "$SSH_DIR/pid"
     log "stopped (logs kept in $LOGS)"
     ;;
   status)
@@ -352,6 +415,7 @@ case "$cmd" in
     registry_up "$REGISTRY_PORT" && echo "registry: up (127.0.0.1:$REGISTRY_PORT)" || echo "registry: down"
     registry_up "$AUTH_REGISTRY_PORT" && echo "registry-auth: up (127.0.0.1:$AUTH_REGISTRY_PORT)" || echo "registry-auth: down"
     podman_up && echo "podman: up ($PODMAN_SOCKET)" || echo "podman: down"
+    sshd_up && echo "sshd: up (127.0.0.1:$SSH_PORT)" || echo "sshd: down"
     ;;
   env) write_env ;;
   *) die "unknown command \`$cmd\` (use up, down, status or env)" ;;

@@ -38,6 +38,9 @@ pub struct DockerEngine {
     /// What the daemon says it is (`Docker 20.10.24`, `Podman 4.3.1`), asked the first time a
     /// build needs it: `/version` is slow on some daemons, and most commands never need it.
     server: tokio::sync::OnceCell<ServerVersion>,
+    /// For an `ssh://` engine: the forward its socket is reached through, open while the
+    /// engine lives.
+    _tunnel: Option<crate::ssh_tunnel::SshTunnel>,
 }
 
 /// The daemon's product and version, for what its built-in Dockerfile frontend can do.
@@ -86,14 +89,18 @@ impl DockerEngine {
     /// socket when `None`.
     pub async fn connect_to(host: Option<&str>, builder: BuilderKind) -> Result<Self, EngineError> {
         let shown = host.unwrap_or("unix:///var/run/docker.sock").to_string();
-        if shown.starts_with("ssh://") {
-            return Err(EngineError::UnsupportedHost { host: shown });
-        }
         let connect_error = |source| EngineError::Connect {
             host: shown.clone(),
             source,
         };
+        let mut tunnel = None;
         let docker = match host {
+            Some(host) if host.starts_with("ssh://") => {
+                let opened = crate::ssh_tunnel::SshTunnel::open(host).await?;
+                let local = format!("unix://{}", opened.socket.display());
+                tunnel = Some(opened);
+                Docker::connect_with_host(&local)
+            }
             Some(host) => Docker::connect_with_host(host),
             None => Docker::connect_with_socket_defaults(),
         }
@@ -104,6 +111,7 @@ impl DockerEngine {
             docker,
             builder,
             server: tokio::sync::OnceCell::new(),
+            _tunnel: tunnel,
         })
     }
 

@@ -9,8 +9,8 @@ pub enum EngineError {
         #[source]
         source: bollard::errors::Error,
     },
-    #[error("`DOCKER_HOST={host}`: strata does not speak to engines over ssh")]
-    UnsupportedHost { host: String },
+    #[error("cannot reach the engine at `{host}` over ssh: {message}")]
+    SshTunnel { host: String, message: String },
     #[error("the build failed: {message}")]
     BuildFailed { message: String },
     #[error("the engine finished the build without reporting an image id")]
@@ -119,8 +119,8 @@ impl EngineError {
             Self::Connect { .. } => Some(
                 "start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `scripts/dev-env.sh up` starts one".to_string(),
             ),
-            Self::UnsupportedHost { .. } => Some(
-                "forward the remote engine's socket and point `DOCKER_HOST` at it: `ssh -nNT -L /tmp/remote-docker.sock:/var/run/docker.sock user@host &` then `DOCKER_HOST=unix:///tmp/remote-docker.sock`".to_string(),
+            Self::SshTunnel { .. } => Some(
+                "strata runs `ssh -L` to forward the remote engine's socket (`ssh://user@host[:port][/socket]`, default `/var/run/docker.sock`): check that `ssh user@host` logs in without a password prompt (keys or an agent), that the remote user may open the socket, and set `STRATA_SSH_COMMAND` for other ssh options (`ssh -F FILE`)".to_string(),
             ),
             Self::NoSuchImage { .. } => Some("check the name with `docker images`, or read the image from its registry with `--registry`".to_string()),
             Self::Push { failure: TransferFailure::Unauthorized, .. }

@@ -5,6 +5,7 @@
 mod docker;
 mod engine;
 mod error;
+mod ssh_tunnel;
 
 pub use docker::{BuilderKind, DockerEngine};
 pub use engine::{

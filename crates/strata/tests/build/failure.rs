@@ -112,9 +112,11 @@ fn engine_settings_a_new_user_gets_wrong_are_explained() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&empty.stderr);
     assert!(!stderr.contains("URI scheme"), "{}", context.render(&empty));
+    // An `ssh://` engine whose host refuses: ssh's own words, and what to check.
     let ssh = context
         .strata()
-        .env("DOCKER_HOST", "ssh://builder@build-host")
+        .env("DOCKER_HOST", "ssh://builder@127.0.0.1:1")
+        .env_remove("STRATA_SSH_COMMAND")
         .args(["build", "--all"])
         .output()
         .unwrap();
@@ -124,8 +126,8 @@ fn engine_settings_a_new_user_gets_wrong_are_explained() {
     ----- stdout -----
 
     ----- stderr -----
-    error: `DOCKER_HOST=ssh://builder@build-host`: strata does not speak to engines over ssh
-    hint: forward the remote engine's socket and point `DOCKER_HOST` at it: `ssh -nNT -L /tmp/remote-docker.sock:/var/run/docker.sock user@host &` then `DOCKER_HOST=unix:///tmp/remote-docker.sock`
+    error: cannot reach the engine at `ssh://builder@127.0.0.1:1` over ssh: ssh exited (exit status: 255): ssh: connect to host 127.0.0.1 port 1: Connection refused
+    hint: strata runs `ssh -L` to forward the remote engine's socket (`ssh://user@host[:port][/socket]`, default `/var/run/docker.sock`): check that `ssh user@host` logs in without a password prompt (keys or an agent), that the remote user may open the socket, and set `STRATA_SSH_COMMAND` for other ssh options (`ssh -F FILE`)
     ");
     let zero_jobs = context.output(&["build", "--all", "-j", "0"]);
     assert_eq!(

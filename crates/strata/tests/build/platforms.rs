@@ -296,18 +296,39 @@ fn a_family_for_two_platforms_becomes_indexes_only_when_every_platform_built() {
     assert_eq!(planned_from_registry(&context), Vec::<String>::new());
 }
 
+/// The Podman service `scripts/dev-env.sh up --podman` starts: the second engine.
+fn podman_host() -> String {
+    std::env::var("STRATA_TEST_PODMAN_HOST").expect(
+        "`STRATA_TEST_PODMAN_HOST` is not set: this test builds arm64 on a second engine; run `scripts/dev-env.sh up --podman` and source its env file",
+    )
+}
+
 #[test]
 fn each_platform_builds_on_the_engine_strata_toml_names_for_it() {
-    let services = strata_test::require_services();
-    let podman = std::env::var("STRATA_TEST_PODMAN_HOST").expect(
-        "`STRATA_TEST_PODMAN_HOST` is not set: this test builds arm64 on a second engine; run `scripts/dev-env.sh up --podman` and source its env file",
+    builds_arm64_on(&podman_host(), "engines");
+}
+
+#[test]
+fn an_ssh_engine_builds_its_platform_through_a_forwarded_socket() {
+    let ssh = std::env::var("STRATA_TEST_SSH").expect(
+        "`STRATA_TEST_SSH` is not set: run `scripts/dev-env.sh up` (it starts sshd on loopback) and source its env file",
     );
-    let repo = fresh_namespace(&services.registry, "engines");
+    let socket = podman_host();
+    let socket = socket.trim_start_matches("unix://");
+    builds_arm64_on(&format!("{ssh}{socket}"), "ssh-engine");
+}
+
+/// A two-platform family whose arm64 builds on `engine` (which reaches Podman's service),
+/// pinned first; the arm64 image lands on Podman, amd64 on the default engine.
+fn builds_arm64_on(engine: &str, name: &str) {
+    let services = strata_test::require_services();
+    let podman = podman_host();
+    let repo = fresh_namespace(&services.registry, name);
     let mut context = family(&repo);
     context.write(
         "strata.toml",
         &format!(
-            "repo = \"{repo}\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n\n[engines]\n\"linux/arm64\" = \"{podman}\"\n"
+            "repo = \"{repo}\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n\n[engines]\n\"linux/arm64\" = \"{engine}\"\n"
         ),
     );
     // Pinned first: the base's multi-platform tag pins its index digest, and each platform's
@@ -329,7 +350,15 @@ fn each_platform_builds_on_the_engine_strata_toml_names_for_it() {
         "{dockerfile}"
     );
     context.commit("arm64 on its own engine");
-    let output = context.output(&["build", "--all", "--push", "--no-manifests", "--json"]);
+    // `ssh://` engines are reached with the ssh settings `scripts/dev-env.sh` writes.
+    let mut command = context.strata();
+    if let Ok(ssh_command) = std::env::var("STRATA_SSH_COMMAND") {
+        command.env("STRATA_SSH_COMMAND", ssh_command);
+    }
+    let output = command
+        .args(["build", "--all", "--push", "--no-manifests", "--json"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", context.render(&output));
     let entries = index_entries(&format!("{repo}/child:latest"));
     let architectures: Vec<&str> = entries.iter().map(|(arch, _)| arch.as_str()).collect();

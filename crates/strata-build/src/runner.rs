@@ -552,7 +552,7 @@ impl<E: Engine + 'static> BuildTask<E> {
             }
         }
         let request = BuildRequest {
-            context: context.to_tar()?,
+            context: context.to_tar()?.into(),
             dockerfile: context.dockerfile.clone(),
             build_args,
             labels,

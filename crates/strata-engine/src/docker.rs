@@ -228,7 +228,7 @@ impl Engine for DockerEngine {
                 .session(&session),
             BuilderKind::Legacy => options.version(BuilderVersion::BuilderV1),
         };
-        let body = Either::Left(Full::new(bytes::Bytes::from(request.context)));
+        let body = Either::Left(Full::new(request.context));
         let mut stream = self.docker.build_image(options.build(), None, Some(body));
         let mut image_id = None;
         let mut progress = BuildKitProgress::default();

@@ -11,7 +11,7 @@ use crate::error::EngineError;
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
     /// The build context as an uncompressed tar, Dockerfile included.
-    pub context: Vec<u8>,
+    pub context: bytes::Bytes,
     /// The Dockerfile's path inside the context.
     pub dockerfile: String,
     pub build_args: BTreeMap<String, String>,

@@ -122,7 +122,7 @@ impl FakeEngine {
 
 /// The Dockerfile's text out of a context archive.
 fn dockerfile_of(request: &BuildRequest) -> String {
-    let mut archive = tar::Archive::new(request.context.as_slice());
+    let mut archive = tar::Archive::new(&request.context[..]);
     let Ok(entries) = archive.entries() else {
         return String::new();
     };

@@ -13,6 +13,9 @@
 # index, $STRATA_TEST_MULTI_PLATFORM_BUSYBOX.
 # An sshd on 127.0.0.1:2222 (key login, socket forwarding only) serves `ssh://` engines:
 # $STRATA_TEST_SSH, reached with $STRATA_SSH_COMMAND.
+#   scripts/dev-env.sh podman-runtime
+#                              print the OCI runtime Podman's containers can start with here
+#                              (crun, else runc: crun refuses hybrid cgroups), trying each
 #   scripts/dev-env.sh down    stop the daemon and registries this script started
 #   scripts/dev-env.sh status  say what is running
 #   scripts/dev-env.sh env     print the environment variables (source it: `. "$(scripts/dev-env.sh env)"`)
@@ -72,18 +75,49 @@ podman_cli() { podman_env; podman "$@"; }
 
 podman_up() { curl -fsS -o /dev/null --unix-socket "$PODMAN_SOCKET" http://podman/_ping 2>/dev/null; }
 
-start_podman() {
-  command -v podman >/dev/null || {
-    log "installing podman"
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq podman >"$LOGS/apt-podman.log" 2>&1 \
-      || { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq podman >"$LOGS/apt-podman.log" 2>&1; } \
-      || { tail -20 "$LOGS/apt-podman.log" >&2; die "apt-get install podman failed (log: $LOGS/apt-podman.log)"; }
-  }
+# The cgroup layout, for the log: v2 (unified), hybrid (v1 controllers plus a cgroup2 mount at
+# /sys/fs/cgroup/unified) or v1.
+cgroup_layout() {
+  local root=${STRATA_DEV_CGROUP_ROOT:-/sys/fs/cgroup}
+  if [ -f "$root/cgroup.controllers" ]; then echo v2
+  elif [ -f "$root/unified/cgroup.controllers" ]; then echo hybrid
+  else echo v1; fi
+}
+
+# The OCI runtime Podman's containers start with. Podman prefers crun, and crun refuses to start
+# containers when cgroups are in hybrid mode ("cgroups in hybrid mode not supported"); runc
+# (installed with docker.io) starts them on every layout. So each candidate is tried on the
+# busybox base, in Podman's order of preference, and the first that runs a container is chosen;
+# STRATA_DEV_PODMAN_RUNTIME forces one. Prints the runtime; says on stderr why others were passed.
+choose_podman_runtime() {
+  local candidates runtime output layout
+  layout=$(cgroup_layout)
+  candidates=${STRATA_DEV_PODMAN_RUNTIME:-crun runc}
+  local refused=()
+  for runtime in $candidates; do
+    if output=$(podman_cli --runtime "$runtime" run --rm --network none "$BASE_BUSYBOX" true 2>&1); then
+      if [ ${#refused[@]} -gt 0 ]; then
+        log "podman: OCI runtime $runtime (cgroups $layout; passed over: ${refused[*]})"
+      else
+        log "podman: OCI runtime $runtime (cgroups $layout)"
+      fi
+      echo "$runtime"
+      return 0
+    fi
+    refused+=("$runtime: $(printf '%s\n' "$output" | grep -v '^$' | tail -n 1)")
+  done
+  log "podman: no OCI runtime starts a container here (cgroups $layout):"
+  for runtime in "${refused[@]}"; do log "  $runtime"; done
+  die "podman cannot run containers: install runc (apt-get install runc) or set STRATA_DEV_PODMAN_RUNTIME to a runtime that works"
+}
+
+write_podman_conf() {
+  local runtime=$1
   mkdir -p "$PODMAN_DIR"
-  cat >"$PODMAN_DIR/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-CONF
+  {
+    printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n'
+    if [ -n "$runtime" ]; then printf '\n[engine]\nruntime = "%s"\n' "$runtime"; fi
+  } >"$PODMAN_DIR/containers.conf"
   cat >"$PODMAN_DIR/storage.conf" <<CONF
 [storage]
 driver = "overlay"
@@ -99,15 +133,24 @@ insecure = true
 location = "127.0.0.1:$AUTH_REGISTRY_PORT"
 insecure = true
 CONF
-  if ! podman_up; then
-    log "starting podman system service ($PODMAN_SOCKET, log $LOGS/podman.log)"
-    rm -f "$PODMAN_SOCKET"
-    podman_env
-    setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >>"$LOGS/podman.log" 2>&1 < /dev/null &
-    echo $! >"$PODMAN_DIR/pid"
-    for _ in $(seq 1 60); do podman_up && break; sleep 0.25; done
-    podman_up || { tail -20 "$LOGS/podman.log" >&2; die "podman's API service did not come up (log: $LOGS/podman.log)"; }
+}
+
+start_podman() {
+  command -v podman >/dev/null || {
+    log "installing podman"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq podman >"$LOGS/apt-podman.log" 2>&1 \
+      || { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq podman >"$LOGS/apt-podman.log" 2>&1; } \
+      || { tail -20 "$LOGS/apt-podman.log" >&2; die "apt-get install podman failed (log: $LOGS/apt-podman.log)"; }
+  }
+  if podman_up; then
+    podman_cli run --rm --network none "$BASE_BUSYBOX" true >/dev/null 2>&1 && return
+    # Started by an earlier set-up with a runtime that does not work here: choose again.
+    log "podman's service runs, but its runtime cannot start containers: restarting it"
+    stop_pidfile "$PODMAN_DIR/pid"
   fi
+  # The runtime is chosen with the command-line client before the service starts, so the
+  # service and the client read the same containers.conf.
+  write_podman_conf ""
   local image
   for image in "$BASE_BUSYBOX" "$BASE_DEBIAN"; do
     podman_cli image exists "$image" && continue
@@ -115,7 +158,17 @@ CONF
     docker_cli save "$image" | podman_cli load >"$LOGS/podman-load.log" 2>&1 \
       || { tail -5 "$LOGS/podman-load.log" >&2; die "cannot load $image into podman"; }
   done
-  podman_cli run --rm --network none "$BASE_BUSYBOX" true || die "the busybox base image does not run under podman"
+  local runtime
+  runtime=$(choose_podman_runtime)
+  write_podman_conf "$runtime"
+  log "starting podman system service ($PODMAN_SOCKET, log $LOGS/podman.log)"
+  rm -f "$PODMAN_SOCKET"
+  podman_env
+  setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >>"$LOGS/podman.log" 2>&1 < /dev/null &
+  echo $! >"$PODMAN_DIR/pid"
+  for _ in $(seq 1 60); do podman_up && break; sleep 0.25; done
+  podman_up || { tail -20 "$LOGS/podman.log" >&2; die "podman's API service did not come up (log: $LOGS/podman.log)"; }
+  podman_cli run --rm --network none "$BASE_BUSYBOX" true || die "the busybox base image does not run under podman with $runtime"
 }
 
 daemon_up() { docker_cli version --format '{{.Server.Version}}' >/dev/null 2>&1; }
@@ -418,5 +471,7 @@ case "$cmd" in
     sshd_up && echo "sshd: up (127.0.0.1:$SSH_PORT)" || echo "sshd: down"
     ;;
   env) write_env ;;
+  # The runtime choice alone (the images must be in Podman's storage): what `up --podman` does.
+  podman-runtime) choose_podman_runtime ;;
   *) die "unknown command \`$cmd\` (use up, down, status or env)" ;;
 esac

@@ -33,8 +33,23 @@ pub enum BuildError {
     Reproducible(#[from] strata_reproducible::ReproducibleError),
 }
 
-impl BuildError {
-    pub fn hint(&self) -> Option<String> {
+impl strata_diagnostic::Diagnostic for BuildError {
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        use strata_diagnostic::ExitClass;
+        match self {
+            Self::Engine(error) => error.exit_class(),
+            Self::Registry(error) => error.exit_class(),
+            Self::Inspect(error) => error.exit_class(),
+            Self::Reproducible(error) => error.exit_class(),
+            Self::TestsFailed { .. } => Some(ExitClass::BuildFailed),
+            Self::Io(_)
+            | Self::MissingDockerfile { .. }
+            | Self::DockerfileOutsideContext { .. }
+            | Self::HeredocsUnsupported { .. } => Some(ExitClass::Input),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Engine(error) => error.hint(),
             Self::Inspect(error) => error.hint(),

@@ -49,6 +49,7 @@ pub(crate) fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_diagnostic::Diagnostic as _;
 
     fn context(text: &str) -> BuildContext {
         let mut context = BuildContext {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+use strata_diagnostic::Diagnostic as _;
 
 use strata_engine::{BuildOutput, BuildRequest, Engine, PushCredentials};
 use strata_plan::{Build, BuildKind, Plan};

@@ -21,6 +21,8 @@ pub enum CondaError {
     Date { text: String },
     #[error("cannot fetch `{url}`: {message}")]
     Fetch { url: String, message: String },
+    #[error("there is no conda channel at `{url}`: it has no `{platform}/repodata.json` nor `noarch/repodata.json`")]
+    NoChannel { url: String, platform: String },
     #[error("`{url}` is not in the cache and `--offline` forbids fetching it")]
     Offline { url: String },
     #[error("`{url}` is not valid repodata: {message}")]
@@ -39,9 +41,19 @@ pub enum CondaError {
     },
 }
 
-impl CondaError {
+impl strata_diagnostic::Diagnostic for CondaError {
+    /// A channel that cannot be reached or fails is unavailable (5); everything else, a channel
+    /// that does not exist included, is the user's input (2).
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        use strata_diagnostic::ExitClass;
+        Some(match self {
+            Self::Fetch { .. } => ExitClass::Unavailable,
+            _ => ExitClass::Input,
+        })
+    }
+
     /// What to do next, when strata knows.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Offline { .. } => {
                 Some("run once without `--offline` to fill the cache".to_string())
@@ -50,7 +62,7 @@ impl CondaError {
                 "relax the specs named above, or add the channel that has what they need"
                     .to_string(),
             ),
-            Self::Fetch { .. } => Some(
+            Self::Fetch { .. } | Self::NoChannel { .. } => Some(
                 "check the channel URL in the environment file; `--offline` uses what is cached"
                     .to_string(),
             ),

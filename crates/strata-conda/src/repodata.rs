@@ -76,11 +76,9 @@ impl RepodataClient {
             }
         }
         if subdirs.is_empty() {
-            return Err(CondaError::Fetch {
+            return Err(CondaError::NoChannel {
                 url: channel.base_url.to_string(),
-                message: format!(
-                    "the channel has no `{platform}/repodata.json` nor `noarch/repodata.json`"
-                ),
+                platform: platform.to_string(),
             });
         }
         Ok(subdirs)

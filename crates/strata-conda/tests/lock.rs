@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use strata_diagnostic::Diagnostic as _;
 
 use sha2::{Digest, Sha256};
 use strata_conda::{

@@ -16,3 +16,9 @@ impl SyntaxError {
         }
     }
 }
+
+impl strata_diagnostic::Diagnostic for SyntaxError {
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        Some(strata_diagnostic::ExitClass::Input)
+    }
+}

@@ -55,6 +55,18 @@ pub enum EngineError {
     Api(#[from] bollard::errors::Error),
 }
 
+/// A request the engine answered 400 (a malformed name) or 404 (no such thing) was the user's
+/// input; any other failure is the engine's.
+fn class_of_response(error: &bollard::errors::Error) -> strata_diagnostic::ExitClass {
+    match error {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 400 | 404,
+            ..
+        } => strata_diagnostic::ExitClass::Input,
+        _ => strata_diagnostic::ExitClass::Unavailable,
+    }
+}
+
 /// Why a push or pull failed, classified once from what the engine reported, so retries and
 /// hints follow the kind of failure rather than the wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,11 +125,34 @@ impl EngineError {
             _ => true,
         }
     }
+}
 
-    pub fn hint(&self) -> Option<String> {
+impl strata_diagnostic::Diagnostic for EngineError {
+    /// A missing image or tag is a name that does not exist (2); everything else the engine
+    /// could not be reached for, refused or failed (5). A failed build is its runner's to
+    /// report (3).
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        use strata_diagnostic::ExitClass;
+        Some(match self {
+            Self::NoSuchImage { .. }
+            | Self::Pull {
+                failure: TransferFailure::NotFound,
+                ..
+            } => ExitClass::Input,
+            Self::BuildFailed { .. } | Self::NoImageId => ExitClass::BuildFailed,
+            Self::Push { .. } => ExitClass::PushFailed,
+            Self::Api(source)
+            | Self::Tag { source, .. }
+            | Self::Untag { source, .. }
+            | Self::Run { source, .. } => class_of_response(source),
+            _ => ExitClass::Unavailable,
+        })
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Connect { .. } => Some(
-                "start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `scripts/dev-env.sh up` starts one".to_string(),
+                "start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `. \"$(scripts/dev-env.sh up)\"` starts one and exports `DOCKER_HOST` to this shell".to_string(),
             ),
             Self::SshTunnel { .. } => Some(
                 "strata runs `ssh -L` to forward the remote engine's socket (`ssh://user@host[:port][/socket]`, default `/var/run/docker.sock`): check that `ssh user@host` logs in without a password prompt (keys or an agent), that the remote user may open the socket, and set `STRATA_SSH_COMMAND` for other ssh options (`ssh -F FILE`)".to_string(),

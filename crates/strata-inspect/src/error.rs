@@ -34,8 +34,25 @@ pub enum InspectError {
     Reader(#[source] tokio::task::JoinError),
 }
 
-impl InspectError {
-    pub fn hint(&self) -> Option<String> {
+impl strata_diagnostic::Diagnostic for InspectError {
+    /// The engine's and registry's errors keep their class; a layer that cannot be read or is
+    /// damaged comes from a service that failed (5); the cache and what strata cannot read yet
+    /// are the user's to change (2).
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        use strata_diagnostic::ExitClass;
+        match self {
+            Self::Engine(error) => error.exit_class(),
+            Self::Registry(error) => error.exit_class(),
+            Self::Cache { .. } | Self::Unsupported { .. } => Some(ExitClass::Input),
+            Self::Layer { .. }
+            | Self::DigestMismatch { .. }
+            | Self::MissingLayer { .. }
+            | Self::NoLayers { .. }
+            | Self::Reader(_) => Some(ExitClass::Unavailable),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Cache { .. } => {
                 Some("set `STRATA_CACHE_DIR` to a writable directory".to_string())

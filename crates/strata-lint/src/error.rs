@@ -26,9 +26,13 @@ pub enum LintError {
     UnknownSeverity { rule: String, severity: String },
 }
 
-impl LintError {
+impl strata_diagnostic::Diagnostic for LintError {
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        Some(strata_diagnostic::ExitClass::Input)
+    }
+
     /// What to do next.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Self::UnknownRule { .. } => Some(
                 "`strata lint --list-rules` lists every rule's code, name and category".to_string(),

@@ -10,8 +10,12 @@ pub enum PlanError {
     },
 }
 
-impl PlanError {
-    pub fn hint(&self) -> Option<String> {
+impl strata_diagnostic::Diagnostic for PlanError {
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        Some(strata_diagnostic::ExitClass::Input)
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Self::UnknownDirectory { known, .. } => {
                 let shown: Vec<&str> = known.iter().take(8).map(String::as_str).collect();

@@ -74,6 +74,7 @@ fn repository(images: &[Image<'_>]) -> Repository {
         layers,
         compat_layers: Vec::new(),
         warnings: Vec::new(),
+        near_misses: Vec::new(),
     }
 }
 

@@ -106,8 +106,20 @@ pub(crate) fn snippet(text: &str, line: usize) -> String {
     )
 }
 
-impl LockError {
-    pub fn hint(&self) -> Option<String> {
+impl strata_diagnostic::Diagnostic for LockError {
+    /// A package index that cannot be reached, refuses or fails is unavailable (5); a package it
+    /// does not have, and everything about the user's files and options, is input (2).
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        use strata_diagnostic::ExitClass;
+        match self {
+            Self::Http { .. } | Self::HashMismatch { .. } => Some(ExitClass::Unavailable),
+            Self::Status { status, .. } => Some(ExitClass::of_http_status(*status)),
+            Self::Shared(error) => error.exit_class(),
+            _ => Some(ExitClass::Input),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Self::InvalidPlatform { .. } => Some("use `manylinux_2_<glibc minor>_<x86_64|aarch64>` or `musllinux_1_<musl minor>_<x86_64|aarch64>`, for example `manylinux_2_28_x86_64`".to_string()),
             Self::UnknownPython => Some("give `--python-version 3.11` (and `--platform`), or `--image IMAGE` to read them from a built image; `--check` and later locks take them from the lock".to_string()),
@@ -116,6 +128,7 @@ impl LockError {
             Self::BaseConflict { package, .. } => Some(format!("a lock on top of a base image cannot replace what the base installed: relax the requirement on {package}, or change {package} in the base image and lock it again")),
             Self::NoSolution { .. } => Some("relax the conflicting requirements, or lock for another Python version with `--python-version`".to_string()),
             Self::Shared(error) => error.hint(),
+            Self::Http { url, .. } => Some(format!("check that the index at `{url}` is up and reachable from this machine (`--index-url` names another); `--offline` locks from what is cached")),
             Self::NoUploadTimes { .. } => Some("use an index that serves the JSON simple API (PEP 691 with PEP 700 upload times), such as PyPI".to_string()),
             _ => None,
         }

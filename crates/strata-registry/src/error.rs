@@ -1,14 +1,5 @@
 //! Registry errors: which registry, repository or reference, what went wrong, and what to do.
 
-/// What kind of failure an error is, for exit codes and retries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The user named something that is not valid or does not exist (exit 2).
-    Input,
-    /// The registry could not be reached, refused the credentials, or failed (exit 5).
-    Unavailable,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("cannot read credentials for `{registry}` from the Docker config: {message}")]
@@ -63,16 +54,20 @@ pub enum RegistryError {
     },
 }
 
-impl RegistryError {
-    pub fn class(&self) -> ErrorClass {
-        match self {
-            Self::Reference { .. } | Self::NotFound { .. } => ErrorClass::Input,
-            _ => ErrorClass::Unavailable,
-        }
+impl strata_diagnostic::Diagnostic for RegistryError {
+    /// A reference that is not valid or names nothing the registry has is the user's input (2);
+    /// a registry that cannot be reached, refuses or fails is unavailable (5).
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        use strata_diagnostic::ExitClass;
+        Some(match self {
+            Self::Reference { .. } | Self::NotFound { .. } => ExitClass::Input,
+            Self::Status { status, .. } => ExitClass::of_http_status(*status),
+            _ => ExitClass::Unavailable,
+        })
     }
 
     /// What the user can do next.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Credentials { .. } => Some(
                 "check `credsStore`/`credHelpers` in the Docker config (`$DOCKER_CONFIG/config.json`)"

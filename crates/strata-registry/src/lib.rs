@@ -14,7 +14,7 @@ mod remote;
 pub use auth::Scope;
 pub use client::{RegistryClient, RetryPolicy, Traffic};
 pub use credentials::{credentials_for, credentials_for_host, registry_host, Credentials};
-pub use error::{ErrorClass, RegistryError};
+pub use error::RegistryError;
 pub use manifest::{
     sha256_digest, Descriptor, Manifest, Platform, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
     OCI_INDEX, OCI_MANIFEST,

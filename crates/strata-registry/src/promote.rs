@@ -121,8 +121,18 @@ fn quoted_list(items: &[String]) -> String {
         .join(", ")
 }
 
-impl PromoteError {
-    pub fn hint(&self) -> Option<String> {
+impl strata_diagnostic::Diagnostic for PromoteError {
+    /// A refused promotion is a check that found problems (1).
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        use strata_diagnostic::ExitClass;
+        match self {
+            Self::Registry(error) | Self::Interrupted { source: error, .. } => error.exit_class(),
+            Self::TargetIsDigest { .. } => Some(ExitClass::Input),
+            Self::Conflicts { .. } => Some(ExitClass::Problems),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Conflicts { .. } => Some(
                 "published tags are protected: promote to a new tag, or pass `--force` to move them"

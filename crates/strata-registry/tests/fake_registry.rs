@@ -2,6 +2,7 @@
 //! retries, faults in the middle of a promotion, mounts, and what crosses the wire.
 
 use std::time::Duration;
+use strata_diagnostic::{Diagnostic as _, ExitClass};
 
 use strata_registry::{
     parse_reference, promote, Credentials, PromoteError, PromoteOutcome, Promotion, RegistryClient,
@@ -159,7 +160,7 @@ fn missing_tags_are_not_found_naming_the_registry() {
         error.to_string(),
         format!("`{text}` not found in `{}`", registry.address())
     );
-    assert_eq!(error.class(), strata_registry::ErrorClass::Input);
+    assert_eq!(error.exit_class(), Some(ExitClass::Input));
 }
 
 #[test]
@@ -442,5 +443,5 @@ fn a_forbidden_repository_is_named_with_what_to_do() {
         )
     );
     assert!(error.hint().unwrap().contains("lacks permission"));
-    assert_eq!(error.class(), strata_registry::ErrorClass::Unavailable);
+    assert_eq!(error.exit_class(), Some(ExitClass::Unavailable));
 }

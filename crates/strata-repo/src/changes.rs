@@ -3,7 +3,7 @@
 //! many images there are.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
@@ -33,8 +33,12 @@ pub enum GitError {
     Failed { arguments: String, stderr: String },
 }
 
-impl GitError {
-    pub fn hint(&self) -> Option<String> {
+impl strata_diagnostic::Diagnostic for GitError {
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        Some(strata_diagnostic::ExitClass::Input)
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Self::NotARepository { .. } | Self::NoCommits { .. } => Some(
                 "strata tags images with the commit they are built from: commit the repository first".to_string(),
@@ -65,47 +69,39 @@ impl Git {
     }
 
     pub(crate) fn run(&self, arguments: &[&str]) -> Result<Vec<u8>, GitError> {
-        let output = Command::new("git")
+        self.start(arguments)?.finish()
+    }
+
+    /// Start `git <arguments>` and return at once: its output is collected by a thread while
+    /// strata goes on (reading the tree, the other git calls), and [`Pending::finish`] waits.
+    pub(crate) fn start(&self, arguments: &[&str]) -> Result<Pending, GitError> {
+        let child = Command::new("git")
             .arg("-C")
             .arg(&self.root)
             .args(arguments)
             .env("GIT_OPTIONAL_LOCKS", "0")
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(GitError::Spawn)?;
-        if output.status.success() {
-            return Ok(output.stdout);
-        }
-        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-        if stderr.contains("not a git repository") {
-            return Err(GitError::NotARepository {
-                root: self.root.clone(),
-            });
-        }
-        if stderr.contains("unknown revision") && arguments.contains(&"HEAD") {
-            return Err(GitError::NoCommits {
-                root: self.root.clone(),
-            });
-        }
-        Err(GitError::Failed {
-            arguments: arguments.join(" "),
-            stderr: stderr.lines().next().unwrap_or_default().to_string(),
+        Ok(Pending {
+            root: self.root.clone(),
+            arguments: arguments.iter().map(ToString::to_string).collect(),
+            output: std::thread::spawn(move || child.wait_with_output()),
         })
     }
 
     /// The `HEAD` commit: hash, abbreviated hash and commit count.
     pub fn commit_info(&self) -> Result<CommitInfo, GitError> {
-        let log = self.run(&["log", "-n1", "--format=%H %h", "HEAD"])?;
-        let log = String::from_utf8_lossy(&log);
-        let (hash, short_hash) = log
-            .trim()
-            .split_once(' ')
-            .unwrap_or((log.trim(), log.trim()));
-        let count = self.run(&["rev-list", "--count", "HEAD"])?;
-        let count = String::from_utf8_lossy(&count).trim().parse().unwrap_or(0);
-        Ok(CommitInfo {
-            hash: hash.to_string(),
-            short_hash: short_hash.to_string(),
-            count,
+        self.start_commit_info()?.finish()
+    }
+
+    /// [`Git::commit_info`], its two git calls started side by side.
+    pub fn start_commit_info(&self) -> Result<PendingCommit, GitError> {
+        Ok(PendingCommit {
+            log: self.start(&["log", "-n1", "--format=%H %h", "HEAD"])?,
+            count: self.start(&["rev-list", "--count", "HEAD"])?,
         })
     }
 
@@ -120,8 +116,14 @@ impl Git {
     /// tree, as `git diff <since> -- <dir>` sees them for each directory. Renames count on both
     /// sides. `since` may also be a range (`A..B`).
     pub fn changed_paths(&self, since: &str) -> Result<Vec<String>, GitError> {
-        let output = self
-            .run(&[
+        self.start_changed_paths(since)?.finish()
+    }
+
+    /// [`Git::changed_paths`], started.
+    pub fn start_changed_paths(&self, since: &str) -> Result<PendingPaths, GitError> {
+        Ok(PendingPaths {
+            since: Some(since.to_string()),
+            pending: self.start(&[
                 "diff",
                 "--name-only",
                 "--no-renames",
@@ -129,41 +131,141 @@ impl Git {
                 "-z",
                 since,
                 "--",
-            ])
-            .map_err(|error| match error {
-                GitError::Failed { stderr, .. }
-                    if stderr.contains("bad revision") || stderr.contains("unknown revision") =>
-                {
-                    GitError::BadRevision {
-                        reference: since.to_string(),
-                    }
-                }
-                other => other,
-            })?;
-        Ok(split_nul(&output))
+            ])?,
+        })
     }
 
     /// Untracked, not ignored paths under the root.
     pub fn untracked_paths(&self) -> Result<Vec<String>, GitError> {
-        let output = self.run(&["ls-files", "--others", "--exclude-standard", "-z"])?;
-        Ok(split_nul(&output))
+        self.start_untracked_paths()?.finish()
+    }
+
+    /// [`Git::untracked_paths`], started.
+    pub fn start_untracked_paths(&self) -> Result<PendingPaths, GitError> {
+        Ok(PendingPaths {
+            since: None,
+            pending: self.start(&["ls-files", "--others", "--exclude-standard", "-z"])?,
+        })
     }
 
     /// The URL of the `origin` remote (or the first remote), without credentials.
     pub fn remote_url(&self) -> Option<String> {
+        self.start_remote_url().ok()?.finish()
+    }
+
+    /// [`Git::remote_url`], started: one `git config` call lists every remote's URL.
+    pub fn start_remote_url(&self) -> Result<PendingRemote, GitError> {
+        Ok(PendingRemote(self.start(&[
+            "config",
+            "--get-regexp",
+            r"^remote\..*\.url$",
+        ])?))
+    }
+}
+
+/// A git call under way.
+#[derive(Debug)]
+pub struct Pending {
+    root: PathBuf,
+    arguments: Vec<String>,
+    output: std::thread::JoinHandle<std::io::Result<std::process::Output>>,
+}
+
+impl Pending {
+    /// Wait for git; its standard output, or the error it reported.
+    pub(crate) fn finish(self) -> Result<Vec<u8>, GitError> {
         let output = self
-            .run(&["remote", "get-url", "origin"])
-            .ok()
-            .or_else(|| {
-                let remotes = self.run(&["remote"]).ok()?;
-                let first = String::from_utf8_lossy(&remotes)
-                    .lines()
-                    .next()?
-                    .to_string();
-                self.run(&["remote", "get-url", &first]).ok()
+            .output
+            .join()
+            .map_err(|_| GitError::Spawn(std::io::Error::other("the git reader stopped")))?
+            .map_err(GitError::Spawn)?;
+        if output.status.success() {
+            return Ok(output.stdout);
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        if stderr.contains("not a git repository") {
+            return Err(GitError::NotARepository { root: self.root });
+        }
+        if stderr.contains("unknown revision") && self.arguments.iter().any(|a| a == "HEAD") {
+            return Err(GitError::NoCommits { root: self.root });
+        }
+        Err(GitError::Failed {
+            arguments: self.arguments.join(" "),
+            stderr: stderr.lines().next().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+/// [`Git::start_commit_info`]'s calls under way.
+#[derive(Debug)]
+pub struct PendingCommit {
+    log: Pending,
+    count: Pending,
+}
+
+impl PendingCommit {
+    pub fn finish(self) -> Result<CommitInfo, GitError> {
+        let log = self.log.finish();
+        let count = self.count.finish();
+        let log = log?;
+        let log = String::from_utf8_lossy(&log);
+        let (hash, short_hash) = log
+            .trim()
+            .split_once(' ')
+            .unwrap_or((log.trim(), log.trim()));
+        let count = String::from_utf8_lossy(&count?).trim().parse().unwrap_or(0);
+        Ok(CommitInfo {
+            hash: hash.to_string(),
+            short_hash: short_hash.to_string(),
+            count,
+        })
+    }
+}
+
+/// A list of paths under way: changed since a reference, or untracked.
+#[derive(Debug)]
+pub struct PendingPaths {
+    since: Option<String>,
+    pending: Pending,
+}
+
+impl PendingPaths {
+    pub fn finish(self) -> Result<Vec<String>, GitError> {
+        let since = self.since;
+        let output = self
+            .pending
+            .finish()
+            .map_err(|error| match (error, since) {
+                (GitError::Failed { stderr, .. }, Some(since))
+                    if stderr.contains("bad revision") || stderr.contains("unknown revision") =>
+                {
+                    GitError::BadRevision { reference: since }
+                }
+                (other, _) => other,
             })?;
-        let url = String::from_utf8_lossy(&output).trim().to_string();
-        (!url.is_empty()).then(|| strip_credentials(&url))
+        Ok(split_nul(&output))
+    }
+}
+
+/// The remote URL under way.
+#[derive(Debug)]
+pub struct PendingRemote(Pending);
+
+impl PendingRemote {
+    /// `origin`'s URL, else the first remote's; `None` without remotes (or git).
+    pub fn finish(self) -> Option<String> {
+        let output = self.0.finish().ok()?;
+        let output = String::from_utf8_lossy(&output);
+        let urls: Vec<(&str, &str)> = output
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .collect();
+        let (_, url) = urls
+            .iter()
+            .find(|(key, _)| *key == "remote.origin.url")
+            .or_else(|| urls.first())?;
+        let url = url.trim();
+        (!url.is_empty()).then(|| strip_credentials(url))
     }
 }
 

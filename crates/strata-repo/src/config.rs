@@ -346,12 +346,10 @@ impl Config {
     /// Read `strata.toml` from `root`, or the defaults when there is none.
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
         let path = root.join(CONFIG_FILE);
-        let text = match fs_err::read_to_string(&path) {
+        let text = match strata_fs::read_text(&path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::default())
-            }
-            Err(source) => return Err(ConfigError::Read { path, source }),
+            Err(error) if error.is_not_found() => return Ok(Self::default()),
+            Err(error) => return Err(error.into()),
         };
         let mut config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.clone(),

@@ -103,10 +103,7 @@ impl Dockerfile {
         path: &Path,
         build_args: &BTreeMap<String, String>,
     ) -> Result<Self, DockerfileError> {
-        let text = fs_err::read_to_string(path).map_err(|source| DockerfileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = strata_fs::read_text(path)?;
         Self::parse(path, &text, build_args)
     }
 

@@ -8,12 +8,8 @@ use crate::diagnostic::SourceSpan;
 /// An error reading one Dockerfile.
 #[derive(Debug, thiserror::Error)]
 pub enum DockerfileError {
-    #[error("cannot read `{path}`", path = path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] strata_fs::InputError),
     #[error("`{path}` has no `FROM` instruction", path = path.display())]
     NoFrom { path: PathBuf },
     #[error("bad `FROM` instruction: {reason}\n{span}")]
@@ -25,12 +21,8 @@ pub enum DockerfileError {
 /// An error in `strata.toml`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read `{path}`", path = path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] strata_fs::InputError),
     #[error("invalid `{path}`", path = path.display())]
     Parse {
         path: PathBuf,
@@ -116,12 +108,8 @@ pub enum RepoError {
         #[source]
         source: Box<DockerfileError>,
     },
-    #[error("cannot read `{path}`", path = path.display())]
-    ReadDefinition {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    ReadDefinition(#[from] strata_fs::InputError),
     #[error("invalid JSON in `{path}`: {message}\n{span}", path = span.path.display())]
     InvalidJson { span: SourceSpan, message: String },
     #[error("invalid {field} `{value}` for `{directory}`: {rule}")]
@@ -188,9 +176,13 @@ pub enum RepoError {
     },
 }
 
-impl RepoError {
+impl strata_diagnostic::Diagnostic for RepoError {
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        Some(strata_diagnostic::ExitClass::Input)
+    }
+
     /// What the user can do about this error, when there is something specific to say.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Orphaned { orphans } => Some(format!(
                 "keep a science layer with that image and version (add layers on top instead of changing the version in place), retire it in `strata.toml` once compute no longer uses it (`retired = [{}]`), or pass `--allow-orphan`",
@@ -226,5 +218,17 @@ impl RepoError {
             }
             _ => None,
         }
+    }
+}
+
+impl strata_diagnostic::Diagnostic for DockerfileError {
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        Some(strata_diagnostic::ExitClass::Input)
+    }
+}
+
+impl strata_diagnostic::Diagnostic for ConfigError {
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        Some(strata_diagnostic::ExitClass::Input)
     }
 }

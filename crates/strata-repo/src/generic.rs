@@ -15,7 +15,7 @@ use crate::config::{Config, ParentSetting};
 use crate::diagnostic::SourceSpan;
 use crate::dockerfile::read_bases;
 use crate::error::{ConfigError, RepoError};
-use crate::model::{GenericImage, Layer, LayerDetails, LayerId};
+use crate::model::{GenericImage, Layer, LayerDetails, LayerId, NearMiss};
 
 /// The file that makes a directory an image unless `[generic] dockerfiles` says otherwise.
 pub const DEFAULT_DOCKERFILE: &str = "Dockerfile";
@@ -37,6 +37,7 @@ pub const COMMIT_VARIABLES: &[&str] = &["commit", "short-commit", "count"];
 pub(crate) struct GenericRepository {
     pub layers: Vec<Layer>,
     pub warnings: Vec<String>,
+    pub near_misses: Vec<NearMiss>,
 }
 
 /// A generic image as read, before its parent is matched.
@@ -91,9 +92,49 @@ pub(crate) fn load(
         }
     }
     let mut layers = link_parents(read_images, config, others)?;
+    let near_misses = near_misses(config, others, &layers);
+    for miss in &near_misses {
+        let offset = others.len();
+        let names: Vec<String> = miss
+            .candidates
+            .iter()
+            .map(|id| {
+                let layer = &layers[*id - offset];
+                let tags: Vec<String> = layer
+                    .generic()
+                    .map(|image| {
+                        known_tags(image)
+                            .into_iter()
+                            .map(|(path, tag)| format!("{path}:{tag}"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "`{}` (tagged {})",
+                    layer.name,
+                    tags.iter()
+                        .map(|tag| format!("`{tag}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        warnings.push(format!(
+            "`{}`: `FROM {}` builds on the published image, though {} of this repository {} that name but not that tag; `strata init --dry-run` shows the `repo` and `tags` that link them, or set `parent` under `[images.\"{}\"]`",
+            miss.dockerfile,
+            miss.reference,
+            names.join(" and "),
+            if names.len() == 1 { "has" } else { "have" },
+            miss.image,
+        ));
+    }
     qualify_unique_tags(&mut layers);
     warn_shared_tags(&layers, &mut warnings);
-    Ok(GenericRepository { layers, warnings })
+    Ok(GenericRepository {
+        layers,
+        warnings,
+        near_misses,
+    })
 }
 
 /// The directories (relative to the root, `""` for the root) holding an image file, outside
@@ -253,10 +294,7 @@ fn read_build_json(root: &Path, config: &Config) -> Result<BuildJson, RepoError>
         };
         let tree = tree.trim_matches('/').to_string();
         let path = root.join(&tree).join(file);
-        let text = fs_err::read_to_string(&path).map_err(|source| RepoError::ReadDefinition {
-            path: path.clone(),
-            source,
-        })?;
+        let text = strata_fs::read_text(&path)?;
         let invalid = |message: String, line: usize| RepoError::InvalidJson {
             span: SourceSpan::line(&path, &text, line),
             message,
@@ -824,6 +862,54 @@ pub(crate) fn names_image(reference: &str, layers: &[Layer]) -> bool {
                     .strip_suffix(entry.path.as_str())
                     .is_some_and(|prefix| prefix.ends_with('/')))
     }) && parsed.digest.is_none()
+}
+
+/// Generic images left on an external base written `namespace/<name>:<tag>` where `<name>` is
+/// one of the repository's generic images (not the image itself, not pinned by digest, no
+/// `parent` configured).
+fn near_misses(config: &Config, others: &[Layer], layers: &[Layer]) -> Vec<NearMiss> {
+    let offset = others.len();
+    let mut misses = Vec::new();
+    for (index, layer) in layers.iter().enumerate() {
+        let configured = config
+            .images
+            .get(&layer.name)
+            .is_some_and(|image| image.parent.is_some());
+        if layer.parent.is_some() || configured || layer.generic().is_none() {
+            continue;
+        }
+        let parsed = ImageReference::parse(&layer.base);
+        let name = parsed.name();
+        if parsed.digest.is_some() || !parsed.has_namespace() {
+            continue;
+        }
+        let candidates: Vec<LayerId> = layers
+            .iter()
+            .enumerate()
+            .filter(|(other, candidate)| {
+                *other != index && candidate.generic().is_some_and(|image| image.image == name)
+            })
+            .map(|(other, _)| offset + other)
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let namespace = parsed
+            .repository
+            .strip_suffix(name)
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string();
+        misses.push(NearMiss {
+            image: layer.name.clone(),
+            dockerfile: layer.dockerfile.clone(),
+            reference: layer.base.clone(),
+            namespace,
+            tag: parsed.tag.unwrap_or("latest").to_string(),
+            candidates,
+        });
+    }
+    misses
 }
 
 fn link_parents(

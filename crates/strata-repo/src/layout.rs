@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::config::{Config, LayoutKind, ParentSetting};
 use crate::cycles::find_cycle;
-use crate::directories::definition_directories;
+use crate::directories::has_definition_directory;
 use crate::error::ConfigError;
 use crate::error::RepoError;
 use crate::model::{
@@ -77,6 +77,7 @@ pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoE
     };
     let mut layers: Vec<Layer> = Vec::new();
     let mut compat_layers: Vec<CompatLayer> = Vec::new();
+    let mut near_misses = Vec::new();
     for layout in &layouts {
         let (family, family_warnings) = match layout {
             LayoutKind::Sciserver => {
@@ -104,6 +105,7 @@ pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoE
         )?;
         layers.extend(repository.layers);
         warnings.extend(repository.warnings);
+        near_misses = repository.near_misses;
     }
     if layers.is_empty() {
         if config.layout.is_none() {
@@ -153,6 +155,7 @@ pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoE
         layers,
         compat_layers,
         warnings,
+        near_misses,
     })
 }
 
@@ -198,16 +201,14 @@ fn detect_layouts(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<LayoutKind>, RepoError> {
     let mut layouts = Vec::new();
-    if !definition_directories(&base.join("science"), sciserver::DEFINITION_FILE)?.is_empty() {
+    if has_definition_directory(&base.join("science"), sciserver::DEFINITION_FILE)? {
         layouts.push(LayoutKind::Sciserver);
     }
     let images_dir = config
         .images_dir
         .as_deref()
         .unwrap_or(stacks::DEFAULT_IMAGES_DIR);
-    if layouts.is_empty()
-        && !definition_directories(&base.join(images_dir), "Dockerfile")?.is_empty()
-    {
+    if layouts.is_empty() && has_definition_directory(&base.join(images_dir), "Dockerfile")? {
         layouts.push(LayoutKind::DockerStacks);
     }
     // Neither: the generic layout, which walks the tree itself (an empty one is no repository).
@@ -555,6 +556,7 @@ fn check_configured_images(config: &Config, layers: &[Layer]) -> Result<(), Repo
 #[cfg(test)]
 mod platform_tests {
     use super::*;
+    use strata_diagnostic::Diagnostic as _;
 
     /// A docker-stacks family `base` ← `child` ← `grandchild` with `strata.toml`.
     fn family(settings: &str) -> Result<Repository, RepoError> {

@@ -11,6 +11,7 @@ mod error;
 mod generic;
 mod layout;
 mod model;
+mod parallel;
 mod pins;
 #[cfg(test)]
 mod properties;
@@ -19,7 +20,7 @@ mod stacks;
 mod version;
 mod versions;
 
-pub use changes::{CommitInfo, Git, GitError};
+pub use changes::{CommitInfo, Git, GitError, PendingCommit, PendingPaths, PendingRemote};
 pub use config::{
     CondaLockConfig, Config, GenericConfig, ImageConfig, ImageLintConfig, LayoutKind, LintConfig,
     LockConfig, ParentSetting, TaggerConfig, TestConfig, TestSettings, TreeConfig, CONFIG_FILE,
@@ -33,11 +34,11 @@ pub use layout::{
 };
 pub use model::{
     BuiltinCheck, CompatLayer, GenericImage, ImageTest, ImageTestKind, Layer, LayerDetails,
-    LayerId, Repository, ScienceLayer, StacksImage,
+    LayerId, NearMiss, Repository, ScienceLayer, StacksImage,
 };
 pub use pins::{pin_file, pinned_reference, PinEdit, PinFile, PinSite};
 pub use sciserver::{DEFAULT_VERSION, DEFINITION_FILE};
 pub use stacks::DEFAULT_IMAGES_DIR;
 pub use strata_dockerfile::{is_valid_repository_component, last_component, ImageReference};
 pub use version::compare_versions;
-pub use versions::OrphanedVersion;
+pub use versions::{OrphanedVersion, PendingHistory};

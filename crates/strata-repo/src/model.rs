@@ -23,6 +23,26 @@ pub struct Repository {
     pub compat_layers: Vec<CompatLayer>,
     /// Things worth telling the user that do not stop planning.
     pub warnings: Vec<String>,
+    /// `FROM` lines that name one of the repository's images under a namespace with a tag it
+    /// does not carry: read as the published image (each is among `warnings` too).
+    pub near_misses: Vec<NearMiss>,
+}
+
+/// A `FROM namespace/<image>:<tag>` whose `<image>` is an image of the repository that is not
+/// tagged `<tag>`: strata builds on the published image, though the author may have meant the
+/// repository's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearMiss {
+    /// The image whose Dockerfile says it.
+    pub image: String,
+    pub dockerfile: String,
+    /// The reference as written (`ARG`s expanded).
+    pub reference: String,
+    /// What comes before `/<image>`: `someorg`, `registry.example/team`.
+    pub namespace: String,
+    pub tag: String,
+    /// The repository's images of that name.
+    pub candidates: Vec<LayerId>,
 }
 
 /// One buildable image: a SciServer science layer or a docker-stacks image (or variant).
@@ -190,6 +210,9 @@ pub struct ScienceLayer {
     /// Whether this is the final layer of its `image:version` (no layer of the same image and
     /// version is built on it): only final layers get a compat build.
     pub is_final: bool,
+    /// The git object id of its `sciserver-image.json` as read: history's blobs with this id
+    /// define this layer's version, without reading them.
+    pub definition_blob: String,
 }
 
 /// A docker-stacks image or variant.

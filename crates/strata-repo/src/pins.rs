@@ -114,10 +114,7 @@ pub fn pin_file(path: &Path) -> Result<PinFile, DockerfileError> {
 }
 
 fn read(path: &Path) -> Result<String, DockerfileError> {
-    fs_err::read_to_string(path).map_err(|source| DockerfileError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(strata_fs::read_text(path)?)
 }
 
 /// The external references of one Dockerfile, with where each can be pinned. `is_internal`

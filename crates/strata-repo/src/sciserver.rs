@@ -12,9 +12,9 @@ use serde::{Deserialize, Deserializer};
 use crate::config::Config;
 use crate::cycles::find_cycle;
 use crate::diagnostic::SourceSpan;
-use crate::directories::definition_directories;
+use crate::directories::subdirectories;
 use crate::dockerfile::read_bases;
-use crate::error::RepoError;
+use crate::error::{DockerfileError, RepoError};
 use crate::model::{CompatLayer, Layer, LayerDetails, LayerId, ScienceLayer};
 use crate::version::compare_versions;
 use strata_dockerfile::{is_valid_repository_component, last_component, ImageReference};
@@ -123,12 +123,41 @@ fn read_science_layers(
     config: &Config,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<ReadLayer>, RepoError> {
+    let names = subdirectories(&root.join("science"))?;
+    // Each layer's two files are read and parsed on the cores there are; the first error, in
+    // directory order, is the one reported, as when they are read one after the other.
+    let read = crate::parallel::map_in_order(&names, |name| {
+        let mut layer_warnings = Vec::new();
+        read_science_layer(root, config, name, &mut layer_warnings)
+            .map(|layer| layer.map(|layer| (layer, layer_warnings)))
+    });
     let mut layers = Vec::new();
-    for directory_name in definition_directories(&root.join("science"), DEFINITION_FILE)? {
+    for result in read {
+        if let Some((layer, layer_warnings)) = result? {
+            warnings.extend(layer_warnings);
+            layers.push(layer);
+        }
+    }
+    Ok(layers)
+}
+
+/// One science layer's definition and Dockerfile; `None` when its directory has no definition.
+fn read_science_layer(
+    root: &Path,
+    config: &Config,
+    directory_name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<ReadLayer>, RepoError> {
+    {
         let directory = format!("science/{directory_name}");
         let definition_path = root.join(&directory).join(DEFINITION_FILE);
-        let definition: ScienceDefinition =
-            read_definition(&definition_path, SCIENCE_KEYS, warnings)?;
+        let Some(Definition {
+            fields: definition,
+            blob: definition_blob,
+        }) = read_definition::<ScienceDefinition>(&definition_path, SCIENCE_KEYS, warnings)?
+        else {
+            return Ok(None);
+        };
         let version = definition
             .version
             .map_or_else(|| DEFAULT_VERSION.to_string(), |version| version.0);
@@ -144,7 +173,9 @@ fn read_science_layers(
                 rule: "a version is digits and dots, such as `2.4`",
             });
         }
-        let target = definition.target.unwrap_or_else(|| directory_name.clone());
+        let target = definition
+            .target
+            .unwrap_or_else(|| directory_name.to_string());
         for (field, value) in [("target", &target), ("image", &definition.image)] {
             if !is_valid_repository_component(value) {
                 return Err(RepoError::InvalidField {
@@ -156,15 +187,19 @@ fn read_science_layers(
             }
         }
         let dockerfile_path = root.join(&directory).join("Dockerfile");
-        if !dockerfile_path.is_file() {
-            return Err(RepoError::MissingDockerfile {
-                kind: "science layer",
-                directory,
-                path: dockerfile_path,
-            });
-        }
         let build_args = config.build_args_for(&target);
-        let bases = read_bases(&dockerfile_path, &build_args, &directory)?;
+        // Read, not looked at first: one open per file (a repository has thousands).
+        let bases = match read_bases(&dockerfile_path, &build_args, &directory) {
+            Err(RepoError::Dockerfile { source, .. }) if matches!(&*source, DockerfileError::Read(error) if error.is_not_found()) =>
+            {
+                return Err(RepoError::MissingDockerfile {
+                    kind: "science layer",
+                    directory,
+                    path: dockerfile_path,
+                });
+            }
+            bases => bases?,
+        };
         let layer = Layer::read(
             target.clone(),
             directory.clone(),
@@ -178,28 +213,37 @@ fn read_science_layers(
                 target,
                 compat: definition.compat,
                 is_final: false,
+                definition_blob,
             }),
         );
         let other_references = bases.other_references;
-        layers.push(ReadLayer {
+        Ok(Some(ReadLayer {
             layer,
             other_references,
-        });
+        }))
     }
-    Ok(layers)
+}
+
+/// A definition file as read: its fields, and its git object id.
+struct Definition<T> {
+    fields: T,
+    /// What `git hash-object` prints for the file: history compares it with its blobs.
+    blob: String,
 }
 
 /// Parse a `sciserver-image.json`, pointing at the line and column of any error; keys the
-/// reference builder does not read are reported as warnings.
+/// reference builder does not read are reported as warnings. `None` when there is no such
+/// file (the directory is not a layer).
 fn read_definition<T: serde::de::DeserializeOwned>(
     path: &Path,
     known_keys: &[&str],
     warnings: &mut Vec<String>,
-) -> Result<T, RepoError> {
-    let text = fs_err::read_to_string(path).map_err(|source| RepoError::ReadDefinition {
-        path: path.to_path_buf(),
-        source,
-    })?;
+) -> Result<Option<Definition<T>>, RepoError> {
+    let text = match strata_fs::read_text(path) {
+        Ok(text) => text,
+        Err(error) if error.is_not_found() => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
     let invalid = |error: &serde_json::Error| {
         let message = error.to_string();
         // serde_json appends " at line L column C"; the span shows that instead.
@@ -238,7 +282,11 @@ fn read_definition<T: serde::de::DeserializeOwned>(
             ));
         }
     }
-    serde_json::from_str(&text).map_err(|error| invalid(&error))
+    let fields = serde_json::from_str(&text).map_err(|error| invalid(&error))?;
+    Ok(Some(Definition {
+        fields,
+        blob: crate::versions::git_blob_id(text.as_bytes()),
+    }))
 }
 
 fn check_unique_targets(layers: &[ReadLayer]) -> Result<(), RepoError> {
@@ -424,29 +472,29 @@ fn read_compat_layers(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<CompatLayer>, RepoError> {
     let mut compat_layers = Vec::new();
-    for name in definition_directories(&root.join("compat"), DEFINITION_FILE)? {
+    for name in subdirectories(&root.join("compat"))? {
         let directory = format!("compat/{name}");
-        let definition: CompatDefinition = read_definition(
+        let Some(Definition {
+            fields: definition, ..
+        }) = read_definition::<CompatDefinition>(
             &root.join(&directory).join(DEFINITION_FILE),
             COMPAT_KEYS,
             warnings,
-        )?;
+        )?
+        else {
+            continue;
+        };
         let dockerfile_path = root.join(&directory).join("Dockerfile");
-        let dockerfile_text = match fs_err::read_to_string(&dockerfile_path) {
+        let dockerfile_text = match strata_fs::read_text(&dockerfile_path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(error) if error.is_not_found() => {
                 return Err(RepoError::MissingDockerfile {
                     kind: "compat layer",
                     directory,
                     path: dockerfile_path,
                 })
             }
-            Err(source) => {
-                return Err(RepoError::ReadDefinition {
-                    path: dockerfile_path,
-                    source,
-                })
-            }
+            Err(error) => return Err(error.into()),
         };
         compat_layers.push(CompatLayer {
             name,

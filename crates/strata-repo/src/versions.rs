@@ -4,12 +4,12 @@
 //! "orphaned image"). Every `image:version` a `science/*/sciserver-image.json` ever defined in
 //! `HEAD`'s history must still have a layer, unless `strata.toml` retires it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
-use crate::changes::{Git, GitError};
+use crate::changes::{Git, GitError, Pending};
 use crate::model::Repository;
 use crate::sciserver::{definition_version, DEFINITION_FILE};
 
@@ -70,10 +70,16 @@ struct Change {
 
 const NO_BLOB: &str = "0000000000000000000000000000000000000000";
 
+/// [`Git::start_definition_history`]'s call under way.
+#[derive(Debug)]
+pub struct PendingHistory(Pending);
+
 impl Git {
-    /// Every change to a `science/*/sciserver-image.json` in `HEAD`'s history, newest first.
-    fn definition_changes(&self) -> Result<Vec<Change>, GitError> {
-        let output = self.run(&[
+    /// Start reading every change to a `science/*/sciserver-image.json` in `HEAD`'s history:
+    /// started before the repository is read, it costs nothing while the tree is read.
+    pub fn start_definition_history(&self) -> Result<PendingHistory, GitError> {
+        let pathspec = format!(":(glob)science/*/{DEFINITION_FILE}");
+        Ok(PendingHistory(self.start(&[
             "log",
             "--format=commit %H",
             "--raw",
@@ -82,8 +88,15 @@ impl Git {
             "--relative",
             "HEAD",
             "--",
-            "science",
-        ])?;
+            &pathspec,
+        ])?))
+    }
+}
+
+impl PendingHistory {
+    /// Every change, newest first.
+    fn finish(self) -> Result<Vec<Change>, GitError> {
+        let output = self.0.finish()?;
         let mut changes = Vec::new();
         let mut commit = String::new();
         for line in String::from_utf8_lossy(&output).lines() {
@@ -116,7 +129,9 @@ impl Git {
         }
         Ok(changes)
     }
+}
 
+impl Git {
     /// The contents of blobs, by id, read with one `git cat-file --batch`.
     fn blobs(&self, ids: &BTreeSet<String>) -> Result<BTreeMap<String, Vec<u8>>, GitError> {
         if ids.is_empty() {
@@ -171,10 +186,37 @@ impl Git {
     }
 }
 
-/// The `image:version` a definition file's contents give, if they parse.
-fn version_of(blob: Option<&String>, blobs: &BTreeMap<String, Vec<u8>>) -> Option<String> {
-    let contents = blobs.get(blob?)?;
-    definition_version(contents)
+/// The id git gives `contents` as a blob (`git hash-object`): the SHA-1 of
+/// `blob <length>\0<contents>`.
+pub(crate) fn git_blob_id(contents: &[u8]) -> String {
+    use sha1::Digest;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(format!("blob {}\0", contents.len()).as_bytes());
+    hasher.update(contents);
+    let mut id = String::with_capacity(40);
+    for byte in hasher.finalize() {
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    id
+}
+
+/// The `image:version` of each blob: known from the layers read (by their files' blob ids),
+/// else from the contents git gave.
+struct BlobVersions {
+    known: HashMap<String, String>,
+    read: BTreeMap<String, Vec<u8>>,
+}
+
+impl BlobVersions {
+    fn version(&self, blob: Option<&String>) -> Option<String> {
+        let blob = blob?;
+        if let Some(version) = self.known.get(blob) {
+            return Some(version.clone());
+        }
+        definition_version(self.read.get(blob)?)
+    }
 }
 
 impl Repository {
@@ -184,18 +226,47 @@ impl Repository {
         if !self.layouts.contains(&crate::config::LayoutKind::Sciserver) {
             return Ok(Vec::new());
         }
-        let changes = git.definition_changes()?;
-        let ids: BTreeSet<String> = changes
+        self.orphaned_versions_from(git, git.start_definition_history()?)
+    }
+
+    /// [`Repository::orphaned_versions`] from a history read started earlier. Only the
+    /// definitions that differ from every file of the work tree are read from git: in a
+    /// repository whose versions were never changed in place, none.
+    pub fn orphaned_versions_from(
+        &self,
+        git: &Git,
+        history: PendingHistory,
+    ) -> Result<Vec<OrphanedVersion>, GitError> {
+        let changes = history.finish()?;
+        if !self.layouts.contains(&crate::config::LayoutKind::Sciserver) {
+            return Ok(Vec::new());
+        }
+        let known: HashMap<String, String> = self
+            .layers
+            .iter()
+            .filter_map(|layer| layer.science())
+            .map(|science| {
+                (
+                    science.definition_blob.clone(),
+                    format!("{}:{}", science.image, science.version),
+                )
+            })
+            .collect();
+        let unknown: BTreeSet<String> = changes
             .iter()
             .flat_map(|change| change.old_blob.iter().chain(&change.new_blob))
+            .filter(|blob| !known.contains_key(*blob))
             .cloned()
             .collect();
-        let blobs = git.blobs(&ids)?;
+        let blobs = BlobVersions {
+            known,
+            read: git.blobs(&unknown)?,
+        };
         let mut orphans: BTreeMap<String, OrphanedVersion> = BTreeMap::new();
         // Oldest first, so the last event for each version wins.
         for change in changes.iter().rev() {
-            let before = version_of(change.old_blob.as_ref(), &blobs);
-            let after = version_of(change.new_blob.as_ref(), &blobs);
+            let before = blobs.version(change.old_blob.as_ref());
+            let after = blobs.version(change.new_blob.as_ref());
             let directory = change
                 .path
                 .strip_suffix(&format!("/{DEFINITION_FILE}"))

@@ -34,8 +34,21 @@ pub enum ReproducibleError {
     },
 }
 
-impl ReproducibleError {
-    pub fn hint(&self) -> Option<String> {
+impl strata_diagnostic::Diagnostic for ReproducibleError {
+    fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
+        use strata_diagnostic::ExitClass;
+        match self {
+            Self::Engine(error) => error.exit_class(),
+            Self::Push { source, .. } => source.exit_class(),
+            // The engine's export or its layers could not be read.
+            Self::Layer { .. } | Self::Export { .. } | Self::Config { .. } => {
+                Some(ExitClass::Unavailable)
+            }
+            Self::Scrub { .. } | Self::Store { .. } | Self::Epoch { .. } => Some(ExitClass::Input),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Scrub { .. } => Some(
                 "scrub paths are like `/var/log/dpkg.log`, `/var/cache/ldconfig/aux-cache` or `/usr/**/__pycache__`".to_string(),

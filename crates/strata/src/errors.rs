@@ -1,7 +1,10 @@
 //! Rendering errors for people: `error: …`, one `Caused by: …` per source, then `hint: …` lines
-//! from whichever error in the chain knows what to do next.
+//! from whichever error in the chain knows what to do next; and the exit code, from the
+//! [`Diagnostic`] classes of the errors in the chain — never from message text.
 
 use std::fmt::Write;
+
+use strata_diagnostic::{Diagnostic, ExitClass};
 
 use crate::exit_status::ExitStatus;
 
@@ -25,85 +28,59 @@ fn indent(message: &str) -> String {
     message.replace('\n', "\n    ")
 }
 
-fn hints(error: &anyhow::Error) -> Vec<String> {
-    let mut hints = Vec::new();
-    for cause in error.chain() {
-        let hint = if let Some(error) = cause.downcast_ref::<strata_repo::RepoError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<strata_repo::GitError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<strata_plan::PlanError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<strata_pylock::LockError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<strata_conda::CondaError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<strata_inspect::InspectError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<strata_lint::LintError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<strata_reproducible::ReproducibleError>() {
-            // A registry error carries its own hint further down the chain.
-            match error {
-                strata_reproducible::ReproducibleError::Push { .. } => None,
-                _ => error.hint(),
-            }
-        } else if let Some(error) = cause.downcast_ref::<strata_engine::EngineError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<strata_registry::PromoteError>() {
-            error.hint()
-        } else if let Some(error) = registry_error(cause) {
-            error.hint()
-        } else {
-            None
+/// The library error a cause is, as a [`Diagnostic`]: the one list of strata's error types.
+fn diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Diagnostic> {
+    macro_rules! first_of {
+        ($($error:ty),* $(,)?) => {
+            $(if let Some(error) = cause.downcast_ref::<$error>() {
+                return Some(error);
+            })*
         };
-        hints.extend(hint);
+    }
+    first_of!(
+        strata_repo::RepoError,
+        strata_repo::ConfigError,
+        strata_repo::DockerfileError,
+        strata_repo::GitError,
+        strata_dockerfile::SyntaxError,
+        strata_plan::PlanError,
+        strata_lint::LintError,
+        strata_pylock::LockError,
+        strata_conda::CondaError,
+        strata_engine::EngineError,
+        strata_registry::RegistryError,
+        strata_registry::PromoteError,
+        strata_inspect::InspectError,
+        strata_reproducible::ReproducibleError,
+        strata_build::BuildError,
+        strata_fs::InputError,
+        strata_fs::WriteError,
+    );
+    None
+}
+
+/// Every hint of the chain, each once (a wrapper and the error it wraps may give the same).
+fn hints(error: &anyhow::Error) -> Vec<String> {
+    let mut hints: Vec<String> = Vec::new();
+    for hint in error
+        .chain()
+        .filter_map(diagnostic)
+        .filter_map(Diagnostic::hint)
+    {
+        if !hints.contains(&hint) {
+            hints.push(hint);
+        }
     }
     hints
 }
 
-/// The registry error a cause is, directly or through a transparent wrapper.
-fn registry_error<'a>(
-    cause: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a strata_registry::RegistryError> {
-    if let Some(error) = cause.downcast_ref::<strata_registry::RegistryError>() {
-        return Some(error);
-    }
-    match cause.downcast_ref::<strata_inspect::InspectError>() {
-        Some(strata_inspect::InspectError::Registry(error)) => return Some(error),
-        Some(_) => return None,
-        None => {}
-    }
-    match cause.downcast_ref::<strata_registry::PromoteError>() {
-        Some(strata_registry::PromoteError::Registry(error)) => Some(error),
-        _ => None,
-    }
-}
-
+/// The class of the outermost error that states one (a wrapper knows more than what it
+/// wraps); with none, bad input.
 pub fn exit_status(error: &anyhow::Error) -> ExitStatus {
-    // A refused promotion is a check that found problems; a name that does not exist in its
-    // registry, or is not a valid reference, is bad input.
-    if error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<strata_registry::PromoteError>(),
-            Some(strata_registry::PromoteError::Conflicts { .. })
-        )
-    }) {
-        return ExitStatus::Problems;
-    }
-    if let Some(registry) = error.chain().find_map(registry_error) {
-        return match registry.class() {
-            strata_registry::ErrorClass::Input => ExitStatus::InputError,
-            strata_registry::ErrorClass::Unavailable => ExitStatus::EngineError,
-        };
-    }
-    if error.chain().any(|cause| {
-        cause.is::<strata_engine::EngineError>()
-            || cause.is::<strata_registry::RegistryError>()
-            || cause.is::<strata_inspect::InspectError>()
-    }) {
-        ExitStatus::EngineError
-    } else {
-        ExitStatus::InputError
-    }
+    let class = error
+        .chain()
+        .filter_map(diagnostic)
+        .find_map(Diagnostic::exit_class)
+        .unwrap_or(ExitClass::Input);
+    ExitStatus::from(class)
 }

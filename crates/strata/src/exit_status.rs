@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use strata_diagnostic::ExitClass;
+
 /// How strata exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -15,8 +17,21 @@ pub enum ExitStatus {
     BuildFailed,
     /// 4: every build succeeded but a push failed.
     PushFailed,
-    /// 5: the container engine or registry could not be reached or refused a request.
+    /// 5: a service (engine, registry, package index, conda channel) could not be reached, or
+    /// refused or failed a request.
     EngineError,
+}
+
+impl From<ExitClass> for ExitStatus {
+    fn from(class: ExitClass) -> Self {
+        match class {
+            ExitClass::Problems => Self::Problems,
+            ExitClass::Input => Self::InputError,
+            ExitClass::BuildFailed => Self::BuildFailed,
+            ExitClass::PushFailed => Self::PushFailed,
+            ExitClass::Unavailable => Self::EngineError,
+        }
+    }
 }
 
 impl From<ExitStatus> for ExitCode {

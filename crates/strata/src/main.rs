@@ -21,6 +21,7 @@ use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
 
 fn main() -> ExitCode {
+    strata_cli::forget_empty_variables();
     let cli = Cli::parse();
     let printer = Printer::new(cli.global.quiet);
     init_tracing(cli.global.verbose);

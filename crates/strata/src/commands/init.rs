@@ -90,6 +90,10 @@ pub fn init(arguments: &InitArgs, printer: &Printer) -> anyhow::Result<ExitStatu
             }
         }
     };
+    let (repository, links) = match repository {
+        Some(repository) => link_near_misses(root, &mut config, repository, &mut notes),
+        None => (None, Links::default()),
+    };
     let mut stacks_tests = BTreeMap::new();
     if let Some(repository) = &repository {
         notes.extend(repository.warnings.iter().cloned());
@@ -109,7 +113,7 @@ pub fn init(arguments: &InitArgs, printer: &Printer) -> anyhow::Result<ExitStatu
             ));
         }
     }
-    let text = render(&layouts, &config, &ambiguities, &stacks_tests);
+    let text = render(&layouts, &config, &ambiguities, &links, &stacks_tests);
     if arguments.dry_run {
         printer.data(&text);
     } else {
@@ -123,6 +127,14 @@ pub fn init(arguments: &InitArgs, printer: &Printer) -> anyhow::Result<ExitStatu
             ambiguity.reference,
             ambiguity.candidates.join(", "),
             ambiguity.image
+        ));
+    }
+    for miss in &links.undecided {
+        printer.warn(&format!(
+            "undecided: `{}`: `FROM {}` names `{}`, which several images of this repository are called; tag one of them so (see `strata.toml`)",
+            miss.dockerfile,
+            miss.reference,
+            strata_repo::ImageReference::parse(&miss.reference).name(),
         ));
     }
     for note in &notes {
@@ -139,13 +151,170 @@ pub fn init(arguments: &InitArgs, printer: &Printer) -> anyhow::Result<ExitStatu
             .map(|layout| layout.as_str())
             .collect::<Vec<_>>()
             .join(" + "),
-        ambiguities.len()
+        ambiguities.len() + links.undecided.len()
     ));
-    Ok(if ambiguities.is_empty() && repository.is_some() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Problems
-    })
+    Ok(
+        if ambiguities.is_empty() && links.undecided.is_empty() && repository.is_some() {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Problems
+        },
+    )
+}
+
+/// What `init` did about `FROM namespace/<image>:<tag>` lines naming the repository's own
+/// images by a tag they do not carry.
+#[derive(Default)]
+struct Links {
+    /// Linked: the image given the tag (and its tree the namespace), for the comment.
+    made: Vec<(String, strata_repo::NearMiss)>,
+    /// Several images have the name: the user's call.
+    undecided: Vec<UndecidedLink>,
+}
+
+struct UndecidedLink {
+    dockerfile: String,
+    reference: String,
+    /// Each candidate's name and the settings that would link it.
+    candidates: Vec<(String, Vec<String>)>,
+}
+
+/// For each near miss with one candidate, give the candidate the tag the child asks for and
+/// its tree the namespace; keep the settings when the repository then links them (read again
+/// to check), else leave them out with a note. Several candidates are left undecided.
+fn link_near_misses(
+    root: &Path,
+    config: &mut Config,
+    repository: strata_repo::Repository,
+    notes: &mut Vec<String>,
+) -> (Option<strata_repo::Repository>, Links) {
+    let mut links = Links::default();
+    let mut proposed = config.clone();
+    let mut planned = Vec::new();
+    for miss in &repository.near_misses {
+        let suggestions: Vec<(String, Vec<String>)> = miss
+            .candidates
+            .iter()
+            .map(|id| {
+                let layer = &repository.layers[*id];
+                (layer.name.clone(), link_settings(layer, miss))
+            })
+            .collect();
+        if let [(name, _)] = suggestions.as_slice() {
+            let layer = &repository.layers[miss.candidates[0]];
+            if apply_link(&mut proposed, layer, miss) {
+                planned.push((name.clone(), miss.clone()));
+                continue;
+            }
+        }
+        links.undecided.push(UndecidedLink {
+            dockerfile: miss.dockerfile.clone(),
+            reference: miss.reference.clone(),
+            candidates: suggestions,
+        });
+    }
+    if planned.is_empty() {
+        return (Some(repository), links);
+    }
+    match strata_repo::open_with_config(root, proposed.clone()) {
+        Ok(linked) => {
+            let unlinked: Vec<&str> = planned
+                .iter()
+                .filter(|(parent, miss)| {
+                    linked
+                        .layers
+                        .iter()
+                        .find(|layer| layer.name == miss.image)
+                        .and_then(|layer| layer.parent)
+                        .is_none_or(|id| linked.layers[id].name != *parent)
+                })
+                .map(|(_, miss)| miss.dockerfile.as_str())
+                .collect();
+            if unlinked.is_empty() {
+                *config = proposed;
+                links.made = planned;
+                return (Some(linked), links);
+            }
+            notes.push(format!(
+                "tagging the repository's images as {} names them does not link them; set `parent` by hand",
+                unlinked.join(", ")
+            ));
+        }
+        Err(error) => notes.push(format!(
+            "the settings that would link `FROM` lines to the repository's images do not read: {}",
+            strata_repo::join_chain(&error, ": ")
+        )),
+    }
+    (Some(repository), links)
+}
+
+/// The `strata.toml` lines that would tag `layer` as `miss` names it.
+fn link_settings(layer: &strata_repo::Layer, miss: &strata_repo::NearMiss) -> Vec<String> {
+    let mut lines = match tree_of(layer) {
+        Some(tree) => vec![
+            format!("[generic.trees.{}]", quoted(&tree)),
+            format!("repo = {}", quoted(&miss.namespace)),
+        ],
+        None => vec![format!(
+            "repo = {}   # at the top of the file, before any table",
+            quoted(&miss.namespace)
+        )],
+    };
+    lines.push(format!("[images.{}]", quoted(&layer.name)));
+    lines.push(format!("tags = {}", tags_list(&with_tag(layer, &miss.tag))));
+    lines
+}
+
+/// The image's tag templates, plus the tag the child names.
+fn with_tag(layer: &strata_repo::Layer, tag: &str) -> Vec<String> {
+    let mut templates = layer
+        .generic()
+        .map(|image| image.tags.clone())
+        .unwrap_or_default();
+    let wanted = format!("{{name}}:{tag}");
+    if !templates.contains(&wanted) {
+        templates.push(wanted);
+    }
+    templates
+}
+
+/// The tree directory whose `repo` the image takes: the directory above the image's, or `None`
+/// for an image at the top of the repository (the repository-wide `repo`).
+fn tree_of(layer: &strata_repo::Layer) -> Option<String> {
+    Path::new(&layer.directory)
+        .parent()
+        .map(|parent| parent.to_string_lossy().into_owned())
+        .filter(|parent| !parent.is_empty() && parent != ".")
+}
+
+/// Put the link into `config`; `false` when a namespace is set already to another one.
+fn apply_link(
+    config: &mut Config,
+    layer: &strata_repo::Layer,
+    miss: &strata_repo::NearMiss,
+) -> bool {
+    let namespace = Some(miss.namespace.clone());
+    let repo = match tree_of(layer) {
+        Some(tree) => &mut config.generic.trees.entry(tree).or_default().repo,
+        None => &mut config.repo,
+    };
+    if repo.is_some() && *repo != namespace {
+        return false;
+    }
+    *repo = namespace;
+    config.images.entry(layer.name.clone()).or_default().tags = Some(with_tag(layer, &miss.tag));
+    true
+}
+
+fn tags_list(templates: &[String]) -> String {
+    format!(
+        "[{}]",
+        templates
+            .iter()
+            .map(|template| quoted(template))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// Trees holding a `build.json` whose keys name images under them.
@@ -202,6 +371,7 @@ fn render(
     layouts: &[LayoutKind],
     config: &Config,
     ambiguities: &[Ambiguity],
+    links: &Links,
     stacks_tests: &BTreeMap<String, String>,
 ) -> String {
     let mut text = String::from(
@@ -212,6 +382,13 @@ fn render(
         .map(|layout| quoted(layout.as_str()))
         .collect();
     let _ = writeln!(text, "layout = [{}]", names.join(", "));
+    if let Some(repo) = &config.repo {
+        let _ = writeln!(
+            text,
+            "# The namespace the repository's `FROM` lines name its own images under.\nrepo = {}",
+            quoted(repo)
+        );
+    }
     if layouts.contains(&LayoutKind::Generic) {
         let _ = writeln!(
             text,
@@ -227,10 +404,50 @@ fn render(
                 quoted(file)
             );
         }
+        if let Some(repo) = &settings.repo {
+            let _ = writeln!(text, "repo = {}", quoted(repo));
+        }
+        if settings.build_json.is_some() {
+            let _ = writeln!(
+                text,
+                "# tags = [\"{{name}}:v{{version}}\", \"{{name}}:latest\"]"
+            );
+        }
+    }
+    for (parent, miss) in &links.made {
+        if ambiguities
+            .iter()
+            .any(|ambiguity| &ambiguity.image == parent)
+        {
+            // Written in that image's UNDECIDED block: one table per image.
+            continue;
+        }
+        let tags = config
+            .images
+            .get(parent)
+            .and_then(|image| image.tags.clone())
+            .unwrap_or_default();
         let _ = writeln!(
             text,
-            "# tags = [\"{{name}}:v{{version}}\", \"{{name}}:latest\"]"
+            "\n# `FROM {}` in `{}` builds on this image.\n[images.{}]\ntags = {}",
+            miss.reference,
+            miss.dockerfile,
+            quoted(parent),
+            tags_list(&tags)
         );
+    }
+    for undecided in &links.undecided {
+        let _ = writeln!(
+            text,
+            "\n# UNDECIDED: `FROM {}` in `{}` names an image several of this repository's are\n# called; to build on one of them, tag it so (keep one):",
+            undecided.reference, undecided.dockerfile
+        );
+        for (_, lines) in &undecided.candidates {
+            let _ = writeln!(text, "#");
+            for line in lines {
+                let _ = writeln!(text, "# {line}");
+            }
+        }
     }
     for ambiguity in ambiguities {
         let _ = writeln!(
@@ -240,6 +457,13 @@ fn render(
             ambiguity.dockerfile,
             quoted(&ambiguity.image)
         );
+        if let Some(tags) = config
+            .images
+            .get(&ambiguity.image)
+            .and_then(|image| image.tags.as_ref())
+        {
+            let _ = writeln!(text, "tags = {}", tags_list(tags));
+        }
         for candidate in &ambiguity.candidates {
             let _ = writeln!(text, "# parent = {}", quoted(candidate));
         }

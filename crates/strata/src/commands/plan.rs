@@ -72,8 +72,25 @@ pub(crate) fn platform_list(text: &str) -> anyhow::Result<Vec<String>> {
     Ok(platforms)
 }
 
-/// Open the repository and plan the selected builds, printing nothing.
+/// Open the repository and plan the selected builds, printing nothing. Git is asked
+/// everything at once, before the tree is read: its answers come while strata reads.
 pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Plan)> {
+    let git = Git::new(&select.root);
+    let since = match &select.since {
+        ChangeSource::Git(since) => since.as_str(),
+        ChangeSource::Registry => "",
+    };
+    let from_registry = select.since == ChangeSource::Registry && !select.all;
+    let pending_commit = git.start_commit_info();
+    // A SciServer repository's history guards its versions: started when it may be one.
+    let pending_history = (!select.allow_orphan && select.root.join("science").is_dir())
+        .then(|| git.start_definition_history());
+    let pending_changes = (!(select.all || !select.include.is_empty() || from_registry))
+        .then(|| git.start_changed_paths(since));
+    let pending_untracked =
+        (!from_registry && select.untracked && (!since.contains("..") || since.ends_with("..")))
+            .then(|| git.start_untracked_paths());
+    let pending_remote = git.start_remote_url();
     let mut repository = strata_repo::open(&select.root).with_context(|| {
         format!(
             "cannot read the image repository at `{}`",
@@ -91,38 +108,34 @@ pub fn open_and_plan(select: &SelectSettings) -> anyhow::Result<(Repository, Pla
             layer.platforms.clone_from(&platforms);
         }
     }
-    let git = Git::new(&select.root);
-    let commit = git.commit_info()?;
-    let since = match &select.since {
-        ChangeSource::Git(since) => since.as_str(),
-        ChangeSource::Registry => "",
-    };
-    let from_registry = select.since == ChangeSource::Registry && !select.all;
+    let commit = pending_commit?.finish()?;
     // Protected versions: history first; with `--since registry`, the published versions too
     // once the tag namespace is known (below).
     let protect_versions =
         !select.allow_orphan && repository.layouts.contains(&LayoutKind::Sciserver);
-    let mut orphans = if protect_versions {
-        repository.orphaned_versions(&git)?
-    } else {
-        Vec::new()
+    let mut orphans = match pending_history {
+        Some(history) if protect_versions => repository.orphaned_versions_from(&git, history?)?,
+        Some(history) => {
+            // Not a SciServer repository after all: the history read is not needed.
+            drop(history);
+            Vec::new()
+        }
+        None if protect_versions => repository.orphaned_versions(&git)?,
+        None => Vec::new(),
     };
     if !orphans.is_empty() && !from_registry {
         return Err(strata_repo::RepoError::Orphaned { orphans }.into());
     }
-    let changed_paths = if select.all || !select.include.is_empty() || from_registry {
-        Vec::new()
-    } else {
-        git.changed_paths(since)?
+    let changed_paths = match pending_changes {
+        Some(pending) => pending?.finish()?,
+        None => Vec::new(),
     };
-    let untracked_paths = if from_registry {
-        None
-    } else if select.untracked && (!since.contains("..") || since.ends_with("..")) {
-        Some(git.untracked_paths()?)
-    } else {
-        None
-    };
-    let source_url = git.remote_url();
+    let untracked_paths = pending_untracked
+        .map(|pending| pending?.finish())
+        .transpose()?;
+    let source_url = pending_remote
+        .ok()
+        .and_then(strata_repo::PendingRemote::finish);
     let repo = tag_namespace(select.repo.as_deref(), &repository);
     check_tag_namespace(&repo)?;
     if protect_versions && from_registry {

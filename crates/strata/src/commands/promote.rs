@@ -38,7 +38,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> anyhow::Result<
             source,
             targets,
             repo,
-        } => by_references(settings, source, targets, repo.as_deref())?,
+        } => by_references(settings, source, targets, repo.as_deref(), printer)?,
         PromoteMode::Plan { select, tags } => {
             if let Some(bad) = tags.iter().find(|tag| !is_bare_tag(tag)) {
                 anyhow::bail!("`--tag {bad}` must be a bare tag (letters, digits, `_`, `.`, `-`), applied in each image's own repository");
@@ -117,9 +117,10 @@ fn by_references(
     source: &str,
     targets: &[String],
     repo: Option<&str>,
+    printer: &Printer,
 ) -> anyhow::Result<Vec<Planned>> {
     let source_reference = parse_reference(source)?;
-    let history = history_owner(settings, &source_reference, repo);
+    let history = history_owner(settings, &source_reference, repo, printer);
     targets
         .iter()
         .map(|target| {
@@ -151,13 +152,28 @@ fn is_bare_tag(text: &str) -> bool {
 }
 
 /// The build of the repository at `--repository` whose tags the source is one of (or, failing
-/// that, whose repository it is in), if the directory holds an image repository.
+/// that, whose repository it is in). The directory is read only when it says it is an image
+/// repository without being walked: a `strata.toml`, the SciServer or docker-stacks folders, or
+/// the manifests directory. Any other directory (a home, a temporary one, a Rust checkout) is
+/// not searched for Dockerfiles: a promotion given registry references reads no working tree.
 fn history_owner(
     settings: &PromoteSettings,
     source: &Reference,
     repo: Option<&str>,
+    printer: &Printer,
 ) -> Option<String> {
-    settings.manifests.as_ref()?;
+    let manifests = settings.manifests.as_ref()?;
+    let is_repository = manifests.is_dir()
+        || settings.root.join(strata_repo::CONFIG_FILE).is_file()
+        || settings.root.join("science").is_dir()
+        || settings.root.join(strata_repo::DEFAULT_IMAGES_DIR).is_dir();
+    if !is_repository {
+        tracing::debug!(
+            "`{}` is no image repository: the promotion is recorded in no history",
+            settings.root.display()
+        );
+        return None;
+    }
     let select = SelectSettings {
         root: settings.root.clone(),
         all: true,
@@ -170,7 +186,17 @@ fn history_owner(
         build_args: std::collections::BTreeMap::new(),
         platform: None,
     };
-    let (_, plan) = open_and_plan(&select).ok()?;
+    let plan = match open_and_plan(&select) {
+        Ok((_, plan)) => plan,
+        Err(error) => {
+            printer.warn(&format!(
+                "the promotion is recorded in no history: the image repository `{}` cannot be planned: {}",
+                settings.root.display(),
+                strata_repo::join_chain(error.as_ref(), ": ")
+            ));
+            return None;
+        }
+    };
     let source_text = source.whole();
     let same_repository = |tag: &String| {
         parse_reference(tag).is_ok_and(|tag| repository_name(&tag) == repository_name(source))

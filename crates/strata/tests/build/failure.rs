@@ -88,7 +88,7 @@ fn unreachable_engine_is_a_clear_error() {
         .args(["build", "--all"])
         .output()
         .unwrap();
-    insta::assert_snapshot!(context.render(&output), @"
+    insta::assert_snapshot!(context.render(&output), @r#"
     success: false
     exit_code: 5
     ----- stdout -----
@@ -96,8 +96,8 @@ fn unreachable_engine_is_a_clear_error() {
     ----- stderr -----
     error: cannot connect to the container engine at `unix:///nonexistent/docker.sock`
       Caused by: Socket not found: /nonexistent/docker.sock
-    hint: start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `scripts/dev-env.sh up` starts one
-    ");
+    hint: start a Docker daemon (or Podman's API service) and point `DOCKER_HOST` at it; in this repository, `. "$(scripts/dev-env.sh up)"` starts one and exports `DOCKER_HOST` to this shell
+    "#);
 }
 
 #[test]

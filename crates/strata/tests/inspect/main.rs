@@ -337,7 +337,7 @@ fn unknown_image_is_a_clear_error() {
     let output = context.output(&["inspect", "strata-test/no-such-image:1"]);
     insta::assert_snapshot!(context.render(&output), @"
     success: false
-    exit_code: 5
+    exit_code: 2
     ----- stdout -----
 
     ----- stderr -----

@@ -303,3 +303,88 @@ fn a_build_json_entry_without_an_image_is_a_warning_naming_the_file() {
         "{stderr}"
     );
 }
+
+/// `FROM someorg/<image>:<tag>` naming an image of the tree by a tag it does not carry: graph
+/// warns that the child builds on the published image; init writes the namespace and the tag
+/// that link them (the repository read again with them has the child on its parent), or, when
+/// several images have the name, an UNDECIDED block.
+#[test]
+fn init_links_images_named_under_a_namespace_and_graph_warns_of_near_misses() {
+    let mut context = TestContext::new(BINARY);
+    context.write("base/Dockerfile", "FROM ubuntu:22.04\n");
+    context.write("child/Dockerfile", "FROM someorg/base:2.0\n");
+    context.write("tools/base2/Dockerfile", "FROM ubuntu:22.04\n");
+    context.write("tools/user/Dockerfile", "FROM team.example/tools/base2:1\n");
+    context.commit("a tree whose images name each other through namespaces");
+
+    let graph = context.output(&["graph", "--json"]);
+    assert!(graph.status.success(), "{}", context.render(&graph));
+    let stderr = String::from_utf8_lossy(&graph.stderr);
+    assert!(
+        stderr.contains("`child/Dockerfile`: `FROM someorg/base:2.0` builds on the published image, though `base` (tagged `base:latest`)"),
+        "{stderr}"
+    );
+
+    let init = context.output(&["init"]);
+    assert!(init.status.success(), "{}", context.render(&init));
+    let written = fs_err::read_to_string(context.root.join("strata.toml")).unwrap();
+    assert!(
+        written.ends_with("]\n") && !written.ends_with("\n\n"),
+        "{written:?}"
+    );
+    assert!(written.contains("\nrepo = \"someorg\"\n"), "{written}");
+    assert!(
+        written.contains("[generic.trees.\"tools\"]\nrepo = \"team.example/tools\"\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("[images.\"base\"]\ntags = [\"{name}:latest\", \"{name}:2.0\"]\n"),
+        "{written}"
+    );
+    // With the settings init wrote, both children are built on the repository's images, which
+    // carry the tags the children's `FROM` lines name.
+    context.commit("init");
+    let plan = context.output(&["plan", "--all", "--json"]);
+    assert!(plan.status.success(), "{}", context.render(&plan));
+    assert!(!String::from_utf8_lossy(&plan.stderr).contains("published image"));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let build = |name: &str| {
+        plan["builds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|build| build["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(build("child")["parent"]["name"], "base");
+    assert!(build("base")["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("someorg/base:2.0")));
+    assert_eq!(build("tools/user")["parent"]["name"], "tools/base2");
+    assert!(build("tools/base2")["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("team.example/tools/base2:1")));
+
+    // A second image called `base`: which one the child means is the maintainers' call.
+    context.remove("strata.toml");
+    context.write("other/base/Dockerfile", "FROM ubuntu:22.04\n");
+    context.commit("another base");
+    let init = context.output(&["init", "--dry-run"]);
+    assert_eq!(init.status.code(), Some(1), "{}", context.render(&init));
+    let proposed = String::from_utf8_lossy(&init.stdout);
+    assert!(
+        proposed.contains("# UNDECIDED: `FROM someorg/base:2.0` in `child/Dockerfile`")
+            && proposed.contains(
+                "# [generic.trees.\"other\"]\n# repo = \"someorg\"\n# [images.\"other/base\"]"
+            )
+            && proposed
+                .contains("# [images.\"base\"]\n# tags = [\"{name}:latest\", \"{name}:2.0\"]"),
+        "{proposed}"
+    );
+    // Written as proposed, the file reads (the undecided lines are comments).
+    let parsed: Result<toml::Value, _> = toml::from_str(&proposed);
+    assert!(parsed.is_ok(), "{parsed:?}");
+}

@@ -1,7 +1,7 @@
 //! `strata promote` on the real registries: the phys-398 course-tag workflow, refusals,
 //! idempotence, other repositories, and a whole family with `--all`.
 
-use strata_test::fresh_namespace;
+use strata_test::{fresh_namespace, TestContext};
 
 use crate::{build_and_push, busybox_family, json, registry_digest, services};
 
@@ -228,4 +228,35 @@ fn promote_arguments_are_checked_before_any_registry_is_asked() {
             context.render(&output)
         );
     }
+}
+
+/// `promote SOURCE TAG` names everything it needs: it reads no working tree unless the
+/// directory says it is an image repository (`strata.toml`, a layout's folders, manifests),
+/// where the promotion is recorded. Run from a directory of Dockerfiles strata cannot read, it
+/// promotes without a word about them; once the directory is a repository, the history it
+/// cannot record is reported, not swallowed.
+#[test]
+fn promoting_registry_references_reads_no_working_tree() {
+    let services = services();
+    let namespace = fresh_namespace(&services.registry, "promote-no-tree");
+    let mut context = TestContext::new(crate::BINARY);
+    context.write("tools/broken/Dockerfile", "# no FROM line\n");
+    context.commit("Dockerfiles strata cannot read");
+    let source = format!("{}/strata-base/busybox:latest", services.registry);
+
+    let output = context.output(&["promote", &source, &format!("{namespace}/copy:first")]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("broken"), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    context.write("strata.toml", "layout = [\"generic\"]\n");
+    let output = context.output(&["promote", &source, &format!("{namespace}/copy:second")]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the promotion is recorded in no history")
+            && stderr.contains("tools/broken/Dockerfile"),
+        "{stderr}"
+    );
 }

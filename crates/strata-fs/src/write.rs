@@ -1,0 +1,94 @@
+//! Writing a file whole or not at all: the bytes go to a temporary file in the same directory,
+//! which is renamed over the target. A replaced file keeps its permissions; a symbolic link is
+//! followed (its target is replaced, the link kept); a device or pipe (`-o /dev/stdout`) is
+//! written into, never replaced.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::WriteError;
+
+/// Write `bytes` to `path` atomically, creating its directory when missing.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let target = match std::fs::canonicalize(path) {
+        Ok(resolved) => resolved,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
+        Err(error) => return Err(io(error)),
+    };
+    let existing = std::fs::metadata(&target).ok();
+    if let Some(metadata) = &existing {
+        if metadata.is_dir() {
+            return Err(WriteError::Directory {
+                path: path.to_path_buf(),
+            });
+        }
+        if !metadata.is_file() {
+            // A device or pipe is the user's way to send output somewhere: write into it.
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .and_then(|mut file| file.write_all(bytes))
+                .map_err(io);
+        }
+    }
+    let directory: PathBuf = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&directory).map_err(io)?;
+    let mut file = tempfile::NamedTempFile::new_in(&directory).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.as_file().sync_all().map_err(io)?;
+    // A temporary file starts private: a replaced file keeps its permissions.
+    if let Some(metadata) = existing {
+        file.as_file()
+            .set_permissions(metadata.permissions())
+            .map_err(io)?;
+    }
+    file.persist(&target).map_err(|error| io(error.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn files_are_replaced_whole_keeping_permissions_and_links() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("deep/er/requirements.lock");
+        write_atomically(&path, b"one\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomically(&path, b"two\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+
+        let link = directory.path().join("link.lock");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        write_atomically(&link, b"three\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&path).unwrap(), b"three\n");
+
+        let error = write_atomically(directory.path(), b"x").unwrap_err();
+        assert!(error.to_string().contains("is a directory"), "{error}");
+    }
+
+    #[test]
+    fn devices_are_written_into_not_replaced() {
+        write_atomically(Path::new("/dev/null"), b"discarded").unwrap();
+        let metadata = std::fs::metadata("/dev/null").unwrap();
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(
+            &metadata.file_type()
+        ));
+    }
+}

@@ -56,6 +56,14 @@ compressed=$(curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.
   | python3 -c 'import json,sys; print(sum(layer["size"] for layer in json.load(sys.stdin)["layers"]))')
 echo "layer bytes docker pulls: $compressed (compressed); blob uploads the registry logged for docker's push: $(uploaded "$ns/docker-1/big")"
 
+echo "== promote SOURCE TAG from where it is run: an empty directory, and this checkout (target/ and all)" >&2
+mkdir -p "$work/empty"
+for where in "$work/empty" "$PWD"; do
+  samples=(); for run in $(seq 1 "$runs"); do samples+=("$(cd "$where" && ms "$strata" promote "$source" "from-dir-$run")"); done
+  listings=$(cd "$where" && strace -f -c -e trace=getdents64 "$strata" promote "$source" from-dir-strace 2>&1 >/dev/null | awk '$NF == "getdents64" {print $4}')
+  echo "strata promote run from $where: $(printf '%s\n' "${samples[@]}" | mean) ms (runs: ${samples[*]}); directory listings: ${listings:-0}"
+done
+
 echo "== plan --since registry: the example family" >&2
 cp -r examples/sciserver "$work/example"
 commit "$work/example" init -q; commit "$work/example" add -A; commit "$work/example" commit -qm init

@@ -34,13 +34,20 @@ RUN pip install --no-cache-dir --break-system-packages --no-index --find-links /
     --require-hashes --only-binary :all: -r /tmp/requirements.lock && rm -rf /wheels
 DOCKERFILE
 printf '\n[[images.astro-py.taggers]]\nkind = "python"\n\n[[images.astro-py.taggers]]\nkind = "package"\npackage = "astropy"\n' >>"$example/strata.toml"
+# The lock's target is recorded in strata.toml, so `strata lock --check` and `strata outdated`
+# find it with no image and no flags.
+printf '\n[images.astro-py.lock]\nrequirements = "requirements.txt"\npython = "3.11.2"   # Debian 12'"'"'s CPython\nplatform = "manylinux_2_36_x86_64"   # its glibc\n' >>"$example/strata.toml"
 echo "== lock astro-py's Python packages for its interpreter (Debian 12: CPython 3.11.2, glibc 2.36), then fetch the wheels" >&2
-"$strata" lock "$example/science/astro-py/requirements.txt" --python-version 3.11.2 --platform manylinux_2_36_x86_64
+"$strata" lock --repository "$example"
 "$strata" lock fetch "$example/science/astro-py/requirements.lock" "$example/science/astro-py/wheels" >/dev/null
 git -C "$example" init -q
 git -C "$example" add -A
 git -C "$example" -c user.name=demo -c user.email=demo@strata.invalid commit -qm "the example family"
 
+echo "== is every lock current? (what CI runs; exit 1 when a lock drifted)" >&2
+"$strata" lock --check --repository "$example"
+echo "== does the family follow the practices strata lints for? (the unpinned base is an info)" >&2
+"$strata" lint "$example"
 echo "== are the bases pinned by digest? (strata pin --check exits 1 when not)" >&2
 "$strata" pin --check "$example" || echo "(exit $?: not yet)" >&2
 echo "== pin them, then commit" >&2
@@ -65,7 +72,7 @@ echo "== what is inside the final astro image, read from the registry" >&2
 echo "== its build manifest and SBOM: target/astro-manifest.md, target/astro-sbom.json" >&2
 "$strata" inspect --registry "$repo/rel/astro:2.0" --format markdown --output target/astro-manifest.md
 "$strata" inspect --registry "$repo/rel/astro:2.0" --format cyclonedx --output target/astro-sbom.json
-echo "== what astro adds to essentials, and what astro-py adds to astro" >&2
+echo "== what astro adds to essentials (files only: its packages are essentials' own), and what astro-py adds to astro" >&2
 "$strata" diff --registry "$repo/rel/essentials:1.0" "$repo/rel/astro:2.0"
 "$strata" diff --registry "$repo/rel/astro:2.0" "$repo/rel/astro-py:1.0"
 echo "== astro-py's tags, computed from what is inside it" >&2
@@ -81,3 +88,13 @@ echo "== the build and promotion history of astro:2.0" >&2
 cat "$example/.strata/manifests/astro_2.0/history.md"
 echo "== is anything out of date? (a rebuild would change nothing)" >&2
 "$strata" outdated --repo "$repo" "$example"
+cat >&2 <<DONE
+
+demo: done. What it left:
+  strata              $strata (or \`cargo install --path crates/strata\` to put it on your PATH)
+  the example         $example (a git repository: plan, build and lint it again)
+  the images          http://$STRATA_TEST_REGISTRY/v2/_catalog (the loopback registry)
+  manifests and SBOM  target/astro-manifest.md, target/astro-sbom.json, target/example-bake.json
+The services keep running (\`scripts/dev-env.sh status\`, \`scripts/dev-env.sh down\` stops them).
+To use them from your shell:  . "\$(scripts/dev-env.sh env)"
+DONE

@@ -10,7 +10,9 @@ pub struct OutdatedArgs {
     /// (default: the current directory).
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// Registry and namespace the repository's images are published under.
+    /// Registry and namespace the repository's images are published under (default: `repo` in
+    /// `strata.toml`, else SciServer's `containers.repo.sciserver.org/compute-images` for the
+    /// SciServer layout, bare names otherwise).
     #[arg(long, env = crate::STRATA_REPO, value_name = "REPO")]
     pub repo: Option<String>,
     /// Exit 1 when anything is out of date.

@@ -34,7 +34,9 @@ pub struct SelectionArgs {
     /// Also treat layers whose definition git does not track yet as changed.
     #[arg(long, conflicts_with = "all")]
     pub untracked: bool,
-    /// Registry and namespace to tag under, e.g. `localhost:5000/compute-images`.
+    /// Registry and namespace to tag under, e.g. `localhost:5000/compute-images` (default: `repo`
+    /// in `strata.toml`, else SciServer's `containers.repo.sciserver.org/compute-images` for the
+    /// SciServer layout, bare names otherwise).
     #[arg(long, env = crate::STRATA_REPO, value_name = "REPO")]
     pub repo: Option<String>,
     /// Go on when a SciServer `image:version` that history (or, with `--since registry`, the

@@ -9,6 +9,16 @@ pub enum CondaError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Input(#[from] strata_fs::InputError),
+    #[error(transparent)]
+    Output(#[from] strata_fs::WriteError),
+    #[error("`{path}` line {line}: {message}", path = path.display())]
+    EnvironmentLine {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("`{path}` is not a valid environment file: {message}")]
     Environment { path: PathBuf, message: String },
     #[error("`{path}` is not a conda explicit lock: {message}")]
@@ -46,15 +56,18 @@ impl strata_diagnostic::Diagnostic for CondaError {
     /// that does not exist included, is the user's input (2).
     fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
         use strata_diagnostic::ExitClass;
-        Some(match self {
-            Self::Fetch { .. } => ExitClass::Unavailable,
-            _ => ExitClass::Input,
-        })
+        match self {
+            Self::Fetch { .. } => Some(ExitClass::Unavailable),
+            Self::Input(error) => error.exit_class(),
+            Self::Output(error) => error.exit_class(),
+            _ => Some(ExitClass::Input),
+        }
     }
 
     /// What to do next, when strata knows.
     fn hint(&self) -> Option<String> {
         match self {
+            Self::Input(error) => error.hint(),
             Self::Offline { .. } => {
                 Some("run once without `--offline` to fill the cache".to_string())
             }

@@ -120,10 +120,7 @@ impl CondaLock {
 
 /// Read a lock; a line that is neither a comment, `@EXPLICIT` nor a URL is named.
 pub fn read_lock(path: &Path) -> Result<CondaLock, CondaError> {
-    let text = fs_err::read_to_string(path).map_err(|source| CondaError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = strata_fs::read_text(path)?;
     let invalid = |message: String| CondaError::Lock {
         path: path.to_path_buf(),
         message,
@@ -183,21 +180,7 @@ pub fn read_lock(path: &Path) -> Result<CondaLock, CondaError> {
 
 /// Write a lock atomically: a failure leaves the old one in place.
 pub fn write_lock(path: &Path, lock: &CondaLock) -> Result<(), CondaError> {
-    use std::io::Write;
-    let write_error = |source| CondaError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let parent = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(parent).map_err(write_error)?;
-    file.write_all(lock.render().as_bytes())
-        .map_err(write_error)?;
-    file.persist(path)
-        .map_err(|error| write_error(error.error))?;
-    Ok(())
+    Ok(strata_fs::write_atomically(path, lock.render().as_bytes())?)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -115,7 +115,7 @@ impl RepodataClient {
             Some(bytes) => (&cached, &bytes[..]),
             None => (&missing_marker, &b""[..]),
         };
-        if let Err(error) = write_atomically(path, bytes) {
+        if let Err(error) = strata_fs::write_atomically(path, bytes) {
             tracing::debug!("cannot cache {url}: {error}");
         }
         Ok(fetched)
@@ -149,16 +149,6 @@ impl RepodataClient {
             status => Err(fetch_error(format!("the channel answered {status}"))),
         }
     }
-}
-
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let parent = path.parent().unwrap_or_else(|| std::path::Path::new("."));
-    fs_err::create_dir_all(parent)?;
-    let mut file = tempfile::NamedTempFile::new_in(parent)?;
-    file.write_all(bytes)?;
-    file.persist(path).map_err(|error| error.error)?;
-    Ok(())
 }
 
 /// An HTTP error with its causes, which carry the useful part (connection refused, …).

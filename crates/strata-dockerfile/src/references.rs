@@ -3,7 +3,7 @@
 //! `ARG`s (those before the first `FROM`) are expanded with their defaults, or with the build
 //! arguments given.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::expand::{expand, whole_arg_reference};
 use crate::syntax::{Dockerfile, Span};
@@ -61,6 +61,9 @@ pub struct BadFrom {
 pub struct Stages {
     pub global_args: BTreeMap<String, String>,
     pub stages: Vec<StageSite>,
+    /// Each stage name (lowercase) and the stages that carry it, in order: a lookup costs the
+    /// same in a file of 50,000 stages as in one of two.
+    names: HashMap<String, Vec<usize>>,
 }
 
 impl Stages {
@@ -166,34 +169,33 @@ impl Stages {
             }
         }
         // Stage names are only known once every FROM is read: drop reads that name stages.
-        let names: Vec<String> = stages
-            .iter()
-            .filter_map(|stage| stage.name.clone())
-            .collect();
+        let mut names: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, stage) in stages.iter().enumerate() {
+            if let Some(name) = &stage.name {
+                names
+                    .entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(index);
+            }
+        }
         for stage in &mut stages {
-            stage.reads.retain(|read| {
-                !names
-                    .iter()
-                    .any(|name| name.eq_ignore_ascii_case(&read.expanded))
-            });
+            stage
+                .reads
+                .retain(|read| !names.contains_key(&read.expanded.to_ascii_lowercase()));
         }
         Ok(Self {
             global_args,
             stages,
+            names,
         })
     }
 
     /// The stage before `before` whose name is `reference`, if any (BuildKit matches names
     /// case-insensitively, and only earlier stages).
     pub fn stage_named(&self, reference: &str, before: usize) -> Option<usize> {
-        self.stages[..before.min(self.stages.len())]
-            .iter()
-            .rposition(|stage| {
-                stage
-                    .name
-                    .as_deref()
-                    .is_some_and(|name| name.eq_ignore_ascii_case(reference))
-            })
+        let carriers = self.names.get(&reference.to_ascii_lowercase())?;
+        let earlier = carriers.partition_point(|index| *index < before);
+        earlier.checked_sub(1).map(|last| carriers[last])
     }
 
     /// Every reference to an image outside the file: stage bases that are not earlier stages,

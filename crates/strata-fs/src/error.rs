@@ -17,7 +17,7 @@ pub enum InputError {
     NotAFile { path: PathBuf, kind: &'static str },
     #[error("`{}` is larger than the {} MiB strata reads from one input file", path.display(), limit / (1024 * 1024))]
     TooLarge { path: PathBuf, limit: u64 },
-    #[error("`{}` line {line}, column {column}: not UTF-8 text (byte 0x{byte:02x})", path.display())]
+    #[error("`{}` is not UTF-8 text: line {line}, column {column} has the byte 0x{byte:02x}", path.display())]
     NotText {
         path: PathBuf,
         line: usize,

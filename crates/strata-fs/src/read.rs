@@ -162,7 +162,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .ends_with("line 2, column 10: not UTF-8 text (byte 0xff)"),
+                .ends_with("is not UTF-8 text: line 2, column 10 has the byte 0xff"),
             "{error}"
         );
     }

@@ -92,3 +92,38 @@ mod tests {
         ));
     }
 }
+
+/// The files an operation is about to replace, as they were: when one output of several cannot
+/// be made, [`Rollback::restore`] puts back the ones already written, so the operation leaves
+/// all of its files or none.
+#[derive(Debug)]
+pub struct Rollback {
+    saved: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl Rollback {
+    /// Remember `paths` as they are now (`None`: not there).
+    pub fn of(paths: &[&Path]) -> Self {
+        Self {
+            saved: paths
+                .iter()
+                .map(|path| (path.to_path_buf(), std::fs::read(path).ok()))
+                .collect(),
+        }
+    }
+
+    /// Put every file back as it was: rewritten, or removed when it was not there.
+    pub fn restore(self) -> Result<(), WriteError> {
+        for (path, contents) in self.saved {
+            match contents {
+                Some(bytes) => write_atomically(&path, &bytes)?,
+                None => match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => return Err(WriteError::Io { path, source }),
+                },
+            }
+        }
+        Ok(())
+    }
+}

@@ -36,11 +36,64 @@ impl Resolve for SharedResolver {
                         .await
                         .map(Iterator::collect::<Vec<SocketAddr>>)
                 })
-                .await?;
+                .await
+                .map_err(|error| -> Box<dyn std::error::Error + Send + Sync> {
+                    if names_no_host(&error) {
+                        Box::new(UnknownHost { host: host.clone() })
+                    } else {
+                        Box::new(error)
+                    }
+                })?;
             let addresses: Addrs = Box::new(addresses.clone().into_iter());
             Ok(addresses)
         })
     }
+}
+
+/// A host name the resolver says does not exist: asking again cannot help, so clients do not
+/// retry it.
+#[derive(Debug)]
+pub struct UnknownHost {
+    pub host: String,
+}
+
+impl std::fmt::Display for UnknownHost {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "no host is named `{}` (the resolver knows no such name)",
+            self.host
+        )
+    }
+}
+
+impl std::error::Error for UnknownHost {}
+
+/// Whether the system resolver said the name does not exist (`EAI_NONAME`), rather than that
+/// it could not answer now (`EAI_AGAIN`, worth a retry). The standard library reports
+/// `getaddrinfo` failures as text only, so the text is what there is to read: glibc's and
+/// musl's wordings.
+fn names_no_host(error: &std::io::Error) -> bool {
+    let text = error.to_string();
+    [
+        "Name or service not known",
+        "No address associated with hostname",
+        "Name does not resolve",
+    ]
+    .iter()
+    .any(|wording| text.contains(wording))
+}
+
+/// Whether a request failed because its host does not exist: not worth trying again.
+pub fn is_unknown_host(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current.is::<UnknownHost>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// A client builder with strata's user agent, a 30 s connect timeout and the shared resolver;

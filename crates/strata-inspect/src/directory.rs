@@ -29,6 +29,7 @@ pub fn read_layer_directory(root: &Path, diff_id: &str) -> Result<LayerRecord, I
     // The root must be readable: otherwise the caller reads the archive instead.
     fs_err::read_dir(root).map_err(layer_error)?;
     let mut pending: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
+    let mut linked = std::collections::HashSet::new();
     while let Some((directory, prefix)) = pending.pop() {
         let entries = fs_err::read_dir(&directory).map_err(layer_error)?;
         for entry in entries {
@@ -84,7 +85,12 @@ pub fn read_layer_directory(root: &Path, diff_id: &str) -> Result<LayerRecord, I
                 continue;
             }
             let metadata = entry.metadata().map_err(layer_error)?;
-            record.size += metadata.len();
+            // Regular files' contents, a file with several names once, as an archive has it.
+            if file_type.is_file()
+                && (metadata.nlink() < 2 || linked.insert((metadata.dev(), metadata.ino())))
+            {
+                record.size += metadata.len();
+            }
             if !file_type.is_file() || !is_recorded(&path) {
                 continue;
             }

@@ -254,9 +254,8 @@ pub struct Breadcrumb {
 
 /// Compute the facts of an image from its metadata and its layer records (bottom first).
 pub fn compute(mut metadata: ImageMetadata, records: &[LayerRecord]) -> ImageFacts {
-    if metadata.size == 0 {
-        metadata.size = records.iter().map(|record| record.size).sum();
-    }
+    // The layers' own count, not the engine's: the same image has one size, local or remote.
+    metadata.size = records.iter().map(|record| record.size).sum();
     metadata.layers = records
         .iter()
         .map(|record| LayerSummary {

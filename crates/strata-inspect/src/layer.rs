@@ -87,9 +87,8 @@ pub fn read_layer<R: Read>(reader: R, label: &str) -> Result<LayerRecord, Inspec
         let entry = entry.map_err(layer_error)?;
         read_entry(entry, &mut record).map_err(layer_error)?;
     }
-    let (diff_id, size) = archive.into_inner().finish().map_err(layer_error)?;
+    let (diff_id, _archive_bytes) = archive.into_inner().finish().map_err(layer_error)?;
     record.diff_id = diff_id;
-    record.size = size;
     Ok(record)
 }
 
@@ -155,6 +154,10 @@ fn read_entry<R: Read>(
         return Ok(());
     }
     let size = entry.size();
+    // A hard link's entry has no contents of its own: its file was counted where it first was.
+    if entry_type.is_file() {
+        record.size += size;
+    }
     record_path(record, path, entry_type.is_file(), size, &mut entry)
 }
 
@@ -393,7 +396,12 @@ pub(crate) mod tests {
         );
         assert_eq!(record.entries["usr/bin/python3.11"], Node::Executable);
         assert!(!record.entries.contains_key("usr/share/doc/readme"));
-        assert_eq!(record.size, bytes.len() as u64);
+        // The files' contents (whiteouts are empty), not the archive's headers and padding.
+        let contents = b"ID=debian\nVERSION_ID=\"12\"\n".len()
+            + b"Name: six\nVersion: 1.16.0\n\nbody".len()
+            + b"\x7fELF".len()
+            + b"ignored".len();
+        assert_eq!(record.size, contents as u64);
         assert_eq!(
             record.diff_id,
             format!("sha256:{:x}", Sha256::digest(&bytes))

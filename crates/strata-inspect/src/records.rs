@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when what a record holds changes; older cache entries are then ignored.
-pub const RECORD_VERSION: u32 = 4;
+pub const RECORD_VERSION: u32 = 5;
 
 /// The facts of one layer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,7 +15,9 @@ pub struct LayerRecord {
     pub version: u32,
     /// `sha256:...` of the uncompressed layer tar (`rootfs.diff_ids`).
     pub diff_id: String,
-    /// Uncompressed bytes.
+    /// The bytes of the layer's files: regular files' contents, each hard-linked file once
+    /// (what the layer holds, the same whether it is read from an archive or the engine's
+    /// storage; an archive's own length adds headers and padding).
     pub size: u64,
     /// Recorded paths (relative, `/`-separated, no `..`).
     pub entries: BTreeMap<String, Node>,

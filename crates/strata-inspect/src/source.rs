@@ -20,6 +20,9 @@ pub async fn inspect_local<E: Engine>(
     reference: &str,
     cache: &LayerCache,
 ) -> Result<ImageFacts, InspectError> {
+    // A name no engine could hold is the user's mistake, whatever the engine answers for it
+    // (Docker a 400, Podman a 500).
+    strata_registry::parse_reference(reference)?;
     let details = engine
         .image(reference)
         .await?

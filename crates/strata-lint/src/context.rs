@@ -23,6 +23,13 @@ impl Facts {
         self.has_command |= other.has_command;
         self.conda |= other.conda;
     }
+
+    /// What both set up: an image built on either of two bases can count on this much.
+    pub(crate) fn intersect(&mut self, other: &Self) {
+        self.env.retain(|key| other.env.contains(key));
+        self.has_command &= other.has_command;
+        self.conda &= other.conda;
+    }
 }
 
 /// The context of one Dockerfile.

@@ -13,6 +13,10 @@ pub enum LintError {
     },
     #[error("`{}` is not UTF-8 text", path.display())]
     NotText { path: PathBuf },
+    /// A file given that cannot be read as text: the error names it, and the line of a byte
+    /// that is not UTF-8.
+    #[error(transparent)]
+    Input(#[from] strata_fs::InputError),
     #[error("`{}` line {line}: {source}", path.display())]
     Syntax {
         path: PathBuf,
@@ -40,6 +44,7 @@ impl strata_diagnostic::Diagnostic for LintError {
             Self::Syntax { .. } => {
                 Some("BuildKit would refuse this file too; correct it and lint again".to_string())
             }
+            Self::Input(error) => strata_diagnostic::Diagnostic::hint(error),
             Self::Read { .. } | Self::NotText { .. } | Self::UnknownSeverity { .. } => None,
         }
     }

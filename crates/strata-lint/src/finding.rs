@@ -52,9 +52,12 @@ pub struct Finding {
     pub fix: &'static str,
     /// Whether `--fix` rewrites it.
     pub fixable: bool,
-    /// The line's text, for display.
+    /// The line's text, for display: for a long line, the part around the column.
     #[serde(skip)]
     pub source_line: String,
+    /// Characters of the line left out before `source_line`.
+    #[serde(skip)]
+    pub source_cut: usize,
     #[serde(skip)]
     pub(crate) edits: Vec<Edit>,
     #[serde(skip)]
@@ -65,6 +68,9 @@ pub struct Finding {
 pub(crate) struct Lines<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    /// Whether each line is ASCII, where a column is a byte count (found in constant time,
+    /// however long the line and however many findings it has).
+    ascii: Vec<bool>,
 }
 
 impl<'a> Lines<'a> {
@@ -76,7 +82,19 @@ impl<'a> Lines<'a> {
                 .filter(|(_, byte)| *byte == b'\n')
                 .map(|(position, _)| position + 1),
         );
-        Self { text, starts }
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(index, start)| {
+                let end = starts.get(index + 1).copied().unwrap_or(text.len());
+                text.as_bytes()[*start..end].is_ascii()
+            })
+            .collect();
+        Self {
+            text,
+            starts,
+            ascii,
+        }
     }
 
     /// 1-based line and column (characters) of a byte offset.
@@ -84,10 +102,13 @@ impl<'a> Lines<'a> {
         let offset = offset.min(self.text.len());
         let line = self.starts.partition_point(|start| *start <= offset);
         let start = self.starts[line - 1];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(1, |before| before.chars().count() + 1);
+        let column = if self.ascii[line - 1] {
+            offset - start + 1
+        } else {
+            self.text
+                .get(start..offset)
+                .map_or(1, |before| before.chars().count() + 1)
+        };
         (line, column)
     }
 
@@ -101,6 +122,23 @@ impl<'a> Lines<'a> {
             .get(line)
             .map_or(self.text.len(), |next| next - 1);
         self.text[start..end.max(start)].trim_end_matches('\r')
+    }
+
+    /// What of a line to show for a finding at `column`, and how many characters are left out
+    /// before it (see `SourceSpan::shown`): on an ASCII line by slicing, so a line with
+    /// thousands of findings is not walked once for each.
+    pub fn shown(&self, line: usize, column: usize) -> (String, usize) {
+        let text = self.text(line);
+        if !self
+            .ascii
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(false)
+        {
+            return strata_repo::SourceSpan::shown(text, Some(column));
+        }
+        let (window, cut) = strata_repo::SourceSpan::window_bounds(text.len(), column);
+        (text[cut..window].to_string(), cut)
     }
 
     pub fn count(&self) -> usize {

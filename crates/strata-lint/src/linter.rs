@@ -107,6 +107,24 @@ impl Linter {
         checks::conda::check(&file, &mut reports);
         checks::general::check(&file, &mut reports);
         checks::image::check(&file, &mut reports);
+        // A fix writes only into a `RUN` whose shell text strata fully understood.
+        let spans: Vec<(usize, usize)> = dockerfile
+            .instructions
+            .iter()
+            .map(|instruction| (instruction.span.start, instruction.span.end))
+            .collect();
+        for report in reports.iter_mut().filter(|report| !report.edits.is_empty()) {
+            let holder = spans.partition_point(|(start, _)| *start <= report.offset);
+            let instruction = holder
+                .checked_sub(1)
+                .map(|index| &dockerfile.instructions[index])
+                .filter(|instruction| report.offset <= instruction.span.end);
+            if let Some(instruction) = instruction {
+                if instruction.keyword == "RUN" && !crate::run::Run::read(instruction).complete {
+                    report.edits.clear();
+                }
+            }
+        }
         let lines = Lines::new(text);
         let suppressions = Suppressions::read(&lines);
         let instruction_lines: Vec<(usize, usize)> = dockerfile
@@ -119,10 +137,19 @@ impl Linter {
             .filter(|report| self.enabled.contains(report.rule) && !ignored.contains(report.rule))
             .filter_map(|report| {
                 let (line, column) = lines.position(report.offset);
-                let first_line = instruction_lines
-                    .iter()
-                    .find(|(first, last)| (*first..=*last).contains(&line))
-                    .map_or(line, |(first, _)| *first);
+                // The instruction holding the line: the last one starting at or before it.
+                let first_line =
+                    match instruction_lines.partition_point(|(first, _)| *first <= line) {
+                        0 => line,
+                        after => {
+                            let (first, last) = instruction_lines[after - 1];
+                            if line <= last {
+                                first
+                            } else {
+                                line
+                            }
+                        }
+                    };
                 if suppressions.silences(report.rule, line)
                     || suppressions.silences(report.rule, first_line)
                 {
@@ -146,6 +173,7 @@ impl Linter {
         column: usize,
     ) -> Finding {
         let rule = rules::rule(report.rule).expect("checks report known rules");
+        let shown = lines.shown(line, column);
         Finding {
             rule: rule.code,
             name: rule.name,
@@ -156,7 +184,8 @@ impl Linter {
             message: report.message,
             fix: rule.fix,
             fixable: rule.fixable && !report.edits.is_empty(),
-            source_line: lines.text(line).to_string(),
+            source_line: shown.0,
+            source_cut: shown.1,
             edits: report.edits,
             offset: report.offset,
         }

@@ -51,7 +51,20 @@ pub fn repository_targets(repository: &Repository) -> Vec<Target> {
         });
     }
     for compat in &repository.compat_layers {
-        let mut fragment_facts = Facts::default();
+        // A compat layer finishes the final science layers that name it: what every one of
+        // them sets up (their parents' `CMD`, `ENV LANG`), then what its includes add.
+        let mut users = repository.layers.iter().enumerate().filter(|(_, layer)| {
+            layer.science().is_some_and(|science| {
+                science.is_final && science.compat.as_deref() == Some(compat.name.as_str())
+            })
+        });
+        let mut fragment_facts = users.next().map_or_else(Facts::default, |(first, _)| {
+            let mut common = facts[first].clone().unwrap_or_default();
+            for (other, _) in users {
+                common.intersect(&facts[other].clone().unwrap_or_default());
+            }
+            common
+        });
         for included in &compat.expanded_includes {
             if let Some(other) = repository.compat_layer(included) {
                 fragment_facts.merge(&fragment_own_facts(&other.dockerfile_text));

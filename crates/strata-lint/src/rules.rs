@@ -93,7 +93,7 @@ pub static RULES: &[Rule] = &[
     rule!("BASE001", "from-latest", Warning, false, ["DL3006", "DL3007"],
         "base image is `latest` or untagged",
         "An untagged image means `latest`, which moves: the same Dockerfile builds a different image next month, and a machine that pulled it long ago keeps building on the old one (the conda seed: `FROM jupyterhub/jupyterhub` \"gets you a version\", \"even if it's two years old\"). Images of this repository are exempt: strata builds them first.",
-        "name a version tag (`jupyterhub/jupyterhub:1.0`), then pin it with `strata pin`"),
+        "name the version it should be (`image:1.2` rather than `image` or `image:latest`), then pin it with `strata pin`"),
     rule!("BASE002", "from-not-pinned", Info, false, [],
         "base image is not pinned by digest",
         "A tag can be moved to another image at any time; only a digest names exactly one image (the conda seed: \"even better is finding the exact hash of the base image\"). A pin written as `name:tag@sha256:…` keeps the tag readable and lets `strata pin --check` and `strata outdated` see when the tag moves. An error under `--strict`.",

@@ -16,6 +16,9 @@ pub(crate) struct Run {
     /// Where text can be appended to the shell-form command (`&& rm -rf …`): the end of the
     /// instruction, when it is in shell form without heredocs.
     pub append_at: Option<usize>,
+    /// Every quote, backtick and substitution of the command is closed: `--fix` may write
+    /// into it.
+    pub complete: bool,
 }
 
 impl Run {
@@ -58,6 +61,7 @@ impl Run {
         };
         let mut found = Vec::new();
         let mut append_at = None;
+        let mut complete = true;
         if command.trim_start().starts_with('[') {
             // Exec form: one command, its words the JSON array's strings.
             if let Ok(words) = serde_json::from_str::<Vec<String>>(command.trim()) {
@@ -77,6 +81,11 @@ impl Run {
                 });
             }
         } else {
+            complete = crate::shell::is_complete(command)
+                && instruction
+                    .heredocs
+                    .iter()
+                    .all(|heredoc| crate::shell::is_complete(&heredoc.body));
             for mut parsed in commands(command) {
                 parsed.start = map(parsed.start);
                 for word in &mut parsed.words {
@@ -106,7 +115,8 @@ impl Run {
             // operator, nor where a shell comment (the joined lines are one shell line) would
             // swallow it.
             let trimmed = command.trim_end();
-            if instruction.heredocs.is_empty()
+            if complete
+                && instruction.heredocs.is_empty()
                 && !trimmed.is_empty()
                 && !trimmed.ends_with([';', '&', '|'])
                 && !trimmed.contains(" #")
@@ -128,6 +138,7 @@ impl Run {
             commands: found,
             cache_targets,
             append_at,
+            complete,
         }
     }
 

@@ -66,6 +66,9 @@ struct Lexer<'a> {
     text: &'a str,
     bytes: &'a [u8],
     position: usize,
+    /// A quote, backtick or `$(…)`/`${…}` the script never closes: what follows it is not
+    /// understood, so nothing may be written into it.
+    unterminated: bool,
 }
 
 impl Lexer<'_> {
@@ -106,6 +109,9 @@ impl Lexer<'_> {
             }
             self.position += 1;
         }
+        if depth > 0 || quote.is_some() {
+            self.unterminated = true;
+        }
         let end = self.position.min(self.text.len());
         value.push_str(self.text.get(start..end).unwrap_or_default());
     }
@@ -113,13 +119,18 @@ impl Lexer<'_> {
     fn backticks(&mut self, value: &mut String) {
         let start = self.position;
         self.position += 1;
+        let mut closed = false;
         while let Some(byte) = self.peek(0) {
             self.position += 1;
             if byte == b'\\' {
                 self.position += 1;
             } else if byte == b'`' {
+                closed = true;
                 break;
             }
+        }
+        if !closed {
+            self.unterminated = true;
         }
         let end = self.position.min(self.text.len());
         value.push_str(self.text.get(start..end).unwrap_or_default());
@@ -211,6 +222,9 @@ impl Lexer<'_> {
                 },
             }
         }
+        if quote.is_some() {
+            self.unterminated = true;
+        }
         // A redirection's file descriptor (`2>`) is part of the redirection, not a word.
         if matches!(self.peek(0), Some(b'>' | b'<'))
             && !value.is_empty()
@@ -266,10 +280,23 @@ fn is_assignment(word: &str) -> bool {
 
 /// The simple commands of a script.
 pub(crate) fn commands(script: &str) -> Vec<Command> {
+    split(script).0
+}
+
+/// Whether every quote, backtick and substitution of a script is closed: only then does
+/// `--fix` write into it (appending `&& rm -rf …` inside an open quote would change the
+/// quoted text, and again on every run).
+pub(crate) fn is_complete(script: &str) -> bool {
+    split(script).1
+}
+
+/// The simple commands of a script, and whether it is complete.
+fn split(script: &str) -> (Vec<Command>, bool) {
     let mut lexer = Lexer {
         text: script,
         bytes: script.as_bytes(),
         position: 0,
+        unterminated: false,
     };
     let mut commands = Vec::new();
     let mut words: Vec<ShellWord> = Vec::new();
@@ -297,7 +324,7 @@ pub(crate) fn commands(script: &str) -> Vec<Command> {
         }
     }
     finish(&mut words, connector, &mut commands);
-    commands
+    (commands, !lexer.unterminated)
 }
 
 fn simple_command(mut words: Vec<ShellWord>, connector: Connector) -> Option<Command> {

@@ -135,6 +135,9 @@ fn tree_node(
             .collect();
         let _ = write!(line, "  [also reads {}]", names.join(", "));
     }
+    if !layer.external_reads.is_empty() {
+        let _ = write!(line, "  [also pulls {}]", layer.external_reads.join(", "));
+    }
     let _ = writeln!(output, "{prefix}{branch}{line}");
     let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
     for (position, child) in children[id].iter().enumerate() {
@@ -302,6 +305,7 @@ fn graph_json(repository: &Repository) -> serde_json::Value {
                 "base": layer.base,
                 "parent": parent,
                 "also_needs": also_needs,
+                "external_reads": layer.external_reads,
             });
             match &layer.details {
                 LayerDetails::Science(science) => {

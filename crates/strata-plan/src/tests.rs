@@ -55,6 +55,7 @@ fn repository(images: &[Image<'_>]) -> Repository {
                 parent: image.parent.map(id),
                 also_needs: reads.iter().map(|(_, id)| *id).collect(),
                 reads,
+                external_reads: Vec::new(),
                 build_args: BTreeMap::new(),
                 taggers: Vec::new(),
                 tests: Vec::new(),

@@ -187,7 +187,10 @@ impl IndexClient {
                     response.status().is_server_error()
                         || response.status() == StatusCode::TOO_MANY_REQUESTS
                 }
-                Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
+                Err(error) => {
+                    (error.is_connect() || error.is_timeout() || error.is_request())
+                        && !strata_http::is_unknown_host(error)
+                }
             };
             if !retry || attempt >= ATTEMPTS {
                 return result.map_err(|source| LockError::Http {

@@ -9,6 +9,8 @@ pub enum LockError {
     InvalidPlatform { platform: String },
     #[error("which Python to lock for is unknown")]
     UnknownPython,
+    #[error("`{path}` records no target (a `# strata-target: python=… platform=…` line): strata did not write it, so which Python it is for is unknown", path = path.display())]
+    NoTarget { path: PathBuf },
     #[error("`{python}` is not a CPython 3 version (`3.11` or `3.11.7`)")]
     InvalidPython { python: String },
     #[error("cannot read `{path}`", path = path.display())]
@@ -17,6 +19,12 @@ pub enum LockError {
         #[source]
         source: std::io::Error,
     },
+    /// A file the user gave that cannot be read as text (missing, not a regular file, too
+    /// large, not UTF-8: the error names the file and line).
+    #[error(transparent)]
+    Input(#[from] strata_fs::InputError),
+    #[error(transparent)]
+    Output(#[from] strata_fs::WriteError),
     #[error("invalid requirement in `{path}` line {line}: {message}\n{snippet}", path = path.display())]
     Requirement {
         path: PathBuf,
@@ -24,8 +32,13 @@ pub enum LockError {
         message: String,
         snippet: String,
     },
-    #[error("`{path}` includes itself through `-r`/`-c`", path = path.display())]
-    IncludeCycle { path: PathBuf },
+    #[error("`{path}` line {line} includes a file already being read: {chain}\n{snippet}", path = path.display())]
+    IncludeCycle {
+        path: PathBuf,
+        line: usize,
+        chain: String,
+        snippet: String,
+    },
     #[error("cannot reach the package index at `{url}`")]
     Http {
         url: String,
@@ -115,6 +128,8 @@ impl strata_diagnostic::Diagnostic for LockError {
             Self::Http { .. } | Self::HashMismatch { .. } => Some(ExitClass::Unavailable),
             Self::Status { status, .. } => Some(ExitClass::of_http_status(*status)),
             Self::Shared(error) => error.exit_class(),
+            Self::Input(error) => error.exit_class(),
+            Self::Output(error) => error.exit_class(),
             _ => Some(ExitClass::Input),
         }
     }
@@ -122,12 +137,14 @@ impl strata_diagnostic::Diagnostic for LockError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::InvalidPlatform { .. } => Some("use `manylinux_2_<glibc minor>_<x86_64|aarch64>` or `musllinux_1_<musl minor>_<x86_64|aarch64>`, for example `manylinux_2_28_x86_64`".to_string()),
+            Self::NoTarget { .. } => Some("give `--python-version 3.11` and `--platform`, or `--image IMAGE` to read them from a built image; the lock strata writes records them".to_string()),
             Self::UnknownPython => Some("give `--python-version 3.11` (and `--platform`), or `--image IMAGE` to read them from a built image; `--check` and later locks take them from the lock".to_string()),
             Self::SdistOnly { package, .. } => Some(format!("pass `--no-binary {package}` to lock its source distribution (it is then built in the image)")),
             Self::Offline { .. } => Some("run once without `--offline` to fill the cache".to_string()),
             Self::BaseConflict { package, .. } => Some(format!("a lock on top of a base image cannot replace what the base installed: relax the requirement on {package}, or change {package} in the base image and lock it again")),
             Self::NoSolution { .. } => Some("relax the conflicting requirements, or lock for another Python version with `--python-version`".to_string()),
             Self::Shared(error) => error.hint(),
+            Self::Input(error) => error.hint(),
             Self::Http { url, .. } => Some(format!("check that the index at `{url}` is up and reachable from this machine (`--index-url` names another); `--offline` locks from what is cached")),
             Self::NoUploadTimes { .. } => Some("use an index that serves the JSON simple API (PEP 691 with PEP 700 upload times), such as PyPI".to_string()),
             _ => None,

@@ -28,7 +28,8 @@ pub use dates::normalize_date;
 pub use error::LockError;
 pub use lock::{check, fetch, lock, outdated, LockOutcome, LockSettings, PinUpdate, Upgrade};
 pub use lockfile::{
-    differences, parse as parse_lock, render as render_lock, LockFile, LockHeader, LockedPin,
+    differences, parse as parse_lock, read_if_present as read_lock_if_present,
+    render as render_lock, LockFile, LockHeader, LockedPin,
 };
 pub use metadata::CoreMetadata;
 pub use requirements::{RequirementsFile, SourcedRequirement, DEFAULT_INDEX};

@@ -129,15 +129,10 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
         pre: requirements.pre,
         exclude_newer: exclude_newer.clone(),
     };
-    let existing_text = match fs_err::read_to_string(&settings.output) {
+    let existing_text = match strata_fs::read_text(&settings.output) {
         Ok(text) => Some(text),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(LockError::Read {
-                path: settings.output.clone(),
-                source,
-            })
-        }
+        Err(error) if error.is_not_found() => None,
+        Err(error) => return Err(error.into()),
     };
     let existing: Option<LockFile> = existing_text
         .as_deref()
@@ -324,10 +319,7 @@ fn relock_in_scratch(
     upgrade: Upgrade,
     client: &IndexClient,
 ) -> Result<(LockFile, LockFile), LockError> {
-    let text = fs_err::read_to_string(&settings.output).map_err(|source| LockError::Read {
-        path: settings.output.clone(),
-        source,
-    })?;
+    let text = strata_fs::read_text(&settings.output)?;
     let existing = parse(&settings.output, &text)?;
     let directory = tempfile::tempdir().map_err(|source| LockError::Write {
         path: settings.output.clone(),
@@ -342,31 +334,12 @@ fn relock_in_scratch(
     scratch_settings.output.clone_from(&scratch);
     scratch_settings.upgrade = upgrade;
     lock(&scratch_settings, client)?;
-    let regenerated = parse(
-        &scratch,
-        &fs_err::read_to_string(&scratch).map_err(|source| LockError::Read {
-            path: scratch.clone(),
-            source,
-        })?,
-    )?;
+    let regenerated = parse(&scratch, &strata_fs::read_text(&scratch)?)?;
     Ok((existing, regenerated))
 }
 
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LockError> {
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let write_error = |source| LockError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    fs_err::create_dir_all(&directory).map_err(write_error)?;
-    let mut file = tempfile::NamedTempFile::new_in(&directory).map_err(write_error)?;
-    std::io::Write::write_all(&mut file, bytes).map_err(write_error)?;
-    file.persist(path)
-        .map_err(|error| write_error(error.error))?;
-    Ok(())
+    Ok(strata_fs::write_atomically(path, bytes)?)
 }
 
 /// Download every file the lock at `lock_path` pins for its target into `directory`, each
@@ -376,10 +349,7 @@ pub fn fetch(
     directory: &Path,
     client: &IndexClient,
 ) -> Result<Vec<PathBuf>, LockError> {
-    let text = fs_err::read_to_string(lock_path).map_err(|source| LockError::Read {
-        path: lock_path.to_path_buf(),
-        source,
-    })?;
+    let text = strata_fs::read_text(lock_path)?;
     let lock = parse(lock_path, &text)?;
     let target = Target::new(&lock.header.python, &lock.header.platform)?;
     let supported = target.supported_tags();

@@ -196,6 +196,17 @@ pub fn render(header: &LockHeader, resolution: &Resolution) -> String {
 }
 
 /// Read a lock file.
+/// The lock at `path`, or `None` when there is no such file. A lock that cannot be read (not a
+/// regular file, not UTF-8) or does not parse is an error naming the file and line: never
+/// mistaken for no lock.
+pub fn read_if_present(path: &Path) -> Result<Option<LockFile>, LockError> {
+    match strata_fs::read_text(path) {
+        Ok(text) => parse(path, &text).map(Some),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 pub fn parse(path: &Path, text: &str) -> Result<LockFile, LockError> {
     let invalid = |line: usize, message: String| LockError::InvalidLock {
         path: path.to_path_buf(),
@@ -220,6 +231,18 @@ pub fn parse(path: &Path, text: &str) -> Result<LockFile, LockError> {
                         Some(("platform", value)) => lock.header.platform = value.to_string(),
                         _ => {}
                     }
+                }
+                // A damaged target line is named here, not found out later as "which Python
+                // to lock for is unknown".
+                if let Err(error) =
+                    crate::target::Target::new(&lock.header.python, &lock.header.platform)
+                {
+                    return Err(invalid(
+                        index + 1,
+                        format!(
+                            "the target line does not say `python=<3.X[.Y]> platform=<tag>`: {error}"
+                        ),
+                    ));
                 }
             } else if let Some(date) = comment.strip_prefix("strata-exclude-newer:") {
                 lock.header.exclude_newer = Some(date.trim().to_string());

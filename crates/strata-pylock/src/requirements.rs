@@ -57,17 +57,8 @@ impl RequirementsFile {
         stack: &mut Vec<PathBuf>,
         display_base: &Path,
     ) -> Result<(), LockError> {
-        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        if stack.contains(&canonical) {
-            return Err(LockError::IncludeCycle {
-                path: path.to_path_buf(),
-            });
-        }
-        stack.push(canonical);
-        let text = fs_err::read_to_string(path).map_err(|source| LockError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        stack.push(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()));
+        let text = strata_fs::read_text(path)?;
         let shown = path
             .strip_prefix(display_base)
             .unwrap_or(path)
@@ -104,6 +95,32 @@ impl RequirementsFile {
                         .parent()
                         .unwrap_or(Path::new(""))
                         .join(option_value(1)?);
+                    let canonical = include.canonicalize().unwrap_or_else(|_| include.clone());
+                    if let Some(position) = stack.iter().position(|open| *open == canonical) {
+                        let base = if display_base.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            display_base
+                        };
+                        let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+                        let name = |file: &Path| {
+                            file.strip_prefix(&base)
+                                .unwrap_or(file)
+                                .display()
+                                .to_string()
+                        };
+                        let chain: Vec<String> = stack[position..]
+                            .iter()
+                            .map(|open| name(open))
+                            .chain(std::iter::once(name(&canonical)))
+                            .collect();
+                        return Err(LockError::IncludeCycle {
+                            path: path.to_path_buf(),
+                            line: line_number,
+                            chain: chain.join(" → "),
+                            snippet: crate::error::snippet(&text, line_number),
+                        });
+                    }
                     self.read_into(
                         &include,
                         constraint || option == "-c" || option == "--constraint",
@@ -262,6 +279,27 @@ fn quiet_parser_panics() {
     });
 }
 
+/// The deepest nesting of parentheses a requirement's markers may have.
+const MAX_MARKER_DEPTH: usize = 32;
+
+/// How deep parentheses nest in `text`, outside quoted strings.
+fn parenthesis_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None);
+    for character in text.chars() {
+        match (quote, character) {
+            (Some(open), _) if character == open => quote = None,
+            (None, '\'' | '"') => quote = Some(character),
+            (None, '(') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ')') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Parse a PEP 508 requirement. Names and extras are checked first, because `pep508_rs` panics
 /// on some invalid ones (`numpy.`, `requests[socks.]`) instead of returning an error; any other
 /// panic of the parser is turned into an error too.
@@ -293,6 +331,13 @@ pub(crate) fn parse_pep508(text: &str) -> Result<Requirement<VerbatimUrl>, Strin
                 return Err(format!("`{extra}` is not a valid extra name: names start and end with a letter or digit"));
             }
         }
+    }
+    // The marker parser recurses once per parenthesis, without a limit: 20,000 of them
+    // overflow the stack, which no `catch_unwind` survives. No real marker comes near this.
+    if parenthesis_depth(text) > MAX_MARKER_DEPTH {
+        return Err(format!(
+            "its markers nest parentheses more than {MAX_MARKER_DEPTH} deep"
+        ));
     }
     quiet_parser_panics();
     std::panic::catch_unwind(|| Requirement::from_str(text))
@@ -335,6 +380,27 @@ fn parse_requirement(line: &str) -> Result<Requirement<VerbatimUrl>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markers_nested_past_the_limit_are_an_error_not_a_stack_overflow() {
+        let deep = format!(
+            "x; {}python_version > \"3\"{}",
+            "(".repeat(20_000),
+            ")".repeat(20_000)
+        );
+        let error = parse_pep508(&deep).unwrap_err();
+        assert!(error.contains("more than 32 deep"), "{error}");
+        let fine = format!(
+            "x; {}python_version > \"3\"{}",
+            "(".repeat(8),
+            ")".repeat(8)
+        );
+        assert!(parse_pep508(&fine).is_ok());
+        // Parentheses inside a quoted string are text, not nesting.
+        assert_eq!(parenthesis_depth("x; platform_version == '((((('"), 0);
+        let unterminated = format!("x; {}", "(".repeat(20_000));
+        assert!(parse_pep508(&unterminated).is_err());
+    }
 
     #[test]
     fn pip_syntax() {

@@ -220,10 +220,11 @@ impl RegistryClient {
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(error) => {
-                    let transient = error.is_connect()
+                    let transient = (error.is_connect()
                         || error.is_timeout()
                         || error.is_request()
-                        || error.is_body();
+                        || error.is_body())
+                        && !strata_http::is_unknown_host(&error);
                     if transient && attempt < self.inner.retry.attempts {
                         let delay = self.inner.retry.delay(attempt);
                         tracing::debug!(

@@ -2,7 +2,20 @@
 
 use crate::model::{Layer, LayerId};
 
-/// A dependency cycle among layers, rendered `a → b → a`, if there is one.
+/// A layer as cycles name it: the Dockerfile whose `FROM` makes the link, and the image's name
+/// when the path does not say it.
+fn shown(layer: &Layer) -> String {
+    if layer.directory.rsplit('/').next() == Some(layer.name.as_str())
+        || layer.directory == layer.name
+    {
+        format!("`{}`", layer.dockerfile)
+    } else {
+        format!("`{}` ({})", layer.dockerfile, layer.name)
+    }
+}
+
+/// A dependency cycle among layers, rendered `` `a/Dockerfile` → `b/Dockerfile` → `a/Dockerfile` ``,
+/// if there is one.
 pub(crate) fn find_cycle(layers: &[Layer]) -> Option<String> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -24,11 +37,11 @@ pub(crate) fn find_cycle(layers: &[Layer]) -> Option<String> {
             match pending.pop() {
                 Some(next) if marks[next] == Mark::OnPath => {
                     let position = stack.iter().position(|(id, _)| *id == next).unwrap_or(0);
-                    let mut names: Vec<&str> = stack[position..]
+                    let mut names: Vec<String> = stack[position..]
                         .iter()
-                        .map(|(id, _)| layers[*id].name.as_str())
+                        .map(|(id, _)| shown(&layers[*id]))
                         .collect();
-                    names.push(&layers[next].name);
+                    names.push(shown(&layers[next]));
                     return Some(names.join(" → "));
                 }
                 Some(next) if marks[next] == Mark::Unvisited => {

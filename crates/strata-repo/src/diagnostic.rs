@@ -12,8 +12,15 @@ pub struct SourceSpan {
     pub line: usize,
     /// 1-based column, when known.
     pub column: Option<usize>,
+    /// The line's text; for a long line, the part around the column (see `cut`).
     pub line_text: String,
+    /// Characters of the line left out before `line_text` (0: it starts at the line's start).
+    pub cut: usize,
 }
+
+/// Around a column, how much of a long line is shown on each side: a one-line Dockerfile of
+/// a megabyte is pointed into, not printed.
+const SHOWN_AROUND: usize = 60;
 
 impl SourceSpan {
     /// A whole line of `text` (1-based `line`).
@@ -23,18 +30,44 @@ impl SourceSpan {
 
     /// A 1-based line and column of `text`.
     pub fn at(path: &Path, text: &str, line: usize, column: Option<usize>) -> Self {
-        let line_text = text
+        let whole = text
             .lines()
             .nth(line.saturating_sub(1))
             .unwrap_or_default()
-            .trim_end()
-            .to_string();
+            .trim_end();
+        let (line_text, cut) = Self::shown(whole, column);
         Self {
             path: path.to_path_buf(),
             line,
             column,
             line_text,
+            cut,
         }
+    }
+
+    /// What of `line` to show for a 1-based `column`: the whole line when it is short, else
+    /// [`SHOWN_AROUND`] characters on each side of the column; and how many characters were
+    /// left out before it.
+    pub fn shown(line: &str, column: Option<usize>) -> (String, usize) {
+        if line.len() <= 2 * SHOWN_AROUND {
+            return (line.to_string(), 0);
+        }
+        let (end, cut) = Self::window_bounds(line.chars().count(), column.unwrap_or(1));
+        let shown: String = line.chars().skip(cut).take(end - cut).collect();
+        (shown, cut)
+    }
+
+    /// For a line of `length` characters and a 1-based `column`: the end and start (in
+    /// characters) of what [`SourceSpan::shown`] shows.
+    pub fn window_bounds(length: usize, column: usize) -> (usize, usize) {
+        if length <= 2 * SHOWN_AROUND {
+            return (length, 0);
+        }
+        let cut = column
+            .saturating_sub(1)
+            .saturating_sub(SHOWN_AROUND)
+            .min(length);
+        ((cut + 2 * SHOWN_AROUND).min(length), cut)
     }
 }
 
@@ -57,13 +90,14 @@ impl fmt::Display for SourceSpan {
             )?,
         }
         writeln!(formatter, "{gutter} |")?;
-        write!(formatter, "{number} | {}", self.line_text)?;
+        let elided = if self.cut > 0 { "…" } else { "" };
+        write!(formatter, "{number} | {elided}{}", self.line_text)?;
         if let Some(column) = self.column {
             // Columns count characters; tabs keep their width by being copied into the padding.
-            let padding: String = self
-                .line_text
+            let padding: String = elided
                 .chars()
-                .take(column.saturating_sub(1))
+                .chain(self.line_text.chars())
+                .take((column + elided.chars().count()).saturating_sub(1 + self.cut))
                 .map(|character| if character == '\t' { '\t' } else { ' ' })
                 .collect();
             write!(formatter, "\n{gutter} | {padding}^")?;

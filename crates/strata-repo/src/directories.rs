@@ -8,8 +8,12 @@ use std::path::Path;
 use crate::error::RepoError;
 
 /// Names of the subdirectories of `parent`, sorted (symbolic links to directories count). A
-/// missing `parent` has none.
-pub(crate) fn subdirectories(parent: &Path) -> Result<Vec<String>, RepoError> {
+/// missing `parent` has none. A name that is not UTF-8 cannot name an image: it is left out,
+/// and said so in `warnings`.
+pub(crate) fn subdirectories(
+    parent: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>, RepoError> {
     let entries = match fs_err::read_dir(parent) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -37,20 +41,29 @@ pub(crate) fn subdirectories(parent: &Path) -> Result<Vec<String>, RepoError> {
         }
         match entry.file_name().into_string() {
             Ok(name) => names.push(name),
-            Err(name) => tracing::warn!(
-                "`{}` is left out: its name is not UTF-8",
-                parent.join(name).display()
-            ),
+            Err(name) => warnings.push(not_utf8(&parent.join(name))),
         }
     }
     names.sort_unstable();
     Ok(names)
 }
 
+/// The warning for a directory whose name is not UTF-8.
+pub(crate) fn not_utf8(path: &Path) -> String {
+    format!(
+        "`{}` is left out: its name is not UTF-8, so it cannot name an image or a tag",
+        path.display()
+    )
+}
+
 /// Names of the subdirectories of `parent` that contain `file`, sorted. A missing `parent` has
 /// none.
-pub(crate) fn definition_directories(parent: &Path, file: &str) -> Result<Vec<String>, RepoError> {
-    Ok(subdirectories(parent)?
+pub(crate) fn definition_directories(
+    parent: &Path,
+    file: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>, RepoError> {
+    Ok(subdirectories(parent, warnings)?
         .into_iter()
         .filter(|name| parent.join(name).join(file).is_file())
         .collect())
@@ -58,7 +71,7 @@ pub(crate) fn definition_directories(parent: &Path, file: &str) -> Result<Vec<St
 
 /// Whether any subdirectory of `parent` contains `file`: stops at the first.
 pub(crate) fn has_definition_directory(parent: &Path, file: &str) -> Result<bool, RepoError> {
-    Ok(subdirectories(parent)?
+    Ok(subdirectories(parent, &mut Vec::new())?
         .iter()
         .any(|name| parent.join(name).join(file).is_file()))
 }

@@ -83,7 +83,11 @@ pub enum ConfigError {
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     #[error("no image repository found at `{root}`", root = root.display())]
-    NotFound { root: PathBuf },
+    NotFound {
+        root: PathBuf,
+        /// Directories below it that are image repositories of their own.
+        nested: Vec<String>,
+    },
     #[error("the {layout} layout finds no image in `{root}`: nothing matches `{looked_in}`", root = root.display())]
     NoImages {
         root: PathBuf,
@@ -160,10 +164,17 @@ pub enum RepoError {
     },
     #[error("circular dependency between images: {cycle}")]
     Cycle { cycle: String },
-    #[error("circular compat includes: {cycle}")]
-    CompatCycle { cycle: String },
-    #[error("compat layer `{compat}` includes `{include}`, which is not a compat layer (known: {known})")]
+    #[error("`{file}`: circular compat includes: {cycle}")]
+    CompatCycle { file: String, cycle: String },
+    #[error("`{file}`: compat includes nest more than {limit} deep: {chain}")]
+    IncludeDepth {
+        file: String,
+        limit: usize,
+        chain: String,
+    },
+    #[error("`{file}`: compat layer `{compat}` includes `{include}`, which is not a compat layer (known: {known})")]
     UnknownInclude {
+        file: String,
         compat: String,
         include: String,
         known: String,
@@ -191,6 +202,13 @@ impl strata_diagnostic::Diagnostic for RepoError {
             Self::NoImages { .. } => Some(
                 "check `layout` (and `images-dir`) in `strata.toml`, or remove `layout` to let strata detect it".to_string(),
             ),
+            Self::NotFound { root, nested } if !nested.is_empty() => Some(format!(
+                "{} {} an image repository: pass {} path (`{}`)",
+                nested.iter().map(|directory| format!("`{directory}`")).collect::<Vec<_>>().join(", "),
+                if nested.len() == 1 { "is" } else { "are each" },
+                if nested.len() == 1 { "its" } else { "one's" },
+                root.join(&nested[0]).display()
+            )),
             Self::NotFound { .. } => Some(
                 "an image repository has `science/*/sciserver-image.json` (SciServer layout), `images/*/Dockerfile` (docker-stacks layout) or any `Dockerfile` (generic layout); pass its path, or set `layout` in `strata.toml`".to_string(),
             ),

@@ -38,6 +38,22 @@ pub(crate) struct GenericRepository {
     pub layers: Vec<Layer>,
     pub warnings: Vec<String>,
     pub near_misses: Vec<NearMiss>,
+    /// Directories below the root that are image repositories of their own, left out.
+    pub nested: Vec<String>,
+}
+
+/// What a walk of the tree found.
+#[derive(Default)]
+struct Found {
+    /// `(directory, file name)` of each image file, the directory `/`-separated relative to
+    /// the root (`""` for the root itself), depth first in name order.
+    images: Vec<(String, String)>,
+    /// Subdirectories that are image repositories of their own (a `strata.toml`, or SciServer's
+    /// `science/` and `compat/` folders): not walked, since their Dockerfiles are read by their
+    /// own settings (a compat layer's Dockerfile is a fragment, not an image).
+    nested: Vec<String>,
+    /// Warnings for entries left out because their names are not UTF-8.
+    not_utf8: Vec<String>,
 }
 
 /// A generic image as read, before its parent is matched.
@@ -69,11 +85,38 @@ pub(crate) fn load(
             .iter()
             .map(|directory| directory.trim_matches('/').to_string()),
     );
-    let mut found = Vec::new();
+    let mut found = Found::default();
     walk(root, "", &patterns, &skipped, &mut found)?;
+    if !found.nested.is_empty() && !found.images.is_empty() {
+        warnings.push(format!(
+            "{} left out: {} an image repository of {} own; run strata on {} path",
+            found
+                .nested
+                .iter()
+                .map(|directory| format!("`{directory}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if found.nested.len() == 1 {
+                "it is"
+            } else {
+                "each is"
+            },
+            if found.nested.len() == 1 {
+                "its"
+            } else {
+                "their"
+            },
+            if found.nested.len() == 1 {
+                "its"
+            } else {
+                "each one's"
+            },
+        ));
+    }
+    warnings.append(&mut found.not_utf8);
     let build_json = read_build_json(root, config)?;
-    let mut read_images = Vec::with_capacity(found.len());
-    for (directory, file) in found {
+    let mut read_images = Vec::with_capacity(found.images.len());
+    for (directory, file) in found.images {
         read_images.push(read_image(root, config, &build_json, &directory, &file)?);
     }
     for (tree, (file, names)) in &build_json {
@@ -134,36 +177,40 @@ pub(crate) fn load(
         layers,
         warnings,
         near_misses,
+        nested: found.nested,
     })
 }
 
 /// The directories (relative to the root, `""` for the root) holding an image file, outside
-/// `skip`.
+/// `skip`; and the directories that are image repositories of their own.
 pub(crate) fn image_directories(
     root: &Path,
     config: &Config,
     skip: &[String],
-) -> Result<Vec<String>, RepoError> {
+) -> Result<(Vec<String>, Vec<String>), RepoError> {
     let patterns = config
         .generic
         .dockerfiles
         .clone()
         .unwrap_or_else(|| vec![DEFAULT_DOCKERFILE.to_string()]);
-    let mut found = Vec::new();
+    let mut found = Found::default();
     walk(root, "", &patterns, skip, &mut found)?;
-    let mut directories: Vec<String> = found.into_iter().map(|(directory, _)| directory).collect();
+    let mut directories: Vec<String> = found
+        .images
+        .into_iter()
+        .map(|(directory, _)| directory)
+        .collect();
     directories.dedup();
-    Ok(directories)
+    Ok((directories, found.nested))
 }
 
-/// Directories holding an image file, depth first in name order: `(directory, file name)`,
-/// the directory `/`-separated relative to the root (`""` for the root itself).
+/// Directories holding an image file, and nested repositories, below `directory`.
 fn walk(
     root: &Path,
     directory: &str,
     patterns: &[String],
     skipped: &[String],
-    found: &mut Vec<(String, String)>,
+    found: &mut Found,
 ) -> Result<(), RepoError> {
     let path = match (root.as_os_str().is_empty(), directory.is_empty()) {
         (true, true) => Path::new(".").to_path_buf(),
@@ -177,9 +224,13 @@ fn walk(
     let entries = fs_err::read_dir(&path).map_err(read_error)?;
     let mut files = Vec::new();
     let mut directories = Vec::new();
+    let mut has_settings = false;
     for entry in entries {
         let entry = entry.map_err(read_error)?;
         let Ok(name) = entry.file_name().into_string() else {
+            found
+                .not_utf8
+                .push(crate::directories::not_utf8(&entry.path()));
             continue;
         };
         // Symbolic links are not followed: a tree is what git holds, and links may loop.
@@ -190,12 +241,26 @@ fn walk(
             }
         } else if file_type.is_file() && patterns.iter().any(|pattern| glob(pattern, &name)) {
             files.push(name);
+        } else if file_type.is_file() && name == crate::config::CONFIG_FILE {
+            has_settings = true;
         }
+    }
+    let is_nested_repository = !directory.is_empty()
+        && (has_settings
+            || directories.iter().any(|name| name == "compat")
+                && directories.iter().any(|name| name == "science")
+                && crate::directories::has_definition_directory(
+                    &path.join("science"),
+                    crate::sciserver::DEFINITION_FILE,
+                )?);
+    if is_nested_repository {
+        found.nested.push(directory.to_string());
+        return Ok(());
     }
     files.sort_unstable();
     directories.sort_unstable();
     for file in files {
-        found.push((directory.to_string(), file));
+        found.images.push((directory.to_string(), file));
     }
     for name in directories {
         let child = if directory.is_empty() {

@@ -31,6 +31,7 @@ fn base_of(root: &Path) -> Result<&Path, RepoError> {
     if !root.is_dir() {
         return Err(RepoError::NotFound {
             root: root.to_path_buf(),
+            nested: Vec::new(),
         });
     }
     Ok(if root == Path::new(".") {
@@ -47,11 +48,13 @@ pub fn survey(root: &Path) -> Result<(Vec<LayoutKind>, Vec<String>), RepoError> 
     let config = Config::default();
     let mut warnings = Vec::new();
     let layouts = detect_layouts(base, &config, &mut warnings)?;
-    let others = generic::image_directories(base, &config, &owned_directories(&layouts, &config))?;
+    let (others, nested) =
+        generic::image_directories(base, &config, &owned_directories(&layouts, &config))?;
     if layouts == [LayoutKind::Generic] {
         if others.is_empty() {
             return Err(RepoError::NotFound {
                 root: root.to_path_buf(),
+                nested: nested.clone(),
             });
         }
         return Ok((layouts, Vec::new()));
@@ -78,6 +81,7 @@ pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoE
     let mut layers: Vec<Layer> = Vec::new();
     let mut compat_layers: Vec<CompatLayer> = Vec::new();
     let mut near_misses = Vec::new();
+    let mut nested = Vec::new();
     for layout in &layouts {
         let (family, family_warnings) = match layout {
             LayoutKind::Sciserver => {
@@ -106,12 +110,14 @@ pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoE
         layers.extend(repository.layers);
         warnings.extend(repository.warnings);
         near_misses = repository.near_misses;
+        nested = repository.nested;
     }
     if layers.is_empty() {
         if config.layout.is_none() {
             // Nothing detected and no Dockerfile anywhere: not an image repository.
             return Err(RepoError::NotFound {
                 root: root.to_path_buf(),
+                nested: nested.clone(),
             });
         }
         let looked_in = layouts
@@ -138,6 +144,9 @@ pub fn open_with_config(root: &Path, config: Config) -> Result<Repository, RepoE
                 .join(" + "),
             looked_in,
         });
+    }
+    for layer in &mut layers {
+        layer.settle_external_reads();
     }
     check_unique_names(&layers)?;
     if let Some(cycle) = find_cycle(&layers) {
@@ -220,7 +229,8 @@ fn detect_layouts(
     if layouts == [LayoutKind::DockerStacks] {
         return Ok(layouts);
     }
-    let others = generic::image_directories(base, config, &owned_directories(&layouts, config))?;
+    let (others, _) =
+        generic::image_directories(base, config, &owned_directories(&layouts, config))?;
     // A repository with a `Dockerfile` at its root and a layout is usually the layout's tools.
     let others: Vec<String> = others
         .into_iter()

@@ -68,6 +68,10 @@ pub struct Layer {
     /// Dockerfile writes it (`ARG`s expanded), with the layer: what a `docker buildx bake`
     /// `contexts` entry must be keyed on.
     pub reads: Vec<(String, LayerId)>,
+    /// The other references the Dockerfile makes (earlier stages' bases, `COPY --from`) to
+    /// images outside the repository, `ARG`s expanded: pulled by the build and pinned by
+    /// `strata pin`, as the final base is.
+    pub external_reads: Vec<String>,
     /// Build arguments from `strata.toml`.
     pub build_args: BTreeMap<String, String>,
     /// Taggers from `strata.toml`: the ancestors' first, then the layer's own.
@@ -323,12 +327,20 @@ impl Layer {
             parent: None,
             also_needs: Vec::new(),
             reads: Vec::new(),
+            external_reads: bases.other_references.clone(),
             build_args,
             taggers: Vec::new(),
             tests: Vec::new(),
             platforms: Vec::new(),
             details,
         }
+    }
+
+    /// Drop from `external_reads` what `reads` found to be the repository's own.
+    pub(crate) fn settle_external_reads(&mut self) {
+        let reads = &self.reads;
+        self.external_reads
+            .retain(|reference| !reads.iter().any(|(read, _)| read == reference));
     }
 
     /// Every layer of the repository this one needs built first.

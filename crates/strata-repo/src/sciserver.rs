@@ -2,7 +2,7 @@
 //! `science/<dir>/` and compat layers under `compat/<dir>/`, each described by a
 //! `sciserver-image.json`, with every rule and check of SciServer's `image-builder`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -123,7 +123,7 @@ fn read_science_layers(
     config: &Config,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<ReadLayer>, RepoError> {
-    let names = subdirectories(&root.join("science"))?;
+    let names = subdirectories(&root.join("science"), warnings)?;
     // Each layer's two files are read and parsed on the cores there are; the first error, in
     // directory order, is the one reported, as when they are read one after the other.
     let read = crate::parallel::map_in_order(&names, |name| {
@@ -472,7 +472,7 @@ fn read_compat_layers(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<CompatLayer>, RepoError> {
     let mut compat_layers = Vec::new();
-    for name in subdirectories(&root.join("compat"))? {
+    for name in subdirectories(&root.join("compat"), warnings)? {
         let directory = format!("compat/{name}");
         let Some(Definition {
             fields: definition, ..
@@ -510,6 +510,10 @@ fn read_compat_layers(
 
 /// Resolve each compat layer's includes transitively, innermost first, each once; refuse cycles
 /// and unknown names.
+/// How deep compat includes may nest: a layer including one that includes another… Real
+/// repositories nest two or three deep.
+pub const MAX_INCLUDE_DEPTH: usize = 32;
+
 fn expand_includes(compat_layers: &mut [CompatLayer]) -> Result<(), RepoError> {
     let index: HashMap<String, usize> = compat_layers
         .iter()
@@ -527,6 +531,7 @@ fn expand_includes(compat_layers: &mut [CompatLayer]) -> Result<(), RepoError> {
         for include in &compat.includes {
             if !index.contains_key(include) {
                 return Err(RepoError::UnknownInclude {
+                    file: definition_path(compat),
                     compat: compat.name.clone(),
                     include: include.clone(),
                     known: known(),
@@ -534,52 +539,90 @@ fn expand_includes(compat_layers: &mut [CompatLayer]) -> Result<(), RepoError> {
             }
         }
     }
-    let mut expanded_all = Vec::with_capacity(compat_layers.len());
+    // Each layer's expansion is worked out once and reused by every layer including it: a
+    // chain of includes costs its length, not its square.
+    let mut memo: Vec<Option<Vec<usize>>> = vec![None; compat_layers.len()];
     for start in 0..compat_layers.len() {
-        let mut expanded = Vec::new();
         let mut path = vec![start];
-        visit_includes(compat_layers, &index, start, &mut path, &mut expanded)?;
-        expanded_all.push(
-            expanded
-                .into_iter()
-                .map(|position| compat_layers[position].name.clone())
-                .collect(),
-        );
+        expand_from(compat_layers, &index, start, &mut path, &mut memo)?;
     }
-    for (compat, expanded) in compat_layers.iter_mut().zip(expanded_all) {
-        compat.expanded_includes = expanded;
+    let names: Vec<String> = compat_layers
+        .iter()
+        .map(|compat| compat.name.clone())
+        .collect();
+    for (compat, expanded) in compat_layers.iter_mut().zip(memo) {
+        compat.expanded_includes = expanded
+            .unwrap_or_default()
+            .into_iter()
+            .map(|position| names[position].clone())
+            .collect();
     }
     Ok(())
 }
 
-fn visit_includes(
+/// `compat/<name>/sciserver-image.json`: where a compat layer's includes are written.
+fn definition_path(compat: &CompatLayer) -> String {
+    format!("{}/{DEFINITION_FILE}", compat.directory)
+}
+
+/// The layers `current` includes, transitively, innermost first, each once; `path` is the
+/// chain of includes that led here (for cycles and the depth limit).
+fn expand_from(
     compat_layers: &[CompatLayer],
     index: &HashMap<String, usize>,
     current: usize,
     path: &mut Vec<usize>,
-    expanded: &mut Vec<usize>,
-) -> Result<(), RepoError> {
+    memo: &mut [Option<Vec<usize>>],
+) -> Result<Vec<usize>, RepoError> {
+    if let Some(known) = &memo[current] {
+        return Ok(known.clone());
+    }
+    let chain = |path: &[usize], last: usize| {
+        path.iter()
+            .chain(std::iter::once(&last))
+            .map(|entry| compat_layers[*entry].name.as_str())
+            .collect::<Vec<_>>()
+            .join(" → ")
+    };
+    let mut expanded: Vec<usize> = Vec::new();
+    let mut seen: HashSet<usize> = HashSet::new();
     for include in &compat_layers[current].includes {
         let next = index[include];
         if let Some(position) = path.iter().position(|entry| *entry == next) {
-            let mut cycle: Vec<&str> = path[position..]
-                .iter()
-                .map(|entry| compat_layers[*entry].name.as_str())
-                .collect();
-            cycle.push(&compat_layers[next].name);
             return Err(RepoError::CompatCycle {
-                cycle: cycle.join(" → "),
+                file: definition_path(&compat_layers[current]),
+                cycle: chain(&path[position..], next),
             });
         }
-        if expanded.contains(&next) {
+        if seen.contains(&next) {
             continue;
         }
+        if path.len() > MAX_INCLUDE_DEPTH {
+            return Err(RepoError::IncludeDepth {
+                file: definition_path(&compat_layers[path[0]]),
+                limit: MAX_INCLUDE_DEPTH,
+                chain: format!(
+                    "{} → … → {}",
+                    path[..3.min(path.len())]
+                        .iter()
+                        .map(|entry| compat_layers[*entry].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" → "),
+                    compat_layers[next].name
+                ),
+            });
+        }
         path.push(next);
-        visit_includes(compat_layers, index, next, path, expanded)?;
+        let inner = expand_from(compat_layers, index, next, path, memo)?;
         path.pop();
-        expanded.push(next);
+        for position in inner.into_iter().chain(std::iter::once(next)) {
+            if seen.insert(position) {
+                expanded.push(position);
+            }
+        }
     }
-    Ok(())
+    memo[current] = Some(expanded.clone());
+    Ok(expanded)
 }
 
 fn check_compat_references(

@@ -33,10 +33,12 @@ pub(crate) fn load(root: &Path, config: &Config) -> Result<StacksRepository, Rep
         .unwrap_or(DEFAULT_IMAGES_DIR)
         .trim_end_matches('/');
     let mut read_images = Vec::new();
-    for image in definition_directories(&root.join(images_dir), "Dockerfile")? {
+    let mut warnings = Vec::new();
+    for image in definition_directories(&root.join(images_dir), "Dockerfile", &mut warnings)? {
         let directory = format!("{images_dir}/{image}");
         read_images.push(read_image(root, config, &directory, &image, None)?);
-        for variant in definition_directories(&root.join(&directory), "Dockerfile")? {
+        for variant in definition_directories(&root.join(&directory), "Dockerfile", &mut warnings)?
+        {
             let variant_directory = format!("{directory}/{variant}");
             read_images.push(read_image(
                 root,
@@ -47,7 +49,6 @@ pub(crate) fn load(root: &Path, config: &Config) -> Result<StacksRepository, Rep
             )?);
         }
     }
-    let mut warnings = Vec::new();
     let layers = link_parents(read_images, config, &mut warnings)?;
     if let Some(cycle) = find_cycle(&layers) {
         return Err(RepoError::Cycle { cycle });

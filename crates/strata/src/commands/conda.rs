@@ -256,8 +256,7 @@ fn check_image(
         .expect("at least one environment");
     // What pip installed, against the `pip:` section's lock when there is one.
     let pip_lock = pip_lock_path(output);
-    if let Ok(text) = fs_err::read_to_string(&pip_lock) {
-        let locked = strata_pylock::parse_lock(&pip_lock, &text)?;
+    if let Some(locked) = strata_pylock::read_lock_if_present(&pip_lock)? {
         let locked: std::collections::BTreeSet<(String, String)> = locked
             .pins
             .into_iter()
@@ -396,6 +395,10 @@ pub(crate) fn run_environment(
     printer: &Printer,
 ) -> anyhow::Result<bool> {
     let client = strata_conda::RepodataClient::new(cache_root().join("conda"), options.offline)?;
+    // One lock is two files when the environment has a `pip:` section: both are written, or
+    // neither is (a `pip:` section that cannot be locked puts the conda lock back).
+    let pip_output = pip_lock_path(&settings.output);
+    let rollback = strata_fs::Rollback::of(&[&settings.output, &pip_output]);
     let spinner = printer.spinner(&format!(
         "solving `{}` for {}",
         environment.display(),
@@ -460,7 +463,20 @@ pub(crate) fn run_environment(
         };
         printer.data(&format!("{}\n", serde_json::to_string(&report)?));
     }
-    let pip_drifted = lock_pip_section(options, environment, settings, &locked, printer)?;
+    let pip_drifted = match lock_pip_section(options, environment, settings, &locked, printer) {
+        Ok(drifted) => drifted,
+        Err(error) => {
+            if !options.check {
+                rollback.restore().with_context(|| {
+                    format!(
+                        "the `pip:` section could not be locked, and `{}` cannot be put back as it was",
+                        settings.output.display()
+                    )
+                })?;
+            }
+            return Err(error);
+        }
+    };
     Ok(drifted || pip_drifted)
 }
 

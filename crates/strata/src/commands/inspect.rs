@@ -297,12 +297,41 @@ pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitSt
         let count = |mark: fn(&strata_inspect::Change) -> bool| {
             changes.iter().filter(|change| mark(change)).count()
         };
-        printer.info(&format!(
-            "{} added, {} removed, {} changed",
+        let mut summary = format!(
+            "packages: {} added, {} removed, {} changed",
             count(|change| change.before.is_none()),
             count(|change| change.after.is_none()),
             count(|change| change.before.is_some() && change.after.is_some()),
-        ));
+        );
+        // The same packages is not the same image: say what else the second one holds.
+        let before_layers: Vec<&str> = before
+            .image
+            .layers
+            .iter()
+            .map(|layer| layer.diff_id.as_str())
+            .collect();
+        let added: Vec<&strata_inspect::LayerSummary> = after
+            .image
+            .layers
+            .iter()
+            .filter(|layer| !before_layers.contains(&layer.diff_id.as_str()))
+            .collect();
+        if !added.is_empty() {
+            let _ = write!(
+                summary,
+                "; `{}` has {} layer(s) `{}` has not ({}{})",
+                settings.after,
+                added.len(),
+                settings.before,
+                strata_inspect::human_size(added.iter().map(|layer| layer.size).sum()),
+                if changes.is_empty() {
+                    " of files outside any package"
+                } else {
+                    ""
+                },
+            );
+        }
+        printer.info(&summary);
     }
     Ok(ExitStatus::Success)
 }

@@ -41,13 +41,26 @@ struct Summary {
 
 /// What to lint: the repository's Dockerfiles, each file given, or a directory's `Dockerfile`;
 /// and the settings that apply (the first repository's, else `./strata.toml`).
-pub(crate) fn collect_targets(paths: &[PathBuf]) -> anyhow::Result<(Vec<Target>, Config)> {
+pub(crate) fn collect_targets(
+    paths: &[PathBuf],
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<(Vec<Target>, Config)> {
     let mut targets = Vec::new();
     let mut config: Option<Config> = None;
     for path in paths {
         // A path that is not there is named as such, not as a missing repository.
         fs_err::metadata(path).with_context(|| format!("cannot lint `{}`", path.display()))?;
         if path.is_file() {
+            // A Dockerfile of a repository is linted as the repository sees it: its parents'
+            // settings, its siblings as images of the repository, the repository's settings.
+            if let Some((mut target, repository_config)) = as_part_of_repository(path) {
+                target.display.clone_from(path);
+                targets.push(target);
+                if config.is_none() {
+                    config = Some(repository_config);
+                }
+                continue;
+            }
             targets.push(Target {
                 path: path.clone(),
                 display: path.clone(),
@@ -61,6 +74,7 @@ pub(crate) fn collect_targets(paths: &[PathBuf]) -> anyhow::Result<(Vec<Target>,
         }
         match strata_repo::open(path) {
             Ok(repository) => {
+                warnings.extend(repository.warnings.iter().cloned());
                 let mut found = repository_targets(&repository);
                 // Findings name files as the user would type them from here.
                 for target in &mut found {
@@ -103,6 +117,30 @@ pub(crate) fn collect_targets(paths: &[PathBuf]) -> anyhow::Result<(Vec<Target>,
     Ok((targets, config))
 }
 
+/// The file's target in the image repository that holds it, if one does: the nearest directory
+/// above it (within its git work tree) with a `strata.toml`, SciServer's `science/` and
+/// `compat/`, or docker-stacks' `images/`, whose images include the file.
+fn as_part_of_repository(file: &Path) -> Option<(Target, Config)> {
+    let file = file.canonicalize().ok()?;
+    for directory in file.ancestors().skip(1) {
+        let is_repository = directory.join(strata_repo::CONFIG_FILE).is_file()
+            || directory.join("science").is_dir() && directory.join("compat").is_dir()
+            || directory.join(strata_repo::DEFAULT_IMAGES_DIR).is_dir();
+        if is_repository {
+            let repository = strata_repo::open(directory).ok()?;
+            let config = repository.config.clone();
+            let target = repository_targets(&repository)
+                .into_iter()
+                .find(|target| target.path.canonicalize().ok().as_deref() == Some(&file))?;
+            return Some((target, config));
+        }
+        if directory.join(".git").exists() {
+            return None;
+        }
+    }
+    None
+}
+
 /// The rules `[lint]` and the command line select.
 pub(crate) fn linter(
     settings: &LintSettings,
@@ -142,13 +180,7 @@ pub(crate) fn linter(
 }
 
 fn read_text(path: &Path) -> Result<String, LintError> {
-    let bytes = fs_err::read(path).map_err(|source| LintError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    String::from_utf8(bytes).map_err(|_| LintError::NotText {
-        path: path.to_path_buf(),
-    })
+    Ok(strata_fs::read_text(path)?)
 }
 
 /// Lint targets (fixing them first with `fix`); returns the findings and how many were fixed.
@@ -182,6 +214,7 @@ pub(crate) fn render_finding(finding: &Finding) -> String {
         line: finding.line,
         column: Some(finding.column),
         line_text: finding.source_line.clone(),
+        cut: finding.source_cut,
     };
     let gutter = " ".repeat(finding.line.to_string().len());
     let fixable = if finding.fixable { " (--fix)" } else { "" };
@@ -214,9 +247,26 @@ pub fn lint(settings: &LintSettings, printer: &Printer) -> anyhow::Result<ExitSt
         ));
         return Ok(ExitStatus::Success);
     }
-    let (targets, config) = collect_targets(&settings.paths)?;
-    let (linter, fail_level) = linter(settings, &config)?;
-    let (findings, fixed) = lint_targets(&linter, &targets, settings.fix)?;
+    let mut warnings = Vec::new();
+    let collected = collect_targets(&settings.paths, &mut warnings);
+    for warning in &warnings {
+        printer.warn(warning);
+    }
+    let linted = collected.and_then(|(targets, config)| {
+        let (linter, fail_level) = linter(settings, &config)?;
+        let (findings, fixed) = lint_targets(&linter, &targets, settings.fix)?;
+        Ok((targets, fail_level, findings, fixed))
+    });
+    let (targets, fail_level, findings, fixed) = match linted {
+        Ok(linted) => linted,
+        Err(error) => {
+            // A tool reading JSON or SARIF gets the error in the format it asked for too.
+            if settings.output != LintOutput::Text {
+                printer.data(&format!("{:#}\n", error_document(settings.output, &error)));
+            }
+            return Err(error);
+        }
+    };
     let count = |severity: Severity| {
         findings
             .iter()
@@ -281,6 +331,67 @@ pub fn lint(settings: &LintSettings, printer: &Printer) -> anyhow::Result<ExitSt
     } else {
         ExitStatus::Success
     })
+}
+
+/// An error as `--format json` (`error`: `message`, `causes`, `file`, `line`) or SARIF (a run
+/// whose invocation failed, with the error as its notification) reports it.
+fn error_document(output: LintOutput, error: &anyhow::Error) -> serde_json::Value {
+    let message = error.to_string();
+    let causes: Vec<String> = error.chain().skip(1).map(ToString::to_string).collect();
+    let input = |error: &strata_fs::InputError| match error {
+        strata_fs::InputError::NotText { path, line, .. } => {
+            (Some(path.display().to_string()), Some(*line))
+        }
+        other => (Some(other.path().display().to_string()), None),
+    };
+    let (file, line) = error
+        .chain()
+        .find_map(|cause| {
+            if let Some(error) = cause.downcast_ref::<strata_fs::InputError>() {
+                return Some(input(error));
+            }
+            match cause.downcast_ref::<LintError>()? {
+                LintError::Input(error) => Some(input(error)),
+                LintError::Syntax { path, line, .. } => {
+                    Some((Some(path.display().to_string()), Some(*line)))
+                }
+                _ => None,
+            }
+        })
+        .unwrap_or((None, None));
+    match output {
+        LintOutput::Sarif => {
+            let mut notification = serde_json::json!({
+                "level": "error",
+                "message": { "text": std::iter::once(message).chain(causes).collect::<Vec<_>>().join(": ") },
+            });
+            if let Some(file) = &file {
+                let mut region = serde_json::json!({});
+                if let Some(line) = line {
+                    region["startLine"] = serde_json::json!(line);
+                }
+                notification["locations"] = serde_json::json!([{
+                    "physicalLocation": { "artifactLocation": { "uri": file }, "region": region }
+                }]);
+            }
+            serde_json::json!({
+                "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+                "version": "2.1.0",
+                "runs": [{
+                    "tool": { "driver": { "name": "strata", "version": env!("CARGO_PKG_VERSION") } },
+                    "invocations": [{
+                        "executionSuccessful": false,
+                        "toolExecutionNotifications": [notification],
+                    }],
+                    "results": [],
+                }],
+            })
+        }
+        _ => serde_json::json!({
+            "schema_version": LINT_SCHEMA_VERSION,
+            "error": { "message": message, "causes": causes, "file": file, "line": line },
+        }),
+    }
 }
 
 fn list_rules(settings: &LintSettings, printer: &Printer) -> ExitStatus {

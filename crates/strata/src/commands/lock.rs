@@ -120,9 +120,7 @@ fn resolve_target(
     output: &Path,
     image: Option<&ImageTarget>,
 ) -> anyhow::Result<Target> {
-    let existing = fs_err::read_to_string(output)
-        .ok()
-        .and_then(|text| strata_pylock::parse_lock(output, &text).ok());
+    let existing = strata_pylock::read_lock_if_present(output)?;
     let python = options
         .python_version
         .clone()
@@ -133,7 +131,12 @@ fn resolve_target(
                 .map(|lock| lock.header.python.clone())
                 .filter(|python| !python.is_empty())
         })
-        .ok_or(strata_pylock::LockError::UnknownPython)?;
+        .ok_or_else(|| match &existing {
+            Some(_) => strata_pylock::LockError::NoTarget {
+                path: output.to_path_buf(),
+            },
+            None => strata_pylock::LockError::UnknownPython,
+        })?;
     let platform = options
         .platform
         .clone()
@@ -344,12 +347,12 @@ fn lock_one(
         .transpose()?;
     let target = resolve_target(options, &output, image.as_ref())?;
     // `--base`, else the base the existing lock was made on (so `--check` needs no flags).
-    let base_image = options.base.clone().or_else(|| {
-        fs_err::read_to_string(&output)
-            .ok()
-            .and_then(|text| strata_pylock::parse_lock(&output, &text).ok())
-            .and_then(|lock| lock.header.base_image)
-    });
+    let base_image = match &options.base {
+        Some(base) => Some(base.clone()),
+        None => {
+            strata_pylock::read_lock_if_present(&output)?.and_then(|lock| lock.header.base_image)
+        }
+    };
     let (base, base_sources) = base_image
         .as_deref()
         .map(|base| base_distributions(base, options.registry))
@@ -480,8 +483,7 @@ pub fn layer_lock_settings(
     while let Some(parent) = ancestor {
         if let Some(parent_config) = config(parent) {
             let (_, parent_lock_path) = output_of(parent, &parent_config);
-            if let Ok(text) = fs_err::read_to_string(&parent_lock_path) {
-                let parent_lock = strata_pylock::parse_lock(&parent_lock_path, &text)?;
+            if let Some(parent_lock) = strata_pylock::read_lock_if_present(&parent_lock_path)? {
                 let shown = parent_lock_path
                     .strip_prefix(&repository.root)
                     .unwrap_or(&parent_lock_path)

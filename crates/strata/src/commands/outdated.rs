@@ -260,8 +260,9 @@ fn lone_lock(
     if !requirements.is_file() || !output.is_file() {
         return Ok(None);
     }
-    let text = fs_err::read_to_string(output)?;
-    let lock = strata_pylock::parse_lock(output, &text)?;
+    let Some(lock) = strata_pylock::read_lock_if_present(output)? else {
+        return Ok(None);
+    };
     if lock.header.python.is_empty() {
         return Ok(None);
     }

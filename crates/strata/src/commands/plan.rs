@@ -205,7 +205,10 @@ pub fn published_orphans(
             continue;
         };
         let tags = runtime.block_on(client.tags(&reference)).with_context(|| {
-            format!("cannot list the published versions of `{repository_name}`")
+            format!(
+                "cannot list the published versions of `{repository_name}`{}",
+                default_namespace_note(repo)
+            )
         })?;
         for tag in tags {
             let is_version = !tag.is_empty()
@@ -268,7 +271,22 @@ pub fn registry_comparison(
         )
         .await
     });
-    comparison.context("cannot compare the repository with its registry")
+    comparison.with_context(|| {
+        format!(
+            "cannot compare the repository with its registry{}",
+            default_namespace_note(repo)
+        )
+    })
+}
+
+/// When `repo` is the layout's default (SciServer's own registry) rather than one the user
+/// named: how to name theirs.
+fn default_namespace_note(repo: &str) -> String {
+    if repo == SCISERVER_DEFAULT_REPO {
+        format!(" (`{repo}` is SciServer's registry, the default: name yours with `--repo REGISTRY/NAMESPACE`, `STRATA_REPO` or `repo` in `strata.toml`)")
+    } else {
+        String::new()
+    }
 }
 
 pub fn plan(settings: &PlanSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {

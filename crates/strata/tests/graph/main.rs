@@ -16,7 +16,7 @@ fn sciserver_tree() {
     └── base:1.0  (image essentials 1.0)
         └── tools:1.0  (image essentials 1.0, final, compat jupyter)
             └── essentials-v2:2.0  (image essentials 2.0, final, compat jupyter)
-                └── astro:2.5  (image astro 2.5, final, compat minimal)
+                └── astro:2.5  (image astro 2.5, final, compat minimal)  [also pulls golang:1.22]
     rocker/r-ver:4.3
     └── rstudio:1.0  (image rstudio 1.0, final)
     compat layers

@@ -257,6 +257,9 @@ fn live_debian_registry_inspection_reads_only_new_layers_and_agrees_with_the_eng
         pip_set(&local, "/opt/venv/lib/python3.11/site-packages")
     );
     assert_eq!(child["python"]["default"], local["python"]["default"]);
+    // One image, one size: the registry's layers and the engine's storage count the same bytes.
+    assert_eq!(child["size"], local["size"]);
+    assert_eq!(child["layers"], local["layers"]);
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn dependency_cycle_across_images() {
 
     ----- stderr -----
     error: cannot read the image repository at `.`
-      Caused by: circular dependency between images: astro → essentials-v2 → tools → base → rstudio → astro
+      Caused by: circular dependency between images: `science/astro/Dockerfile` → `science/essentials-2/Dockerfile` (essentials-v2) → `science/tools/Dockerfile` → `science/base/Dockerfile` → `science/rstudio/Dockerfile` → `science/astro/Dockerfile`
     ");
 }
 
@@ -106,7 +106,7 @@ fn circular_compat_includes() {
 
     ----- stderr -----
     error: cannot read the image repository at `.`
-      Caused by: circular compat includes: common → minimal → jupyter → common
+      Caused by: `compat/jupyter/sciserver-image.json`: circular compat includes: common → minimal → jupyter → common
     ");
 }
 
@@ -121,7 +121,7 @@ fn unknown_compat_include() {
 
     ----- stderr -----
     error: cannot read the image repository at `.`
-      Caused by: compat layer `jupyter` includes `commons`, which is not a compat layer (known: common, jupyter, minimal)
+      Caused by: `compat/jupyter/sciserver-image.json`: compat layer `jupyter` includes `commons`, which is not a compat layer (known: common, jupyter, minimal)
     ");
 }
 

@@ -91,7 +91,6 @@ fn tree(repository: &Repository) -> String {
                 repository,
                 &children,
                 *id,
-                "",
                 position + 1 == ids.len(),
                 &mut output,
             );
@@ -116,39 +115,55 @@ fn tree(repository: &Repository) -> String {
     output
 }
 
+/// How deep the tree is drawn: past it, lines keep the indentation of this depth and say
+/// their depth (`[depth 120]`) — a chain of thousands of images is a list, not a drawing whose
+/// size grows with the square of its depth.
+const DRAWN_DEPTH: usize = 40;
+
 fn tree_node(
     repository: &Repository,
     children: &[Vec<LayerId>],
-    id: LayerId,
-    prefix: &str,
-    last: bool,
+    root: LayerId,
+    last_root: bool,
     output: &mut String,
 ) {
-    let layer = &repository.layers[id];
-    let branch = if last { "└── " } else { "├── " };
-    let mut line = label(layer);
-    if !layer.also_needs.is_empty() {
-        let names: Vec<&str> = layer
-            .also_needs
-            .iter()
-            .map(|other| repository.layers[*other].name.as_str())
-            .collect();
-        let _ = write!(line, "  [also reads {}]", names.join(", "));
-    }
-    if !layer.external_reads.is_empty() {
-        let _ = write!(line, "  [also pulls {}]", layer.external_reads.join(", "));
-    }
-    let _ = writeln!(output, "{prefix}{branch}{line}");
-    let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
-    for (position, child) in children[id].iter().enumerate() {
-        tree_node(
-            repository,
-            children,
-            *child,
-            &child_prefix,
-            position + 1 == children[id].len(),
-            output,
-        );
+    // Depth first, without recursion (a chain may be thousands deep): (layer, its prefix, last
+    // among its siblings, depth).
+    let mut pending: Vec<(LayerId, String, bool, usize)> =
+        vec![(root, String::new(), last_root, 0)];
+    while let Some((id, prefix, last, depth)) = pending.pop() {
+        let layer = &repository.layers[id];
+        let branch = if last { "└── " } else { "├── " };
+        let mut line = label(layer);
+        if !layer.also_needs.is_empty() {
+            let names: Vec<&str> = layer
+                .also_needs
+                .iter()
+                .map(|other| repository.layers[*other].name.as_str())
+                .collect();
+            let _ = write!(line, "  [also reads {}]", names.join(", "));
+        }
+        if !layer.external_reads.is_empty() {
+            let _ = write!(line, "  [also pulls {}]", layer.external_reads.join(", "));
+        }
+        if depth >= DRAWN_DEPTH {
+            let _ = write!(line, "  [depth {}]", depth + 1);
+        }
+        let _ = writeln!(output, "{prefix}{branch}{line}");
+        let child_prefix = if depth + 1 >= DRAWN_DEPTH {
+            prefix
+        } else {
+            format!("{prefix}{}", if last { "    " } else { "│   " })
+        };
+        let count = children[id].len();
+        for (position, child) in children[id].iter().enumerate().rev() {
+            pending.push((
+                *child,
+                child_prefix.clone(),
+                position + 1 == count,
+                depth + 1,
+            ));
+        }
     }
 }
 

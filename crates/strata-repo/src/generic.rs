@@ -5,7 +5,7 @@
 //! image of the repository its final stage's `FROM` names, matched by name and tag, the
 //! nearest in the tree winning (see [`Matcher`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use serde_json::Value;
@@ -760,6 +760,9 @@ struct Entry {
 ///    ambiguous. At the root only the tag matches. Otherwise the reference is external.
 pub(crate) struct Matcher {
     entries: Vec<Entry>,
+    /// Entries by the last component of their path: a reference can only match an entry whose
+    /// path ends it, so each lookup reads its few candidates, not every entry.
+    by_name: HashMap<String, Vec<usize>>,
 }
 
 /// An ambiguous reference: the candidates, by layer name.
@@ -820,7 +823,12 @@ impl Matcher {
                 }),
             }
         }
-        Self { entries }
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+            by_name.entry(name.to_string()).or_default().push(index);
+        }
+        Self { entries, by_name }
     }
 
     /// The image `reference`, written in the Dockerfile in `directory` of image `own`, names.
@@ -842,9 +850,13 @@ impl Matcher {
                     .strip_suffix(path)
                     .is_some_and(|prefix| prefix.ends_with('/'))
         };
+        let name = repository.rsplit('/').next().unwrap_or(repository);
         let candidates: Vec<&Entry> = self
-            .entries
-            .iter()
+            .by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|index| &self.entries[*index])
             .filter(|entry| entry.id != own && names_path(&entry.path))
             .collect();
         let exact: Vec<&Entry> = candidates

@@ -265,17 +265,41 @@ fn check_unique_names(layers: &[Layer]) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// The chain of a layer and its ancestors, root first.
-fn lineage(layers: &[Layer], id: LayerId) -> Vec<LayerId> {
-    let mut chain = vec![id];
-    let mut current = layers[id].parent;
-    // Cycles were refused when the layers were read, so the chain ends.
-    while let Some(parent) = current {
-        chain.push(parent);
-        current = layers[parent].parent;
+/// Every layer, each after its parent: what a layer inherits is its parent's, worked out
+/// first, plus its own — linear in the number of layers, however deep the chains.
+fn parents_first(layers: &[Layer]) -> Vec<LayerId> {
+    let mut placed = vec![false; layers.len()];
+    let mut order = Vec::with_capacity(layers.len());
+    for id in 0..layers.len() {
+        let mut chain = Vec::new();
+        let mut current = Some(id);
+        // Cycles were refused when the layers were read, so the walk ends.
+        while let Some(layer) = current.filter(|layer| !placed[*layer]) {
+            placed[layer] = true;
+            chain.push(layer);
+            current = layers[layer].parent;
+        }
+        order.extend(chain.into_iter().rev());
     }
-    chain.reverse();
-    chain
+    order
+}
+
+/// Each layer's list: its parent's (already inherited), then its own, each item once.
+fn inherited<T: Clone + PartialEq>(layers: &[Layer], own: &[Vec<T>]) -> Vec<Vec<T>> {
+    let mut inherited: Vec<Vec<T>> = vec![Vec::new(); layers.len()];
+    for id in parents_first(layers) {
+        let mut items = layers[id]
+            .parent
+            .map(|parent| inherited[parent].clone())
+            .unwrap_or_default();
+        for item in &own[id] {
+            if !items.contains(item) {
+                items.push(item.clone());
+            }
+        }
+        inherited[id] = items;
+    }
+    inherited
 }
 
 /// Each layer's taggers: those of its ancestors, root first, then its own, each once.
@@ -287,19 +311,8 @@ fn inherit_taggers(config: &Config, layers: &mut [Layer]) {
             .map(|image| image.taggers.clone())
             .unwrap_or_default()
     };
-    let inherited: Vec<_> = (0..layers.len())
-        .map(|id| {
-            let mut taggers = Vec::new();
-            for ancestor in lineage(layers, id) {
-                for tagger in own(&layers[ancestor]) {
-                    if !taggers.contains(&tagger) {
-                        taggers.push(tagger);
-                    }
-                }
-            }
-            taggers
-        })
-        .collect();
+    let own: Vec<_> = layers.iter().map(own).collect();
+    let inherited = inherited(layers, &own);
     for (layer, taggers) in layers.iter_mut().zip(inherited) {
         layer.taggers = taggers;
     }
@@ -351,13 +364,9 @@ fn inherit_platforms(config: &Config, layers: &mut [Layer]) -> Result<(), RepoEr
             check_list(&format!("image `{name}`"), platforms)?;
         }
     }
-    // Parents come before children in no particular order: resolve each lineage root first.
     let mut resolved: Vec<Option<Vec<String>>> = vec![None; layers.len()];
-    for id in 0..layers.len() {
-        for ancestor in lineage(layers, id) {
-            if resolved[ancestor].is_some() {
-                continue;
-            }
+    for ancestor in parents_first(layers) {
+        {
             let own = config
                 .images
                 .get(&layers[ancestor].name)
@@ -458,19 +467,7 @@ fn collect_tests(base: &Path, config: &Config, layers: &mut [Layer]) -> Result<(
         }
         own.push(tests);
     }
-    let inherited: Vec<Vec<ImageTest>> = (0..layers.len())
-        .map(|id| {
-            let mut tests: Vec<ImageTest> = Vec::new();
-            for ancestor in lineage(layers, id) {
-                for test in &own[ancestor] {
-                    if !tests.contains(test) {
-                        tests.push(test.clone());
-                    }
-                }
-            }
-            tests
-        })
-        .collect();
+    let inherited = inherited(layers, &own);
     for (layer, tests) in layers.iter_mut().zip(inherited) {
         layer.tests = tests;
     }

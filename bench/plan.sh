@@ -68,7 +68,7 @@ commands=(
   "$STRATA plan --quiet --json --all $repo"
 )
 if [ -n "${IMAGE_BUILDER:-}" ]; then
-  reference=$(python3 "$IMAGE_BUILDER" --dryrun --root "$repo" --repo registry.example 2>&1 | grep 'final plan includes' || true)
+  reference=$(python3 "$IMAGE_BUILDER" --verbose --dryrun --root "$repo" --repo registry.example 2>&1 | grep 'final plan includes' || true)
   echo "image-builder: ${reference:-no plan line}" >&2
 fi
 if command -v hyperfine >/dev/null; then

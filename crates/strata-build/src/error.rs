@@ -31,6 +31,35 @@ pub enum BuildError {
     Inspect(#[from] strata_inspect::InspectError),
     #[error(transparent)]
     Reproducible(#[from] strata_reproducible::ReproducibleError),
+    #[error("cannot write the JUnit report `{}`: {message}", path.display())]
+    Junit { path: PathBuf, message: String },
+    #[error(transparent)]
+    Write(#[from] strata_fs::WriteError),
+    #[error("cannot reach the engine for {platform} (`[engines]` in `{}`)", config.display())]
+    PlatformEngine {
+        platform: String,
+        config: PathBuf,
+        #[source]
+        source: Box<strata_engine::EngineError>,
+    },
+    #[error("cannot create the log directory `{}`", directory.display())]
+    Logs {
+        directory: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the build runner stopped unexpectedly: {message}")]
+    RunnerStopped { message: String },
+    #[error("{what}")]
+    NotReproducible { what: String },
+    #[error("cannot read the layer `{diff_id}`")]
+    Layer {
+        diff_id: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Session(#[from] strata_session::SessionError),
 }
 
 impl strata_diagnostic::Diagnostic for BuildError {
@@ -41,17 +70,27 @@ impl strata_diagnostic::Diagnostic for BuildError {
             Self::Registry(error) => error.exit_class(),
             Self::Inspect(error) => error.exit_class(),
             Self::Reproducible(error) => error.exit_class(),
+            Self::Write(error) => error.exit_class(),
+            Self::Session(error) => error.exit_class(),
+            // Boxed, the source is in the chain as its box: asked here.
+            Self::PlatformEngine { source, .. } => source.exit_class(),
             Self::TestsFailed { .. } => Some(ExitClass::BuildFailed),
             Self::Io(_)
             | Self::MissingDockerfile { .. }
             | Self::DockerfileOutsideContext { .. }
-            | Self::HeredocsUnsupported { .. } => Some(ExitClass::Input),
+            | Self::HeredocsUnsupported { .. }
+            | Self::Junit { .. }
+            | Self::Logs { .. }
+            | Self::RunnerStopped { .. }
+            | Self::NotReproducible { .. }
+            | Self::Layer { .. } => Some(ExitClass::Input),
         }
     }
 
     fn hint(&self) -> Option<String> {
         match self {
             Self::Engine(error) => error.hint(),
+            Self::PlatformEngine { source, .. } => source.hint(),
             Self::Inspect(error) => error.hint(),
             Self::Reproducible(error) => error.hint(),
             Self::Registry(error) => error.hint(),

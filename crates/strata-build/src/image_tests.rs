@@ -39,6 +39,23 @@ pub struct TestResult {
     pub output: String,
 }
 
+impl TestResult {
+    /// `test` of `build`, not (yet) passed: failed for `failure`, or still to run.
+    pub fn not_run(build: &str, test: &ImageTest, failure: Option<String>) -> Self {
+        Self {
+            build: build.to_string(),
+            test: test.name.clone(),
+            declared_by: test.declared_by.clone(),
+            kind: test.kind.as_str(),
+            passed: false,
+            exit_code: None,
+            seconds: 0.0,
+            failure,
+            output: String::new(),
+        }
+    }
+}
+
 /// What an image's tests run on.
 pub struct TestTarget<'a> {
     /// The build's name, for reports.
@@ -125,17 +142,7 @@ async fn run_one<E: Engine>(
         ImageTestKind::Host { command } => run_on_host(root, command, target, timeout).await,
         ImageTestKind::Check { check } => run_check(engine, target, *check).await,
     };
-    let mut result = TestResult {
-        build: target.build.to_string(),
-        test: test.name.clone(),
-        declared_by: test.declared_by.clone(),
-        kind: test.kind.as_str(),
-        passed: false,
-        exit_code: None,
-        seconds: 0.0,
-        failure: None,
-        output: String::new(),
-    };
+    let mut result = TestResult::not_run(target.build, test, None);
     match outcome {
         Err(error) => result.failure = Some(format!("cannot run the test: {error}")),
         Ok(output) => {

@@ -4,6 +4,7 @@
 
 mod alias;
 mod assemble;
+mod built_tests;
 mod context;
 mod dockerignore;
 mod error;
@@ -18,8 +19,10 @@ mod manifests;
 mod platforms;
 mod published;
 mod runner;
+mod session_run;
 
 pub use assemble::{build_context, emit_contexts, inputs_context};
+pub use built_tests::{test_built_images, tests_summary, write_junit};
 pub use context::{BuildContext, Entry};
 pub use dockerignore::DockerIgnore;
 pub use error::BuildError;
@@ -32,3 +35,6 @@ pub use logs::LogWriter;
 pub use platforms::{platform_suffix, with_suffix, Engines};
 pub use published::{compare_with_registry, PublishedImage, RegistryComparison};
 pub use runner::{run_plan, BuildResult, Outcome, Reproducible, RunOptions};
+pub use session_run::{
+    check_reproducible, connect_engines, run_and_report, ImageCheck, ReproducibleCheck, RunReporter,
+};

@@ -81,15 +81,6 @@ fn parse_date(text: &str) -> Result<jiff::Timestamp, CondaError> {
     jiff::Timestamp::from_second(i64::try_from(seconds).map_err(|_| error())?).map_err(|_| error())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CondaError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| CondaError::Solver {
-            message: error.to_string(),
-        })
-}
-
 /// The records the environment's channels offer for the target, one list per channel, in
 /// priority order: those of every name the specs (and `also`, the names of a base or of the
 /// previous lock) reach through dependencies, in any channel.
@@ -99,7 +90,7 @@ fn available(
     client: &RepodataClient,
     also: impl IntoIterator<Item = String>,
 ) -> Result<Vec<Vec<RepoDataRecord>>, CondaError> {
-    let channels: Vec<Vec<SparseRepodata>> = runtime()?.block_on(async {
+    let channels: Vec<Vec<SparseRepodata>> = client.runtime().block_on(async {
         let fetches = environment
             .channels
             .iter()

@@ -31,10 +31,17 @@ pub struct RepodataClient {
     offline: bool,
     http: reqwest::Client,
     pub stats: Arc<RepodataStats>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl RepodataClient {
-    pub fn new(cache_dir: PathBuf, offline: bool) -> Result<Self, CondaError> {
+    /// A client whose requests run on `runtime` (the caller's: strata's session has one per
+    /// process).
+    pub fn new(
+        cache_dir: PathBuf,
+        offline: bool,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Self, CondaError> {
         let http = strata_http::client_builder()
             .build()
             .map_err(|error| CondaError::Solver {
@@ -45,7 +52,13 @@ impl RepodataClient {
             offline,
             http,
             stats: Arc::default(),
+            runtime,
         })
+    }
+
+    /// The runtime the client's requests run on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
     }
 
     fn cache_path(&self, url: &str) -> PathBuf {

@@ -82,8 +82,17 @@ fn settings(setup: &Setup, glibc: &str) -> CondaLockSettings {
     }
 }
 
+/// The runtime the tests' clients share (strata's session keeps one per process).
+fn runtime() -> tokio::runtime::Handle {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| tokio::runtime::Runtime::new().unwrap())
+        .handle()
+        .clone()
+}
+
 fn client(setup: &Setup, offline: bool) -> RepodataClient {
-    RepodataClient::new(setup.cache.clone(), offline).unwrap()
+    RepodataClient::new(setup.cache.clone(), offline, runtime()).unwrap()
 }
 
 /// The lock's packages as `name-version-build`.
@@ -446,7 +455,7 @@ fn conda_format_records_from_a_file_channel() {
         base: None,
         regenerate: None,
     };
-    let client = RepodataClient::new(directory.path().join("cache"), false).unwrap();
+    let client = RepodataClient::new(directory.path().join("cache"), false, runtime()).unwrap();
     lock(&settings, &client).unwrap();
     let lock = read_lock(&settings.output).unwrap();
     let urls: Vec<String> = lock.packages.iter().map(ToString::to_string).collect();

@@ -22,7 +22,7 @@ use crate::engine::{
 use crate::error::{EngineError, TransferFailure};
 
 /// Which of the daemon's builders to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BuilderKind {
     /// BuildKit, through the API's session protocol (`RUN --mount`; heredocs with Docker 23+
     /// or a `# syntax=` directive).

@@ -28,11 +28,24 @@ pub enum LintError {
     UnknownRule { rule: String },
     #[error("unknown severity `{severity}` for `{rule}`: expected `error`, `warning` or `info`")]
     UnknownSeverity { rule: String, severity: String },
+    #[error("in the lint settings of `{}` or the command line", config.display())]
+    Settings {
+        config: PathBuf,
+        #[source]
+        source: Box<LintError>,
+    },
+    #[error("`{}`: `[lint] fail-level = \"{value}\"` is not a severity: expected `error`, `warning` or `info`", config.display())]
+    FailLevel { config: PathBuf, value: String },
+    #[error(transparent)]
+    Write(#[from] strata_fs::WriteError),
 }
 
 impl strata_diagnostic::Diagnostic for LintError {
     fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
-        Some(strata_diagnostic::ExitClass::Input)
+        match self {
+            Self::Write(error) => strata_diagnostic::Diagnostic::exit_class(error),
+            _ => Some(strata_diagnostic::ExitClass::Input),
+        }
     }
 
     /// What to do next.
@@ -45,7 +58,12 @@ impl strata_diagnostic::Diagnostic for LintError {
                 Some("BuildKit would refuse this file too; correct it and lint again".to_string())
             }
             Self::Input(error) => strata_diagnostic::Diagnostic::hint(error),
-            Self::Read { .. } | Self::NotText { .. } | Self::UnknownSeverity { .. } => None,
+            Self::Settings { source, .. } => strata_diagnostic::Diagnostic::hint(source.as_ref()),
+            Self::Write(error) => strata_diagnostic::Diagnostic::hint(error),
+            Self::Read { .. }
+            | Self::NotText { .. }
+            | Self::UnknownSeverity { .. }
+            | Self::FailLevel { .. } => None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! general rules — over the lossless Dockerfile syntax and the repository model, with inline
 //! suppressions, safe fixes and SARIF output.
 
+mod apply;
 mod checks;
 mod context;
 mod error;
@@ -15,6 +16,7 @@ mod sarif;
 mod shell;
 mod tools;
 
+pub use apply::{configured_linter, lint_targets, planned_targets, render_finding, RuleChoice};
 pub use context::{Facts, ImageContext};
 pub use error::LintError;
 pub use finding::Finding;

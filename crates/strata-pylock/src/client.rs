@@ -31,6 +31,8 @@ const ATTEMPTS: u32 = 4;
 /// How the client behaves.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
+    /// The runtime requests run on (the caller's: strata's session has one per process).
+    pub runtime: tokio::runtime::Handle,
     /// Where responses are cached; `None` caches nothing.
     pub cache_dir: Option<PathBuf>,
     /// Use only the cache.
@@ -152,6 +154,11 @@ impl IndexClient {
             stats: Arc::new(Stats::default()),
             answers: Arc::default(),
         })
+    }
+
+    /// The runtime the client's requests run on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.options.runtime
     }
 
     /// A file in the client's cache directory (`None` without a cache).

@@ -98,13 +98,6 @@ fn relative_name(requirements: &Path, output: &Path) -> String {
         .to_string()
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, LockError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(LockError::Runtime)
-}
-
 /// Lock (or check) a requirements file.
 pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome, LockError> {
     let requirements = read_requirements(settings)?;
@@ -147,7 +140,7 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
         no_binary: no_binary.iter().map(String::as_str).collect(),
         base: &settings.base,
     };
-    let runtime = runtime()?;
+    let runtime = client.runtime();
     // Warm: nothing that could change the lock did (see `warm`): one request per pin, done.
     if let (Upgrade::Nothing, Some(text), Some(lock)) =
         (&settings.upgrade, &existing_text, &existing)
@@ -213,12 +206,7 @@ pub fn lock(settings: &LockSettings, client: &IndexClient) -> Result<LockOutcome
             );
         }
     }
-    let source = IndexSource::new(
-        client,
-        indexes.clone(),
-        runtime.handle().clone(),
-        selection.clone(),
-    );
+    let source = IndexSource::new(client, indexes.clone(), runtime.clone(), selection.clone());
     let resolution = resolve(
         &source,
         &requirements,
@@ -359,7 +347,7 @@ pub fn fetch(
         .clone()
         .unwrap_or_else(|| DEFAULT_INDEX.to_string())];
     indexes.extend(lock.header.extra_index_urls.iter().cloned());
-    let runtime = runtime()?;
+    let runtime = client.runtime();
     let mut files = Vec::new();
     for pin in &lock.pins {
         let hashes: BTreeSet<&str> = pin
@@ -479,7 +467,9 @@ mod tests {
         );
         let lock_path = directory.path().join("requirements.lock");
         fs_err::write(&lock_path, format!("# strata-target: python=3.11 platform=manylinux_2_28_x86_64\n--index-url {index}\ndemo==1.0 \\\n    --hash=sha256:{advertised}\n")).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
         let client = IndexClient::new(ClientOptions {
+            runtime: runtime.handle().clone(),
             cache_dir: None,
             offline: false,
             concurrency: 4,

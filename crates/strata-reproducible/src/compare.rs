@@ -334,6 +334,54 @@ pub fn hint_for(path: &str) -> Option<&'static str> {
     Some(hint)
 }
 
+/// The layers and files that differ, with hints, as text: what `strata diff --files` and
+/// `strata build --check-reproducible` print.
+pub fn render_layers(layers: &[LayerDifference]) -> String {
+    use std::fmt::Write as _;
+    let mut output = String::new();
+    for layer in layers {
+        let _ = writeln!(
+            output,
+            "  layer {}{}",
+            layer.index + 1,
+            layer
+                .created_by
+                .as_deref()
+                .map(|command| format!(": {}", short_command(command)))
+                .unwrap_or_default()
+        );
+        if layer.files.is_empty() && layer.before.is_some() && layer.after.is_some() {
+            output
+                .push_str("    the same files: only times, entry order or the tar format differ\n");
+        }
+        for file in &layer.files {
+            let what = if file.what.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", file.what.join(", "))
+            };
+            let _ = writeln!(output, "    {:<8} {}{what}", file.change, file.path);
+            if let Some(hint) = file.hint {
+                let _ = writeln!(output, "             hint: {hint}");
+            }
+        }
+    }
+    output
+}
+
+/// A layer's command as a line: the shell prefix dropped, at most 80 characters.
+fn short_command(command: &str) -> String {
+    let command = command
+        .trim_start_matches("/bin/sh -c ")
+        .trim_start_matches("#(nop) ")
+        .trim();
+    if command.chars().count() > 80 {
+        format!("{}…", command.chars().take(79).collect::<String>())
+    } else {
+        command.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

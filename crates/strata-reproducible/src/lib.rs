@@ -14,7 +14,7 @@ mod store;
 
 pub use compare::{
     archive_layers, compare_files, compare_layers, hint_for, layer_commands, layer_files,
-    FileDifference, FileState, LayerDifference, LayerFiles,
+    render_layers, FileDifference, FileState, LayerDifference, LayerFiles,
 };
 pub use error::ReproducibleError;
 pub use image::{

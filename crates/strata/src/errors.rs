@@ -55,6 +55,8 @@ fn diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dy
         strata_build::BuildError,
         strata_fs::InputError,
         strata_fs::WriteError,
+        strata_select::SelectError,
+        strata_session::SessionError,
     );
     None
 }

@@ -19,13 +19,17 @@ use strata_cli::{Cli, Command};
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
+use strata_session::Session;
 
 fn main() -> ExitCode {
     strata_cli::forget_empty_variables();
     let cli = Cli::parse();
     let printer = Printer::new(cli.global.quiet);
     init_tracing(cli.global.verbose);
-    let status = match run(cli, &printer) {
+    // What the command may need (runtime, engines, registry client, caches), each made on
+    // first use.
+    let session = Session::from_environment();
+    let status = match run(cli, &session, &printer) {
         Ok(status) => status,
         Err(error) => {
             printer.error(&errors::render(&error));
@@ -35,41 +39,51 @@ fn main() -> ExitCode {
     status.into()
 }
 
-fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+fn run(cli: Cli, session: &Session, printer: &Printer) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Plan(arguments) => {
             let settings = settings::PlanSettings::resolve(arguments)?;
-            commands::plan(&settings, printer)
+            commands::plan(&settings, session, printer)
         }
         Command::Build(arguments) => {
             let settings = settings::BuildSettings::resolve(arguments)?;
-            commands::build(&settings, printer)
+            commands::build(&settings, session, printer)
         }
-        Command::Inspect(arguments) => {
-            commands::inspect(&settings::InspectSettings::resolve(arguments), printer)
-        }
-        Command::Freeze(arguments) => {
-            commands::freeze(&settings::FreezeSettings::resolve(arguments), printer)
-        }
-        Command::Diff(arguments) => {
-            commands::diff(&settings::DiffSettings::resolve(arguments), printer)
-        }
-        Command::Lock(arguments) => {
-            commands::lock(&settings::LockCommandSettings::resolve(arguments), printer)
-        }
+        Command::Inspect(arguments) => commands::inspect(
+            &settings::InspectSettings::resolve(arguments),
+            session,
+            printer,
+        ),
+        Command::Freeze(arguments) => commands::freeze(
+            &settings::FreezeSettings::resolve(arguments),
+            session,
+            printer,
+        ),
+        Command::Diff(arguments) => commands::diff(
+            &settings::DiffSettings::resolve(arguments),
+            session,
+            printer,
+        ),
+        Command::Lock(arguments) => commands::lock(
+            &settings::LockCommandSettings::resolve(arguments),
+            session,
+            printer,
+        ),
         Command::Promote(arguments) => {
             let settings = settings::PromoteSettings::resolve(arguments)?;
-            commands::promote(&settings, printer)
+            commands::promote(&settings, session, printer)
         }
         Command::Pin(arguments) => {
-            commands::pin(&settings::PinSettings::resolve(arguments), printer)
+            commands::pin(&settings::PinSettings::resolve(arguments), session, printer)
         }
-        Command::Outdated(arguments) => {
-            commands::outdated(&settings::OutdatedSettings::resolve(arguments), printer)
-        }
+        Command::Outdated(arguments) => commands::outdated(
+            &settings::OutdatedSettings::resolve(arguments),
+            session,
+            printer,
+        ),
         Command::Test(arguments) => {
             let settings = settings::TestSettings::resolve(arguments)?;
-            commands::test(&settings, printer)
+            commands::test(&settings, session, printer)
         }
         Command::Init(arguments) => commands::init(&arguments, printer),
         Command::Lint(arguments) => {

@@ -2,10 +2,7 @@
 //! directory, renamed into place, so readers never see half a file; a replaced file keeps its
 //! permissions).
 
-use std::io::Write;
 use std::path::Path;
-
-use anyhow::Context;
 
 use crate::printer::Printer;
 
@@ -14,33 +11,8 @@ pub fn write_output(output: Option<&Path>, text: &str, printer: &Printer) -> any
         printer.data(text);
         return Ok(());
     };
-    write_atomically(path, text.as_bytes())?;
+    strata_fs::write_atomically(path, text.as_bytes())?;
     printer.info(&format!("wrote `{}`", path.display()));
-    Ok(())
-}
-
-pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(directory).with_context(|| {
-        format!(
-            "cannot create a temporary file in `{}`",
-            directory.display()
-        )
-    })?;
-    file.write_all(contents)
-        .and_then(|()| file.as_file().sync_all())
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    // A replaced file keeps its permissions (a temporary file starts private).
-    if let Ok(metadata) = fs_err::metadata(path) {
-        file.as_file()
-            .set_permissions(metadata.permissions())
-            .with_context(|| format!("cannot keep the permissions of `{}`", path.display()))?;
-    }
-    file.persist(path)
-        .with_context(|| format!("cannot replace `{}`", path.display()))?;
     Ok(())
 }
 

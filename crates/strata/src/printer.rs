@@ -59,6 +59,13 @@ impl Printer {
     }
 
     /// An already rendered error (`error: …`, causes, hints).
+    /// Each of a list of warnings (a repository's, as it was read).
+    pub fn warn_each(&self, warnings: &[String]) {
+        for warning in warnings {
+            self.warn(warning);
+        }
+    }
+
     pub fn error(&self, rendered: &str) {
         eprintln!("{rendered}");
     }

@@ -18,37 +18,7 @@ use strata_plan::GraphFormat;
 /// SciServer's image-builder does.
 pub const DEFAULT_SINCE: &str = "HEAD^";
 
-/// `--since registry`: compare with what the registry holds instead of a git reference.
-pub const SINCE_REGISTRY: &str = "registry";
-
-/// Where a plan's changes come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangeSource {
-    /// `git diff <REF>`.
-    Git(String),
-    /// Each image's inputs against the `org.strata.inputs` label of its published tag.
-    Registry,
-}
-
-/// Which builds to select (shared by the commands that plan).
-#[derive(Debug, Clone)]
-pub struct SelectSettings {
-    pub root: PathBuf,
-    pub all: bool,
-    pub since: ChangeSource,
-    /// Root-relative directories.
-    pub include: Vec<String>,
-    pub ignore: Vec<String>,
-    pub untracked: bool,
-    /// `--repo` / `STRATA_REPO`; `None` means `strata.toml` or the layout's default.
-    pub repo: Option<String>,
-    /// Plan even when a SciServer version is left without a final layer.
-    pub allow_orphan: bool,
-    /// `--build-arg`s and `--platform` of a build: part of the inputs `--since registry`
-    /// compares.
-    pub build_args: BTreeMap<String, String>,
-    pub platform: Option<String>,
-}
+pub use strata_select::{ChangeSource, SelectRequest as SelectSettings, SINCE_REGISTRY};
 
 #[derive(Debug, Clone)]
 pub struct PlanSettings {
@@ -100,7 +70,7 @@ impl TestSettings {
         let everything = selection.since.as_deref().is_none_or(str::is_empty)
             && selection.include.is_empty()
             && !selection.untracked;
-        let mut select = SelectSettings::resolve(arguments.select)?;
+        let mut select = select_settings(arguments.select)?;
         select.all |= everything;
         Ok(Self {
             select,
@@ -120,44 +90,46 @@ pub struct GraphSettings {
     pub format: GraphFormat,
 }
 
-impl SelectSettings {
-    pub fn resolve(arguments: SelectArgs) -> anyhow::Result<Self> {
-        Self::from_selection(arguments.path, arguments.selection)
-    }
+/// The selection `plan`, `build`, `test` and `promote` take.
+pub fn select_settings(arguments: SelectArgs) -> anyhow::Result<SelectSettings> {
+    selection_settings(arguments.path, arguments.selection)
+}
 
-    pub fn from_selection(root: PathBuf, arguments: SelectionArgs) -> anyhow::Result<Self> {
-        let include: Vec<String> = arguments
-            .include
-            .iter()
-            .map(|directory| root_relative(&root, directory))
-            .collect::<anyhow::Result<_>>()?;
-        let ignore = arguments
-            .ignore
-            .iter()
-            .map(|directory| root_relative(&root, directory))
-            .collect::<anyhow::Result<_>>()?;
-        // An empty variable counts as unset, as the Docker CLI treats its own.
-        let since = match arguments.since.filter(|since| !since.is_empty()) {
-            Some(since) if since == SINCE_REGISTRY => ChangeSource::Registry,
-            Some(since) => ChangeSource::Git(since),
-            None => ChangeSource::Git(DEFAULT_SINCE.to_string()),
-        };
-        if since == ChangeSource::Registry && (!include.is_empty() || arguments.untracked) {
-            anyhow::bail!("`--since registry` compares every image with its published tag; it takes no `--include` or `--untracked`");
-        }
-        Ok(Self {
-            all: arguments.all,
-            since,
-            include,
-            ignore,
-            untracked: arguments.untracked,
-            repo: arguments.repo.filter(|repo| !repo.is_empty()),
-            allow_orphan: arguments.allow_orphan,
-            build_args: BTreeMap::new(),
-            platform: None,
-            root,
-        })
+pub fn selection_settings(
+    root: PathBuf,
+    arguments: SelectionArgs,
+) -> anyhow::Result<SelectSettings> {
+    let include: Vec<String> = arguments
+        .include
+        .iter()
+        .map(|directory| root_relative(&root, directory))
+        .collect::<anyhow::Result<_>>()?;
+    let ignore = arguments
+        .ignore
+        .iter()
+        .map(|directory| root_relative(&root, directory))
+        .collect::<anyhow::Result<_>>()?;
+    // An empty variable counts as unset, as the Docker CLI treats its own.
+    let since = match arguments.since.filter(|since| !since.is_empty()) {
+        Some(since) if since == SINCE_REGISTRY => ChangeSource::Registry,
+        Some(since) => ChangeSource::Git(since),
+        None => ChangeSource::Git(DEFAULT_SINCE.to_string()),
+    };
+    if since == ChangeSource::Registry && (!include.is_empty() || arguments.untracked) {
+        anyhow::bail!("`--since registry` compares every image with its published tag; it takes no `--include` or `--untracked`");
     }
+    Ok(SelectSettings {
+        all: arguments.all,
+        since,
+        include,
+        ignore,
+        untracked: arguments.untracked,
+        repo: arguments.repo.filter(|repo| !repo.is_empty()),
+        allow_orphan: arguments.allow_orphan,
+        build_args: BTreeMap::new(),
+        platform: None,
+        root,
+    })
 }
 
 impl PlanSettings {
@@ -168,7 +140,7 @@ impl PlanSettings {
             arguments.format
         };
         Ok(Self {
-            select: SelectSettings::resolve(arguments.select)?,
+            select: select_settings(arguments.select)?,
             format,
             output: arguments.output,
             contexts_dir: arguments.contexts_dir,
@@ -199,7 +171,7 @@ impl BuildSettings {
         let logs = under_repository(arguments.logs.clone());
         let manifests =
             (!arguments.no_manifests).then(|| under_repository(arguments.manifests.clone()));
-        let mut select = SelectSettings::resolve(arguments.select)?;
+        let mut select = select_settings(arguments.select)?;
         select.build_args.clone_from(&build_args);
         select.platform.clone_from(&arguments.platform);
         Ok(Self {
@@ -345,18 +317,6 @@ fn slash_path(path: &Path) -> String {
     text.trim_end_matches('/').to_string()
 }
 
-/// strata's cache directory: `$STRATA_CACHE_DIR`, else `$XDG_CACHE_HOME/strata`, else
-/// `~/.cache/strata`.
-pub fn cache_root() -> PathBuf {
-    std::env::var_os(strata_cli::STRATA_CACHE_DIR)
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME").map(|cache| PathBuf::from(cache).join("strata"))
-        })
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/strata")))
-        .unwrap_or_else(|| std::env::temp_dir().join("strata-cache"))
-}
-
 /// How `strata promote` runs.
 #[derive(Debug, Clone)]
 pub struct PromoteSettings {
@@ -422,7 +382,7 @@ impl PromoteSettings {
                 );
             }
             PromoteMode::Plan {
-                select: SelectSettings::from_selection(root.clone(), arguments.selection)?,
+                select: selection_settings(root.clone(), arguments.selection)?,
                 tags: arguments.tags,
             }
         };
@@ -468,6 +428,16 @@ pub struct LintSettings {
 }
 
 impl LintSettings {
+    /// The rules the command line chooses, over `[lint]`'s.
+    pub fn rules(&self) -> strata_lint::RuleChoice {
+        strata_lint::RuleChoice {
+            select: self.select.clone(),
+            ignore: self.ignore.clone(),
+            strict: self.strict,
+            fail_level: self.fail_level,
+        }
+    }
+
     pub fn resolve(arguments: LintArgs) -> Self {
         let output = match (arguments.json, arguments.format) {
             (true, _) | (false, LintFormat::Json) => LintOutput::Json,

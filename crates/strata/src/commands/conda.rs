@@ -11,7 +11,8 @@ use strata_inspect::{CondaEnvironment, ImageFacts};
 use crate::commands::lock::{inspect, run_one, LockReport, LockResult, LOCK_SCHEMA_VERSION};
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::{cache_root, LockRunSettings};
+use crate::settings::LockRunSettings;
+use strata_session::Session;
 
 /// The conda platform of a built image (`amd64` → `linux-64`).
 pub(crate) fn conda_platform(facts: &ImageFacts) -> &'static str {
@@ -36,8 +37,12 @@ pub(crate) fn glibc_of(facts: &ImageFacts) -> Option<String> {
 }
 
 /// The conda platform and glibc of a built image.
-fn image_target(reference: &str, registry: bool) -> anyhow::Result<(String, Option<String>)> {
-    let facts = inspect(reference, registry)?;
+fn image_target(
+    session: &Session,
+    reference: &str,
+    registry: bool,
+) -> anyhow::Result<(String, Option<String>)> {
+    let facts = inspect(session, reference, registry)?;
     Ok((conda_platform(&facts).to_string(), glibc_of(&facts)))
 }
 
@@ -200,16 +205,17 @@ fn pip_requirements(environment: &Path, entries: &[String]) -> String {
 /// exactly the lock (and, with `--base`, its base's packages).
 fn check_image(
     options: &LockRunSettings,
+    session: &Session,
     output: &Path,
     image: &str,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let lock = strata_conda::read_lock(output)
         .with_context(|| format!("cannot check `{image}` against its lock"))?;
-    let facts = inspect(image, options.registry)?;
+    let facts = inspect(session, image, options.registry)?;
     let base: std::collections::BTreeSet<String> = match &lock.header.base {
         Some(base) => {
-            let base_facts = inspect(base, options.registry)?;
+            let base_facts = inspect(session, base, options.registry)?;
             base_facts
                 .conda
                 .iter()
@@ -320,6 +326,7 @@ fn check_image(
 
 pub fn lock_environment(
     options: &LockRunSettings,
+    session: &Session,
     environment: &Path,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
@@ -331,7 +338,7 @@ pub fn lock_environment(
         .clone()
         .unwrap_or_else(|| environment.with_extension("lock"));
     if let (true, Some(image)) = (options.check, options.image.as_deref()) {
-        return check_image(options, &output, image, printer);
+        return check_image(options, session, &output, image, printer);
     }
     let existing = strata_conda::read_lock(&output).ok();
     let base = options
@@ -339,7 +346,7 @@ pub fn lock_environment(
         .clone()
         .or_else(|| existing.as_ref().and_then(|lock| lock.header.base.clone()))
         .map(|base| -> anyhow::Result<_> {
-            let facts = inspect(&base, options.registry)?;
+            let facts = inspect(session, &base, options.registry)?;
             let packages = installed_packages(choose_environment(&facts, None)?);
             Ok((base, packages))
         })
@@ -347,7 +354,7 @@ pub fn lock_environment(
     let image = options
         .image
         .as_deref()
-        .map(|image| image_target(image, options.registry))
+        .map(|image| image_target(session, image, options.registry))
         .transpose()?;
     let platform = options
         .platform
@@ -379,7 +386,7 @@ pub fn lock_environment(
         base: base.map(|(image, packages)| (strata_conda::BaseOrigin::Image(image), packages)),
         regenerate: None,
     };
-    let drifted = run_environment(options, environment, &settings, printer)?;
+    let drifted = run_environment(options, session, environment, &settings, printer)?;
     Ok(if drifted {
         ExitStatus::Problems
     } else {
@@ -390,11 +397,16 @@ pub fn lock_environment(
 /// Lock (or check) one environment and its `pip:` section, and report; whether either drifted.
 pub(crate) fn run_environment(
     options: &LockRunSettings,
+    session: &Session,
     environment: &Path,
     settings: &strata_conda::CondaLockSettings,
     printer: &Printer,
 ) -> anyhow::Result<bool> {
-    let client = strata_conda::RepodataClient::new(cache_root().join("conda"), options.offline)?;
+    let client = strata_conda::RepodataClient::new(
+        session.caches().conda_channels(),
+        options.offline,
+        session.handle()?,
+    )?;
     // One lock is two files when the environment has a `pip:` section: both are written, or
     // neither is (a `pip:` section that cannot be locked puts the conda lock back).
     let pip_output = pip_lock_path(&settings.output);
@@ -463,7 +475,14 @@ pub(crate) fn run_environment(
         };
         printer.data(&format!("{}\n", serde_json::to_string(&report)?));
     }
-    let pip_drifted = match lock_pip_section(options, environment, settings, &locked, printer) {
+    let pip_drifted = match lock_pip_section(
+        options,
+        session,
+        environment,
+        settings,
+        &locked,
+        printer,
+    ) {
         Ok(drifted) => drifted,
         Err(error) => {
             if !options.check {
@@ -587,6 +606,7 @@ fn pathdiff(path: &Path, directory: &Path) -> String {
 /// Whether it drifted.
 fn lock_pip_section(
     options: &LockRunSettings,
+    session: &Session,
     environment: &Path,
     settings: &strata_conda::CondaLockSettings,
     locked: &strata_conda::Locked,
@@ -630,5 +650,5 @@ fn lock_pip_section(
         requirements_text: Some(pip_requirements(environment, &entries)),
         command: Some(format!("strata lock {}", environment.display())),
     };
-    run_one(&pip_settings, options, printer)
+    run_one(&pip_settings, options, session, printer)
 }

@@ -16,6 +16,7 @@ use crate::exit_status::ExitStatus;
 use crate::output::counted;
 use crate::printer::Printer;
 use crate::settings::FreezeSettings;
+use strata_session::Session;
 
 /// Bumped when a field of `freeze --json` changes meaning or disappears.
 pub const FREEZE_SCHEMA_VERSION: u32 = 1;
@@ -35,8 +36,12 @@ struct FreezeReport<'a> {
     warnings: &'a [String],
 }
 
-pub fn freeze(settings: &FreezeSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let facts = inspect(&settings.image, settings.registry)?;
+pub fn freeze(
+    settings: &FreezeSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let facts = inspect(session, &settings.image, settings.registry)?;
     let environment = choose_environment(&facts, settings.env.as_deref())?;
     let packages = installed_packages(environment);
     let platform = packages
@@ -89,13 +94,14 @@ pub fn freeze(settings: &FreezeSettings, printer: &Printer) -> anyhow::Result<Ex
             let pip_target = PipTarget {
                 platform: &platform,
                 glibc: glibc.as_deref(),
+                output: &path,
             };
             lock_pip_pins(
                 settings,
+                session,
                 &facts,
                 environment,
                 &pip_pins,
-                &path,
                 &pip_target,
                 printer,
             )?;
@@ -139,21 +145,23 @@ pub fn freeze(settings: &FreezeSettings, printer: &Printer) -> anyhow::Result<Ex
 
 /// Lock the pins pip installed, for the environment's Python, with conda's Python
 /// distributions held fixed: the same lock `strata lock` writes for a `pip:` section.
-/// The conda platform and glibc pip's packages are locked for.
+/// The conda platform and glibc pip's packages are locked for, and the lock written.
 struct PipTarget<'a> {
     platform: &'a str,
     glibc: Option<&'a str>,
+    output: &'a std::path::Path,
 }
 
 fn lock_pip_pins(
     settings: &FreezeSettings,
+    session: &Session,
     facts: &strata_inspect::ImageFacts,
     environment: &strata_inspect::CondaEnvironment,
     pins: &[String],
-    output: &std::path::Path,
     pip_target: &PipTarget<'_>,
     printer: &Printer,
 ) -> anyhow::Result<()> {
+    let output = pip_target.output;
     let python = environment
         .packages
         .iter()
@@ -202,7 +210,7 @@ fn lock_pip_pins(
             output.with_extension("").with_extension("lock").display()
         )),
     };
-    let client = client(settings.offline)?;
+    let client = client(session, settings.offline)?;
     let outcome = strata_pylock::lock(&lock_settings, &client).with_context(|| {
         format!(
             "cannot lock what pip installed into {} of `{}`",

@@ -11,7 +11,6 @@ use strata_cli::InitArgs;
 use strata_repo::{Config, LayoutKind, ParentSetting, RepoError, TreeConfig, CONFIG_FILE};
 
 use crate::exit_status::ExitStatus;
-use crate::output::write_atomically;
 use crate::printer::Printer;
 
 /// The file a tree's per-image versions are looked for in (heasarc's `build.py` reads it).
@@ -117,7 +116,7 @@ pub fn init(arguments: &InitArgs, printer: &Printer) -> anyhow::Result<ExitStatu
     if arguments.dry_run {
         printer.data(&text);
     } else {
-        write_atomically(&path, text.as_bytes())?;
+        strata_fs::write_atomically(&path, text.as_bytes())?;
         printer.info(&format!("wrote `{}`", path.display()));
     }
     for ambiguity in &ambiguities {

@@ -24,17 +24,12 @@ use crate::output::counted;
 use crate::output::write_output;
 use crate::printer::Printer;
 use crate::settings::{DiffSettings, InspectSettings};
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
+use strata_session::Session;
 
 /// The facts of one image, from the engine or (`registry`) its registry; `platform` picks one
 /// platform of a multi-platform tag (locally: checks the image is that platform's).
 async fn facts_of(
+    session: &Session,
     reference: &str,
     registry: bool,
     engine: Option<&DockerEngine>,
@@ -50,7 +45,7 @@ async fn facts_of(
     let facts = match (registry, engine) {
         (true, _) => {
             strata_inspect::inspect_registry_platform(
-                &strata_registry::RegistryClient::new(),
+                session.registry(),
                 reference,
                 wanted.as_ref(),
                 cache,
@@ -75,23 +70,28 @@ async fn facts_of(
     Ok(facts)
 }
 
-pub fn inspect(settings: &InspectSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let cache = LayerCache::new(&crate::settings::cache_root());
-    let facts = runtime()?.block_on(async {
+pub fn inspect(
+    settings: &InspectSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let cache = session.caches().layers();
+    let facts = session.block_on(async {
         let engine = if settings.registry {
             None
         } else {
-            Some(DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?)
+            Some(session.engine(strata_engine::BuilderKind::BuildKit).await?)
         };
         facts_of(
+            session,
             &settings.image,
             settings.registry,
-            engine.as_ref(),
+            engine.as_deref(),
             &cache,
             settings.platform.as_deref(),
         )
         .await
-    })?;
+    })??;
     for warning in &facts.warnings {
         printer.warn(warning);
     }
@@ -231,39 +231,45 @@ fn summary(facts: &ImageFacts) -> String {
     output
 }
 
-pub fn diff(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn diff(
+    settings: &DiffSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     if settings.files {
-        return diff_files(settings, printer);
+        return diff_files(settings, session, printer);
     }
     if settings.platforms {
-        return diff_platforms(settings, printer);
+        return diff_platforms(settings, session, printer);
     }
-    let cache = LayerCache::new(&crate::settings::cache_root());
-    let (before, after) = runtime()?.block_on(async {
+    let cache = session.caches().layers();
+    let (before, after) = session.block_on(async {
         let engine = if settings.registry {
             None
         } else {
-            Some(DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?)
+            Some(session.engine(strata_engine::BuilderKind::BuildKit).await?)
         };
         let platform = settings.platform.as_deref();
         let before = facts_of(
+            session,
             &settings.before,
             settings.registry,
-            engine.as_ref(),
+            engine.as_deref(),
             &cache,
             platform,
         )
         .await?;
         let after = facts_of(
+            session,
             &settings.after,
             settings.registry,
-            engine.as_ref(),
+            engine.as_deref(),
             &cache,
             platform,
         )
         .await?;
         anyhow::Ok((before, after))
-    })?;
+    })??;
     let changes = strata_inspect::diff(&before, &after);
     if settings.json {
         let report = DiffReport {
@@ -347,11 +353,15 @@ struct PlatformsReport<'a> {
 
 /// `diff --platforms IMAGE`: every platform of a multi-platform tag, read from its registry, and
 /// the packages not the same on all of them.
-fn diff_platforms(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let cache = LayerCache::new(&crate::settings::cache_root());
+fn diff_platforms(
+    settings: &DiffSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let cache = session.caches().layers();
     let reference = &settings.before;
-    let images = runtime()?.block_on(async {
-        let client = strata_registry::RegistryClient::new();
+    let images = session.block_on(async {
+        let client = session.registry();
         let parsed = strata_registry::parse_reference(reference)?;
         let manifest = client
             .manifest(&parsed)
@@ -372,7 +382,7 @@ fn diff_platforms(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<
                 continue;
             }
             let facts = strata_inspect::inspect_registry_platform(
-                &client,
+                client,
                 reference,
                 Some(&platform),
                 &cache,
@@ -382,7 +392,7 @@ fn diff_platforms(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<
             images.push((platform.to_string(), facts));
         }
         anyhow::Ok(images)
-    })?;
+    })??;
     let platforms: Vec<String> = images
         .iter()
         .map(|(platform, _)| platform.clone())
@@ -440,10 +450,14 @@ type ImageLayers = (
     Vec<Option<String>>,
 );
 
-async fn layers_of(reference: &str, engine: Option<&DockerEngine>) -> anyhow::Result<ImageLayers> {
+async fn layers_of(
+    session: &Session,
+    reference: &str,
+    engine: Option<&DockerEngine>,
+) -> anyhow::Result<ImageLayers> {
     use strata_engine::Engine;
     let Some(engine) = engine else {
-        let client = strata_registry::RegistryClient::new();
+        let client = session.registry();
         let parsed = strata_registry::parse_reference(reference)?;
         let image = client.image(&parsed, None).await?;
         let mut layers = Vec::new();
@@ -482,21 +496,25 @@ struct FileDiffReport<'a> {
 }
 
 /// `strata diff --files`.
-fn diff_files(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let (before, after) = runtime()?.block_on(async {
+fn diff_files(
+    settings: &DiffSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let (before, after) = session.block_on(async {
         let engine = if settings.registry {
             None
         } else {
-            Some(DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?)
+            Some(session.engine(strata_engine::BuilderKind::BuildKit).await?)
         };
-        let before = layers_of(&settings.before, engine.as_ref())
+        let before = layers_of(session, &settings.before, engine.as_deref())
             .await
             .with_context(|| format!("cannot read `{}`", settings.before))?;
-        let after = layers_of(&settings.after, engine.as_ref())
+        let after = layers_of(session, &settings.after, engine.as_deref())
             .await
             .with_context(|| format!("cannot read `{}`", settings.after))?;
         anyhow::Ok((before, after))
-    })?;
+    })??;
     let layers = strata_reproducible::compare_layers(&before.0, &after.0, &after.1);
     if settings.json {
         let report = FileDiffReport {
@@ -507,7 +525,7 @@ fn diff_files(settings: &DiffSettings, printer: &Printer) -> anyhow::Result<Exit
         };
         printer.data(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     } else {
-        printer.data(&crate::commands::reproducible::render_layers(&layers));
+        printer.data(&strata_reproducible::render_layers(&layers));
         let files: usize = layers.iter().map(|layer| layer.files.len()).sum();
         printer.info(&format!(
             "{} of {} layers differ, {files} paths",

@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Serialize;
 use strata_lint::{
-    repository_targets, Finding, ImageContext, LintError, LintOptions, Linter, Severity, Target,
-    RULES,
+    configured_linter, lint_targets, render_finding, repository_targets, Finding, ImageContext,
+    LintError, Severity, Target, RULES,
 };
-use strata_repo::{Config, RepoError, SourceSpan};
+use strata_repo::{Config, RepoError};
 
 use crate::exit_status::ExitStatus;
-use crate::output::write_atomically;
 use crate::printer::Printer;
 use crate::settings::{LintOutput, LintSettings};
 
@@ -141,89 +140,6 @@ fn as_part_of_repository(file: &Path) -> Option<(Target, Config)> {
     None
 }
 
-/// The rules `[lint]` and the command line select.
-pub(crate) fn linter(
-    settings: &LintSettings,
-    config: &Config,
-) -> anyhow::Result<(Linter, Severity)> {
-    let lint = &config.lint;
-    let select = if settings.select.is_empty() {
-        lint.select.clone()
-    } else {
-        settings.select.clone()
-    };
-    let mut ignore = lint.ignore.clone();
-    ignore.extend(settings.ignore.iter().cloned());
-    let options = LintOptions {
-        select,
-        ignore,
-        severities: lint.severity.clone(),
-        strict: settings.strict || lint.strict,
-    };
-    let linter = Linter::new(&options).with_context(|| {
-        format!(
-            "in the lint settings of `{}` or the command line",
-            config.display_path().display()
-        )
-    })?;
-    let fail_level = match (settings.fail_level, &lint.fail_level) {
-        (Some(level), _) => level,
-        (None, Some(configured)) => Severity::parse(configured).ok_or_else(|| {
-            anyhow::anyhow!(
-                "`{}`: `[lint] fail-level = \"{configured}\"` is not a severity: expected `error`, `warning` or `info`",
-                config.display_path().display()
-            )
-        })?,
-        (None, None) => Severity::Warning,
-    };
-    Ok((linter, fail_level))
-}
-
-fn read_text(path: &Path) -> Result<String, LintError> {
-    Ok(strata_fs::read_text(path)?)
-}
-
-/// Lint targets (fixing them first with `fix`); returns the findings and how many were fixed.
-pub(crate) fn lint_targets(
-    linter: &Linter,
-    targets: &[Target],
-    fix: bool,
-) -> anyhow::Result<(Vec<Finding>, usize)> {
-    let mut findings = Vec::new();
-    let mut fixed = 0;
-    for target in targets {
-        let mut text = read_text(&target.path)?;
-        if fix {
-            let (rewritten, count) =
-                linter.fix(&target.display, &text, &target.context, &target.ignore)?;
-            if rewritten != text {
-                write_atomically(&target.path, rewritten.as_bytes())?;
-                text = rewritten;
-            }
-            fixed += count;
-        }
-        findings.extend(linter.lint(&target.display, &text, &target.context, &target.ignore)?);
-    }
-    Ok((findings, fixed))
-}
-
-/// A finding as text: the rule and message, the place with the line shown, what to do.
-pub(crate) fn render_finding(finding: &Finding) -> String {
-    let location = SourceSpan {
-        path: PathBuf::from(&finding.file),
-        line: finding.line,
-        column: Some(finding.column),
-        line_text: finding.source_line.clone(),
-        cut: finding.source_cut,
-    };
-    let gutter = " ".repeat(finding.line.to_string().len());
-    let fixable = if finding.fixable { " (--fix)" } else { "" };
-    format!(
-        "{}[{}]: {}\n{location}\n{gutter} = fix{fixable}: {}\n",
-        finding.severity, finding.rule, finding.message, finding.fix
-    )
-}
-
 pub fn lint(settings: &LintSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
     if settings.list_rules {
         return Ok(list_rules(settings, printer));
@@ -253,7 +169,7 @@ pub fn lint(settings: &LintSettings, printer: &Printer) -> anyhow::Result<ExitSt
         printer.warn(warning);
     }
     let linted = collected.and_then(|(targets, config)| {
-        let (linter, fail_level) = linter(settings, &config)?;
+        let (linter, fail_level) = configured_linter(&settings.rules(), &config)?;
         let (findings, fixed) = lint_targets(&linter, &targets, settings.fix)?;
         Ok((targets, fail_level, findings, fixed))
     });

@@ -13,25 +13,30 @@ use strata_pylock::{ClientOptions, IndexClient, LockOutcome, LockSettings, Targe
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::{cache_root, FetchSettings, LockCommandSettings, LockRunSettings};
+use crate::settings::{FetchSettings, LockCommandSettings, LockRunSettings};
+use strata_session::Session;
 
 /// The default platform when neither a flag, an image nor an existing lock says.
 const DEFAULT_PLATFORM: &str = "manylinux_2_28_x86_64";
 
-pub fn lock(settings: &LockCommandSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn lock(
+    settings: &LockCommandSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     match settings {
-        LockCommandSettings::Fetch(fetch_settings) => fetch(fetch_settings, printer),
+        LockCommandSettings::Fetch(fetch_settings) => fetch(fetch_settings, session, printer),
         LockCommandSettings::Lock(options) => match &options.requirements {
             Some(requirements) if is_environment_file(requirements) => {
-                crate::commands::conda::lock_environment(options, requirements, printer)
+                crate::commands::conda::lock_environment(options, session, requirements, printer)
             }
-            Some(requirements) => lock_one(options, requirements.clone(), printer),
+            Some(requirements) => lock_one(options, session, requirements.clone(), printer),
             None => match lone_lock(&options.repository) {
                 Some(file) if is_environment_file(&file) => {
-                    crate::commands::conda::lock_environment(options, &file, printer)
+                    crate::commands::conda::lock_environment(options, session, &file, printer)
                 }
-                Some(file) => lock_one(options, file, printer),
-                None => lock_repository(options, printer),
+                Some(file) => lock_one(options, session, file, printer),
+                None => lock_repository(options, session, printer),
             },
         },
     }
@@ -59,9 +64,10 @@ fn lone_lock(directory: &Path) -> Option<PathBuf> {
     })
 }
 
-pub fn client(offline: bool) -> anyhow::Result<IndexClient> {
+pub fn client(session: &Session, offline: bool) -> anyhow::Result<IndexClient> {
     Ok(IndexClient::new(ClientOptions {
-        cache_dir: Some(cache_root().join("pylock")),
+        runtime: session.handle()?,
+        cache_dir: Some(session.caches().package_index()),
         offline,
         concurrency: 32,
     })?)
@@ -157,30 +163,26 @@ struct ImageTarget {
     platform: String,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-pub fn inspect(reference: &str, registry: bool) -> anyhow::Result<strata_inspect::ImageFacts> {
-    let cache = strata_inspect::LayerCache::new(&cache_root());
-    runtime()?.block_on(async {
+pub fn inspect(
+    session: &Session,
+    reference: &str,
+    registry: bool,
+) -> anyhow::Result<strata_inspect::ImageFacts> {
+    let cache = session.caches().layers();
+    session.block_on(async {
         let facts = if registry {
-            strata_inspect::inspect_registry(reference, &cache).await
+            strata_inspect::inspect_registry_with(session.registry(), reference, &cache).await
         } else {
-            let engine =
-                strata_engine::DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?;
-            strata_inspect::inspect_local(&engine, reference, &cache).await
+            let engine = session.engine(strata_engine::BuilderKind::BuildKit).await?;
+            strata_inspect::inspect_local(&*engine, reference, &cache).await
         };
         facts.with_context(|| format!("cannot inspect `{reference}`"))
-    })
+    })?
 }
 
 /// The interpreter, C library and architecture of a built image.
-fn image_target(reference: &str, registry: bool) -> anyhow::Result<ImageTarget> {
-    let facts = inspect(reference, registry)?;
+fn image_target(session: &Session, reference: &str, registry: bool) -> anyhow::Result<ImageTarget> {
+    let facts = inspect(session, reference, registry)?;
     let python = facts
         .python
         .default
@@ -206,10 +208,11 @@ type BaseSources = Vec<(String, String)>;
 /// What the base image's default interpreter imports (normalized name to version), and where
 /// each comes from, in its `sys.path` order: the first directory holding a distribution wins.
 fn base_distributions(
+    session: &Session,
     reference: &str,
     registry: bool,
 ) -> anyhow::Result<(BTreeMap<String, String>, BaseSources)> {
-    let facts = inspect(reference, registry)?;
+    let facts = inspect(session, reference, registry)?;
     let mut distributions = BTreeMap::new();
     let mut sources = Vec::new();
     for found in facts.python.importable() {
@@ -224,10 +227,11 @@ fn base_distributions(
 pub(crate) fn run_one(
     settings: &LockSettings,
     options: &LockRunSettings,
+    session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<bool> {
     let (check, json) = (options.check, options.json);
-    let client = client(options.offline)?;
+    let client = client(session, options.offline)?;
     let label = format!(
         "locking `{}` for {}",
         settings.requirements.display(),
@@ -333,6 +337,7 @@ pub enum LockResult {
 
 fn lock_one(
     options: &LockRunSettings,
+    session: &Session,
     requirements: PathBuf,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
@@ -343,7 +348,7 @@ fn lock_one(
     let image = options
         .image
         .as_deref()
-        .map(|image| image_target(image, options.registry))
+        .map(|image| image_target(session, image, options.registry))
         .transpose()?;
     let target = resolve_target(options, &output, image.as_ref())?;
     // `--base`, else the base the existing lock was made on (so `--check` needs no flags).
@@ -355,7 +360,7 @@ fn lock_one(
     };
     let (base, base_sources) = base_image
         .as_deref()
-        .map(|base| base_distributions(base, options.registry))
+        .map(|base| base_distributions(session, base, options.registry))
         .transpose()?
         .unwrap_or_default();
     let settings = LockSettings {
@@ -372,7 +377,7 @@ fn lock_one(
         requirements_text: None,
         command: None,
     };
-    let drifted = run_one(&settings, options, printer)?;
+    let drifted = run_one(&settings, options, session, printer)?;
     Ok(if drifted {
         ExitStatus::Problems
     } else {
@@ -382,7 +387,11 @@ fn lock_one(
 
 /// Every image of the repository with `[images.NAME.lock]`, parents first; an image's lock keeps
 /// what its parent's lock (and the parent's base) installs.
-fn lock_repository(options: &LockRunSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+fn lock_repository(
+    options: &LockRunSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let repository = strata_repo::open(&options.repository)
         .with_context(|| format!("cannot read the image repository at `{}`", options.repository.display()))
         .context("give a requirements file, or run in a repository whose `strata.toml` configures `[images.NAME.lock]`")?;
@@ -414,9 +423,14 @@ fn lock_repository(options: &LockRunSettings, printer: &Printer) -> anyhow::Resu
         if let Some((environment, settings)) =
             crate::commands::conda::layer_conda_settings(&repository, id, options)?
         {
-            any_drift |=
-                crate::commands::conda::run_environment(options, &environment, &settings, printer)
-                    .with_context(|| format!("in image `{}`", repository.layers[id].name))?;
+            any_drift |= crate::commands::conda::run_environment(
+                options,
+                session,
+                &environment,
+                &settings,
+                printer,
+            )
+            .with_context(|| format!("in image `{}`", repository.layers[id].name))?;
         }
         let Some(settings) = layer_lock_settings(
             &repository,
@@ -431,7 +445,7 @@ fn lock_repository(options: &LockRunSettings, printer: &Printer) -> anyhow::Resu
         else {
             continue;
         };
-        any_drift |= run_one(&settings, options, printer)
+        any_drift |= run_one(&settings, options, session, printer)
             .with_context(|| format!("in image `{}`", repository.layers[id].name))?;
     }
     Ok(if any_drift {
@@ -532,8 +546,12 @@ pub fn layer_lock_settings(
     }))
 }
 
-fn fetch(arguments: &FetchSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let client = client(arguments.offline)?;
+fn fetch(
+    arguments: &FetchSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let client = client(session, arguments.offline)?;
     let written = with_progress(&client, printer, "downloading", || {
         strata_pylock::fetch(&arguments.lock, &arguments.directory, &client)
     })

@@ -10,14 +10,15 @@ use serde::Serialize;
 use strata_plan::Reason;
 use strata_registry::{parse_reference, RegistryClient};
 use strata_repo::{pin_file, Git, ImageReference, LayoutKind, OrphanedVersion, PinFile, RepoError};
+use strata_select::{published_orphans, registry_comparison, tag_namespace, SelectRequest};
+use strata_session::Session;
 
 use crate::commands::lock::{
     client as index_client, default_output, layer_lock_settings, LockDefaults,
 };
-use crate::commands::plan::{published_orphans, registry_comparison, tag_namespace};
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::{cache_root, ChangeSource, OutdatedSettings, SelectSettings};
+use crate::settings::OutdatedSettings;
 
 /// Bumped when a field of `outdated --json` changes meaning or disappears.
 pub const OUTDATED_SCHEMA_VERSION: u32 = 1;
@@ -70,7 +71,11 @@ impl Report {
     }
 }
 
-pub fn outdated(settings: &OutdatedSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn outdated(
+    settings: &OutdatedSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let repository = match strata_repo::open(&settings.path) {
         Ok(repository) => Some(repository),
         Err(RepoError::NotFound { .. }) if settings.path.is_dir() => None,
@@ -81,11 +86,6 @@ pub fn outdated(settings: &OutdatedSettings, printer: &Printer) -> anyhow::Resul
             )))
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let client = RegistryClient::new();
 
     let files = match &repository {
         Some(repository) => repository.pin_files()?,
@@ -95,16 +95,16 @@ pub fn outdated(settings: &OutdatedSettings, printer: &Printer) -> anyhow::Resul
         None => Vec::new(),
     };
     let spinner = printer.spinner("comparing pinned bases with their tags");
-    let bases = runtime.block_on(moved_bases(&client, &files));
+    let bases = session.block_on(moved_bases(session, &files))?;
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
     let bases = bases?;
 
-    let locks = outdated_locks(settings, repository.as_ref(), printer)?;
+    let locks = outdated_locks(settings, session, repository.as_ref(), printer)?;
 
     let (images, orphans) = match &repository {
-        Some(repository) => published_state(settings, repository)?,
+        Some(repository) => published_state(settings, session, repository, printer)?,
         None => (Vec::new(), Vec::new()),
     };
     let report = Report {
@@ -137,8 +137,9 @@ pub fn outdated(settings: &OutdatedSettings, printer: &Printer) -> anyhow::Resul
 
 /// Pins whose tag moved, with the packages that changed between the two images (read from
 /// the registry with `inspect`'s machinery; layers are cached, so a second run reads nothing).
-async fn moved_bases(client: &RegistryClient, files: &[PinFile]) -> anyhow::Result<Vec<MovedBase>> {
-    let cache = strata_inspect::LayerCache::new(&cache_root());
+async fn moved_bases(session: &Session, files: &[PinFile]) -> anyhow::Result<Vec<MovedBase>> {
+    let client: &RegistryClient = session.registry();
+    let cache = session.caches().layers();
     let mut moved = Vec::new();
     for file in files {
         for site in &file.sites {
@@ -189,6 +190,7 @@ async fn moved_bases(client: &RegistryClient, files: &[PinFile]) -> anyhow::Resu
 /// `[images.NAME.lock]` of a repository, or a directory's `requirements.lock`.
 fn outdated_locks(
     settings: &OutdatedSettings,
+    session: &Session,
     repository: Option<&strata_repo::Repository>,
     printer: &Printer,
 ) -> anyhow::Result<Vec<OutdatedLock>> {
@@ -228,7 +230,7 @@ fn outdated_locks(
     if all_settings.is_empty() {
         return Ok(Vec::new());
     }
-    let client = index_client(settings.offline)?;
+    let client = index_client(session, settings.offline)?;
     let spinner = printer.spinner("looking for newer releases of locked packages");
     let mut locks = Vec::new();
     for lock in all_settings {
@@ -285,34 +287,41 @@ fn lone_lock(
 /// Published images against the repository, and orphaned versions (history and registry).
 fn published_state(
     settings: &OutdatedSettings,
+    session: &Session,
     repository: &strata_repo::Repository,
+    printer: &Printer,
 ) -> anyhow::Result<(Vec<ChangedImage>, Vec<OrphanedVersion>)> {
     let git = Git::new(&settings.path);
-    let mut orphans = repository.orphaned_versions(&git).unwrap_or_default();
+    let mut orphans = match repository.orphaned_versions(&git) {
+        Ok(orphans) => orphans,
+        Err(error) => {
+            // The rest of the report does not need the history: say what is missing.
+            printer.warn(&format!(
+                "orphaned versions are not checked: {}",
+                strata_repo::join_chain(&error, ": ")
+            ));
+            Vec::new()
+        }
+    };
     let repo = tag_namespace(settings.repo.as_deref(), repository);
     if repo.is_empty() {
         // Bare names are no registry's: nothing published to compare with.
         return Ok((Vec::new(), orphans));
     }
     if repository.layouts.contains(&LayoutKind::Sciserver) {
-        published_orphans(repository, &repo, &mut orphans)?;
+        published_orphans(session, repository, &repo, &mut orphans)?;
     }
     let commit = git.commit_info()?;
-    let select = SelectSettings {
-        root: settings.path.clone(),
-        all: true,
-        since: ChangeSource::Registry,
-        include: Vec::new(),
-        ignore: Vec::new(),
-        untracked: false,
-        repo: Some(repo.clone()),
-        allow_orphan: true,
-        build_args: std::collections::BTreeMap::new(),
-        platform: None,
-    };
+    let select = SelectRequest::everything_against_registry(settings.path.clone(), repo.clone());
     let source_url = git.remote_url();
-    let comparison =
-        registry_comparison(&select, repository, &commit, &repo, source_url.as_deref())?;
+    let comparison = registry_comparison(
+        session,
+        &select,
+        repository,
+        &commit,
+        &repo,
+        source_url.as_deref(),
+    )?;
     let images = comparison
         .images
         .into_iter()

@@ -8,13 +8,13 @@ use anyhow::Context;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use strata_dockerfile::{apply_edits, Edit, ReferenceKind};
-use strata_registry::{parse_reference, RegistryClient};
+use strata_registry::parse_reference;
 use strata_repo::{pin_file, pinned_reference, ImageReference, PinFile, PinSite, RepoError};
 
 use crate::exit_status::ExitStatus;
-use crate::output::write_atomically;
 use crate::printer::Printer;
 use crate::settings::PinSettings;
+use strata_session::Session;
 
 /// Bumped when a field of `pin --json` changes meaning or disappears.
 pub const PIN_SCHEMA_VERSION: u32 = 1;
@@ -102,20 +102,20 @@ fn pin_files(path: &Path) -> anyhow::Result<Vec<PinFile>> {
     }
 }
 
-pub fn pin(settings: &PinSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn pin(
+    settings: &PinSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let files = pin_files(&settings.path)?;
     let wanted: BTreeSet<String> = files
         .iter()
         .flat_map(|file| &file.sites)
         .filter_map(|site| tag_reference(&site.reference))
         .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let spinner = printer.spinner(&format!("resolving {} image tag(s)", wanted.len()));
-    let client = RegistryClient::new();
-    let resolved: anyhow::Result<BTreeMap<String, String>> = runtime.block_on(async {
+    let client = session.registry();
+    let resolved: anyhow::Result<BTreeMap<String, String>> = session.block_on(async {
         futures_util::stream::iter(wanted)
             .map(|reference| {
                 let client = client.clone();
@@ -133,7 +133,7 @@ pub fn pin(settings: &PinSettings, printer: &Printer) -> anyhow::Result<ExitStat
             .buffer_unordered(8)
             .try_collect()
             .await
-    });
+    })?;
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
@@ -160,7 +160,7 @@ pub fn pin(settings: &PinSettings, printer: &Printer) -> anyhow::Result<ExitStat
         if !edits.is_empty() {
             let edits: Vec<Edit> = edits.into_values().collect();
             let text = apply_edits(&file.text, &edits);
-            write_atomically(&file.path, text.as_bytes())?;
+            strata_fs::write_atomically(&file.path, text.as_bytes())?;
             written.push(file.display.clone());
         }
     }

@@ -8,14 +8,14 @@ use strata_build::{record_promotions, PromotionRecord};
 use strata_plan::{Build, BuildKind, Plan};
 use strata_registry::{
     parse_reference, repository_name, with_tag, PromoteOutcome, Promotion, PromotionResult,
-    Reference, RegistryClient,
+    Reference,
 };
 use strata_repo::Repository;
 
-use crate::commands::plan::{make_plan, open_and_plan};
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
 use crate::settings::{ChangeSource, PromoteMode, PromoteSettings, SelectSettings};
+use strata_session::Session;
 
 /// Bumped when a field of `promote --json` changes meaning or disappears.
 pub const PROMOTE_SCHEMA_VERSION: u32 = 1;
@@ -32,18 +32,23 @@ struct Planned {
     history: Option<String>,
 }
 
-pub fn promote(settings: &PromoteSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn promote(
+    settings: &PromoteSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let planned = match &settings.mode {
         PromoteMode::References {
             source,
             targets,
             repo,
-        } => by_references(settings, source, targets, repo.as_deref(), printer)?,
+        } => by_references(settings, session, source, targets, repo.as_deref(), printer)?,
         PromoteMode::Plan { select, tags } => {
             if let Some(bad) = tags.iter().find(|tag| !is_bare_tag(tag)) {
                 anyhow::bail!("`--tag {bad}` must be a bare tag (letters, digits, `_`, `.`, `-`), applied in each image's own repository");
             }
-            let (repository, plan) = make_plan(select, printer)?;
+            let (repository, plan) = strata_select::open_and_plan(session, select)?;
+            printer.warn_each(&repository.warnings);
             by_plan(&repository, &plan, tags)?
         }
     };
@@ -51,18 +56,13 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> anyhow::Result<
         printer.info("nothing to promote: the plan has no final images");
         return Ok(ExitStatus::Success);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let client = RegistryClient::new();
     let promotions: Vec<Promotion> = planned.iter().map(|item| item.promotion.clone()).collect();
     let spinner = printer.spinner(&format!("promoting {} tag(s)", promotions.len()));
-    let results = runtime.block_on(strata_registry::promote(
-        &client,
+    let results = session.block_on(strata_registry::promote(
+        session.registry(),
         &promotions,
         settings.force,
-    ));
+    ))?;
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
@@ -114,13 +114,14 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> anyhow::Result<
 /// `SOURCE TAG…`: bare tags stay in the source's repository.
 fn by_references(
     settings: &PromoteSettings,
+    session: &Session,
     source: &str,
     targets: &[String],
     repo: Option<&str>,
     printer: &Printer,
 ) -> anyhow::Result<Vec<Planned>> {
     let source_reference = parse_reference(source)?;
-    let history = history_owner(settings, &source_reference, repo, printer);
+    let history = history_owner(settings, session, &source_reference, repo, printer);
     targets
         .iter()
         .map(|target| {
@@ -158,6 +159,7 @@ fn is_bare_tag(text: &str) -> bool {
 /// not searched for Dockerfiles: a promotion given registry references reads no working tree.
 fn history_owner(
     settings: &PromoteSettings,
+    session: &Session,
     source: &Reference,
     repo: Option<&str>,
     printer: &Printer,
@@ -186,13 +188,13 @@ fn history_owner(
         build_args: std::collections::BTreeMap::new(),
         platform: None,
     };
-    let plan = match open_and_plan(&select) {
+    let plan = match strata_select::open_and_plan(session, &select) {
         Ok((_, plan)) => plan,
         Err(error) => {
             printer.warn(&format!(
                 "the promotion is recorded in no history: the image repository `{}` cannot be planned: {}",
                 settings.root.display(),
-                strata_repo::join_chain(error.as_ref(), ": ")
+                strata_repo::join_chain(&error, ": ")
             ));
             return None;
         }

@@ -1,16 +1,10 @@
 //! `strata test`: run the selected images' tests against the images built on this engine.
 
-use std::path::Path;
-use std::sync::Arc;
-
-use anyhow::Context;
-use strata_build::{run_image_tests, BuildEvent, TestResult, TestTarget};
-use strata_engine::{DockerEngine, Engine};
+use strata_build::{test_built_images, tests_summary, write_junit, BuildEvent, TestResult};
 use strata_plan::Build;
+use strata_session::Session;
 
-use crate::commands::plan::make_plan;
 use crate::exit_status::ExitStatus;
-use crate::output::{counted, write_atomically};
 use crate::printer::Printer;
 use crate::settings::TestSettings;
 
@@ -20,8 +14,13 @@ pub const TEST_SCHEMA_VERSION: u32 = 1;
 /// Lines of a failed test's output shown on the terminal (all of it is in `--json`).
 const FAILED_OUTPUT_LINES: usize = 20;
 
-pub fn test(settings: &TestSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let (repository, plan) = make_plan(&settings.select, printer)?;
+pub fn test(
+    settings: &TestSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let (repository, plan) = strata_select::open_and_plan(session, &settings.select)?;
+    printer.warn_each(&repository.warnings);
     let builds: Vec<&Build> = plan
         .builds
         .iter()
@@ -34,11 +33,10 @@ pub fn test(settings: &TestSettings, printer: &Printer) -> anyhow::Result<ExitSt
         ));
         return Ok(ExitStatus::Success);
     }
-    let runtime = crate::commands::async_runtime()?;
-    let results = runtime.block_on(async {
-        let engine = Arc::new(DockerEngine::connect(strata_engine::BuilderKind::BuildKit).await?);
-        let permits = tokio::sync::Semaphore::new(settings.jobs.max(1));
-        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let cache = session.caches().layers();
+    let results = session.block_on(async {
+        let engine = session.engine(strata_engine::BuilderKind::BuildKit).await?;
         let report = async {
             while let Some(event) = receiver.recv().await {
                 if let BuildEvent::Tested {
@@ -62,34 +60,27 @@ pub fn test(settings: &TestSettings, printer: &Printer) -> anyhow::Result<ExitSt
                 }
             }
         };
-        let runs = async {
-            let runs = builds.iter().map(|build| {
-                let engine = Arc::clone(&engine);
-                let sender = sender.clone();
-                let permits = &permits;
-                let root = repository.root.clone();
-                async move { test_build(&*engine, &root, build, permits, &sender).await }
-            });
-            let results: Vec<Vec<TestResult>> = futures_util::future::join_all(runs).await;
-            drop(sender);
-            results
-        };
+        let runs = test_built_images(
+            engine,
+            &repository.root,
+            &builds,
+            settings.jobs,
+            Some(&cache),
+            sender,
+        );
         let (results, ()) = tokio::join!(runs, report);
-        anyhow::Ok(results.into_iter().flatten().collect::<Vec<_>>())
-    })?;
+        anyhow::Ok(results)
+    })??;
     if settings.json {
         let value = serde_json::json!({
             "schema_version": TEST_SCHEMA_VERSION,
             "results": results.iter().map(|result| {
-                let mut value = serde_json::to_value(result).unwrap_or_default();
+                let mut value = serde_json::to_value(result)?;
                 value["output"] = result.output.clone().into();
-                value
-            }).collect::<Vec<_>>(),
+                Ok(value)
+            }).collect::<serde_json::Result<Vec<_>>>()?,
         });
-        printer.data(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        ));
+        printer.data(&format!("{}\n", serde_json::to_string_pretty(&value)?));
     } else {
         for result in results.iter().filter(|result| !result.passed) {
             let lines: Vec<&str> = result.output.lines().collect();
@@ -117,73 +108,6 @@ pub fn test(settings: &TestSettings, printer: &Printer) -> anyhow::Result<ExitSt
     })
 }
 
-/// Test one build's image: the first of its tags this engine has (the build's own, else its
-/// moving tag).
-async fn test_build<E: Engine>(
-    engine: &E,
-    root: &Path,
-    build: &Build,
-    permits: &tokio::sync::Semaphore,
-    events: &tokio::sync::mpsc::UnboundedSender<BuildEvent>,
-) -> Vec<TestResult> {
-    let mut found = None;
-    let mut lookup_error = None;
-    for tag in &build.tags {
-        match engine.image(tag).await {
-            Ok(Some(image)) => {
-                found = Some((tag.clone(), image.id));
-                break;
-            }
-            Ok(None) => {}
-            Err(error) => {
-                lookup_error = Some(error.to_string());
-                break;
-            }
-        }
-    }
-    let Some((reference, image)) = found else {
-        let failure = lookup_error.unwrap_or_else(|| {
-            format!(
-                "not built: this engine has none of its tags ({}); run `strata build` first",
-                build.tags.join(", ")
-            )
-        });
-        return build
-            .tests
-            .iter()
-            .map(|test| {
-                let _ = events.send(BuildEvent::Tested {
-                    build: build.name.clone(),
-                    test: test.name.clone(),
-                    passed: false,
-                    seconds: 0.0,
-                    failure: Some(failure.clone()),
-                });
-                TestResult {
-                    build: build.name.clone(),
-                    test: test.name.clone(),
-                    declared_by: test.declared_by.clone(),
-                    kind: test.kind.as_str(),
-                    passed: false,
-                    exit_code: None,
-                    seconds: 0.0,
-                    failure: Some(failure.clone()),
-                    output: String::new(),
-                }
-            })
-            .collect();
-    };
-    let target = TestTarget {
-        build: &build.name,
-        image: &image,
-        reference: &reference,
-        cache: Some(&strata_inspect::LayerCache::new(
-            &crate::settings::cache_root(),
-        )),
-    };
-    run_image_tests(engine, root, &target, &build.tests, permits, events).await
-}
-
 fn results_table(results: &[TestResult]) -> String {
     let rows: Vec<[String; 5]> = results
         .iter()
@@ -198,23 +122,4 @@ fn results_table(results: &[TestResult]) -> String {
         })
         .collect();
     crate::table::render(["IMAGE", "TEST", "KIND", "RESULT", "TIME"], &rows)
-}
-
-/// `tests: 5 passed, 1 failed (3 images)`.
-pub fn tests_summary(results: &[TestResult]) -> String {
-    let passed = results.iter().filter(|result| result.passed).count();
-    let mut images: Vec<&str> = results.iter().map(|result| result.build.as_str()).collect();
-    images.sort_unstable();
-    images.dedup();
-    format!(
-        "tests: {passed} passed, {} failed ({})",
-        results.len() - passed,
-        counted(images.len(), "image", "images")
-    )
-}
-
-/// Write the results as `JUnit` XML, atomically.
-pub fn write_junit(path: &Path, results: &[TestResult]) -> anyhow::Result<()> {
-    let xml = strata_build::junit_report(results).context("cannot write the JUnit report")?;
-    write_atomically(path, xml.as_bytes())
 }

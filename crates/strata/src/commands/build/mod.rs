@@ -1,15 +1,16 @@
 //! `strata build`: run the plan on the engine, report progress, keep logs, summarise.
 
+mod reproducible;
+
 use std::sync::Arc;
 
 use anyhow::Context;
 use strata_build::{
-    emit_contexts, push_indexes, run_plan, BuildEvent, BuildResult, Engines, IndexPush, LogWriter,
-    Outcome, RunOptions,
+    emit_contexts, run_and_report, tests_summary, write_junit, BuildEvent, BuildResult, IndexPush,
+    Outcome, Reproducible, RunOptions, RunReporter,
 };
-use strata_engine::DockerEngine;
+use strata_session::Session;
 
-use crate::commands::plan::make_plan;
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
 use crate::reporters::BuildReporter;
@@ -18,8 +19,13 @@ use crate::settings::BuildSettings;
 /// Bumped when a field of the `--json` event stream changes meaning or disappears.
 pub const EVENTS_SCHEMA_VERSION: u32 = 1;
 
-pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let (repository, plan) = make_plan(&settings.select, printer)?;
+pub fn build(
+    settings: &BuildSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let (repository, plan) = strata_select::open_and_plan(session, &settings.select)?;
+    printer.warn_each(&repository.warnings);
     if let Some(directory) = &settings.emit_context {
         let written = emit_contexts(&repository, &plan, directory)
             .with_context(|| format!("cannot write build contexts to `{}`", directory.display()))?;
@@ -49,35 +55,27 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
         let commit_time = strata_repo::Git::new(&repository.root)
             .commit_time()
             .context("`--reproducible` takes its times from the commit")?;
-        Some(strata_build::Reproducible {
+        Some(Reproducible {
             epoch: strata_reproducible::source_date_epoch(commit_time)?,
-            store: strata_reproducible::BlobStore::new(&crate::settings::cache_root()),
+            store: session.caches().blobs(),
         })
     } else {
         None
     };
     let repository = Arc::new(repository);
     let plan = Arc::new(plan);
+    let options = run_options(settings, session, reproducible);
     if settings.check_reproducible {
-        return crate::commands::reproducible::check(
-            settings,
-            &repository,
-            &plan,
-            reproducible,
-            printer,
-        );
+        return reproducible::check(settings, session, &repository, &plan, &options, printer);
     }
-    let (results, indexes) = run_builds(
-        settings,
+    let (results, indexes) = run_and_report(
+        session,
         &repository,
         &plan,
-        RunMode {
-            json_events: settings.json,
-            push: settings.push,
-            no_cache: settings.no_cache,
-            reproducible,
-        },
-        printer,
+        options,
+        settings.builder,
+        &settings.logs,
+        &mut Reporting::new(printer, settings.json),
     )?;
     if settings.json {
         printer.data(&finished_line(&results, &indexes));
@@ -94,10 +92,10 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
     if settings.no_test {
         printer.info("not tested: `--no-test` skipped every image's tests");
     } else if !tests.is_empty() {
-        printer.info(&crate::commands::test::tests_summary(&tests));
+        printer.info(&tests_summary(&tests));
     }
     if let Some(path) = &settings.junit {
-        crate::commands::test::write_junit(path, &tests)?;
+        write_junit(path, &tests)?;
     }
     let built = results.iter().filter(|result| result.succeeded()).count();
     printer.info(&format!("logs: `{}`", settings.logs.display()));
@@ -123,133 +121,76 @@ pub fn build(settings: &BuildSettings, printer: &Printer) -> anyhow::Result<Exit
     Ok(status)
 }
 
-/// What differs between the runs of one `strata build` (`--check-reproducible` runs twice).
-pub(crate) struct RunMode {
-    /// Events as JSON lines on stdout rather than progress on stderr.
-    pub json_events: bool,
-    pub push: bool,
-    pub no_cache: bool,
-    pub reproducible: Option<strata_build::Reproducible>,
-}
-
-/// Run the plan on the engine, reporting events as they come.
-pub(crate) fn run_builds(
+/// The options of the run the settings ask for.
+fn run_options(
     settings: &BuildSettings,
-    repository: &Arc<strata_repo::Repository>,
-    plan: &Arc<strata_plan::Plan>,
-    mode: RunMode,
-    printer: &Printer,
-) -> anyhow::Result<(Vec<BuildResult>, Vec<IndexPush>)> {
-    let runtime = crate::commands::async_runtime()?;
-    runtime.block_on(async {
-        let engines = Arc::new(connect_engines(settings, repository, plan).await?);
-        let options = Arc::new(RunOptions {
-            jobs: settings.jobs,
-            push: mode.push,
-            no_cache: mode.no_cache,
-            pull: settings.pull,
-            platform: settings
-                .platform
-                .clone()
-                .filter(|platform| !platform.contains(',')),
-            network: settings.network.clone(),
-            build_args: settings.build_args.clone(),
-            cache: Some(strata_inspect::LayerCache::new(
-                &crate::settings::cache_root(),
-            )),
-            manifests: settings.manifests.clone(),
-            registry: strata_registry::RegistryClient::new(),
-            push_retry: strata_registry::RetryPolicy {
-                attempts: 3,
-                first_delay: std::time::Duration::from_secs(1),
-                max_delay: std::time::Duration::from_secs(3),
-            },
-            no_test: settings.no_test,
-            reproducible: mode.reproducible,
-        });
-        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-        let runner = {
-            let repository = Arc::clone(repository);
-            let plan = Arc::clone(plan);
-            let options = Arc::clone(&options);
-            tokio::spawn(async move {
-                let results = run_plan(
-                    engines,
-                    repository,
-                    Arc::clone(&plan),
-                    Arc::clone(&options),
-                    sender.clone(),
-                )
-                .await;
-                // Indexes only after every build ended: each needs all of its platforms.
-                let indexes = if options.push {
-                    push_indexes(&options.registry, &plan, &results, &sender).await
-                } else {
-                    Vec::new()
-                };
-                (results, indexes)
-            })
-        };
-        let mut logs = LogWriter::new(&settings.logs).with_context(|| {
-            format!(
-                "cannot create the log directory `{}`",
-                settings.logs.display()
-            )
-        })?;
-        let mut reporter = BuildReporter::new(printer);
-        while let Some(event) = receiver.recv().await {
-            if let Err(error) = logs.record(&event) {
-                printer.warn(&format!(
-                    "cannot write the log of `{}`: {error}",
-                    event.build()
-                ));
-            }
-            if mode.json_events {
-                printer.data(&event_line(&event));
-            } else {
-                reporter.on_event(&event);
-            }
-        }
-        reporter.finish();
-        let _ = logs.flush();
-        let results = runner
-            .await
-            .context("the build runner stopped unexpectedly")?;
-        anyhow::Ok(results)
-    })
-}
-
-/// The default engine (`DOCKER_HOST`), and the engine of each planned platform `[engines]` in
-/// `strata.toml` names.
-async fn connect_engines(
-    settings: &BuildSettings,
-    repository: &strata_repo::Repository,
-    plan: &strata_plan::Plan,
-) -> anyhow::Result<Engines<DockerEngine>> {
-    let default = Arc::new(DockerEngine::connect(settings.builder).await?);
-    let mut engines = Engines::single(default);
-    let planned: std::collections::BTreeSet<&String> = plan
-        .builds
-        .iter()
-        .flat_map(|build| &build.platforms)
-        .collect();
-    for (platform, host) in &repository.config.engines {
-        if !planned.contains(platform) {
-            continue;
-        }
-        let engine = DockerEngine::connect_to(Some(host), settings.builder)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot reach the engine for {platform} (`[engines]` in `{}`)",
-                    repository.config.display_path().display()
-                )
-            })?;
-        engines
-            .by_platform
-            .insert(platform.clone(), Arc::new(engine));
+    session: &Session,
+    reproducible: Option<Reproducible>,
+) -> RunOptions {
+    RunOptions {
+        jobs: settings.jobs,
+        push: settings.push,
+        no_cache: settings.no_cache,
+        pull: settings.pull,
+        platform: settings
+            .platform
+            .clone()
+            .filter(|platform| !platform.contains(',')),
+        network: settings.network.clone(),
+        build_args: settings.build_args.clone(),
+        cache: Some(session.caches().layers()),
+        manifests: settings.manifests.clone(),
+        registry: session.registry().clone(),
+        push_retry: strata_registry::RetryPolicy {
+            attempts: 3,
+            first_delay: std::time::Duration::from_secs(1),
+            max_delay: std::time::Duration::from_secs(3),
+        },
+        no_test: settings.no_test,
+        reproducible,
     }
-    Ok(engines)
+}
+
+/// Events as JSON lines on stdout, or progress bars on stderr.
+pub(crate) struct Reporting<'a> {
+    printer: &'a Printer,
+    json: bool,
+    progress: BuildReporter,
+}
+
+impl<'a> Reporting<'a> {
+    pub(crate) fn new(printer: &'a Printer, json: bool) -> Self {
+        Self {
+            printer,
+            json,
+            progress: BuildReporter::new(printer),
+        }
+    }
+}
+
+impl RunReporter for Reporting<'_> {
+    fn event(&mut self, event: &BuildEvent) {
+        if self.json {
+            self.printer.data(&event_line(event));
+        } else {
+            self.progress.on_event(event);
+        }
+    }
+
+    fn warning(&mut self, message: &str) {
+        self.printer.warn(message);
+    }
+
+    fn run_starting(&mut self, run: usize) {
+        self.printer
+            .info(&format!("build {run} of 2, from scratch"));
+    }
+
+    fn finish(&mut self) {
+        self.progress.finish();
+        // A second run (`--check-reproducible`) starts with fresh bars.
+        self.progress = BuildReporter::new(self.printer);
+    }
 }
 
 pub(crate) fn event_line(event: &BuildEvent) -> String {
@@ -413,11 +354,11 @@ fn lint_planned(
     plan: &strata_plan::Plan,
     printer: &Printer,
 ) -> anyhow::Result<bool> {
-    let settings = crate::settings::LintSettings {
+    let choice = strata_lint::RuleChoice {
         fail_level: Some(strata_lint::Severity::Error),
-        ..crate::settings::LintSettings::default()
+        ..strata_lint::RuleChoice::default()
     };
-    let (linter, _) = crate::commands::lint::linter(&settings, &repository.config)?;
+    let (linter, _) = strata_lint::configured_linter(&choice, &repository.config)?;
     let planned: std::collections::BTreeSet<&str> = plan
         .builds
         .iter()
@@ -427,20 +368,14 @@ fn lint_planned(
         .builds
         .iter()
         .any(|build| build.kind == strata_plan::BuildKind::Compat);
-    let targets: Vec<strata_lint::Target> = strata_lint::repository_targets(repository)
-        .into_iter()
-        .filter(|target| {
-            planned.contains(target.display.to_string_lossy().as_ref())
-                || (compat && target.context.fragment)
-        })
-        .collect();
-    let (findings, _) = crate::commands::lint::lint_targets(&linter, &targets, false)?;
+    let targets = strata_lint::planned_targets(repository, &planned, compat);
+    let (findings, _) = strata_lint::lint_targets(&linter, &targets, false)?;
     let errors: Vec<&strata_lint::Finding> = findings
         .iter()
         .filter(|finding| finding.severity == strata_lint::Severity::Error)
         .collect();
     for finding in &errors {
-        printer.error(&crate::commands::lint::render_finding(finding));
+        printer.error(&strata_lint::render_finding(finding));
     }
     if errors.is_empty() {
         printer.info(&format!(

@@ -56,6 +56,7 @@ fn diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dy
         strata_fs::InputError,
         strata_fs::WriteError,
         strata_select::SelectError,
+        strata_lock::LockingError,
         strata_session::SessionError,
     );
     None

@@ -7,15 +7,16 @@ use std::fmt::Write as _;
 
 use anyhow::Context;
 
-use crate::commands::conda::{
-    choose_environment, conda_distributions, conda_platform, glibc_of, installed_packages,
-    pip_installed, pip_lock_path, wheel_platform,
-};
-use crate::commands::lock::{client, inspect};
 use crate::exit_status::ExitStatus;
 use crate::output::counted;
 use crate::printer::Printer;
 use crate::settings::FreezeSettings;
+use strata_lock::conventions::{pip_lock_path, wheel_platform};
+use strata_lock::images::{
+    choose_environment, conda_distributions, conda_platform, glibc_of, image_facts,
+    installed_packages, pip_installed,
+};
+use strata_lock::index_client;
 use strata_session::Session;
 
 /// Bumped when a field of `freeze --json` changes meaning or disappears.
@@ -41,7 +42,7 @@ pub fn freeze(
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let facts = inspect(session, &settings.image, settings.registry)?;
+    let facts = image_facts(session, &settings.image, settings.registry)?;
     let environment = choose_environment(&facts, settings.env.as_deref())?;
     let packages = installed_packages(environment);
     let platform = packages
@@ -210,7 +211,7 @@ fn lock_pip_pins(
             output.with_extension("").with_extension("lock").display()
         )),
     };
-    let client = client(session, settings.offline)?;
+    let client = index_client(session, settings.offline)?;
     let outcome = strata_pylock::lock(&lock_settings, &client).with_context(|| {
         format!(
             "cannot lock what pip installed into {} of `{}`",

@@ -1,7 +1,6 @@
 //! One module per subcommand.
 
 mod build;
-mod conda;
 mod freeze;
 mod graph;
 mod init;

@@ -3,7 +3,6 @@
 //! whose inputs no longer match the repository, and orphaned SciServer versions.
 
 use std::fmt::Write;
-use std::path::Path;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -13,12 +12,11 @@ use strata_repo::{pin_file, Git, ImageReference, LayoutKind, OrphanedVersion, Pi
 use strata_select::{published_orphans, registry_comparison, tag_namespace, SelectRequest};
 use strata_session::Session;
 
-use crate::commands::lock::{
-    client as index_client, default_output, layer_lock_settings, LockDefaults,
-};
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
 use crate::settings::OutdatedSettings;
+use strata_lock::index_client;
+use strata_lock::inheritance::existing_locks;
 
 /// Bumped when a field of `outdated --json` changes meaning or disappears.
 pub const OUTDATED_SCHEMA_VERSION: u32 = 1;
@@ -194,39 +192,7 @@ fn outdated_locks(
     repository: Option<&strata_repo::Repository>,
     printer: &Printer,
 ) -> anyhow::Result<Vec<OutdatedLock>> {
-    let mut all_settings = Vec::new();
-    let defaults = LockDefaults {
-        exclude_newer: None,
-        no_binary: Vec::new(),
-        index_url: None,
-        upgrade: strata_pylock::Upgrade::All,
-    };
-    if let Some(repository) = repository {
-        for id in 0..repository.layers.len() {
-            if let Some(lock) = layer_lock_settings(repository, id, &defaults)? {
-                if lock.output.is_file() {
-                    all_settings.push(lock);
-                }
-            } else {
-                // No lock configured: a `requirements.lock` beside the image's
-                // `requirements.txt` says its own target.
-                let requirements = repository
-                    .root
-                    .join(&repository.layers[id].directory)
-                    .join("requirements.txt");
-                let output = default_output(&requirements);
-                if let Some(lock) = lone_lock(&requirements, &output)? {
-                    all_settings.push(lock);
-                }
-            }
-        }
-    } else {
-        let requirements = settings.path.join("requirements.txt");
-        let output = default_output(&requirements);
-        if let Some(lock) = lone_lock(&requirements, &output)? {
-            all_settings.push(lock);
-        }
-    }
+    let all_settings = existing_locks(repository, &settings.path)?;
     if all_settings.is_empty() {
         return Ok(Vec::new());
     }
@@ -251,37 +217,6 @@ fn outdated_locks(
         spinner.finish_and_clear();
     }
     Ok(locks)
-}
-
-/// A `requirements.lock` beside its `requirements.txt`, outside any repository: its header
-/// says its target.
-fn lone_lock(
-    requirements: &Path,
-    output: &Path,
-) -> anyhow::Result<Option<strata_pylock::LockSettings>> {
-    if !requirements.is_file() || !output.is_file() {
-        return Ok(None);
-    }
-    let Some(lock) = strata_pylock::read_lock_if_present(output)? else {
-        return Ok(None);
-    };
-    if lock.header.python.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(strata_pylock::LockSettings {
-        requirements: requirements.to_path_buf(),
-        output: output.to_path_buf(),
-        target: strata_pylock::Target::new(&lock.header.python, &lock.header.platform)?,
-        exclude_newer: None,
-        no_binary: lock.header.no_binary.iter().cloned().collect(),
-        upgrade: strata_pylock::Upgrade::All,
-        base: lock.base.into_iter().collect(),
-        base_sources: lock.header.base_sources,
-        base_image: lock.header.base_image,
-        index_url: lock.header.index_url.clone(),
-        requirements_text: None,
-        command: None,
-    }))
 }
 
 /// Published images against the repository, and orphaned versions (history and registry).

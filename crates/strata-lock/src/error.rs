@@ -1,0 +1,100 @@
+use strata_diagnostic::{Diagnostic, ExitClass};
+
+/// Why a lock could not be prepared or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum LockingError {
+    #[error("cannot inspect `{reference}`")]
+    Inspect {
+        reference: String,
+        #[source]
+        source: Box<strata_inspect::InspectError>,
+    },
+    #[error("`{reference}` has no `python3` or `python` on its PATH")]
+    NoPython { reference: String },
+    #[error("`{reference}` holds no conda environment (no `conda-meta/*.json` records)")]
+    NoCondaEnvironment { reference: String },
+    #[error("`{reference}` has no conda environment `{name}`; it has: {names}")]
+    NoSuchEnvironment {
+        reference: String,
+        name: String,
+        names: String,
+    },
+    #[error("`{reference}` has several conda environments; name one with `--env`: {names}")]
+    SeveralEnvironments { reference: String, names: String },
+    #[error(
+        "the `pip:` section can be locked for `linux-64` and `linux-aarch64`, not `{platform}`"
+    )]
+    PipPlatform { platform: String },
+    #[error("`{image}` is solved on top of its parent `{parent}`'s lock: lock the parent first")]
+    ParentNotLocked {
+        image: String,
+        parent: String,
+        #[source]
+        source: Box<strata_conda::CondaError>,
+    },
+    #[error("cannot check `{image}` against its lock")]
+    CheckImage {
+        image: String,
+        #[source]
+        source: Box<strata_conda::CondaError>,
+    },
+    #[error(transparent)]
+    Engine(Box<strata_engine::EngineError>),
+    #[error(transparent)]
+    Lock(Box<strata_pylock::LockError>),
+    #[error(transparent)]
+    Conda(Box<strata_conda::CondaError>),
+    #[error(transparent)]
+    Session(#[from] strata_session::SessionError),
+}
+
+impl From<strata_engine::EngineError> for LockingError {
+    fn from(error: strata_engine::EngineError) -> Self {
+        Self::Engine(Box::new(error))
+    }
+}
+
+impl From<strata_pylock::LockError> for LockingError {
+    fn from(error: strata_pylock::LockError) -> Self {
+        Self::Lock(Box::new(error))
+    }
+}
+
+impl From<strata_conda::CondaError> for LockingError {
+    fn from(error: strata_conda::CondaError) -> Self {
+        Self::Conda(Box::new(error))
+    }
+}
+
+impl Diagnostic for LockingError {
+    fn exit_class(&self) -> Option<ExitClass> {
+        // Boxed and transparent sources are not found in the chain as themselves: asked here.
+        match self {
+            Self::Inspect { source, .. } => source.exit_class(),
+            Self::ParentNotLocked { source, .. } | Self::CheckImage { source, .. } => {
+                source.exit_class()
+            }
+            Self::Engine(error) => error.exit_class(),
+            Self::Lock(error) => error.exit_class(),
+            Self::Conda(error) => error.exit_class(),
+            Self::Session(error) => error.exit_class(),
+            Self::NoPython { .. }
+            | Self::NoCondaEnvironment { .. }
+            | Self::NoSuchEnvironment { .. }
+            | Self::SeveralEnvironments { .. }
+            | Self::PipPlatform { .. } => Some(ExitClass::Input),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Inspect { source, .. } => source.hint(),
+            Self::ParentNotLocked { source, .. } | Self::CheckImage { source, .. } => source.hint(),
+            Self::Engine(error) => error.hint(),
+            Self::Lock(error) => error.hint(),
+            Self::Conda(error) => error.hint(),
+            Self::Session(error) => error.hint(),
+            _ => None,
+        }
+    }
+}

@@ -38,12 +38,34 @@ pub enum LintError {
     FailLevel { config: PathBuf, value: String },
     #[error(transparent)]
     Write(#[from] strata_fs::WriteError),
+    #[error("cannot lint `{}`", path.display())]
+    Missing {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the image repository at `{}`", root.display())]
+    Repository {
+        root: PathBuf,
+        #[source]
+        source: Box<strata_repo::RepoError>,
+    },
+    #[error("cannot read `strata.toml`")]
+    Config {
+        #[source]
+        source: Box<strata_repo::ConfigError>,
+    },
 }
 
 impl strata_diagnostic::Diagnostic for LintError {
     fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
         match self {
             Self::Write(error) => strata_diagnostic::Diagnostic::exit_class(error),
+            // Boxed, the source is in the chain as its box: asked here.
+            Self::Repository { source, .. } => {
+                strata_diagnostic::Diagnostic::exit_class(source.as_ref())
+            }
+            Self::Config { source } => strata_diagnostic::Diagnostic::exit_class(source.as_ref()),
             _ => Some(strata_diagnostic::ExitClass::Input),
         }
     }
@@ -60,10 +82,13 @@ impl strata_diagnostic::Diagnostic for LintError {
             Self::Input(error) => strata_diagnostic::Diagnostic::hint(error),
             Self::Settings { source, .. } => strata_diagnostic::Diagnostic::hint(source.as_ref()),
             Self::Write(error) => strata_diagnostic::Diagnostic::hint(error),
+            Self::Repository { source, .. } => strata_diagnostic::Diagnostic::hint(source.as_ref()),
+            Self::Config { source } => strata_diagnostic::Diagnostic::hint(source.as_ref()),
             Self::Read { .. }
             | Self::NotText { .. }
             | Self::UnknownSeverity { .. }
-            | Self::FailLevel { .. } => None,
+            | Self::FailLevel { .. }
+            | Self::Missing { .. } => None,
         }
     }
 }

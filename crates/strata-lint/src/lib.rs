@@ -14,6 +14,7 @@ mod rules;
 mod run;
 mod sarif;
 mod shell;
+mod targets;
 mod tools;
 
 pub use apply::{configured_linter, lint_targets, planned_targets, render_finding, RuleChoice};
@@ -24,3 +25,4 @@ pub use linter::{LintOptions, Linter};
 pub use repository::{repository_targets, Target};
 pub use rules::{rule, Rule, Severity, RULES};
 pub use sarif::sarif;
+pub use targets::collect_targets;

@@ -9,6 +9,7 @@ mod directories;
 mod dockerfile;
 mod error;
 mod generic;
+mod init;
 mod layout;
 mod model;
 mod parallel;
@@ -29,6 +30,7 @@ pub use diagnostic::{join_chain, render_chain, SourceSpan};
 pub use dockerfile::{Dockerfile, FinalBase, Stage};
 pub use error::{ConfigError, DockerfileError, RepoError};
 pub use generic::{looks_like_tag, names_commit, render as render_tag, CommitFacts};
+pub use init::{propose_config, Ambiguity, Links, Proposal, UndecidedLink};
 pub use layout::{
     check_platform, open, open_with_config, survey, DEFAULT_TEST_TIMEOUT, TESTS_DIRECTORY,
 };

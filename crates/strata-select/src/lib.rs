@@ -14,6 +14,10 @@ pub use select::{open_and_plan, published_orphans, registry_comparison};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// The default `--since`: the commit before `HEAD`, compared with the work tree, as
+/// SciServer's image-builder does.
+pub const DEFAULT_SINCE: &str = "HEAD^";
+
 /// `--since registry`: compare with what the registry holds instead of a git reference.
 pub const SINCE_REGISTRY: &str = "registry";
 

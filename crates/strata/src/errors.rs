@@ -57,6 +57,7 @@ fn diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dy
         strata_fs::WriteError,
         strata_select::SelectError,
         strata_lock::LockingError,
+        strata_release::ReleaseError,
         strata_session::SessionError,
     );
     None

@@ -14,11 +14,9 @@ use strata_cli::{
 use strata_engine::BuilderKind;
 use strata_plan::GraphFormat;
 
-/// The default `--since`: the commit before `HEAD`, compared with the work tree, as
-/// SciServer's image-builder does.
-pub const DEFAULT_SINCE: &str = "HEAD^";
-
-pub use strata_select::{ChangeSource, SelectRequest as SelectSettings, SINCE_REGISTRY};
+pub use strata_select::{
+    ChangeSource, SelectRequest as SelectSettings, DEFAULT_SINCE, SINCE_REGISTRY,
+};
 
 #[derive(Debug, Clone)]
 pub struct PlanSettings {

@@ -6,10 +6,8 @@ use std::fmt::Write;
 
 use anyhow::Context;
 use serde::Serialize;
-use strata_plan::Reason;
-use strata_registry::{parse_reference, RegistryClient};
-use strata_repo::{pin_file, Git, ImageReference, LayoutKind, OrphanedVersion, PinFile, RepoError};
-use strata_select::{published_orphans, registry_comparison, tag_namespace, SelectRequest};
+use strata_release::outdated::{moved_bases, published_state, ChangedImage, MovedBase};
+use strata_repo::{pin_file, OrphanedVersion, RepoError};
 use strata_session::Session;
 
 use crate::exit_status::ExitStatus;
@@ -30,34 +28,10 @@ struct Report {
     orphans: Vec<OrphanedVersion>,
 }
 
-/// A pinned base whose tag now points at another image.
-#[derive(Debug, Serialize)]
-struct MovedBase {
-    file: String,
-    line: usize,
-    /// The tag (`name:tag`).
-    reference: String,
-    pinned: String,
-    current: String,
-    /// Packages added, removed and changed from the pinned image to the current one.
-    changes: Vec<strata_inspect::Change>,
-}
-
 #[derive(Debug, Serialize)]
 struct OutdatedLock {
     lock: String,
     updates: Vec<strata_pylock::PinUpdate>,
-}
-
-/// A published image that differs from what the repository builds now.
-#[derive(Debug, Serialize)]
-struct ChangedImage {
-    build: String,
-    tag: String,
-    reason: Reason,
-    because_of: Option<String>,
-    published_inputs: Option<String>,
-    inputs: Option<String>,
 }
 
 impl Report {
@@ -102,7 +76,12 @@ pub fn outdated(
     let locks = outdated_locks(settings, session, repository.as_ref(), printer)?;
 
     let (images, orphans) = match &repository {
-        Some(repository) => published_state(settings, session, repository, printer)?,
+        Some(repository) => published_state(
+            session,
+            repository,
+            settings.repo.as_deref(),
+            &mut |warning| printer.warn(&warning),
+        )?,
         None => (Vec::new(), Vec::new()),
     };
     let report = Report {
@@ -131,57 +110,6 @@ pub fn outdated(
     } else {
         ExitStatus::Success
     })
-}
-
-/// Pins whose tag moved, with the packages that changed between the two images (read from
-/// the registry with `inspect`'s machinery; layers are cached, so a second run reads nothing).
-async fn moved_bases(session: &Session, files: &[PinFile]) -> anyhow::Result<Vec<MovedBase>> {
-    let client: &RegistryClient = session.registry();
-    let cache = session.caches().layers();
-    let mut moved = Vec::new();
-    for file in files {
-        for site in &file.sites {
-            let parsed = ImageReference::parse(&site.reference);
-            let (Some(pinned), Some(tag)) = (parsed.digest, parsed.tag) else {
-                continue;
-            };
-            let tag_reference = format!("{}:{tag}", parsed.repository);
-            let current = client
-                .resolve(&parse_reference(&tag_reference)?)
-                .await?
-                .ok_or_else(|| strata_registry::RegistryError::NotFound {
-                    registry: strata_registry::registry_host(&tag_reference).to_string(),
-                    reference: tag_reference.clone(),
-                })?
-                .digest;
-            if current == pinned {
-                continue;
-            }
-            let before = strata_inspect::inspect_registry_with(
-                client,
-                &format!("{}@{pinned}", parsed.repository),
-                &cache,
-            )
-            .await
-            .with_context(|| format!("cannot read the pinned `{}`", site.reference))?;
-            let after = strata_inspect::inspect_registry_with(
-                client,
-                &format!("{}@{current}", parsed.repository),
-                &cache,
-            )
-            .await
-            .with_context(|| format!("cannot read what `{tag_reference}` points at now"))?;
-            moved.push(MovedBase {
-                file: file.display.clone(),
-                line: site.line,
-                reference: tag_reference,
-                pinned: pinned.to_string(),
-                current,
-                changes: strata_inspect::diff(&before, &after),
-            });
-        }
-    }
-    Ok(moved)
 }
 
 /// Locks with newer releases their requirements and target allow: every
@@ -217,61 +145,6 @@ fn outdated_locks(
         spinner.finish_and_clear();
     }
     Ok(locks)
-}
-
-/// Published images against the repository, and orphaned versions (history and registry).
-fn published_state(
-    settings: &OutdatedSettings,
-    session: &Session,
-    repository: &strata_repo::Repository,
-    printer: &Printer,
-) -> anyhow::Result<(Vec<ChangedImage>, Vec<OrphanedVersion>)> {
-    let git = Git::new(&settings.path);
-    let mut orphans = match repository.orphaned_versions(&git) {
-        Ok(orphans) => orphans,
-        Err(error) => {
-            // The rest of the report does not need the history: say what is missing.
-            printer.warn(&format!(
-                "orphaned versions are not checked: {}",
-                strata_repo::join_chain(&error, ": ")
-            ));
-            Vec::new()
-        }
-    };
-    let repo = tag_namespace(settings.repo.as_deref(), repository);
-    if repo.is_empty() {
-        // Bare names are no registry's: nothing published to compare with.
-        return Ok((Vec::new(), orphans));
-    }
-    if repository.layouts.contains(&LayoutKind::Sciserver) {
-        published_orphans(session, repository, &repo, &mut orphans)?;
-    }
-    let commit = git.commit_info()?;
-    let select = SelectRequest::everything_against_registry(settings.path.clone(), repo.clone());
-    let source_url = git.remote_url();
-    let comparison = registry_comparison(
-        session,
-        &select,
-        repository,
-        &commit,
-        &repo,
-        source_url.as_deref(),
-    )?;
-    let images = comparison
-        .images
-        .into_iter()
-        .filter_map(|image| {
-            Some(ChangedImage {
-                reason: image.reason?,
-                build: image.build,
-                tag: image.tag,
-                because_of: image.because_of,
-                published_inputs: image.published_inputs,
-                inputs: image.inputs,
-            })
-        })
-        .collect();
-    Ok((images, orphans))
 }
 
 fn short(digest: &str) -> &str {

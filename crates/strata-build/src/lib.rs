@@ -34,7 +34,7 @@ pub use inputs::{inputs_hash, INPUTS_LABEL};
 pub use logs::LogWriter;
 pub use platforms::{platform_suffix, with_suffix, Engines};
 pub use published::{compare_with_registry, PublishedImage, RegistryComparison};
-pub use runner::{run_plan, BuildResult, Outcome, Reproducible, RunOptions};
+pub use runner::{run_plan, BuildFailure, BuildResult, Outcome, Reproducible, RunOptions};
 pub use session_run::{
     check_reproducible, connect_engines, run_and_report, ImageCheck, ReproducibleCheck, RunReporter,
 };

@@ -98,6 +98,8 @@ pub enum RepoError {
     Orphaned {
         orphans: Vec<crate::versions::OrphanedVersion>,
     },
+    #[error("`[generic] dockerfiles` in `strata.toml`: `{pattern}` is not a file name pattern: {reason}")]
+    DockerfilePattern { pattern: String, reason: String },
     #[error("cannot read directory `{path}`", path = path.display())]
     ReadDir {
         path: PathBuf,

@@ -263,7 +263,8 @@ fn finished_line(results: &[BuildResult], indexes: &[IndexPush]) -> String {
                 platform: result.platform.as_deref(),
                 result: outcome_word(&result.outcome).replace(' ', "-"),
                 error: match &result.outcome {
-                    Outcome::Failed(error) | Outcome::Skipped(error) => Some(error.as_str()),
+                    Outcome::Failed(failure) => Some(failure.as_str()),
+                    Outcome::Skipped(why) => Some(why.as_str()),
                     _ => None,
                 },
                 seconds: result.seconds,

@@ -1,0 +1,285 @@
+//! The engine build itself: the context assembled, the request with its labels and build
+//! arguments, a parent built elsewhere pulled, and (`--reproducible`) the image normalised.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use strata_engine::{BuildOutput, BuildRequest, Engine};
+use strata_plan::Build;
+use tokio::sync::mpsc::unbounded_channel;
+
+use crate::alias::{redirect, unique_alias};
+use crate::assemble::build_context;
+use crate::events::BuildEvent;
+use crate::inputs::INPUTS_LABEL;
+use crate::platforms::target_arguments;
+use crate::published::{build_inputs, resolve_base};
+
+use super::labels::build_time_labels;
+use super::{BuildResult, BuildTask, Outcome, Reproducible};
+
+impl<E: Engine + 'static> BuildTask<E> {
+    pub(super) async fn build_image(&self) -> Result<BuildResult, crate::error::BuildError> {
+        let started = Instant::now();
+        let build = self.build();
+        let mut context = build_context(&self.repository, build)?;
+        let mut build_args = build.build_args.clone();
+        build_args.extend(self.options.build_args.clone());
+        if let Some(reproducible) = &self.options.reproducible {
+            // Declared by `ARG SOURCE_DATE_EPOCH`, it reaches pip and py_compile; it also makes
+            // the inputs of a reproducible build differ from a plain one's.
+            build_args
+                .entry(strata_reproducible::SOURCE_DATE_EPOCH.to_string())
+                .or_insert_with(|| reproducible.epoch.to_string());
+        }
+
+        // The parent: the image this plan built, else the parent's published tag (pulled when
+        // this machine lacks it).
+        let parent_id = match (&self.parent_image, &build.parent) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(parent)) => self.published_parent(&parent.tag).await?,
+            (None, None) => None,
+        };
+        let mut pinned_base = None;
+        let parent = if let Some(id) = parent_id.clone() {
+            id
+        } else {
+            let resolved = resolve_base(
+                Some(&*self.engine),
+                &self.options.registry,
+                &build.from,
+                self.platform.as_deref(),
+            )
+            .await?;
+            pinned_base = resolved.pinned;
+            resolved.identity
+        };
+        let inputs = build_inputs(
+            &self.repository,
+            build,
+            &context,
+            &build_args,
+            &parent,
+            self.platform.as_deref(),
+        )?;
+
+        let unique_tag = build.tags.first().cloned().unwrap_or_default();
+        if !self.options.no_cache {
+            if let Some(existing) = self.engine.image(&unique_tag).await? {
+                if existing.labels.get(INPUTS_LABEL) == Some(&inputs) {
+                    self.tag_all(&existing.id).await?;
+                    let _ = self.events.send(BuildEvent::UpToDate {
+                        build: self.label.clone(),
+                        image: existing.id.clone(),
+                        inputs,
+                    });
+                    let mut result = self.result(Outcome::UpToDate);
+                    result.size = existing.size;
+                    result.image = Some(existing.id);
+                    return Ok(result);
+                }
+            }
+        }
+
+        crate::frontend::check(
+            &context,
+            &build.dockerfile,
+            &self.engine.dockerfile_support().await,
+        )?;
+
+        // When the FROM line names the parent differently (`sci/base:1.0`), the Dockerfile sent
+        // to the engine names a tag unique to this build, pointed at the parent for its duration.
+        let mut alias = None;
+        if let (Some(id), Some(parent)) = (&parent_id, &build.parent) {
+            if build.from != parent.tag {
+                let unique = unique_alias();
+                if redirect(&mut context, &build.from, &unique, &build_args) {
+                    self.engine.tag(id, &unique).await?;
+                    alias = Some(unique);
+                } else {
+                    // The reference is not written where strata can rewrite it: point the name
+                    // itself at the parent (shared with other runs on this engine).
+                    self.engine.tag(id, &build.from).await?;
+                }
+            }
+        }
+        // One platform of an external base the engine lacks: start from that platform's
+        // manifest by digest.
+        if let Some(pinned) = &pinned_base {
+            if redirect(&mut context, &build.from, pinned, &build_args) {
+                let _ = self.events.send(BuildEvent::Step {
+                    build: self.label.clone(),
+                    step: format!(
+                        "starting from `{pinned}` (the registry's {} image of `{}`)",
+                        self.platform.as_deref().unwrap_or_default(),
+                        build.from
+                    ),
+                });
+            }
+        }
+        // The image the build starts from, whose layers `--reproducible` keeps as they are.
+        let base = parent_id
+            .clone()
+            .or_else(|| pinned_base.clone())
+            .unwrap_or_else(|| build.from.clone());
+        let result = self
+            .build_with(build, context, build_args, inputs, started, &base)
+            .await;
+        if let Some(alias) = alias {
+            if let Err(error) = self.engine.untag(&alias).await {
+                tracing::debug!("cannot remove the build's alias `{alias}`: {error}");
+            }
+        }
+        result
+    }
+    pub(super) async fn build_with(
+        &self,
+        build: &Build,
+        context: crate::context::BuildContext,
+        build_args: BTreeMap<String, String>,
+        inputs: String,
+        started: Instant,
+        base: &str,
+    ) -> Result<BuildResult, crate::error::BuildError> {
+        let mut labels = build.labels.clone();
+        labels.extend(build_time_labels(
+            build,
+            self.options
+                .reproducible
+                .as_ref()
+                .map(|reproducible| reproducible.epoch),
+        ));
+        labels.extend(self.base_labels().await?);
+        labels.insert(INPUTS_LABEL.to_string(), inputs.clone());
+        let mut build_args = build_args;
+        if let Some(platform) = &self.platform {
+            for (name, value) in target_arguments(platform) {
+                build_args.entry(name).or_insert(value);
+            }
+        }
+        let request = BuildRequest {
+            context: context.to_tar()?.into(),
+            dockerfile: context.dockerfile.clone(),
+            build_args,
+            labels,
+            platform: self.platform.clone(),
+            no_cache: self.options.no_cache,
+            // `--pull` refreshes external bases; a parent of this repository is the image this
+            // run built or the local copy of its published tag, never a registry's.
+            pull: self.options.pull && build.parent.is_none(),
+            network: self.options.network.clone(),
+        };
+        let (sender, mut receiver) = unbounded_channel();
+        let events = self.events.clone();
+        let build_name = self.label.clone();
+        let forward = tokio::spawn(async move {
+            while let Some(output) = receiver.recv().await {
+                let event = match output {
+                    BuildOutput::Step(step) => BuildEvent::Step {
+                        build: build_name.clone(),
+                        step,
+                    },
+                    BuildOutput::Line(line) => BuildEvent::Output {
+                        build: build_name.clone(),
+                        line,
+                    },
+                };
+                let _ = events.send(event);
+            }
+        });
+        let mut engine_result = self.engine.build(request.clone(), sender.clone()).await;
+        // buildah (Podman) can lose a race with another build's image removal while it looks
+        // for cached layers ("layer not known"): nothing was built, so building again is safe.
+        if matches!(&engine_result, Err(strata_engine::EngineError::BuildFailed { message }) if message.contains("layer not known"))
+        {
+            tracing::info!("the engine lost track of a cached layer; building again");
+            engine_result = self.engine.build(request, sender).await;
+        } else {
+            drop(sender);
+        }
+        let _ = forward.await;
+        let mut image = engine_result?;
+        let reproduced = match &self.options.reproducible {
+            Some(reproducible) => {
+                let reproduced = self.normalise(reproducible, &image.id, Some(base)).await?;
+                image.id.clone_from(&reproduced.image_id);
+                Some(reproduced)
+            }
+            None => None,
+        };
+        let (tests, alias) = self.test_image(&image.id).await?;
+        let tagged = self.tag_all(&image.id).await;
+        // Only now: an image whose one tag is removed is deleted.
+        if let Some(alias) = alias {
+            if let Err(error) = self.engine.untag(&alias).await {
+                tracing::debug!("cannot remove the test alias `{alias}`: {error}");
+            }
+        }
+        tagged?;
+        let size = self
+            .engine
+            .image(&image.id)
+            .await?
+            .map_or(0, |details| details.size);
+        let _ = self.events.send(BuildEvent::Built {
+            build: self.label.clone(),
+            image: image.id.clone(),
+            inputs,
+            seconds: started.elapsed().as_secs_f64(),
+            size,
+        });
+        let mut result = self.result(Outcome::Built);
+        result.image = Some(image.id);
+        result.size = size;
+        result.tests = tests;
+        result.reproduced = reproduced;
+        Ok(result)
+    }
+    /// Normalise the engine's image; the normalised one is loaded into the engine. The layers of
+    /// `base`, the image the build started from, are kept as they are: only the build's own
+    /// layers are rewritten (a parent normalised before is already reproducible, and an external
+    /// base is what its digest says).
+    pub(super) async fn normalise(
+        &self,
+        reproducible: &Reproducible,
+        image: &str,
+        base: Option<&str>,
+    ) -> Result<strata_reproducible::Reproduced, crate::error::BuildError> {
+        let build = self.build();
+        let _ = self.events.send(BuildEvent::Step {
+            build: self.label.clone(),
+            step: "normalising the image's layers (--reproducible)".to_string(),
+        });
+        let scrub = self
+            .repository
+            .config
+            .images
+            .get(&build.name)
+            .map(|config| config.scrub.clone())
+            .unwrap_or_default();
+        let base = match base {
+            Some(base) if base != "scratch" => self.engine.image(base).await?,
+            _ => None,
+        };
+        let normalisation = strata_reproducible::Normalisation {
+            epoch: reproducible.epoch,
+            scrub: strata_reproducible::Scrub::new(&scrub)?,
+            keep: base.map(|base| base.layers).unwrap_or_default(),
+        };
+        let reproduced = strata_reproducible::reproduce(
+            &*self.engine,
+            image,
+            &reproducible.store,
+            &normalisation,
+        )
+        .await?;
+        let _ = self.events.send(BuildEvent::Normalised {
+            build: self.label.clone(),
+            image: reproduced.image_id.clone(),
+            digest: reproduced.manifest_digest.clone(),
+            rewritten: reproduced.rewritten,
+            scrubbed: reproduced.scrubbed.clone(),
+        });
+        Ok(reproduced)
+    }
+}

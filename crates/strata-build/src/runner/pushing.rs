@@ -1,0 +1,169 @@
+//! Pushing a built image's tags (or its reproducible form), with retries, each failure kept
+//! on the result.
+
+use strata_diagnostic::Diagnostic as _;
+
+use strata_engine::{Engine, PushCredentials};
+
+use crate::events::BuildEvent;
+
+use super::{render_error, BuildResult, BuildTask, Reproducible};
+
+impl<E: Engine + 'static> BuildTask<E> {
+    pub(super) async fn push(&self, result: &mut BuildResult) {
+        let build = self.build();
+        let tags: Vec<String> = build
+            .tags
+            .iter()
+            .chain(&result.tagger_tags)
+            .cloned()
+            .collect();
+        for tag in &tags {
+            let credentials = match registry_credentials(tag) {
+                Ok(credentials) => credentials,
+                Err(error) => {
+                    self.push_failed(result, tag, render_error(&error));
+                    continue;
+                }
+            };
+            if let Some(reproducible) = &self.options.reproducible {
+                match self.push_reproduced(reproducible, result, tag).await {
+                    Ok(digest) => {
+                        let _ = self.events.send(BuildEvent::Pushed {
+                            build: self.label.clone(),
+                            tag: tag.clone(),
+                            digest: Some(digest.clone()),
+                        });
+                        result.pushed.push((tag.clone(), Some(digest)));
+                    }
+                    Err(error) => {
+                        let message = match error.hint() {
+                            Some(hint) => format!("{} (hint: {hint})", render_error(&error)),
+                            None => render_error(&error),
+                        };
+                        self.push_failed(result, tag, message);
+                    }
+                }
+                continue;
+            }
+            match self.push_with_retries(tag, credentials).await {
+                Ok(pushed) => {
+                    let _ = self.events.send(BuildEvent::Pushed {
+                        build: self.label.clone(),
+                        tag: tag.clone(),
+                        digest: pushed.digest.clone(),
+                    });
+                    result.pushed.push((tag.clone(), pushed.digest));
+                }
+                Err(error) => self.push_failed(result, tag, render_error(&error)),
+            }
+        }
+    }
+    /// Push the normalised image with strata's registry client (blobs the registry lacks, then
+    /// the manifest), trying again as `push_with_retries` does. An image that was up to date
+    /// comes from the store, or is normalised now.
+    pub(super) async fn push_reproduced(
+        &self,
+        reproducible: &Reproducible,
+        result: &mut BuildResult,
+        tag: &str,
+    ) -> Result<String, crate::error::BuildError> {
+        if result.reproduced.is_none() {
+            if let Some(image) = result.image.clone() {
+                let reproduced = if let Some(stored) =
+                    strata_reproducible::stored(&reproducible.store, &image)
+                {
+                    stored
+                } else {
+                    // The store was emptied since the image was built: normalise it again,
+                    // keeping its base's layers as the build did.
+                    let build = self.build();
+                    let base = self
+                        .parent_image
+                        .clone()
+                        .or_else(|| build.parent.as_ref().map(|parent| parent.tag.clone()))
+                        .unwrap_or_else(|| build.from.clone());
+                    self.normalise(reproducible, &image, Some(&base)).await?
+                };
+                result.reproduced = Some(reproduced);
+            }
+        }
+        let Some(reproduced) = result.reproduced.clone() else {
+            return Err(crate::error::BuildError::Reproducible(
+                strata_reproducible::ReproducibleError::Export {
+                    image: self.label.clone(),
+                    message: "the build has no image to push".to_string(),
+                },
+            ));
+        };
+        let policy = self.options.push_retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match strata_reproducible::push_reproduced(
+                &self.options.registry,
+                &reproducible.store,
+                &reproduced,
+                tag,
+            )
+            .await
+            {
+                Ok(pushed) => return Ok(pushed.digest),
+                Err(strata_reproducible::ReproducibleError::Push { source, .. })
+                    if matches!(*source, strata_registry::RegistryError::Unreachable { .. })
+                        && attempt < policy.attempts =>
+                {
+                    let delay = policy.delay(attempt);
+                    tracing::info!("push of `{tag}` failed ({source}); trying again in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    /// Push, trying again (`RunOptions::push_retry`) when the failure may pass.
+    pub(super) async fn push_with_retries(
+        &self,
+        tag: &str,
+        credentials: Option<PushCredentials>,
+    ) -> Result<strata_engine::Pushed, strata_engine::EngineError> {
+        let policy = self.options.push_retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.engine.push(tag, credentials.clone()).await {
+                Ok(pushed) => return Ok(pushed),
+                Err(error) if !error.is_permanent() && attempt < policy.attempts => {
+                    let delay = policy.delay(attempt);
+                    tracing::info!("push of `{tag}` failed ({error}); trying again in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    pub(super) fn push_failed(&self, result: &mut BuildResult, tag: &str, error: String) {
+        let _ = self.events.send(BuildEvent::PushFailed {
+            build: self.label.clone(),
+            tag: tag.to_string(),
+            error: error.clone(),
+        });
+        result.push_failures.push((tag.to_string(), error));
+    }
+}
+
+/// The credentials the user's Docker config has for the registry of `reference`.
+pub(super) fn registry_credentials(
+    reference: &str,
+) -> Result<Option<PushCredentials>, strata_registry::RegistryError> {
+    Ok(
+        strata_registry::credentials_for(reference)?.map(|credentials| match credentials {
+            strata_registry::Credentials::UsernamePassword { username, password } => {
+                PushCredentials::UsernamePassword { username, password }
+            }
+            strata_registry::Credentials::IdentityToken(token) => {
+                PushCredentials::IdentityToken(token)
+            }
+        }),
+    )
+}

@@ -1,0 +1,268 @@
+//! One build's life on its engine: started, built, inspected for taggers and manifests,
+//! tested before any tag moves, tagged, and pushed.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use strata_engine::Engine;
+use strata_plan::{Build, BuildKind};
+
+use crate::alias::unique_alias;
+use crate::events::BuildEvent;
+use crate::platforms::{suffix_for, with_suffix};
+
+use super::labels::{BASE_DIGEST_LABEL, BASE_NAME_LABEL};
+use super::pushing::registry_credentials;
+use super::{render_error, BuildFailure, BuildResult, BuildTask, Outcome};
+
+impl<E: Engine + 'static> BuildTask<E> {
+    pub(super) fn build(&self) -> &Build {
+        &self.build
+    }
+    /// A result of this build on its platform.
+    pub(super) fn result(&self, outcome: Outcome) -> BuildResult {
+        let mut result = BuildResult::new(&self.build.name, outcome);
+        result.platform.clone_from(&self.platform);
+        result
+    }
+    pub(super) async fn run(self) -> BuildResult {
+        let name = self.label.clone();
+        let _ = self.events.send(BuildEvent::Started {
+            build: name.clone(),
+        });
+        let started = Instant::now();
+        let mut result = match self.build_image().await {
+            Ok(result) => result,
+            Err(error) => {
+                let tests = match &error {
+                    crate::error::BuildError::TestsFailed { results, .. } => results.clone(),
+                    _ => Vec::new(),
+                };
+                let failure = BuildFailure::new(error);
+                let seconds = started.elapsed().as_secs_f64();
+                let _ = self.events.send(BuildEvent::Failed {
+                    build: name.clone(),
+                    error: failure.to_string(),
+                    seconds,
+                });
+                let mut result = self.result(Outcome::Failed(failure));
+                result.seconds = seconds;
+                result.tests = tests;
+                return result;
+            }
+        };
+        if let Err(error) = self.after_build(&mut result).await {
+            let _ = self.events.send(BuildEvent::Warning {
+                build: name.clone(),
+                message: format!(
+                    "cannot inspect the image for taggers and manifests: {}",
+                    render_error(&error)
+                ),
+            });
+        }
+        result.seconds = started.elapsed().as_secs_f64();
+        if self.options.push {
+            self.push(&mut result).await;
+        }
+        result
+    }
+    /// Inspect the image, apply the taggers' tags, write the build manifest.
+    pub(super) async fn after_build(
+        &self,
+        result: &mut BuildResult,
+    ) -> Result<(), crate::error::BuildError> {
+        let build = self.build();
+        let (Some(cache), Some(image)) = (&self.options.cache, result.image.clone()) else {
+            return Ok(());
+        };
+        if build.taggers.is_empty() && self.options.manifests.is_none() {
+            return Ok(());
+        }
+        // An image already up to date was tagged and described when it was built; its tagger
+        // tags are only needed again to push them.
+        if result.outcome == Outcome::UpToDate && !self.options.push {
+            return Ok(());
+        }
+        let facts = crate::manifests::inspect_built(&*self.engine, build, &image, cache).await?;
+        let (tags, warnings) =
+            crate::manifests::tagger_tags(&*self.engine, build, &image, &facts).await;
+        // One of several platforms: its tagger tags are the platform's, like its own tags;
+        // the plain ones become indexes when every platform agrees (`crate::index`).
+        let tags: Vec<String> = match suffix_for(&build.platforms, self.platform.as_deref()) {
+            Some(suffix) => tags.iter().map(|tag| with_suffix(tag, &suffix)).collect(),
+            None => tags,
+        };
+        for message in warnings {
+            let _ = self.events.send(BuildEvent::Warning {
+                build: self.label.clone(),
+                message,
+            });
+        }
+        for tag in &tags {
+            self.engine.tag(&image, tag).await?;
+        }
+        if !tags.is_empty() {
+            let _ = self.events.send(BuildEvent::Tagged {
+                build: self.label.clone(),
+                tags: tags.clone(),
+            });
+        }
+        if let Some(directory) = &self.options.manifests {
+            let dockerfile = match build.kind {
+                BuildKind::Compat => {
+                    strata_plan::compat_dockerfile(&self.repository, build).unwrap_or_default()
+                }
+                _ => fs_err::read_to_string(self.repository.root.join(&build.dockerfile))?,
+            };
+            let new_build = result.outcome == Outcome::Built;
+            let path = crate::manifests::write_manifest(
+                directory,
+                build,
+                &facts,
+                &dockerfile,
+                &tags,
+                new_build,
+            )?;
+            let _ = self.events.send(BuildEvent::Manifest {
+                build: self.label.clone(),
+                path: path.display().to_string(),
+            });
+            result.manifest = Some(path);
+        }
+        result.tagger_tags = tags;
+        Ok(())
+    }
+    /// `org.opencontainers.image.base.name` and `.base.digest`: the image the build starts
+    /// from, by the name it is published under and its manifest digest when known (pinned in
+    /// the Dockerfile, pushed by this run, or recorded by the engine when it pulled or pushed
+    /// the image).
+    pub(super) async fn base_labels(
+        &self,
+    ) -> Result<BTreeMap<String, String>, crate::error::BuildError> {
+        let build = self.build();
+        let mut labels = BTreeMap::new();
+        let (name, mut digest) = if let Some(parent) = &build.parent {
+            (parent.tag.clone(), self.parent_digest.clone())
+        } else {
+            let reference = strata_repo::ImageReference::parse(&build.from);
+            match reference.digest {
+                Some(digest) => (
+                    format!(
+                        "{}:{}",
+                        reference.repository,
+                        reference.tag.unwrap_or("latest")
+                    ),
+                    Some(digest.to_string()),
+                ),
+                None => (build.from.clone(), None),
+            }
+        };
+        if name == "scratch" {
+            return Ok(labels);
+        }
+        if digest.is_none() {
+            digest = self.recorded_digest(&name).await?;
+        }
+        labels.insert(BASE_NAME_LABEL.to_string(), name);
+        if let Some(digest) = digest {
+            labels.insert(BASE_DIGEST_LABEL.to_string(), digest);
+        }
+        Ok(labels)
+    }
+    /// The digest the engine recorded for `reference`'s repository (`RepoDigests`), if any.
+    pub(super) async fn recorded_digest(
+        &self,
+        reference: &str,
+    ) -> Result<Option<String>, crate::error::BuildError> {
+        let Some(image) = self.engine.image(reference).await? else {
+            return Ok(None);
+        };
+        let Ok(wanted) = strata_registry::parse_reference(reference) else {
+            return Ok(None);
+        };
+        let wanted = strata_registry::repository_name(&wanted);
+        Ok(image.repo_digests.iter().find_map(|recorded| {
+            let (repository, digest) = recorded.split_once('@')?;
+            let repository = strata_registry::parse_reference(repository).ok()?;
+            (strata_registry::repository_name(&repository) == wanted).then(|| digest.to_string())
+        }))
+    }
+    /// A parent this run did not build: the local image of its published tag, pulled first
+    /// when this machine does not have it (a CI runner building only what changed).
+    pub(super) async fn published_parent(
+        &self,
+        tag: &str,
+    ) -> Result<Option<String>, crate::error::BuildError> {
+        if let Some(image) = self.engine.image(tag).await? {
+            return Ok(Some(image.id));
+        }
+        let _ = self.events.send(BuildEvent::Step {
+            build: self.label.clone(),
+            step: format!("pulling the parent `{tag}`"),
+        });
+        if !self.engine.pull(tag, registry_credentials(tag)?).await? {
+            return Ok(None);
+        }
+        Ok(self.engine.image(tag).await?.map(|image| image.id))
+    }
+    /// Run the build's tests on the new, still untagged image. Host tests see it under a tag
+    /// unique to this run, returned so the caller removes it once the image has its own tags.
+    /// Any failure fails the build (and the failed image loses that tag).
+    pub(super) async fn test_image(
+        &self,
+        image: &str,
+    ) -> Result<(Vec<crate::image_tests::TestResult>, Option<String>), crate::error::BuildError>
+    {
+        let build = self.build();
+        if self.options.no_test || build.tests.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let needs_reference = build
+            .tests
+            .iter()
+            .any(|test| matches!(test.kind, strata_repo::ImageTestKind::Host { .. }));
+        let reference = if needs_reference {
+            let alias = unique_alias().replace(":parent", ":test");
+            self.engine.tag(image, &alias).await?;
+            alias
+        } else {
+            image.to_string()
+        };
+        let target = crate::image_tests::TestTarget {
+            build: &self.label,
+            image,
+            reference: &reference,
+            cache: self.options.cache.as_ref(),
+        };
+        let results = crate::image_tests::run_image_tests(
+            &*self.engine,
+            &self.repository.root,
+            &target,
+            &build.tests,
+            &self.test_permits,
+            &self.events,
+        )
+        .await;
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|result| !result.passed)
+            .map(|result| format!("`{}`", result.test))
+            .collect();
+        let alias = needs_reference.then_some(reference);
+        if failed.is_empty() {
+            return Ok((results, alias));
+        }
+        if let Some(alias) = alias {
+            if let Err(error) = self.engine.untag(&alias).await {
+                tracing::debug!("cannot remove the test alias `{alias}`: {error}");
+            }
+        }
+        Err(crate::error::BuildError::TestsFailed { failed, results })
+    }
+    pub(super) async fn tag_all(&self, image: &str) -> Result<(), crate::error::BuildError> {
+        for tag in &self.build().tags {
+            self.engine.tag(image, tag).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,6 +1,6 @@
 //! Building one image for several platforms: each platform is its own build (on its own engine
 //! when `[engines]` names one), under per-platform tags (`1.0-arm64`); the plain tags become
-//! multi-platform indexes once every platform built and passed its tests (`crate::index`).
+//! multi-platform indexes once every platform built and passed its tests (the `index` module).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

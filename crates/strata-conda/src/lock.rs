@@ -65,20 +65,14 @@ pub enum CondaOutcome {
     Drifted(Vec<String>),
 }
 
-/// RFC 3339 of a date or time a user gave.
+/// A date or time a user gave (`2024-05-01`, or RFC 3339), read by the one date reader strata
+/// has (strata-pylock's, as `--exclude-newer` of requirements locks reads it).
 fn parse_date(text: &str) -> Result<jiff::Timestamp, CondaError> {
     let error = || CondaError::Date {
         text: text.to_string(),
     };
-    let time = humantime::parse_rfc3339_weak(text)
-        .or_else(|_| humantime::parse_rfc3339_weak(&format!("{text} 00:00:00")))
-        .or_else(|_| humantime::parse_rfc3339(text))
-        .map_err(|_| error())?;
-    let seconds = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| error())?
-        .as_secs();
-    jiff::Timestamp::from_second(i64::try_from(seconds).map_err(|_| error())?).map_err(|_| error())
+    let normalized = strata_pylock::normalize_date(text).map_err(|_| error())?;
+    normalized.parse::<jiff::Timestamp>().map_err(|_| error())
 }
 
 /// The records the environment's channels offer for the target, one list per channel, in

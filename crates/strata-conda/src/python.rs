@@ -26,20 +26,8 @@ pub fn pypi_name(conda_name: &str) -> String {
     normalize(name)
 }
 
-/// PEP 503 normalization: runs of `-`, `_`, `.` become `-`, lower case.
-pub fn normalize(name: &str) -> String {
-    let mut normalized = String::with_capacity(name.len());
-    for character in name.chars() {
-        if matches!(character, '-' | '_' | '.') {
-            if !normalized.ends_with('-') {
-                normalized.push('-');
-            }
-        } else {
-            normalized.push(character.to_ascii_lowercase());
-        }
-    }
-    normalized
-}
+/// PEP 503 normalization: the one strata uses everywhere (strata-pylock's).
+pub use strata_pylock::normalize_name as normalize;
 
 /// The Python of a solved environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

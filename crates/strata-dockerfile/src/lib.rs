@@ -10,6 +10,7 @@ mod expand;
 mod properties;
 mod reference;
 mod references;
+mod span;
 mod syntax;
 mod words;
 

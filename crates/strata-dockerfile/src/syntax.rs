@@ -4,14 +4,8 @@
 //! byte offsets of the original, so words and flags carry spans an edit can replace.
 
 use crate::error::SyntaxError;
-use crate::words::{arg_declarations, split_words, ArgDeclaration, Flag, Word};
-
-/// A byte range of the original text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-}
+pub use crate::span::Span;
+use crate::words::{remove_quotes, split_words, ArgDeclaration, Flag, Word};
 
 /// A parser directive (`# syntax=…`, `# escape=…`, `# check=…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,6 +348,90 @@ impl Instruction {
             Vec::new()
         }
     }
+}
+
+/// Flags read with their instruction, which maps the joined text back to the original.
+impl Flag {
+    pub(crate) fn from_word(instruction: &Instruction, word: &Word) -> Self {
+        let body = &word.text[2..];
+        match body.split_once('=') {
+            Some((name, value)) => {
+                let value_start = word.start + 2 + name.len() + 1;
+                Self {
+                    name: name.to_string(),
+                    value: Some(remove_quotes(value)),
+                    span: word.span,
+                    value_span: Some(
+                        instruction.raw_span(value_start, word.start + word.text.len()),
+                    ),
+                    value_start: Some(value_start),
+                }
+            }
+            None => Self {
+                name: body.to_string(),
+                value: None,
+                span: word.span,
+                value_span: None,
+                value_start: None,
+            },
+        }
+    }
+
+    /// A `key=value` option inside a comma-separated flag value (`--mount=type=bind,from=x`):
+    /// its value and the value's span.
+    pub fn option(&self, instruction: &Instruction, key: &str) -> Option<(String, Span)> {
+        let value_start = self.value_start?;
+        // Options are read from the value as written, so offsets stay right.
+        let written = &instruction.arguments()[value_start..];
+        let written = &written[..written.find(char::is_whitespace).unwrap_or(written.len())];
+        let mut offset = 0;
+        for option in written.split(',') {
+            if let Some(found) = option
+                .strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix('='))
+            {
+                let start = value_start + offset + key.len() + 1;
+                return Some((
+                    remove_quotes(found),
+                    instruction.raw_span(start, start + found.len()),
+                ));
+            }
+            offset += option.len() + 1;
+        }
+        None
+    }
+}
+
+/// The `NAME[=default]` declarations of an `ARG` instruction.
+pub(crate) fn arg_declarations(instruction: &Instruction) -> Vec<ArgDeclaration> {
+    instruction
+        .words()
+        .into_iter()
+        .map(|word| match word.text.split_once('=') {
+            Some((name, value)) => {
+                let mut start = word.start + name.len() + 1;
+                let mut end = word.start + word.text.len();
+                let bytes = value.as_bytes();
+                if bytes.len() >= 2
+                    && (bytes[0] == b'"' || bytes[0] == b'\'')
+                    && bytes[bytes.len() - 1] == bytes[0]
+                {
+                    start += 1;
+                    end -= 1;
+                }
+                ArgDeclaration {
+                    name: name.to_string(),
+                    default: Some(remove_quotes(value)),
+                    default_span: Some(instruction.raw_span(start, end)),
+                }
+            }
+            None => ArgDeclaration {
+                name: word.text,
+                default: None,
+                default_span: None,
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]

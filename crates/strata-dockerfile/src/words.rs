@@ -1,6 +1,6 @@
 //! Words, flags and `ARG` declarations of an instruction, each with its span in the original.
 
-use crate::syntax::{Instruction, Span};
+use crate::span::Span;
 
 /// A shell word of an instruction's arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,58 +33,7 @@ pub struct Flag {
     pub span: Span,
     pub value_span: Option<Span>,
     /// Where the value starts in the joined arguments.
-    value_start: Option<usize>,
-}
-
-impl Flag {
-    pub(crate) fn from_word(instruction: &Instruction, word: &Word) -> Self {
-        let body = &word.text[2..];
-        match body.split_once('=') {
-            Some((name, value)) => {
-                let value_start = word.start + 2 + name.len() + 1;
-                Self {
-                    name: name.to_string(),
-                    value: Some(remove_quotes(value)),
-                    span: word.span,
-                    value_span: Some(
-                        instruction.raw_span(value_start, word.start + word.text.len()),
-                    ),
-                    value_start: Some(value_start),
-                }
-            }
-            None => Self {
-                name: body.to_string(),
-                value: None,
-                span: word.span,
-                value_span: None,
-                value_start: None,
-            },
-        }
-    }
-
-    /// A `key=value` option inside a comma-separated flag value (`--mount=type=bind,from=x`):
-    /// its value and the value's span.
-    pub fn option(&self, instruction: &Instruction, key: &str) -> Option<(String, Span)> {
-        let value_start = self.value_start?;
-        // Options are read from the value as written, so offsets stay right.
-        let written = &instruction.arguments()[value_start..];
-        let written = &written[..written.find(char::is_whitespace).unwrap_or(written.len())];
-        let mut offset = 0;
-        for option in written.split(',') {
-            if let Some(found) = option
-                .strip_prefix(key)
-                .and_then(|rest| rest.strip_prefix('='))
-            {
-                let start = value_start + offset + key.len() + 1;
-                return Some((
-                    remove_quotes(found),
-                    instruction.raw_span(start, start + found.len()),
-                ));
-            }
-            offset += option.len() + 1;
-        }
-        None
-    }
+    pub(crate) value_start: Option<usize>,
 }
 
 /// One `NAME[=default]` of an `ARG` instruction.
@@ -96,37 +45,6 @@ pub struct ArgDeclaration {
     /// The default as written, inside its quotes when it is quoted as a whole, so an edit keeps
     /// them.
     pub default_span: Option<Span>,
-}
-
-pub(crate) fn arg_declarations(instruction: &Instruction) -> Vec<ArgDeclaration> {
-    instruction
-        .words()
-        .into_iter()
-        .map(|word| match word.text.split_once('=') {
-            Some((name, value)) => {
-                let mut start = word.start + name.len() + 1;
-                let mut end = word.start + word.text.len();
-                let bytes = value.as_bytes();
-                if bytes.len() >= 2
-                    && (bytes[0] == b'"' || bytes[0] == b'\'')
-                    && bytes[bytes.len() - 1] == bytes[0]
-                {
-                    start += 1;
-                    end -= 1;
-                }
-                ArgDeclaration {
-                    name: name.to_string(),
-                    default: Some(remove_quotes(value)),
-                    default_span: Some(instruction.raw_span(start, end)),
-                }
-            }
-            None => ArgDeclaration {
-                name: word.text,
-                default: None,
-                default_span: None,
-            },
-        })
-        .collect()
 }
 
 /// Word boundaries: whitespace separates words except inside quotes.
@@ -159,7 +77,7 @@ pub(crate) fn split_words(text: &str) -> Vec<(usize, usize)> {
 }
 
 /// `a"b c"d` → `ab cd`.
-fn remove_quotes(text: &str) -> String {
+pub(crate) fn remove_quotes(text: &str) -> String {
     let mut output = String::with_capacity(text.len());
     let mut quote: Option<char> = None;
     for character in text.chars() {

@@ -37,23 +37,8 @@ fn qualifiers(pairs: &[(&str, Option<&String>)]) -> String {
     }
 }
 
-/// PEP 503 normalized name: lowercase, runs of `-_.` as `-`.
-pub fn normalize_python_name(name: &str) -> String {
-    let mut normalized = String::with_capacity(name.len());
-    let mut separator = false;
-    for character in name.chars() {
-        if matches!(character, '-' | '_' | '.') {
-            separator = true;
-        } else {
-            if separator && !normalized.is_empty() {
-                normalized.push('-');
-            }
-            separator = false;
-            normalized.push(character.to_ascii_lowercase());
-        }
-    }
-    normalized
-}
+/// PEP 503 normalized name: the one strata uses everywhere (strata-pylock's).
+pub use strata_pylock::normalize_name as normalize_python_name;
 
 fn component(
     kind: &str,

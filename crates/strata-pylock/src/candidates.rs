@@ -107,7 +107,7 @@ impl Selection {
                 }
                 match parsed {
                     Some(DistributionFile::Wheel(wheel)) => {
-                        if let Some(priority) = wheel.priority(&supported) {
+                        if let Some(priority) = supported.priority(wheel) {
                             if best.is_none_or(|(current, _)| priority < current) {
                                 best = Some((priority, file));
                             }

@@ -9,6 +9,7 @@ mod error;
 mod lock;
 mod lockfile;
 mod metadata;
+mod names;
 mod provider;
 mod requirements;
 mod resolve;
@@ -32,6 +33,7 @@ pub use lockfile::{
     render as render_lock, LockFile, LockHeader, LockedPin,
 };
 pub use metadata::CoreMetadata;
+pub use names::normalize_name;
 pub use requirements::{RequirementsFile, SourcedRequirement, DEFAULT_INDEX};
 pub use resolve::{resolve, Pin, Resolution, ResolveOptions};
 pub use simple::{parse_page, IndexFile, ProjectPage};

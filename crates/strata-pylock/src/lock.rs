@@ -392,7 +392,7 @@ pub fn fetch(
             .iter()
             .filter_map(|file| match parse_filename(&file.filename) {
                 Some(DistributionFile::Wheel(wheel)) => {
-                    wheel.priority(&supported).map(|priority| (priority, file))
+                    supported.priority(&wheel).map(|priority| (priority, file))
                 }
                 Some(DistributionFile::Sdist { .. }) if allows_sdist || pin.url.is_some() => {
                     Some((usize::MAX, file))

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use pep508_rs::{PackageName, Requirement, VerbatimUrl};
+use pep508_rs::{Requirement, VerbatimUrl};
 
 use crate::error::LockError;
 use crate::wheel::{parse_filename, DistributionFile};
@@ -175,12 +175,13 @@ impl RequirementsFile {
     }
 }
 
+/// `--no-binary` names normalised; `:all:` and `:none:` as they are.
 fn normalize(name: &str) -> String {
     let name = name.trim();
     if name.starts_with(':') {
         return name.to_string();
     }
-    PackageName::new(name.to_string()).map_or_else(|_| name.to_lowercase(), |name| name.to_string())
+    crate::normalize_name(name)
 }
 
 /// Lines with continuations joined and comments removed, numbered from their first line.

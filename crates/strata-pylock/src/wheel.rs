@@ -20,13 +20,6 @@ pub struct WheelName {
     pub platform: Vec<String>,
 }
 
-impl WheelName {
-    /// The best (lowest) rank among `supported` of any tag this wheel has, if any.
-    pub fn priority(&self, supported: &crate::target::SupportedTags) -> Option<usize> {
-        supported.priority(self)
-    }
-}
-
 /// Parse a distribution file name; `None` for anything else (eggs, `.exe`, ...).
 pub fn parse_filename(filename: &str) -> Option<DistributionFile> {
     if let Some(stem) = filename.strip_suffix(".whl") {

@@ -94,9 +94,9 @@ pub enum RepoError {
         layout: String,
         looked_in: String,
     },
-    #[error("this change leaves {} without a final layer, so {} no compat updates:{}", if orphans.len() == 1 { "a version" } else { "versions" }, if orphans.len() == 1 { "it would get" } else { "they would get" }, crate::versions::listing(orphans))]
+    #[error("this change leaves {} without a final layer, so {} no compat updates:{}", if orphans.len() == 1 { "a version" } else { "versions" }, if orphans.len() == 1 { "it would get" } else { "they would get" }, crate::orphans::listing(orphans))]
     Orphaned {
-        orphans: Vec<crate::versions::OrphanedVersion>,
+        orphans: Vec<crate::orphans::OrphanedVersion>,
     },
     #[error("`[generic] dockerfiles` in `strata.toml`: `{pattern}` is not a file name pattern: {reason}")]
     DockerfilePattern { pattern: String, reason: String },

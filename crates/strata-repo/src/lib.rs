@@ -1,6 +1,7 @@
 //! The image-repository model: SciServer and docker-stacks layouts, `strata.toml`, Dockerfile
 //! `FROM`/`ARG` reading and the git facts a plan needs.
 
+mod blob;
 mod changes;
 mod config;
 mod cycles;
@@ -12,6 +13,7 @@ mod generic;
 mod init;
 mod layout;
 mod model;
+mod orphans;
 mod parallel;
 mod pins;
 #[cfg(test)]

@@ -280,31 +280,6 @@ impl Repository {
     }
 }
 
-impl Repository {
-    /// Whether a reference names an image this repository builds: a SciServer
-    /// `…/<target>:<version>` of any of its targets, or a docker-stacks image as its `FROM`
-    /// lines are matched.
-    pub fn names_image(&self, reference: &str) -> bool {
-        self.layouts.iter().any(|layout| match layout {
-            crate::config::LayoutKind::Sciserver => {
-                let last = strata_dockerfile::last_component(reference);
-                let name = last.split(['@', ':']).next().unwrap_or(last);
-                self.layers.iter().any(|layer| {
-                    layer
-                        .science()
-                        .is_some_and(|science| science.target == name)
-                })
-            }
-            crate::config::LayoutKind::DockerStacks => {
-                crate::stacks::names_image(reference, &self.layers, self.config.repo.as_deref())
-            }
-            crate::config::LayoutKind::Generic => {
-                crate::generic::names_image(reference, &self.layers)
-            }
-        })
-    }
-}
-
 impl Layer {
     /// A layer as a loader reads it, before parents are matched and taggers and tests
     /// inherited.

@@ -285,7 +285,7 @@ fn read_definition<T: serde::de::DeserializeOwned>(
     let fields = serde_json::from_str(&text).map_err(|error| invalid(&error))?;
     Ok(Some(Definition {
         fields,
-        blob: crate::versions::git_blob_id(text.as_bytes()),
+        blob: crate::blob::git_blob_id(text.as_bytes()),
     }))
 }
 

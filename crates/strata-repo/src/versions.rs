@@ -5,60 +5,13 @@
 //! `HEAD`'s history must still have a layer, unless `strata.toml` retires it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
 use crate::changes::{Git, GitError, Pending};
 use crate::model::Repository;
+pub use crate::orphans::OrphanedVersion;
 use crate::sciserver::{definition_version, DEFINITION_FILE};
-
-/// An `image:version` that history defined and the repository no longer has.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct OrphanedVersion {
-    /// `image:version`.
-    pub version: String,
-    /// The science directory that last defined it (`None`: only the registry has it).
-    pub directory: Option<String>,
-    /// The last commit that wrote that definition (abbreviated).
-    pub defined_in: Option<String>,
-    /// The commit that changed or removed it; `None` when the change is not committed yet.
-    pub changed_in: Option<String>,
-    /// The published tag that holds it, when the registry was asked.
-    pub published_as: Option<String>,
-}
-
-/// Each orphan on a line of its own, for messages.
-pub(crate) fn listing(orphans: &[OrphanedVersion]) -> String {
-    let mut text = String::new();
-    for orphan in orphans {
-        let _ = write!(text, "\n{orphan}");
-    }
-    text
-}
-
-impl std::fmt::Display for OrphanedVersion {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(formatter, "`{}`", self.version)?;
-        match (&self.directory, &self.defined_in) {
-            (Some(directory), Some(commit)) => {
-                write!(
-                    formatter,
-                    ": last defined by `{directory}` in commit `{commit}`"
-                )?;
-                match &self.changed_in {
-                    Some(changed) => write!(formatter, ", changed in commit `{changed}`")?,
-                    None => write!(formatter, ", changed in the work tree")?,
-                }
-            }
-            _ => write!(formatter, ": defined by no commit of this history")?,
-        }
-        if let Some(tag) = &self.published_as {
-            write!(formatter, "; published as `{tag}`")?;
-        }
-        Ok(())
-    }
-}
 
 /// One change to a definition file in one commit.
 struct Change {
@@ -184,22 +137,6 @@ impl Git {
         }
         Ok(blobs)
     }
-}
-
-/// The id git gives `contents` as a blob (`git hash-object`): the SHA-1 of
-/// `blob <length>\0<contents>`.
-pub(crate) fn git_blob_id(contents: &[u8]) -> String {
-    use sha1::Digest;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hasher = sha1::Sha1::new();
-    hasher.update(format!("blob {}\0", contents.len()).as_bytes());
-    hasher.update(contents);
-    let mut id = String::with_capacity(40);
-    for byte in hasher.finalize() {
-        id.push(char::from(HEX[usize::from(byte >> 4)]));
-        id.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    id
 }
 
 /// The `image:version` of each blob: known from the layers read (by their files' blob ids),

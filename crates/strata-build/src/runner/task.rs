@@ -87,7 +87,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         let (tags, warnings) =
             crate::manifests::tagger_tags(&*self.engine, build, &image, &facts).await;
         // One of several platforms: its tagger tags are the platform's, like its own tags;
-        // the plain ones become indexes when every platform agrees (`crate::index`).
+        // the plain ones become indexes when every platform agrees (the `index` module).
         let tags: Vec<String> = match suffix_for(&build.platforms, self.platform.as_deref()) {
             Some(suffix) => tags.iter().map(|tag| with_suffix(tag, &suffix)).collect(),
             None => tags,

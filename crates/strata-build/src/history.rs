@@ -2,7 +2,6 @@
 //! of its tags, newest first — what docker-stacks keeps on its wiki and course maintainers keep
 //! by hand.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::BuildError;
@@ -25,15 +24,9 @@ pub(crate) fn file_name(text: &str) -> String {
         .collect()
 }
 
-/// Replace a file through a temporary file in its directory.
+/// Replace a history file whole (strata-fs's writer).
 pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), BuildError> {
-    let directory = path.parent().unwrap_or(Path::new("."));
-    fs_err::create_dir_all(directory)?;
-    let mut file = tempfile::NamedTempFile::new_in(directory)?;
-    file.write_all(contents)?;
-    file.persist(path)
-        .map_err(|error| BuildError::Io(error.error))?;
-    Ok(())
+    Ok(strata_fs::write_atomically(path, contents)?)
 }
 
 /// The history of one image, as rows of its two tables.

@@ -8,4 +8,4 @@ mod write;
 
 pub use error::{InputError, WriteError};
 pub use read::{read_input, read_text, text_from_bytes, MAX_INPUT_BYTES};
-pub use write::{write_atomically, Rollback};
+pub use write::{write_atomically, write_cache_file, Rollback};

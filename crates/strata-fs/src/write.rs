@@ -8,8 +8,19 @@ use std::path::{Path, PathBuf};
 
 use crate::error::WriteError;
 
-/// Write `bytes` to `path` atomically, creating its directory when missing.
+/// Write `bytes` to `path` atomically, creating its directory when missing, and flushed to
+/// the disk before it replaces the old file: for what users keep (locks, Dockerfiles, reports).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    replace(path, bytes, true)
+}
+
+/// Write a cache file atomically (a reader never sees half of one), creating its directory
+/// when missing, without waiting for the disk: a cache lost in a crash is read again.
+pub fn write_cache_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    replace(path, bytes, false)
+}
+
+fn replace(path: &Path, bytes: &[u8], synced: bool) -> Result<(), WriteError> {
     let io = |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
@@ -42,7 +53,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     std::fs::create_dir_all(&directory).map_err(io)?;
     let mut file = tempfile::NamedTempFile::new_in(&directory).map_err(io)?;
     file.write_all(bytes).map_err(io)?;
-    file.as_file().sync_all().map_err(io)?;
+    if synced {
+        file.as_file().sync_all().map_err(io)?;
+    }
     // A temporary file starts private: a replaced file keeps its permissions.
     if let Some(metadata) = existing {
         file.as_file()
@@ -81,6 +94,17 @@ mod tests {
 
         let error = write_atomically(directory.path(), b"x").unwrap_err();
         assert!(error.to_string().contains("is a directory"), "{error}");
+    }
+
+    #[test]
+    fn cache_files_are_replaced_whole_in_new_directories() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("a/b/record.json");
+        write_cache_file(&path, b"first").unwrap();
+        write_cache_file(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        // Only the file itself is left: no temporary beside it.
+        assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! strata's cache directory. Written atomically; a record of another format version is treated
 //! as absent.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::InspectError;
@@ -46,13 +45,10 @@ impl LayerCache {
             path: self.directory.clone(),
             source,
         };
-        fs_err::create_dir_all(&self.directory).map_err(cache_error)?;
-        let mut file = tempfile::NamedTempFile::new_in(&self.directory).map_err(cache_error)?;
         let text = serde_json::to_vec(record)
             .map_err(|error| cache_error(std::io::Error::other(error)))?;
-        file.write_all(&text).map_err(cache_error)?;
-        file.persist(&path)
-            .map_err(|error| cache_error(error.error))?;
+        strata_fs::write_cache_file(&path, &text)
+            .map_err(|error| cache_error(std::io::Error::other(error)))?;
         Ok(())
     }
 }

@@ -125,16 +125,9 @@ fn short_hash(text: &str) -> String {
 
 /// Write a cache file through a temporary file (a reader never sees half of one).
 pub(crate) fn write_cache(path: &Path, bytes: &[u8]) {
-    let Some(directory) = path.parent() else {
-        return;
-    };
-    if fs_err::create_dir_all(directory).is_err() {
-        return;
-    }
-    if let Ok(mut file) = tempfile::NamedTempFile::new_in(directory) {
-        if std::io::Write::write_all(&mut file, bytes).is_ok() {
-            let _ = file.persist(path);
-        }
+    // A cache that cannot be written is read from the index again next time.
+    if let Err(error) = strata_fs::write_cache_file(path, bytes) {
+        tracing::debug!("{error}");
     }
 }
 

@@ -92,14 +92,8 @@ impl BlobStore {
     }
 
     fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<(), ReproducibleError> {
-        use std::io::Write;
-        let parent = path.parent().unwrap_or(&self.root);
-        fs_err::create_dir_all(parent).map_err(self.io_error(parent))?;
-        let mut file = tempfile::NamedTempFile::new_in(parent).map_err(self.io_error(parent))?;
-        file.write_all(bytes).map_err(self.io_error(path))?;
-        file.persist(path)
-            .map_err(|error| self.io_error(path)(error.error))?;
-        Ok(())
+        strata_fs::write_cache_file(path, bytes)
+            .map_err(|error| self.io_error(path)(std::io::Error::other(error)))
     }
 
     fn layer_path(&self, diff_id: &str) -> PathBuf {

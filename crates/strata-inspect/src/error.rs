@@ -32,6 +32,38 @@ pub enum InspectError {
     Registry(#[from] strata_registry::RegistryError),
     #[error("the layer reader stopped unexpectedly")]
     Reader(#[source] tokio::task::JoinError),
+    #[error("`--platform {text}` is not `os/architecture[/variant]` (for example `linux/arm64`)")]
+    PlatformSyntax { text: String },
+    #[error("cannot inspect `{reference}`")]
+    Image {
+        reference: String,
+        #[source]
+        source: Box<InspectError>,
+    },
+    #[error("`{reference}` here is {here}, not {wanted}: an engine holds one platform of a tag; read {wanted} from the registry with `--registry --platform {wanted}`, or name its per-platform tag (`{platform_tag}`)")]
+    OtherPlatform {
+        reference: String,
+        here: String,
+        wanted: String,
+        platform_tag: String,
+    },
+    #[error("cannot read `{reference}` from its registry")]
+    IndexRead {
+        reference: String,
+        #[source]
+        source: Box<strata_registry::RegistryError>,
+    },
+    #[error("`{reference}` is one platform's image, not a multi-platform index: nothing to compare (`strata inspect --registry {reference}` shows it)")]
+    NotAnIndex { reference: String },
+    #[error("cannot inspect the {platform} image of `{reference}`")]
+    PlatformImage {
+        platform: String,
+        reference: String,
+        #[source]
+        source: Box<InspectError>,
+    },
+    #[error(transparent)]
+    Session(#[from] strata_session::SessionError),
 }
 
 impl strata_diagnostic::Diagnostic for InspectError {
@@ -43,7 +75,15 @@ impl strata_diagnostic::Diagnostic for InspectError {
         match self {
             Self::Engine(error) => error.exit_class(),
             Self::Registry(error) => error.exit_class(),
-            Self::Cache { .. } | Self::Unsupported { .. } => Some(ExitClass::Input),
+            Self::Cache { .. }
+            | Self::Unsupported { .. }
+            | Self::PlatformSyntax { .. }
+            | Self::OtherPlatform { .. }
+            | Self::NotAnIndex { .. } => Some(ExitClass::Input),
+            // Boxed, the source is in the chain as its box: asked here.
+            Self::Image { source, .. } | Self::PlatformImage { source, .. } => source.exit_class(),
+            Self::IndexRead { source, .. } => source.exit_class(),
+            Self::Session(error) => error.exit_class(),
             Self::Layer { .. }
             | Self::DigestMismatch { .. }
             | Self::MissingLayer { .. }
@@ -62,6 +102,9 @@ impl strata_diagnostic::Diagnostic for InspectError {
             ),
             Self::Engine(error) => error.hint(),
             Self::Registry(error) => error.hint(),
+            Self::Image { source, .. } | Self::PlatformImage { source, .. } => source.hint(),
+            Self::IndexRead { source, .. } => source.hint(),
+            Self::Session(error) => error.hint(),
             _ => None,
         }
     }

@@ -16,6 +16,7 @@ mod manifest;
 mod parsers;
 mod records;
 mod sbom;
+mod session;
 mod source;
 mod taggers;
 
@@ -35,6 +36,7 @@ pub use records::{
     RPackage, RECORD_VERSION,
 };
 pub use sbom::{cyclonedx, normalize_python_name};
+pub use session::{image_facts, index_platforms};
 pub use source::{
     inspect_local, inspect_registry, inspect_registry_platform, inspect_registry_with,
 };

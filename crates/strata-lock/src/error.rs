@@ -3,12 +3,8 @@ use strata_diagnostic::{Diagnostic, ExitClass};
 /// Why a lock could not be prepared or checked.
 #[derive(Debug, thiserror::Error)]
 pub enum LockingError {
-    #[error("cannot inspect `{reference}`")]
-    Inspect {
-        reference: String,
-        #[source]
-        source: Box<strata_inspect::InspectError>,
-    },
+    #[error(transparent)]
+    Inspect(Box<strata_inspect::InspectError>),
     #[error("`{reference}` has no `python3` or `python` on its PATH")]
     NoPython { reference: String },
     #[error("`{reference}` holds no conda environment (no `conda-meta/*.json` records)")]
@@ -39,8 +35,6 @@ pub enum LockingError {
         source: Box<strata_conda::CondaError>,
     },
     #[error(transparent)]
-    Engine(Box<strata_engine::EngineError>),
-    #[error(transparent)]
     Lock(Box<strata_pylock::LockError>),
     #[error(transparent)]
     Conda(Box<strata_conda::CondaError>),
@@ -48,9 +42,9 @@ pub enum LockingError {
     Session(#[from] strata_session::SessionError),
 }
 
-impl From<strata_engine::EngineError> for LockingError {
-    fn from(error: strata_engine::EngineError) -> Self {
-        Self::Engine(Box::new(error))
+impl From<strata_inspect::InspectError> for LockingError {
+    fn from(error: strata_inspect::InspectError) -> Self {
+        Self::Inspect(Box::new(error))
     }
 }
 
@@ -70,11 +64,10 @@ impl Diagnostic for LockingError {
     fn exit_class(&self) -> Option<ExitClass> {
         // Boxed and transparent sources are not found in the chain as themselves: asked here.
         match self {
-            Self::Inspect { source, .. } => source.exit_class(),
+            Self::Inspect(error) => error.exit_class(),
             Self::ParentNotLocked { source, .. } | Self::CheckImage { source, .. } => {
                 source.exit_class()
             }
-            Self::Engine(error) => error.exit_class(),
             Self::Lock(error) => error.exit_class(),
             Self::Conda(error) => error.exit_class(),
             Self::Session(error) => error.exit_class(),
@@ -88,9 +81,8 @@ impl Diagnostic for LockingError {
 
     fn hint(&self) -> Option<String> {
         match self {
-            Self::Inspect { source, .. } => source.hint(),
+            Self::Inspect(error) => error.hint(),
             Self::ParentNotLocked { source, .. } | Self::CheckImage { source, .. } => source.hint(),
-            Self::Engine(error) => error.hint(),
             Self::Lock(error) => error.hint(),
             Self::Conda(error) => error.hint(),
             Self::Session(error) => error.hint(),

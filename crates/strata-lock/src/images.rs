@@ -15,19 +15,9 @@ pub fn image_facts(
     reference: &str,
     registry: bool,
 ) -> Result<ImageFacts, LockingError> {
-    let cache = session.caches().layers();
-    session.block_on(async {
-        let facts = if registry {
-            strata_inspect::inspect_registry_with(session.registry(), reference, &cache).await
-        } else {
-            let engine = session.engine(strata_engine::BuilderKind::BuildKit).await?;
-            strata_inspect::inspect_local(&*engine, reference, &cache).await
-        };
-        facts.map_err(|source| LockingError::Inspect {
-            reference: reference.to_string(),
-            source: Box::new(source),
-        })
-    })?
+    Ok(session.block_on(strata_inspect::image_facts(
+        session, reference, registry, None,
+    ))??)
 }
 
 /// What an image says about its Python: interpreter version and wheel platform.

@@ -7,6 +7,7 @@ mod client;
 mod credentials;
 mod error;
 mod manifest;
+mod platform_tags;
 mod promote;
 mod reference;
 mod remote;
@@ -19,6 +20,7 @@ pub use manifest::{
     sha256_digest, Descriptor, Manifest, Platform, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
     OCI_INDEX, OCI_MANIFEST,
 };
+pub use platform_tags::{platform_suffix, with_suffix};
 pub use promote::{promote, PromoteError, PromoteOutcome, Promotion, PromotionResult};
 pub use reference::{parse_reference, repository_name, with_digest, with_tag, Reference};
 pub use remote::{fetch_image, RemoteImage, RemoteLayer};

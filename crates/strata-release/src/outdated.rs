@@ -43,7 +43,7 @@ pub async fn moved_bases(
     files: &[PinFile],
 ) -> Result<Vec<MovedBase>, ReleaseError> {
     let client: &RegistryClient = session.registry();
-    let cache = session.caches().layers();
+    let cache = strata_inspect::LayerCache::new(session.caches().root());
     let mut moved = Vec::new();
     for file in files {
         for site in &file.sites {

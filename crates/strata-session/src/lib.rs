@@ -61,16 +61,6 @@ impl Caches {
         &self.root
     }
 
-    /// Inspected layers' records.
-    pub fn layers(&self) -> strata_inspect::LayerCache {
-        strata_inspect::LayerCache::new(&self.root)
-    }
-
-    /// Reproducible builds' normalised blobs.
-    pub fn blobs(&self) -> strata_reproducible::BlobStore {
-        strata_reproducible::BlobStore::new(&self.root)
-    }
-
     /// The Python package index client's pages and wheels' metadata.
     pub fn package_index(&self) -> PathBuf {
         self.root.join("pylock")

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use anyhow::Context;
 use strata_cli::InspectFormat;
 use strata_engine::DockerEngine;
-use strata_inspect::{size_text, ImageFacts, LayerCache};
+use strata_inspect::{image_facts, index_platforms, size_text, ImageFacts};
 
 use crate::exit_status::ExitStatus;
 
@@ -26,72 +26,17 @@ use crate::printer::Printer;
 use crate::settings::{DiffSettings, InspectSettings};
 use strata_session::Session;
 
-/// The facts of one image, from the engine or (`registry`) its registry; `platform` picks one
-/// platform of a multi-platform tag (locally: checks the image is that platform's).
-async fn facts_of(
-    session: &Session,
-    reference: &str,
-    registry: bool,
-    engine: Option<&DockerEngine>,
-    cache: &LayerCache,
-    platform: Option<&str>,
-) -> anyhow::Result<ImageFacts> {
-    let wanted = match platform {
-        Some(text) => Some(strata_registry::Platform::parse(text).with_context(|| {
-            format!("`--platform {text}` is not `os/architecture[/variant]` (for example `linux/arm64`)")
-        })?),
-        None => None,
-    };
-    let facts = match (registry, engine) {
-        (true, _) => {
-            strata_inspect::inspect_registry_platform(
-                session.registry(),
-                reference,
-                wanted.as_ref(),
-                cache,
-            )
-            .await
-        }
-        (false, Some(engine)) => strata_inspect::inspect_local(engine, reference, cache).await,
-        (false, None) => unreachable!("a local inspection always has an engine"),
-    };
-    let facts = facts.with_context(|| format!("cannot inspect `{reference}`"))?;
-    if let (false, Some(wanted)) = (registry, &wanted) {
-        let image = &facts.image;
-        if image.architecture.as_deref() != Some(wanted.architecture.as_str()) {
-            anyhow::bail!(
-                "`{reference}` here is {}/{}, not {wanted}: an engine holds one platform of a tag; read {wanted} from the registry with `--registry --platform {wanted}`, or name its per-platform tag (`{}`)",
-                image.os.as_deref().unwrap_or("?"),
-                image.architecture.as_deref().unwrap_or("?"),
-                strata_build::with_suffix(reference, &strata_build::platform_suffix(&wanted.to_string())),
-            );
-        }
-    }
-    Ok(facts)
-}
-
 pub fn inspect(
     settings: &InspectSettings,
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let cache = session.caches().layers();
-    let facts = session.block_on(async {
-        let engine = if settings.registry {
-            None
-        } else {
-            Some(session.engine(strata_engine::BuilderKind::BuildKit).await?)
-        };
-        facts_of(
-            session,
-            &settings.image,
-            settings.registry,
-            engine.as_deref(),
-            &cache,
-            settings.platform.as_deref(),
-        )
-        .await
-    })??;
+    let facts = session.block_on(image_facts(
+        session,
+        &settings.image,
+        settings.registry,
+        settings.platform.as_deref(),
+    ))??;
     for warning in &facts.warnings {
         printer.warn(warning);
     }
@@ -242,33 +187,11 @@ pub fn diff(
     if settings.platforms {
         return diff_platforms(settings, session, printer);
     }
-    let cache = session.caches().layers();
+    let platform = settings.platform.as_deref();
     let (before, after) = session.block_on(async {
-        let engine = if settings.registry {
-            None
-        } else {
-            Some(session.engine(strata_engine::BuilderKind::BuildKit).await?)
-        };
-        let platform = settings.platform.as_deref();
-        let before = facts_of(
-            session,
-            &settings.before,
-            settings.registry,
-            engine.as_deref(),
-            &cache,
-            platform,
-        )
-        .await?;
-        let after = facts_of(
-            session,
-            &settings.after,
-            settings.registry,
-            engine.as_deref(),
-            &cache,
-            platform,
-        )
-        .await?;
-        anyhow::Ok((before, after))
+        let before = image_facts(session, &settings.before, settings.registry, platform).await?;
+        let after = image_facts(session, &settings.after, settings.registry, platform).await?;
+        Ok::<_, strata_inspect::InspectError>((before, after))
     })??;
     let changes = strata_inspect::diff(&before, &after);
     if settings.json {
@@ -358,41 +281,8 @@ fn diff_platforms(
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let cache = session.caches().layers();
     let reference = &settings.before;
-    let images = session.block_on(async {
-        let client = session.registry();
-        let parsed = strata_registry::parse_reference(reference)?;
-        let manifest = client
-            .manifest(&parsed)
-            .await
-            .with_context(|| format!("cannot read `{reference}` from its registry"))?;
-        if !manifest.is_index() {
-            anyhow::bail!(
-                "`{reference}` is one platform's image, not a multi-platform index: nothing to compare (`strata inspect --registry {reference}` shows it)"
-            );
-        }
-        let mut images = Vec::new();
-        for child in manifest.children(reference)? {
-            let Some(platform) = child.platform else {
-                continue;
-            };
-            // Attestation manifests (`unknown/unknown`) are not platforms.
-            if platform.os == "unknown" {
-                continue;
-            }
-            let facts = strata_inspect::inspect_registry_platform(
-                client,
-                reference,
-                Some(&platform),
-                &cache,
-            )
-            .await
-            .with_context(|| format!("cannot inspect the {platform} image of `{reference}`"))?;
-            images.push((platform.to_string(), facts));
-        }
-        anyhow::Ok(images)
-    })??;
+    let images = session.block_on(index_platforms(session, reference))??;
     let platforms: Vec<String> = images
         .iter()
         .map(|(platform, _)| platform.clone())

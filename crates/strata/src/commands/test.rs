@@ -34,7 +34,7 @@ pub fn test(
         return Ok(ExitStatus::Success);
     }
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-    let cache = session.caches().layers();
+    let cache = strata_inspect::LayerCache::new(session.caches().root());
     let results = session.block_on(async {
         let engine = session.engine(strata_engine::BuilderKind::BuildKit).await?;
         let report = async {

@@ -57,7 +57,7 @@ pub fn build(
             .context("`--reproducible` takes its times from the commit")?;
         Some(Reproducible {
             epoch: strata_reproducible::source_date_epoch(commit_time)?,
-            store: session.caches().blobs(),
+            store: strata_reproducible::BlobStore::new(session.caches().root()),
         })
     } else {
         None
@@ -138,7 +138,7 @@ fn run_options(
             .filter(|platform| !platform.contains(',')),
         network: settings.network.clone(),
         build_args: settings.build_args.clone(),
-        cache: Some(session.caches().layers()),
+        cache: Some(strata_inspect::LayerCache::new(session.caches().root())),
         manifests: settings.manifests.clone(),
         registry: session.registry().clone(),
         push_retry: strata_registry::RetryPolicy {

@@ -5,6 +5,10 @@ use strata_diagnostic::{Diagnostic, ExitClass};
 pub enum LockingError {
     #[error(transparent)]
     Inspect(Box<strata_inspect::InspectError>),
+    #[error("`--python-version` and `--no-binary` apply to requirements files, not to the conda environment `{}`: the solve chooses Python", environment.display())]
+    RequirementsFlags { environment: std::path::PathBuf },
+    #[error("`{}` has a `pip:` section but its packages do not include `python`: add `python` (and `pip`) to `dependencies`", environment.display())]
+    PipWithoutPython { environment: std::path::PathBuf },
     #[error("`{reference}` has no `python3` or `python` on its PATH")]
     NoPython { reference: String },
     #[error("`{reference}` holds no conda environment (no `conda-meta/*.json` records)")]
@@ -75,7 +79,9 @@ impl Diagnostic for LockingError {
             | Self::NoCondaEnvironment { .. }
             | Self::NoSuchEnvironment { .. }
             | Self::SeveralEnvironments { .. }
-            | Self::PipPlatform { .. } => Some(ExitClass::Input),
+            | Self::PipPlatform { .. }
+            | Self::RequirementsFlags { .. }
+            | Self::PipWithoutPython { .. } => Some(ExitClass::Input),
         }
     }
 

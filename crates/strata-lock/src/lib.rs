@@ -8,6 +8,7 @@
 //!   its base already installed, and its conda environments;
 //! - [`inheritance`]: each image's `[images.NAME.lock]` and `[images.NAME.conda]` settings,
 //!   solved on top of its nearest locked ancestor;
+//! - [`requests`]: a lock's settings from the command line, `--image` and the existing lock;
 //! - [`check`]: whether a built image holds exactly its conda lock (and its `pip:` lock).
 
 pub mod check;
@@ -15,6 +16,7 @@ pub mod conventions;
 mod error;
 pub mod images;
 pub mod inheritance;
+pub mod requests;
 
 pub use error::LockingError;
 

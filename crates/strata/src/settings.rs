@@ -537,6 +537,26 @@ pub struct LockRunSettings {
     pub json: bool,
 }
 
+impl LockRunSettings {
+    /// What the command line asks of each lock.
+    pub fn request(&self) -> strata_lock::requests::LockRequest {
+        strata_lock::requests::LockRequest {
+            output: self.output.clone(),
+            python_version: self.python_version.clone(),
+            platform: self.platform.clone(),
+            glibc: self.glibc.clone(),
+            cuda: self.cuda.clone(),
+            image: self.image.clone(),
+            base: self.base.clone(),
+            registry: self.registry,
+            no_binary: self.no_binary.clone(),
+            exclude_newer: self.exclude_newer.clone(),
+            upgrade: self.upgrade.clone(),
+            index_url: self.index_url.clone(),
+        }
+    }
+}
+
 /// `strata lock fetch LOCK DIR`.
 #[derive(Debug, Clone)]
 pub struct FetchSettings {

@@ -6,11 +6,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use strata_lock::check::{check_image_against_lock, ImageLockCheck};
-use strata_lock::conventions::{pip_lock_path, pip_requirements, wheel_platform};
-use strata_lock::images::{
-    choose_environment, conda_platform, glibc_of, image_facts, installed_packages,
-};
+use strata_lock::conventions::pip_lock_path;
 use strata_lock::repodata_client;
+use strata_lock::requests::{
+    environment_output, environment_settings, pip_section_settings, PipSection,
+};
 
 use super::{run_one, LockReport, LockResult, LOCK_SCHEMA_VERSION};
 use crate::exit_status::ExitStatus;
@@ -73,65 +73,12 @@ pub fn lock_environment(
     environment: &Path,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    if options.python_version.is_some() || !options.no_binary.is_empty() {
-        anyhow::bail!("`--python-version` and `--no-binary` apply to requirements files, not to the conda environment `{}`: the solve chooses Python", environment.display());
-    }
-    let output = options
-        .output
-        .clone()
-        .unwrap_or_else(|| environment.with_extension("lock"));
+    let request = options.request();
     if let (true, Some(image)) = (options.check, options.image.as_deref()) {
+        let output = environment_output(&request, environment);
         return check_image(options, session, &output, image, printer);
     }
-    let existing = strata_conda::read_lock(&output).ok();
-    let base = options
-        .base
-        .clone()
-        .or_else(|| existing.as_ref().and_then(|lock| lock.header.base.clone()))
-        .map(|base| -> anyhow::Result<_> {
-            let facts = image_facts(session, &base, options.registry)?;
-            let packages = installed_packages(choose_environment(&facts, None)?);
-            Ok((base, packages))
-        })
-        .transpose()?;
-    let image = options
-        .image
-        .as_deref()
-        .map(|image| -> anyhow::Result<_> {
-            let facts = image_facts(session, image, options.registry)?;
-            Ok((conda_platform(&facts).to_string(), glibc_of(&facts)))
-        })
-        .transpose()?;
-    let platform = options
-        .platform
-        .clone()
-        .or_else(|| image.as_ref().map(|(platform, _)| platform.clone()))
-        .or_else(|| {
-            existing
-                .as_ref()
-                .map(|lock| lock.header.platform.clone())
-                .filter(|platform| !platform.is_empty())
-        })
-        .unwrap_or_else(|| "linux-64".to_string());
-    let glibc = options
-        .glibc
-        .clone()
-        .or_else(|| image.as_ref().and_then(|(_, glibc)| glibc.clone()))
-        .or_else(|| existing.as_ref().and_then(|lock| lock.header.glibc.clone()));
-    let cuda = options
-        .cuda
-        .clone()
-        .or_else(|| existing.as_ref().and_then(|lock| lock.header.cuda.clone()));
-    let target = strata_conda::CondaTarget::new(&platform, glibc.as_deref(), cuda.as_deref())?;
-    let settings = strata_conda::CondaLockSettings {
-        environment: environment.to_path_buf(),
-        output,
-        target,
-        exclude_newer: options.exclude_newer.clone(),
-        upgrade: options.upgrade.clone(),
-        base: base.map(|(image, packages)| (strata_conda::BaseOrigin::Image(image), packages)),
-        regenerate: None,
-    };
+    let settings = environment_settings(session, &request, environment)?;
     let drifted = run_environment(options, session, environment, &settings, printer)?;
     Ok(if drifted {
         ExitStatus::Problems
@@ -252,43 +199,9 @@ fn lock_pip_section(
     locked: &strata_conda::Locked,
     printer: &Printer,
 ) -> anyhow::Result<bool> {
-    let entries = strata_conda::read_environment(environment)?.pip;
-    let output = pip_lock_path(&settings.output);
-    if entries.is_empty() {
-        return Ok(false);
+    match pip_section_settings(&options.request(), environment, settings, locked)? {
+        PipSection::None => Ok(false),
+        PipSection::Drifted => Ok(true),
+        PipSection::Lock(pip_settings) => run_one(&pip_settings, options, session, printer),
     }
-    let Some(python) = &locked.python else {
-        if matches!(locked.outcome, strata_conda::CondaOutcome::Drifted(_))
-            && !settings.output.exists()
-        {
-            return Ok(true);
-        }
-        anyhow::bail!(
-            "`{}` has a `pip:` section but its packages do not include `python`: add `python` (and `pip`) to `dependencies`",
-            environment.display()
-        );
-    };
-    let mut fixed = python.distributions.clone();
-    if let Some((_, packages)) = &settings.base {
-        for package in packages {
-            fixed
-                .entry(strata_conda::pypi_name(&package.name))
-                .or_insert_with(|| package.version.clone());
-        }
-    }
-    let pip_settings = strata_pylock::LockSettings {
-        requirements: environment.to_path_buf(),
-        output,
-        target: strata_pylock::Target::new(&python.version, &wheel_platform(&settings.target)?)?,
-        exclude_newer: options.exclude_newer.clone(),
-        no_binary: std::collections::BTreeSet::new(),
-        upgrade: options.upgrade.clone(),
-        base: fixed,
-        base_sources: Vec::new(),
-        base_image: None,
-        index_url: options.index_url.clone(),
-        requirements_text: Some(pip_requirements(environment, &entries)),
-        command: Some(format!("strata lock {}", environment.display())),
-    };
-    run_one(&pip_settings, options, session, printer)
 }

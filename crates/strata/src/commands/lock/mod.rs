@@ -7,14 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use strata_lock::conventions::{
-    default_output, is_environment_file, lone_lock, requirements_target,
-};
-use strata_lock::images::{image_facts, importable_distributions, python_target};
+use strata_lock::conventions::{is_environment_file, lone_lock};
 use strata_lock::index_client;
 use strata_lock::inheritance::{
     layer_conda_settings, layer_lock_settings, locked_images_parents_first, LockDefaults,
 };
+use strata_lock::requests::requirements_settings;
 use strata_pylock::{IndexClient, LockOutcome, LockSettings};
 
 use crate::exit_status::ExitStatus;
@@ -201,53 +199,7 @@ fn lock_one(
     requirements: PathBuf,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let output = options
-        .output
-        .clone()
-        .unwrap_or_else(|| default_output(&requirements));
-    let image = options
-        .image
-        .as_deref()
-        .map(|image| python_target(image, &image_facts(session, image, options.registry)?))
-        .transpose()?;
-    let target = requirements_target(
-        options.python_version.as_deref(),
-        options.platform.as_deref(),
-        &output,
-        image.as_ref(),
-    )?;
-    // `--base`, else the base the existing lock was made on (so `--check` needs no flags).
-    let base_image = match &options.base {
-        Some(base) => Some(base.clone()),
-        None => {
-            strata_pylock::read_lock_if_present(&output)?.and_then(|lock| lock.header.base_image)
-        }
-    };
-    let (base, base_sources) = base_image
-        .as_deref()
-        .map(|base| -> anyhow::Result<_> {
-            Ok(importable_distributions(&image_facts(
-                session,
-                base,
-                options.registry,
-            )?))
-        })
-        .transpose()?
-        .unwrap_or_default();
-    let settings = LockSettings {
-        requirements,
-        output,
-        target,
-        exclude_newer: options.exclude_newer.clone(),
-        no_binary: options.no_binary.iter().cloned().collect(),
-        upgrade: options.upgrade.clone(),
-        base,
-        base_sources,
-        base_image,
-        index_url: options.index_url.clone(),
-        requirements_text: None,
-        command: None,
-    };
+    let settings = requirements_settings(session, &options.request(), requirements)?;
     let drifted = run_one(&settings, options, session, printer)?;
     Ok(if drifted {
         ExitStatus::Problems

@@ -5,6 +5,15 @@ use strata_diagnostic::{Diagnostic, ExitClass};
 pub enum LockingError {
     #[error(transparent)]
     Inspect(Box<strata_inspect::InspectError>),
+    #[error("cannot freeze {environment} of `{image}`")]
+    Freeze {
+        environment: String,
+        image: String,
+        #[source]
+        source: Box<strata_conda::CondaError>,
+    },
+    #[error("pip installed packages into {environment} but strata finds no Python there")]
+    NoPythonForPip { environment: String },
     #[error("`--python-version` and `--no-binary` apply to requirements files, not to the conda environment `{}`: the solve chooses Python", environment.display())]
     RequirementsFlags { environment: std::path::PathBuf },
     #[error("`{}` has a `pip:` section but its packages do not include `python`: add `python` (and `pip`) to `dependencies`", environment.display())]
@@ -69,9 +78,9 @@ impl Diagnostic for LockingError {
         // Boxed and transparent sources are not found in the chain as themselves: asked here.
         match self {
             Self::Inspect(error) => error.exit_class(),
-            Self::ParentNotLocked { source, .. } | Self::CheckImage { source, .. } => {
-                source.exit_class()
-            }
+            Self::ParentNotLocked { source, .. }
+            | Self::CheckImage { source, .. }
+            | Self::Freeze { source, .. } => source.exit_class(),
             Self::Lock(error) => error.exit_class(),
             Self::Conda(error) => error.exit_class(),
             Self::Session(error) => error.exit_class(),
@@ -80,6 +89,7 @@ impl Diagnostic for LockingError {
             | Self::NoSuchEnvironment { .. }
             | Self::SeveralEnvironments { .. }
             | Self::PipPlatform { .. }
+            | Self::NoPythonForPip { .. }
             | Self::RequirementsFlags { .. }
             | Self::PipWithoutPython { .. } => Some(ExitClass::Input),
         }
@@ -88,7 +98,9 @@ impl Diagnostic for LockingError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::Inspect(error) => error.hint(),
-            Self::ParentNotLocked { source, .. } | Self::CheckImage { source, .. } => source.hint(),
+            Self::ParentNotLocked { source, .. }
+            | Self::CheckImage { source, .. }
+            | Self::Freeze { source, .. } => source.hint(),
             Self::Lock(error) => error.hint(),
             Self::Conda(error) => error.hint(),
             Self::Session(error) => error.hint(),

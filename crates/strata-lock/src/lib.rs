@@ -14,6 +14,7 @@
 pub mod check;
 pub mod conventions;
 mod error;
+pub mod freeze;
 pub mod images;
 pub mod inheritance;
 pub mod requests;

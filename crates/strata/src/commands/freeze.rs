@@ -2,20 +2,14 @@
 //! from its `conda-meta` records, without a container; what pip installed into it, hash-pinned,
 //! beside it.
 
-use std::collections::BTreeSet;
-use std::fmt::Write as _;
-
 use anyhow::Context;
 
 use crate::exit_status::ExitStatus;
 use crate::output::counted;
 use crate::printer::Printer;
 use crate::settings::FreezeSettings;
-use strata_lock::conventions::{pip_lock_path, wheel_platform};
-use strata_lock::images::{
-    choose_environment, conda_distributions, conda_platform, glibc_of, image_facts,
-    installed_packages, pip_installed,
-};
+use strata_lock::conventions::pip_lock_path;
+use strata_lock::freeze::{FreezeRequest, Frozen};
 use strata_lock::index_client;
 use strata_session::Session;
 
@@ -42,82 +36,42 @@ pub fn freeze(
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let facts = image_facts(session, &settings.image, settings.registry)?;
-    let environment = choose_environment(&facts, settings.env.as_deref())?;
-    let packages = installed_packages(environment);
-    let platform = packages
-        .iter()
-        .filter_map(|package| package.subdir.clone())
-        .find(|subdir| subdir != "noarch")
-        .unwrap_or_else(|| conda_platform(&facts).to_string());
-    let glibc = glibc_of(&facts);
-    let mut regenerate = format!("strata freeze {}", settings.image);
-    if settings.env.is_some() || facts.conda.len() > 1 {
-        let _ = write!(regenerate, " --env {}", environment.name());
-    }
-    if let Some(output) = &settings.output {
-        let _ = write!(regenerate, " -o {}", output.display());
-    }
-    if settings.registry {
-        regenerate.push_str(" --registry");
-    }
-    let header = strata_conda::LockHeader {
-        environment: format!("{} in {}", environment.path(), settings.image),
-        platform: platform.clone(),
-        glibc: glibc.clone(),
-        regenerate: Some(regenerate),
-        ..strata_conda::LockHeader::default()
-    };
-    let (lock, mut warnings) = strata_conda::freeze(&packages, header).with_context(|| {
-        format!(
-            "cannot freeze {} of `{}`",
-            environment.path(),
-            settings.image
-        )
-    })?;
-    let pip = pip_installed(&facts, environment);
-    let pip_pins: Vec<String> = pip
-        .iter()
-        .map(|package| format!("{}=={}", package.name, package.version))
-        .collect();
+    let frozen = strata_lock::freeze::freeze(
+        session,
+        &FreezeRequest {
+            image: &settings.image,
+            env: settings.env.as_deref(),
+            output: settings.output.as_deref(),
+            registry: settings.registry,
+        },
+    )?;
+    let mut warnings = frozen.warnings.clone();
+    let lock = &frozen.lock;
     let mut pip_lock = None;
     if let Some(output) = &settings.output {
-        strata_conda::write_lock(output, &lock)?;
+        strata_conda::write_lock(output, lock)?;
         printer.info(&format!(
             "wrote `{}`: {} of {} in `{}`",
             output.display(),
             counted(lock.packages.len(), "package", "packages"),
-            environment.path(),
+            frozen.environment,
             settings.image
         ));
-        if !pip_pins.is_empty() {
+        if !frozen.pip_pins.is_empty() {
             let path = pip_lock_path(output);
-            let pip_target = PipTarget {
-                platform: &platform,
-                glibc: glibc.as_deref(),
-                output: &path,
-            };
-            lock_pip_pins(
-                settings,
-                session,
-                &facts,
-                environment,
-                &pip_pins,
-                &pip_target,
-                printer,
-            )?;
+            lock_pip_pins(settings, session, &frozen, &path, printer)?;
             pip_lock = Some(path.display().to_string());
         }
     } else {
         if !settings.json {
             printer.data(&lock.render());
         }
-        if !pip_pins.is_empty() {
+        if !frozen.pip_pins.is_empty() {
             warnings.push(format!(
                 "pip installed {} into {} ({}); give `-o FILE` to lock them, hash-pinned, beside the conda lock",
-                counted(pip_pins.len(), "package", "packages"),
-                environment.path(),
-                pip_pins.join(", ")
+                counted(frozen.pip_pins.len(), "package", "packages"),
+                frozen.environment,
+                frozen.pip_pins.join(", ")
             ));
         }
     }
@@ -128,14 +82,14 @@ pub fn freeze(
         let report = FreezeReport {
             schema_version: FREEZE_SCHEMA_VERSION,
             image: &settings.image,
-            environment: environment.path(),
-            platform,
+            environment: frozen.environment.clone(),
+            platform: frozen.platform.clone(),
             packages: lock.packages.len(),
             lock: settings
                 .output
                 .as_ref()
                 .map(|output| output.display().to_string()),
-            pip: pip_pins,
+            pip: frozen.pip_pins.clone(),
             pip_lock,
             warnings: &warnings,
         };
@@ -144,86 +98,28 @@ pub fn freeze(
     Ok(ExitStatus::Success)
 }
 
-/// Lock the pins pip installed, for the environment's Python, with conda's Python
-/// distributions held fixed: the same lock `strata lock` writes for a `pip:` section.
-/// The conda platform and glibc pip's packages are locked for, and the lock written.
-struct PipTarget<'a> {
-    platform: &'a str,
-    glibc: Option<&'a str>,
-    output: &'a std::path::Path,
-}
-
+/// Lock what pip installed into `path`, and say so.
 fn lock_pip_pins(
     settings: &FreezeSettings,
     session: &Session,
-    facts: &strata_inspect::ImageFacts,
-    environment: &strata_inspect::CondaEnvironment,
-    pins: &[String],
-    pip_target: &PipTarget<'_>,
+    frozen: &Frozen,
+    path: &std::path::Path,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let output = pip_target.output;
-    let python = environment
-        .packages
-        .iter()
-        .find(|package| package.name == "python")
-        .map(|package| package.version.clone())
-        .or_else(|| {
-            let site = format!("{}/lib/", environment.path());
-            facts
-                .python
-                .environments
-                .iter()
-                .find(|python| python.path.starts_with(&site))
-                .and_then(|python| python.python_version.clone())
-        })
-        .with_context(|| {
-            format!(
-                "pip installed packages into {} but strata finds no Python there",
-                environment.path()
-            )
-        })?;
-    let target = strata_conda::CondaTarget::new(pip_target.platform, pip_target.glibc, None)?;
-    let fixed = conda_distributions(environment);
-    let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
-    let requirements = scratch.path().join("pip-installed.txt");
-    let text = pins
-        .iter()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .fold(String::new(), |text, pin| text + pin + "\n");
-    let lock_settings = strata_pylock::LockSettings {
-        requirements,
-        output: output.to_path_buf(),
-        target: strata_pylock::Target::new(&python, &wheel_platform(&target)?)?,
-        exclude_newer: None,
-        no_binary: BTreeSet::new(),
-        upgrade: strata_pylock::Upgrade::All,
-        base: fixed,
-        base_sources: Vec::new(),
-        base_image: None,
-        index_url: None,
-        requirements_text: Some(text),
-        command: Some(format!(
-            "strata freeze {} --env {} -o {}",
-            settings.image,
-            environment.name(),
-            output.with_extension("").with_extension("lock").display()
-        )),
-    };
+    let lock_settings = frozen.pip_lock_settings(&settings.image, path)?;
     let client = index_client(session, settings.offline)?;
     let outcome = strata_pylock::lock(&lock_settings, &client).with_context(|| {
         format!(
             "cannot lock what pip installed into {} of `{}`",
-            environment.path(),
-            settings.image
+            frozen.environment, settings.image
         )
     })?;
     if let strata_pylock::LockOutcome::Written { pins, .. } = outcome {
         printer.info(&format!(
-            "wrote `{}`: {} pip installed, for Python {python}",
-            output.display(),
+            "wrote `{}`: {} pip installed, for Python {}",
+            path.display(),
             counted(pins, "package", "packages"),
+            frozen.python().unwrap_or_default(),
         ));
     }
     Ok(())

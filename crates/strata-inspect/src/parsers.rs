@@ -93,26 +93,21 @@ pub fn dpkg_status(text: &str, require_installed: bool) -> Vec<DebPackage> {
         .collect()
 }
 
-/// The header of a `METADATA` / `PKG-INFO` file (everything before the first blank line).
+/// The header of a `METADATA` / `PKG-INFO` file (everything before the first blank line), read
+/// by strata-pylock's one reader of these headers; a field's first line is what is reported.
 pub fn python_metadata(text: &str) -> Option<PythonPackage> {
     let mut name = None;
     let mut version = None;
     let mut summary = None;
     let mut license = None;
-    for line in text.lines() {
-        if line.is_empty() {
-            break;
-        }
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim().to_string();
-        match key {
-            "Name" => name = Some(value),
-            "Version" => version = Some(value),
-            "Summary" if !value.is_empty() && value != "UNKNOWN" => summary = Some(value),
-            "License-Expression" => license = Some(value),
-            "License"
+    for (key, value) in strata_pylock::metadata_fields(text) {
+        let value = value.lines().next().unwrap_or_default().to_string();
+        match key.as_str() {
+            "name" => name = Some(value),
+            "version" => version = Some(value),
+            "summary" if !value.is_empty() && value != "UNKNOWN" => summary = Some(value),
+            "license-expression" => license = Some(value),
+            "license"
                 if license.is_none()
                     && !value.is_empty()
                     && value != "UNKNOWN"

@@ -32,7 +32,7 @@ pub use lockfile::{
     differences, parse as parse_lock, read_if_present as read_lock_if_present,
     render as render_lock, LockFile, LockHeader, LockedPin,
 };
-pub use metadata::CoreMetadata;
+pub use metadata::{metadata_fields, CoreMetadata};
 pub use names::normalize_name;
 pub use requirements::{RequirementsFile, SourcedRequirement, DEFAULT_INDEX};
 pub use resolve::{resolve, Pin, Resolution, ResolveOptions};

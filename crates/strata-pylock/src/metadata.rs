@@ -18,26 +18,38 @@ pub struct CoreMetadata {
     pub dynamic: Vec<String>,
 }
 
+/// The header fields of a core metadata file (`METADATA`, `PKG-INFO`: everything before the
+/// first blank line), in order: names lower case, values trimmed, a value's continuation lines
+/// joined to it by newlines. The one reader of these headers: the resolver's `CoreMetadata`
+/// and strata-inspect's installed packages both read through it.
+pub fn metadata_fields(text: &str) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push('\n');
+                value.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((key, value)) = line.split_once(':') {
+            fields.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    fields
+}
+
 impl CoreMetadata {
     /// Parse the header of a metadata file.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         let text = String::from_utf8_lossy(bytes);
-        let mut fields: Vec<(String, String)> = Vec::new();
-        for line in text.lines() {
-            if line.is_empty() {
-                break;
-            }
-            if line.starts_with(' ') || line.starts_with('\t') {
-                if let Some((_, value)) = fields.last_mut() {
-                    value.push(' ');
-                    value.push_str(line.trim());
-                }
-                continue;
-            }
-            if let Some((key, value)) = line.split_once(':') {
-                fields.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
-            }
-        }
+        let fields: Vec<(String, String)> = metadata_fields(&text)
+            .into_iter()
+            .map(|(key, value)| (key, value.replace('\n', " ")))
+            .collect();
         let get = |key: &str| {
             fields
                 .iter()
@@ -105,6 +117,24 @@ impl CoreMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_fields_keep_continuations_and_stop_at_the_body() {
+        let fields = super::metadata_fields(
+            "Metadata-Version: 2.1\nName: numpy\nLicense: Copyright (c) NumPy\n        All rights reserved.\n\nName: not-this\n",
+        );
+        assert_eq!(
+            fields,
+            [
+                ("metadata-version".to_string(), "2.1".to_string()),
+                ("name".to_string(), "numpy".to_string()),
+                (
+                    "license".to_string(),
+                    "Copyright (c) NumPy\nAll rights reserved.".to_string()
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn parses_dependencies_and_extras() {

@@ -87,8 +87,10 @@ impl strata_diagnostic::Diagnostic for LintError {
             Self::Read { .. }
             | Self::NotText { .. }
             | Self::UnknownSeverity { .. }
-            | Self::FailLevel { .. }
-            | Self::Missing { .. } => None,
+            | Self::FailLevel { .. } => None,
+            Self::Missing { .. } => Some(
+                "give a Dockerfile, a directory holding one, or an image repository".to_string(),
+            ),
         }
     }
 }

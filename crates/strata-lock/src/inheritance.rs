@@ -16,6 +16,17 @@ pub struct LockDefaults {
     pub upgrade: Upgrade,
 }
 
+impl From<&crate::requests::LockRequest> for LockDefaults {
+    fn from(request: &crate::requests::LockRequest) -> Self {
+        Self {
+            exclude_newer: request.exclude_newer.clone(),
+            no_binary: request.no_binary.clone(),
+            index_url: request.index_url.clone(),
+            upgrade: request.upgrade.clone(),
+        }
+    }
+}
+
 /// The lock settings of image `id` from `[images.NAME.lock]`, or `None` when it has none. What
 /// its nearest locked ancestor's lock file pins (and that lock's own base) is installed
 /// already: the base of this lock. Parents must be locked first for that file to be current.

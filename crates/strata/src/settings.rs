@@ -518,43 +518,12 @@ pub enum LockCommandSettings {
 #[derive(Debug, Clone)]
 pub struct LockRunSettings {
     pub requirements: Option<PathBuf>,
-    pub output: Option<PathBuf>,
     pub repository: PathBuf,
-    pub python_version: Option<String>,
-    pub platform: Option<String>,
-    pub glibc: Option<String>,
-    pub cuda: Option<String>,
-    pub image: Option<String>,
-    pub base: Option<String>,
-    pub registry: bool,
-    pub no_binary: Vec<String>,
-    pub exclude_newer: Option<String>,
+    /// What the command line asks of each lock (`--upgrade` and `--upgrade-package` merged).
+    pub request: strata_lock::requests::LockRequest,
     pub check: bool,
-    /// `--upgrade` and `--upgrade-package`, merged.
-    pub upgrade: strata_pylock::Upgrade,
-    pub index_url: Option<String>,
     pub offline: bool,
     pub json: bool,
-}
-
-impl LockRunSettings {
-    /// What the command line asks of each lock.
-    pub fn request(&self) -> strata_lock::requests::LockRequest {
-        strata_lock::requests::LockRequest {
-            output: self.output.clone(),
-            python_version: self.python_version.clone(),
-            platform: self.platform.clone(),
-            glibc: self.glibc.clone(),
-            cuda: self.cuda.clone(),
-            image: self.image.clone(),
-            base: self.base.clone(),
-            registry: self.registry,
-            no_binary: self.no_binary.clone(),
-            exclude_newer: self.exclude_newer.clone(),
-            upgrade: self.upgrade.clone(),
-            index_url: self.index_url.clone(),
-        }
-    }
 }
 
 /// `strata lock fetch LOCK DIR`.
@@ -590,20 +559,22 @@ impl LockCommandSettings {
         };
         Self::Lock(Box::new(LockRunSettings {
             requirements: options.requirements,
-            output: options.output,
             repository: options.repository,
-            python_version: options.python_version.filter(|version| !version.is_empty()),
-            platform: options.platform.filter(|platform| !platform.is_empty()),
-            glibc: options.glibc,
-            cuda: options.cuda,
-            image: options.image,
-            base: options.base,
-            registry: options.registry,
-            no_binary: options.no_binary,
-            exclude_newer: options.exclude_newer,
+            request: strata_lock::requests::LockRequest {
+                output: options.output,
+                python_version: options.python_version.filter(|version| !version.is_empty()),
+                platform: options.platform.filter(|platform| !platform.is_empty()),
+                glibc: options.glibc,
+                cuda: options.cuda,
+                image: options.image,
+                base: options.base,
+                registry: options.registry,
+                no_binary: options.no_binary,
+                exclude_newer: options.exclude_newer,
+                upgrade,
+                index_url: options.index_url,
+            },
             check: options.check,
-            upgrade,
-            index_url: options.index_url,
             offline: options.offline,
             json: options.json,
         }))

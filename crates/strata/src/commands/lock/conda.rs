@@ -30,7 +30,7 @@ fn check_image(
     let ImageLockCheck {
         environment,
         changes,
-    } = check_image_against_lock(session, output, image, options.registry)?;
+    } = check_image_against_lock(session, output, image, options.request.registry)?;
     let lock_path = output.display().to_string();
     if changes.is_empty() {
         printer.info(&format!(
@@ -73,12 +73,12 @@ pub fn lock_environment(
     environment: &Path,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let request = options.request();
-    if let (true, Some(image)) = (options.check, options.image.as_deref()) {
-        let output = environment_output(&request, environment);
+    let request = &options.request;
+    if let (true, Some(image)) = (options.check, request.image.as_deref()) {
+        let output = environment_output(request, environment);
         return check_image(options, session, &output, image, printer);
     }
-    let settings = environment_settings(session, &request, environment)?;
+    let settings = environment_settings(session, request, environment)?;
     let drifted = run_environment(options, session, environment, &settings, printer)?;
     Ok(if drifted {
         ExitStatus::Problems
@@ -199,7 +199,7 @@ fn lock_pip_section(
     locked: &strata_conda::Locked,
     printer: &Printer,
 ) -> anyhow::Result<bool> {
-    match pip_section_settings(&options.request(), environment, settings, locked)? {
+    match pip_section_settings(&options.request, environment, settings, locked)? {
         PipSection::None => Ok(false),
         PipSection::Drifted => Ok(true),
         PipSection::Lock(pip_settings) => run_one(&pip_settings, options, session, printer),

@@ -199,7 +199,7 @@ fn lock_one(
     requirements: PathBuf,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let settings = requirements_settings(session, &options.request(), requirements)?;
+    let settings = requirements_settings(session, &options.request, requirements)?;
     let drifted = run_one(&settings, options, session, printer)?;
     Ok(if drifted {
         ExitStatus::Problems
@@ -225,12 +225,7 @@ fn lock_repository(
             options.repository.display()
         );
     }
-    let defaults = LockDefaults {
-        exclude_newer: options.exclude_newer.clone(),
-        no_binary: options.no_binary.clone(),
-        index_url: options.index_url.clone(),
-        upgrade: options.upgrade.clone(),
-    };
+    let defaults = LockDefaults::from(&options.request);
     let mut any_drift = false;
     for id in order {
         if let Some((environment, settings)) = layer_conda_settings(&repository, id, &defaults)? {

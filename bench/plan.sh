@@ -51,10 +51,11 @@ for position in $(seq 0 $((chain - 1))); do
   git -C "$repo" add -A
   commit "layer $position of every image"
 done
-# The change: 5% of the layers, at positions spread along the chains.
+# The change: 5% of the layers (one per image), at positions spread along the chains.
 touched=0
-for i in $(seq 0 $((layers - 1))); do
-  if [ $(( (i * 7919) % 20 )) -eq 0 ]; then echo "# changed" >>"$repo/science/layer-$i/Dockerfile"; touched=$((touched + 1)); fi
+for image in $(seq 0 $((images - 1))); do
+  i=$((image * chain + (image * 7919) % chain))
+  echo "# changed" >>"$repo/science/layer-$i/Dockerfile"; touched=$((touched + 1))
 done
 git -C "$repo" add -A
 commit change
@@ -62,6 +63,10 @@ echo "the change touches $touched layers in $(git -C "$repo" rev-list --count HE
 
 builds=$("$STRATA" plan --json "$repo" 2>/dev/null | grep -c '"kind"')
 echo "strata plans $builds builds for the change" >&2
+git -C "$repo" gc --quiet
+# Each plan keeps the definition history of the commit it planned (in the cache directory):
+# the first plan after a commit reads it from git, the next ones do not. Both are timed.
+export STRATA_CACHE_DIR="$work/cache"
 commands=(
   "$STRATA plan --quiet $repo"
   "$STRATA plan --quiet --all $repo"
@@ -74,6 +79,11 @@ fi
 if command -v hyperfine >/dev/null; then
   hyperfine --warmup 2 --runs 10 --export-markdown "$work/results.md" "${commands[@]}" >&2
   cat "$work/results.md"
+  # The first plan after a commit: no history kept yet.
+  hyperfine --warmup 2 --runs 10 --prepare "rm -rf $work/cache" \
+    --command-name "first plan at a new commit: $STRATA plan --quiet $repo" \
+    --export-markdown "$work/first.md" "$STRATA plan --quiet $repo" >&2
+  tail -n 1 "$work/first.md"
   if [ -n "${IMAGE_BUILDER:-}" ]; then
     hyperfine --runs 3 --export-markdown "$work/reference.md" \
       "python3 $IMAGE_BUILDER --dryrun --root $repo --repo registry.example" >&2

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::changes::{Git, GitError, Pending};
@@ -14,6 +15,7 @@ pub use crate::orphans::OrphanedVersion;
 use crate::sciserver::{definition_version, DEFINITION_FILE};
 
 /// One change to a definition file in one commit.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Change {
     commit: String,
     path: String,
@@ -23,16 +25,92 @@ struct Change {
 
 const NO_BLOB: &str = "0000000000000000000000000000000000000000";
 
-/// [`Git::start_definition_history`]'s call under way.
+/// [`Git::start_definition_history`]'s call under way, or its answer kept from a run at the
+/// same commit.
 #[derive(Debug)]
-pub struct PendingHistory(Pending);
+pub struct PendingHistory {
+    source: HistorySource,
+    /// Where the answer is kept, and for which commit.
+    cache: Option<(PathBuf, String)>,
+}
+
+#[derive(Debug)]
+enum HistorySource {
+    Git(Pending),
+    Kept(KeptHistory),
+}
+
+/// What the definition history of one commit says, kept between runs: `HEAD`'s history does
+/// not change while `HEAD` does not, so a second plan at the same commit asks git nothing.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct KeptHistory {
+    /// The commit whose history this is (a full hash).
+    head: String,
+    /// Every change, newest first.
+    changes: Vec<Change>,
+    /// The `image:version` each blob read from git defines (`None`: it defines none).
+    blob_versions: BTreeMap<String, Option<String>>,
+}
+
+const KEPT_HISTORY_FORMAT: &str = "strata definition history 1";
+
+impl KeptHistory {
+    fn load(file: &Path, head: &str) -> Option<Self> {
+        let text = std::fs::read_to_string(file).ok()?;
+        let (format, json) = text.split_once('\n')?;
+        if format != KEPT_HISTORY_FORMAT {
+            return None;
+        }
+        let kept: Self = serde_json::from_str(json).ok()?;
+        (kept.head == head).then_some(kept)
+    }
+
+    /// Keep for the next run; a cache that cannot be written only costs that run a git call.
+    fn save(&self, file: &Path) {
+        let Ok(json) = serde_json::to_string(self) else {
+            return;
+        };
+        if let Some(parent) = file.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if let Err(error) =
+            strata_fs::write_cache_file(file, format!("{KEPT_HISTORY_FORMAT}\n{json}").as_bytes())
+        {
+            tracing::debug!("cannot keep the definition history: {error}");
+        }
+    }
+}
 
 impl Git {
     /// Start reading every change to a `science/*/sciserver-image.json` in `HEAD`'s history:
     /// started before the repository is read, it costs nothing while the tree is read.
     pub fn start_definition_history(&self) -> Result<PendingHistory, GitError> {
+        Ok(PendingHistory {
+            source: HistorySource::Git(self.start_history_log()?),
+            cache: None,
+        })
+    }
+
+    /// [`Git::start_definition_history`] for the commit `head` (a full hash), answered from
+    /// `cache_file` when it holds that commit's history, and kept there otherwise.
+    pub fn start_definition_history_kept(
+        &self,
+        head: &str,
+        cache_file: &Path,
+    ) -> Result<PendingHistory, GitError> {
+        let source = match KeptHistory::load(cache_file, head) {
+            Some(kept) => HistorySource::Kept(kept),
+            None => HistorySource::Git(self.start_history_log()?),
+        };
+        Ok(PendingHistory {
+            source,
+            cache: Some((cache_file.to_path_buf(), head.to_string())),
+        })
+    }
+
+    fn start_history_log(&self) -> Result<Pending, GitError> {
         let pathspec = format!(":(glob)science/*/{DEFINITION_FILE}");
-        Ok(PendingHistory(self.start(&[
+        self.start(&[
             "log",
             "--format=commit %H",
             "--raw",
@@ -42,17 +120,34 @@ impl Git {
             "HEAD",
             "--",
             &pathspec,
-        ])?))
+        ])
     }
 }
 
 impl PendingHistory {
-    /// Every change, newest first.
-    fn finish(self) -> Result<Vec<Change>, GitError> {
-        let output = self.0.finish()?;
+    /// The history: every change, newest first, with the blob versions known from earlier.
+    /// Also where it is kept, and whether git was asked (so it is to be kept).
+    fn finish(self) -> Result<(KeptHistory, Option<PathBuf>, bool), GitError> {
+        let (file, head) = self.cache.unzip();
+        let pending = match self.source {
+            HistorySource::Kept(kept) => return Ok((kept, file, false)),
+            HistorySource::Git(pending) => pending,
+        };
+        let kept = KeptHistory {
+            head: head.unwrap_or_default(),
+            changes: parse_history(&pending.finish()?),
+            blob_versions: BTreeMap::new(),
+        };
+        Ok((kept, file, true))
+    }
+}
+
+/// The changes `git log --raw` printed, newest first.
+fn parse_history(output: &[u8]) -> Vec<Change> {
+    {
         let mut changes = Vec::new();
         let mut commit = String::new();
-        for line in String::from_utf8_lossy(&output).lines() {
+        for line in String::from_utf8_lossy(output).lines() {
             if let Some(hash) = line.strip_prefix("commit ") {
                 // `--no-abbrev` (for the blob ids) also lengthens `%h`: shorten by hand.
                 commit = hash.chars().take(7).collect();
@@ -80,7 +175,7 @@ impl PendingHistory {
                 new_blob: blob(parts[3]),
             });
         }
-        Ok(changes)
+        changes
     }
 }
 
@@ -140,19 +235,19 @@ impl Git {
 }
 
 /// The `image:version` of each blob: known from the layers read (by their files' blob ids),
-/// else from the contents git gave.
-struct BlobVersions {
+/// else from the contents git gave (now or in a run kept).
+struct BlobVersions<'a> {
     known: HashMap<String, String>,
-    read: BTreeMap<String, Vec<u8>>,
+    read: &'a BTreeMap<String, Option<String>>,
 }
 
-impl BlobVersions {
+impl BlobVersions<'_> {
     fn version(&self, blob: Option<&String>) -> Option<String> {
         let blob = blob?;
         if let Some(version) = self.known.get(blob) {
             return Some(version.clone());
         }
-        definition_version(self.read.get(blob)?)
+        self.read.get(blob)?.clone()
     }
 }
 
@@ -174,7 +269,7 @@ impl Repository {
         git: &Git,
         history: PendingHistory,
     ) -> Result<Vec<OrphanedVersion>, GitError> {
-        let changes = history.finish()?;
+        let (mut kept, cache_file, asked_git) = history.finish()?;
         if !self.layouts.contains(&crate::config::LayoutKind::Sciserver) {
             return Ok(Vec::new());
         }
@@ -189,15 +284,26 @@ impl Repository {
                 )
             })
             .collect();
-        let unknown: BTreeSet<String> = changes
+        let unknown: BTreeSet<String> = kept
+            .changes
             .iter()
             .flat_map(|change| change.old_blob.iter().chain(&change.new_blob))
-            .filter(|blob| !known.contains_key(*blob))
+            .filter(|blob| !known.contains_key(*blob) && !kept.blob_versions.contains_key(*blob))
             .cloned()
             .collect();
+        let read = git.blobs(&unknown)?;
+        let learned = !read.is_empty();
+        kept.blob_versions.extend(
+            read.into_iter()
+                .map(|(blob, contents)| (blob, definition_version(&contents))),
+        );
+        if let Some(file) = cache_file.filter(|_| asked_git || learned) {
+            kept.save(&file);
+        }
+        let changes = &kept.changes;
         let blobs = BlobVersions {
             known,
-            read: git.blobs(&unknown)?,
+            read: &kept.blob_versions,
         };
         let mut orphans: BTreeMap<String, OrphanedVersion> = BTreeMap::new();
         // Oldest first, so the last event for each version wins.

@@ -22,15 +22,21 @@ pub fn open_and_plan(
     };
     let from_registry = select.since == ChangeSource::Registry && !select.all;
     let pending_commit = git.start_commit_info();
-    // A SciServer repository's history guards its versions: started when it may be one.
-    let pending_history = (!select.allow_orphan && select.root.join("science").is_dir())
-        .then(|| git.start_definition_history());
     let pending_changes = (!(select.all || !select.include.is_empty() || from_registry))
         .then(|| git.start_changed_paths(since));
     let pending_untracked =
         (!from_registry && select.untracked && (!since.contains("..") || since.ends_with("..")))
             .then(|| git.start_untracked_paths());
     let pending_remote = git.start_remote_url();
+    // What the last plan of this repository kept: the definition history of its commit.
+    let kept = session.caches().repository(&select.root);
+    let commit = pending_commit.and_then(strata_repo::PendingCommit::finish);
+    // A SciServer repository's history guards its versions: started when it may be one.
+    let pending_history =
+        (!select.allow_orphan && select.root.join("science").is_dir()).then(|| match &commit {
+            Ok(commit) => git.start_definition_history_kept(&commit.hash, &kept.join("history")),
+            Err(_) => git.start_definition_history(),
+        });
     let mut repository = strata_repo::open(&select.root).map_err(|source| SelectError::Open {
         root: select.root.clone(),
         source: Box::new(source),
@@ -46,7 +52,7 @@ pub fn open_and_plan(
             layer.platforms.clone_from(&platforms);
         }
     }
-    let commit = pending_commit?.finish()?;
+    let commit = commit?;
     // Protected versions: history first; with `--since registry`, the published versions too
     // once the tag namespace is known (below).
     let protect_versions =

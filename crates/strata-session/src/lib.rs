@@ -70,6 +70,23 @@ impl Caches {
     pub fn conda_channels(&self) -> PathBuf {
         self.root.join("conda")
     }
+
+    /// What planning the image repository at `root` keeps for its next run (the definition
+    /// history of its commit): one directory per repository, named for its path.
+    pub fn repository(&self, root: &Path) -> PathBuf {
+        use std::hash::{Hash, Hasher};
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        // Same path, same name: a different Rust's hasher only costs one run a cold cache.
+        let mut hasher = std::hash::DefaultHasher::new();
+        root.hash(&mut hasher);
+        let name = root
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.root
+            .join("repositories")
+            .join(format!("{name}-{:016x}", hasher.finish()))
+    }
 }
 
 /// One engine connection: which host (`None`: `DOCKER_HOST` or the default socket) and builder.

@@ -158,6 +158,11 @@ impl TestContext {
         command
     }
 
+    /// The cache directory strata is given (`STRATA_CACHE_DIR`).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home.join(".cache/strata")
+    }
+
     /// The isolated Docker config directory strata reads credentials from.
     pub fn docker_config_dir(&self) -> PathBuf {
         self.home.join(".docker")

@@ -118,3 +118,56 @@ fn deleting_a_final_layer_is_refused() {
         "{stderr}"
     );
 }
+
+/// The definition history of `HEAD` is kept between runs: a second plan at the same commit
+/// asks git for none of it, and a new commit is read again.
+#[test]
+fn the_definition_history_is_kept_for_its_commit() {
+    let mut context = sciserver();
+    assert_eq!(planned(&context, &["--all"]).len(), 8);
+    let kept_files: Vec<_> = glob::glob(&format!(
+        "{}/repositories/*/history",
+        context.cache_dir().display()
+    ))
+    .unwrap()
+    .map(Result::unwrap)
+    .collect();
+    assert_eq!(kept_files.len(), 1, "one repository, one kept history");
+    let kept_file = &kept_files[0];
+    let head = context.git(&["rev-parse", "HEAD"]);
+    let text = std::fs::read_to_string(kept_file).unwrap();
+    let (format, json) = text.split_once('\n').unwrap();
+    assert_eq!(format, "strata definition history 1");
+    let mut kept: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(kept["head"], head.trim());
+
+    // What is kept is what the next plan at this commit uses: a version defined only in the
+    // kept copy is reported (git would not know it).
+    let blob = "1234567890123456789012345678901234567890";
+    kept["changes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "commit": "abcdef0",
+            "path": "science/phantom/sciserver-image.json",
+            "old_blob": null,
+            "new_blob": blob,
+        }));
+    kept["blob_versions"][blob] = serde_json::json!("phantom:9.9");
+    std::fs::write(kept_file, format!("{format}\n{kept}")).unwrap();
+    let output = context.output(&["plan", "--all"]);
+    assert_eq!(output.status.code(), Some(2), "{}", context.render(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("`phantom:9.9`"),
+        "{}",
+        context.render(&output)
+    );
+
+    // A new commit's history is read from git again (and kept in place of the old one).
+    context.touch("science/astro/Dockerfile");
+    context.commit("touch astro");
+    assert_eq!(planned(&context, &["--all"]).len(), 8);
+    let text = std::fs::read_to_string(kept_file).unwrap();
+    assert!(!text.contains("phantom"));
+    assert!(text.contains(context.git(&["rev-parse", "HEAD"]).trim()));
+}

@@ -91,6 +91,62 @@ async fn test_build<E: Engine>(
     run_image_tests(engine, root, &target, &build.tests, permits, events).await
 }
 
+/// Bumped when a field of `test --json` changes meaning or disappears.
+pub const TEST_SCHEMA_VERSION: u32 = 1;
+
+/// Lines of a failed test's output shown on the terminal (all of it is in `--json`).
+const FAILED_OUTPUT_LINES: usize = 20;
+
+/// `strata test --json`: every result with its whole output.
+pub fn results_json(results: &[TestResult]) -> serde_json::Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "schema_version": TEST_SCHEMA_VERSION,
+        "results": results.iter().map(|result| {
+            let mut value = serde_json::to_value(result)?;
+            value["output"] = result.output.clone().into();
+            Ok(value)
+        }).collect::<serde_json::Result<Vec<_>>>()?,
+    }))
+}
+
+/// The end of each failed test's output, headed by the image and test.
+pub fn failed_outputs(results: &[TestResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|result| !result.passed)
+        .filter_map(|result| {
+            let lines: Vec<&str> = result.output.lines().collect();
+            let shown = &lines[lines.len().saturating_sub(FAILED_OUTPUT_LINES)..];
+            (!shown.is_empty()).then(|| {
+                format!(
+                    "--- {}: {} (last {} lines)\n{}",
+                    result.build,
+                    result.test,
+                    shown.len(),
+                    shown.join("\n")
+                )
+            })
+        })
+        .collect()
+}
+
+/// Image, test, kind, result and time of each test.
+pub fn results_table(results: &[TestResult]) -> String {
+    let rows: Vec<[String; 5]> = results
+        .iter()
+        .map(|result| {
+            [
+                result.build.clone(),
+                result.test.clone(),
+                result.kind.to_string(),
+                if result.passed { "passed" } else { "FAILED" }.to_string(),
+                format!("{:.1}s", result.seconds),
+            ]
+        })
+        .collect();
+    strata_diagnostic::table::render(["IMAGE", "TEST", "KIND", "RESULT", "TIME"], &rows)
+}
+
 /// `tests: 5 passed, 1 failed (3 images)`.
 pub fn tests_summary(results: &[TestResult]) -> String {
     let passed = results.iter().filter(|result| result.passed).count();

@@ -18,11 +18,15 @@ mod logs;
 mod manifests;
 mod platforms;
 mod published;
+mod report;
 mod runner;
 mod session_run;
 
 pub use assemble::{build_context, emit_contexts, inputs_context};
-pub use built_tests::{test_built_images, tests_summary, write_junit};
+pub use built_tests::{
+    failed_outputs, results_json, results_table, test_built_images, tests_summary, write_junit,
+    TEST_SCHEMA_VERSION,
+};
 pub use context::{BuildContext, Entry};
 pub use dockerignore::DockerIgnore;
 pub use error::BuildError;
@@ -34,6 +38,7 @@ pub use inputs::{inputs_hash, INPUTS_LABEL};
 pub use logs::LogWriter;
 pub use platforms::{platform_suffix, with_suffix, Engines};
 pub use published::{compare_with_registry, PublishedImage, RegistryComparison};
+pub use report::{event_line, finished_line, index_table, summary_table, EVENTS_SCHEMA_VERSION};
 pub use runner::{run_plan, BuildFailure, BuildResult, Outcome, Reproducible, RunOptions};
 pub use session_run::{
     check_reproducible, connect_engines, run_and_report, ImageCheck, ReproducibleCheck, RunReporter,

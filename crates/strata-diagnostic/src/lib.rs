@@ -1,6 +1,18 @@
-//! What an error means to the person who ran strata: the exit class it belongs to (the README's
+//! What strata says to people: what an error means to the person who ran strata: the exit class it belongs to (the README's
 //! table of exit codes) and what to do next. Every library error type implements
 //! [`Diagnostic`]; the binary renders the chain in one place and never matches on message text.
+//! Also the words and the one table renderer every crate that writes for people uses.
+
+pub mod table;
+
+/// `1 package`, `2 packages`: counts in what strata tells people, from any crate that renders.
+pub fn counted(count: usize, singular: &str, plural: &str) -> String {
+    if count == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{count} {plural}")
+    }
+}
 
 /// The classes of the README's exit-code table, each with one meaning across every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

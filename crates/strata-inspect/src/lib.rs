@@ -15,6 +15,7 @@ mod layer;
 mod manifest;
 mod parsers;
 mod records;
+mod render;
 mod sbom;
 mod session;
 mod source;
@@ -34,6 +35,9 @@ pub use manifest::{human_size, markdown, size_text};
 pub use records::{
     ActivationVariable, CondaPackage, DebPackage, FileFacts, LayerRecord, Node, PythonPackage,
     RPackage, RECORD_VERSION,
+};
+pub use render::{
+    package_changes, package_changes_summary, platform_differences_text, platforms_summary, summary,
 };
 pub use sbom::{cyclonedx, normalize_python_name};
 pub use session::{image_facts, index_platforms};

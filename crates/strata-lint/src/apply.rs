@@ -81,20 +81,49 @@ pub fn lint_targets(
     Ok((findings, fixed))
 }
 
-/// The repository's Dockerfiles a plan builds (`dockerfiles`, root-relative), and with
-/// `compat` the compat fragments they are assembled from.
-pub fn planned_targets(
+/// `build --lint`: the errors among the findings in the Dockerfiles a plan builds.
+#[derive(Debug)]
+pub struct PlannedLint {
+    /// How many Dockerfiles (and compat fragments) were linted.
+    pub files: usize,
+    /// Every finding, errors and others.
+    pub findings: Vec<Finding>,
+}
+
+impl PlannedLint {
+    /// The findings that stop a build.
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|finding| finding.severity == Severity::Error)
+    }
+}
+
+/// Lint the repository's Dockerfiles a plan builds (`dockerfiles`, root-relative), and with
+/// `compat` the compat fragments they are assembled from, with the repository's `[lint]`
+/// settings and errors as the failing level.
+pub fn lint_planned(
     repository: &Repository,
     dockerfiles: &BTreeSet<&str>,
     compat: bool,
-) -> Vec<Target> {
-    repository_targets(repository)
+) -> Result<PlannedLint, LintError> {
+    let choice = RuleChoice {
+        fail_level: Some(Severity::Error),
+        ..RuleChoice::default()
+    };
+    let (linter, _) = configured_linter(&choice, &repository.config)?;
+    let targets: Vec<Target> = repository_targets(repository)
         .into_iter()
         .filter(|target| {
             dockerfiles.contains(target.display.to_string_lossy().as_ref())
                 || (compat && target.context.fragment)
         })
-        .collect()
+        .collect();
+    let (findings, _) = lint_targets(&linter, &targets, false)?;
+    Ok(PlannedLint {
+        files: targets.len(),
+        findings,
+    })
 }
 
 /// A finding as text: the rule and message, the place with the line shown, what to do.

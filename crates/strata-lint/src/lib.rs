@@ -17,7 +17,9 @@ mod shell;
 mod targets;
 mod tools;
 
-pub use apply::{configured_linter, lint_targets, planned_targets, render_finding, RuleChoice};
+pub use apply::{
+    configured_linter, lint_planned, lint_targets, render_finding, PlannedLint, RuleChoice,
+};
 pub use context::{Facts, ImageContext};
 pub use error::LintError;
 pub use finding::Finding;

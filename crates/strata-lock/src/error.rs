@@ -47,6 +47,12 @@ pub enum LockingError {
         #[source]
         source: Box<strata_conda::CondaError>,
     },
+    #[error("cannot check `{}` for newer releases", lock.display())]
+    Outdated {
+        lock: std::path::PathBuf,
+        #[source]
+        source: Box<strata_pylock::LockError>,
+    },
     #[error(transparent)]
     Lock(Box<strata_pylock::LockError>),
     #[error(transparent)]
@@ -81,7 +87,7 @@ impl Diagnostic for LockingError {
             Self::ParentNotLocked { source, .. }
             | Self::CheckImage { source, .. }
             | Self::Freeze { source, .. } => source.exit_class(),
-            Self::Lock(error) => error.exit_class(),
+            Self::Lock(error) | Self::Outdated { source: error, .. } => error.exit_class(),
             Self::Conda(error) => error.exit_class(),
             Self::Session(error) => error.exit_class(),
             Self::NoPython { .. }
@@ -101,7 +107,7 @@ impl Diagnostic for LockingError {
             Self::ParentNotLocked { source, .. }
             | Self::CheckImage { source, .. }
             | Self::Freeze { source, .. } => source.hint(),
-            Self::Lock(error) => error.hint(),
+            Self::Lock(error) | Self::Outdated { source: error, .. } => error.hint(),
             Self::Conda(error) => error.hint(),
             Self::Session(error) => error.hint(),
             _ => None,

@@ -9,7 +9,8 @@
 //! - [`inheritance`]: each image's `[images.NAME.lock]` and `[images.NAME.conda]` settings,
 //!   solved on top of its nearest locked ancestor;
 //! - [`requests`]: a lock's settings from the command line, `--image` and the existing lock;
-//! - [`check`]: whether a built image holds exactly its conda lock (and its `pip:` lock).
+//! - [`check`]: whether a built image holds exactly its conda lock (and its `pip:` lock);
+//! - [`outdated`]: locks with newer compatible releases.
 
 pub mod check;
 pub mod conventions;
@@ -17,6 +18,7 @@ mod error;
 pub mod freeze;
 pub mod images;
 pub mod inheritance;
+pub mod outdated;
 pub mod requests;
 
 pub use error::LockingError;

@@ -8,6 +8,7 @@ mod error;
 mod graph;
 mod plan;
 mod planner;
+mod render;
 mod select;
 mod tags;
 #[cfg(test)]
@@ -19,4 +20,5 @@ pub use error::PlanError;
 pub use graph::{render_graph, GraphFormat};
 pub use plan::{Build, BuildKind, ParentImage, Plan, Reason, PLAN_SCHEMA_VERSION};
 pub use planner::{plan, PlanRequest, RegistryChanges, Selection};
+pub use render::{render_table, summary, SINCE_REGISTRY};
 pub use select::Changes;

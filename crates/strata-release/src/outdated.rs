@@ -2,6 +2,8 @@
 //! what changed inside), published images whose inputs no longer match the repository, and
 //! orphaned SciServer versions.
 
+use std::fmt::Write;
+
 use serde::Serialize;
 use strata_plan::Reason;
 use strata_registry::{parse_reference, RegistryClient};
@@ -151,4 +153,117 @@ pub fn published_state(
         })
         .collect();
     Ok((images, orphans))
+}
+
+/// Bumped when a field of `outdated --json` changes meaning or disappears.
+pub const OUTDATED_SCHEMA_VERSION: u32 = 1;
+
+/// `strata outdated`'s report (its `--json`).
+#[derive(Debug, Serialize)]
+pub struct OutdatedReport {
+    pub schema_version: u32,
+    pub bases: Vec<MovedBase>,
+    pub locks: Vec<strata_lock::outdated::OutdatedLock>,
+    pub images: Vec<ChangedImage>,
+    pub orphans: Vec<OrphanedVersion>,
+}
+
+impl OutdatedReport {
+    /// Whether nothing moved.
+    pub fn is_empty(&self) -> bool {
+        self.bases.is_empty()
+            && self.locks.is_empty()
+            && self.images.is_empty()
+            && self.orphans.is_empty()
+    }
+}
+
+/// What `outdated PATH` looks at: the image repository at `path` and its pinned Dockerfiles,
+/// or, in a directory that is no image repository, its own `Dockerfile` (if any).
+pub fn outdated_targets(
+    path: &std::path::Path,
+) -> Result<(Option<Repository>, Vec<PinFile>), ReleaseError> {
+    let repository = match strata_repo::open(path) {
+        Ok(repository) => Some(repository),
+        Err(strata_repo::RepoError::NotFound { .. }) if path.is_dir() => None,
+        Err(source) => {
+            return Err(ReleaseError::Open {
+                root: path.to_path_buf(),
+                source: Box::new(source),
+            })
+        }
+    };
+    let files = match &repository {
+        Some(repository) => repository.pin_files()?,
+        None if path.join("Dockerfile").is_file() => {
+            vec![strata_repo::pin_file(&path.join("Dockerfile"))?]
+        }
+        None => Vec::new(),
+    };
+    Ok((repository, files))
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
+/// The report as text, one section per kind of change (empty when nothing moved).
+pub fn render(report: &OutdatedReport) -> String {
+    let mut output = String::new();
+    if !report.bases.is_empty() {
+        output.push_str("pinned bases whose tag moved\n");
+        for base in &report.bases {
+            let _ = writeln!(
+                output,
+                "  {}:{}  {}  {} → {}",
+                base.file,
+                base.line,
+                base.reference,
+                short(&base.pinned),
+                short(&base.current)
+            );
+            if base.changes.is_empty() {
+                output.push_str("    no package changed\n");
+            }
+            for change in &base.changes {
+                let text = match (&change.before, &change.after) {
+                    (Some(before), Some(after)) => format!("{} {before} → {after}", change.name),
+                    (None, Some(after)) => format!("+ {} {after}", change.name),
+                    (Some(before), None) => format!("- {} {before}", change.name),
+                    (None, None) => change.name.clone(),
+                };
+                let _ = writeln!(output, "    {:<15} {text}", change.ecosystem);
+            }
+        }
+    }
+    if !report.locks.is_empty() {
+        output.push_str("locks with newer compatible releases\n");
+        for lock in &report.locks {
+            let _ = writeln!(output, "  {}", lock.lock);
+            for update in &lock.updates {
+                let _ = writeln!(
+                    output,
+                    "    {} {} → {}",
+                    update.name, update.locked, update.available
+                );
+            }
+        }
+    }
+    if !report.images.is_empty() {
+        output.push_str("published images that differ from the repository\n");
+        for image in &report.images {
+            let why = match (&image.because_of, image.reason) {
+                (Some(cause), reason) => format!("{} ({cause})", reason.as_str()),
+                (None, reason) => reason.as_str().to_string(),
+            };
+            let _ = writeln!(output, "  {}  {}  {why}", image.build, image.tag);
+        }
+    }
+    if !report.orphans.is_empty() {
+        output.push_str("versions without a final layer\n");
+        for orphan in &report.orphans {
+            let _ = writeln!(output, "  {orphan}");
+        }
+    }
+    output
 }

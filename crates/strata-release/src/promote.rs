@@ -1,5 +1,6 @@
 //! `strata promote`: which tags a promotion sets, and the build histories that record it.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use strata_build::{record_promotions, PromotionRecord};
@@ -227,6 +228,56 @@ pub fn record_histories(
             )
         })
         .collect()
+}
+
+fn outcome_text(result: &PromotionResult) -> String {
+    match (result.outcome, &result.previous) {
+        (PromoteOutcome::Created, _) => "created".to_string(),
+        (PromoteOutcome::Moved, Some(previous)) => {
+            format!("moved (was {})", previous.get(..19).unwrap_or(previous))
+        }
+        (PromoteOutcome::Moved, None) => "moved".to_string(),
+        (PromoteOutcome::AlreadyThere, _) => "already there".to_string(),
+    }
+}
+
+/// Each target tag, the digest it points at, and what happened to it.
+pub fn promotions_table(results: &[PromotionResult]) -> String {
+    let rows: Vec<[String; 3]> = results
+        .iter()
+        .map(|result| {
+            [
+                result.target.clone(),
+                result
+                    .digest
+                    .get(..19)
+                    .unwrap_or(&result.digest)
+                    .to_string(),
+                outcome_text(result),
+            ]
+        })
+        .collect();
+    strata_diagnostic::table::render(["TARGET", "DIGEST", "RESULT"], &rows)
+}
+
+/// `promoted 2 tags, 1 already there; …; 0 layer bytes sent`.
+pub fn promotions_summary(results: &[PromotionResult]) -> String {
+    let done = results
+        .iter()
+        .filter(|result| result.outcome != PromoteOutcome::AlreadyThere)
+        .count();
+    let already = results.len() - done;
+    let mounted: usize = results.iter().map(|result| result.blobs_mounted).sum();
+    let copied: u64 = results.iter().map(|result| result.bytes_copied).sum();
+    let mut text = format!("promoted {done} {}", if done == 1 { "tag" } else { "tags" });
+    if already > 0 {
+        let _ = write!(text, ", {already} already there");
+    }
+    if mounted > 0 {
+        let _ = write!(text, "; {mounted} blob(s) linked by the registry");
+    }
+    let _ = write!(text, "; {copied} layer bytes sent");
+    text
 }
 
 #[cfg(test)]

@@ -26,6 +26,18 @@ pub enum ReproducibleError {
     Epoch { value: String },
     #[error(transparent)]
     Engine(#[from] strata_engine::EngineError),
+    #[error("cannot read `{reference}` from its registry")]
+    Registry {
+        reference: String,
+        #[source]
+        source: Box<strata_registry::RegistryError>,
+    },
+    #[error("cannot read the layers of `{image}`")]
+    Read {
+        image: String,
+        #[source]
+        source: Box<strata_inspect::InspectError>,
+    },
     #[error("cannot push `{reference}`")]
     Push {
         reference: String,
@@ -39,7 +51,8 @@ impl strata_diagnostic::Diagnostic for ReproducibleError {
         use strata_diagnostic::ExitClass;
         match self {
             Self::Engine(error) => error.exit_class(),
-            Self::Push { source, .. } => source.exit_class(),
+            Self::Push { source, .. } | Self::Registry { source, .. } => source.exit_class(),
+            Self::Read { source, .. } => source.exit_class(),
             // The engine's export or its layers could not be read.
             Self::Layer { .. } | Self::Export { .. } | Self::Config { .. } => {
                 Some(ExitClass::Unavailable)
@@ -60,7 +73,8 @@ impl strata_diagnostic::Diagnostic for ReproducibleError {
                 "the normalised layers live in strata's cache (`STRATA_CACHE_DIR`): check its space and permissions".to_string(),
             ),
             Self::Engine(error) => error.hint(),
-            Self::Push { source, .. } => source.hint(),
+            Self::Push { source, .. } | Self::Registry { source, .. } => source.hint(),
+            Self::Read { source, .. } => source.hint(),
             _ => None,
         }
     }

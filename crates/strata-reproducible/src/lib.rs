@@ -8,6 +8,7 @@
 mod compare;
 mod error;
 mod image;
+mod layers;
 mod normalise;
 mod push;
 mod store;
@@ -21,6 +22,7 @@ pub use image::{
     epoch_text, image_manifest, normalise_config, reproduce, stored, Normalisation, Reproduced,
     CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE,
 };
+pub use layers::{image_layers, ImageLayers};
 pub use normalise::{
     canonical_order, clean_path, normalise_layer, NormalisedLayer, Scrub, GZIP_LEVEL,
 };

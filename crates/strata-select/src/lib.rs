@@ -19,7 +19,7 @@ use std::path::PathBuf;
 pub const DEFAULT_SINCE: &str = "HEAD^";
 
 /// `--since registry`: compare with what the registry holds instead of a git reference.
-pub const SINCE_REGISTRY: &str = "registry";
+pub use strata_plan::SINCE_REGISTRY;
 
 /// Where a plan's changes come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

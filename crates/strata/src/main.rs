@@ -7,7 +7,6 @@ mod output;
 mod printer;
 mod reporters;
 mod settings;
-mod table;
 
 use std::process::ExitCode;
 

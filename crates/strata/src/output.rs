@@ -16,11 +16,4 @@ pub fn write_output(output: Option<&Path>, text: &str, printer: &Printer) -> any
     Ok(())
 }
 
-/// `1 package`, `2 packages`.
-pub fn counted(count: usize, singular: &str, plural: &str) -> String {
-    if count == 1 {
-        format!("1 {singular}")
-    } else {
-        format!("{count} {plural}")
-    }
-}
+pub use strata_diagnostic::counted;

@@ -1,10 +1,8 @@
 //! `strata promote`: more tags for published images, set inside the registry.
 
-use std::fmt::Write;
-
 use anyhow::Context;
 use serde::Serialize;
-use strata_registry::{PromoteOutcome, Promotion, PromotionResult};
+use strata_registry::{Promotion, PromotionResult};
 use strata_release::promote::{by_plan, by_references, is_bare_tag, record_histories, Histories};
 
 use crate::exit_status::ExitStatus;
@@ -88,56 +86,8 @@ pub fn promote(
         text.push('\n');
         printer.data(&text);
     } else {
-        printer.data(&render_table(&results));
+        printer.data(&strata_release::promote::promotions_table(&results));
     }
-    printer.info(&summary(&results));
+    printer.info(&strata_release::promote::promotions_summary(&results));
     Ok(ExitStatus::Success)
-}
-
-fn outcome_text(result: &PromotionResult) -> String {
-    match (result.outcome, &result.previous) {
-        (PromoteOutcome::Created, _) => "created".to_string(),
-        (PromoteOutcome::Moved, Some(previous)) => {
-            format!("moved (was {})", previous.get(..19).unwrap_or(previous))
-        }
-        (PromoteOutcome::Moved, None) => "moved".to_string(),
-        (PromoteOutcome::AlreadyThere, _) => "already there".to_string(),
-    }
-}
-
-fn render_table(results: &[PromotionResult]) -> String {
-    let rows: Vec<[String; 3]> = results
-        .iter()
-        .map(|result| {
-            [
-                result.target.clone(),
-                result
-                    .digest
-                    .get(..19)
-                    .unwrap_or(&result.digest)
-                    .to_string(),
-                outcome_text(result),
-            ]
-        })
-        .collect();
-    crate::table::render(["TARGET", "DIGEST", "RESULT"], &rows)
-}
-
-fn summary(results: &[PromotionResult]) -> String {
-    let done = results
-        .iter()
-        .filter(|result| result.outcome != PromoteOutcome::AlreadyThere)
-        .count();
-    let already = results.len() - done;
-    let mounted: usize = results.iter().map(|result| result.blobs_mounted).sum();
-    let copied: u64 = results.iter().map(|result| result.bytes_copied).sum();
-    let mut text = format!("promoted {done} {}", if done == 1 { "tag" } else { "tags" });
-    if already > 0 {
-        let _ = write!(text, ", {already} already there");
-    }
-    if mounted > 0 {
-        let _ = write!(text, "; {mounted} blob(s) linked by the registry");
-    }
-    let _ = write!(text, "; {copied} layer bytes sent");
-    text
 }

@@ -1,18 +1,15 @@
 //! `strata test`: run the selected images' tests against the images built on this engine.
 
-use strata_build::{test_built_images, tests_summary, write_junit, BuildEvent, TestResult};
+use strata_build::{
+    failed_outputs, results_json, results_table, test_built_images, tests_summary, write_junit,
+    BuildEvent,
+};
 use strata_plan::Build;
 use strata_session::Session;
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
 use crate::settings::TestSettings;
-
-/// Bumped when a field of `test --json` changes meaning or disappears.
-pub const TEST_SCHEMA_VERSION: u32 = 1;
-
-/// Lines of a failed test's output shown on the terminal (all of it is in `--json`).
-const FAILED_OUTPUT_LINES: usize = 20;
 
 pub fn test(
     settings: &TestSettings,
@@ -72,28 +69,11 @@ pub fn test(
         anyhow::Ok(results)
     })??;
     if settings.json {
-        let value = serde_json::json!({
-            "schema_version": TEST_SCHEMA_VERSION,
-            "results": results.iter().map(|result| {
-                let mut value = serde_json::to_value(result)?;
-                value["output"] = result.output.clone().into();
-                Ok(value)
-            }).collect::<serde_json::Result<Vec<_>>>()?,
-        });
+        let value = results_json(&results)?;
         printer.data(&format!("{}\n", serde_json::to_string_pretty(&value)?));
     } else {
-        for result in results.iter().filter(|result| !result.passed) {
-            let lines: Vec<&str> = result.output.lines().collect();
-            let shown = &lines[lines.len().saturating_sub(FAILED_OUTPUT_LINES)..];
-            if !shown.is_empty() {
-                printer.info(&format!(
-                    "--- {}: {} (last {} lines)\n{}",
-                    result.build,
-                    result.test,
-                    shown.len(),
-                    shown.join("\n")
-                ));
-            }
+        for output in failed_outputs(&results) {
+            printer.info(&output);
         }
         printer.data(&results_table(&results));
     }
@@ -106,20 +86,4 @@ pub fn test(
     } else {
         ExitStatus::Problems
     })
-}
-
-fn results_table(results: &[TestResult]) -> String {
-    let rows: Vec<[String; 5]> = results
-        .iter()
-        .map(|result| {
-            [
-                result.build.clone(),
-                result.test.clone(),
-                result.kind.to_string(),
-                if result.passed { "passed" } else { "FAILED" }.to_string(),
-                format!("{:.1}s", result.seconds),
-            ]
-        })
-        .collect();
-    crate::table::render(["IMAGE", "TEST", "KIND", "RESULT", "TIME"], &rows)
 }

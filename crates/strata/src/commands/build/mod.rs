@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use strata_build::{
-    emit_contexts, run_and_report, tests_summary, write_junit, BuildEvent, BuildResult, IndexPush,
-    Outcome, Reproducible, RunOptions, RunReporter,
+    emit_contexts, event_line, finished_line, index_table, run_and_report, summary_table,
+    tests_summary, write_junit, BuildEvent, Reproducible, RunOptions, RunReporter,
 };
 use strata_session::Session;
 
@@ -15,9 +15,6 @@ use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
 use crate::reporters::BuildReporter;
 use crate::settings::BuildSettings;
-
-/// Bumped when a field of the `--json` event stream changes meaning or disappears.
-pub const EVENTS_SCHEMA_VERSION: u32 = 1;
 
 pub fn build(
     settings: &BuildSettings,
@@ -193,161 +190,6 @@ impl RunReporter for Reporting<'_> {
     }
 }
 
-pub(crate) fn event_line(event: &BuildEvent) -> String {
-    let mut value = serde_json::to_value(event).unwrap_or_default();
-    value["schema_version"] = EVENTS_SCHEMA_VERSION.into();
-    format!("{value}\n")
-}
-
-fn outcome_word(outcome: &Outcome) -> &'static str {
-    match outcome {
-        Outcome::Built => "built",
-        Outcome::UpToDate => "up to date",
-        Outcome::Failed(_) => "failed",
-        Outcome::Skipped(_) => "skipped",
-    }
-}
-
-/// The last line of `build --json`.
-#[derive(serde::Serialize)]
-struct FinishedEvent<'a> {
-    event: &'static str,
-    schema_version: u32,
-    results: Vec<ResultReport<'a>>,
-    /// Multi-platform indexes written (or not) after every platform of a build was pushed.
-    indexes: &'a [IndexPush],
-}
-
-/// One build's result in the `finished` event.
-#[derive(serde::Serialize)]
-struct ResultReport<'a> {
-    build: &'a str,
-    /// The platform built, for a build asked for one or several.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    platform: Option<&'a str>,
-    /// `built`, `up-to-date`, `failed`, `skipped`.
-    result: String,
-    error: Option<&'a str>,
-    seconds: f64,
-    image: Option<&'a str>,
-    /// Uncompressed bytes.
-    size: u64,
-    pushed: Vec<TagDigest<'a>>,
-    push_failures: Vec<TagError<'a>>,
-    tagger_tags: &'a [String],
-    manifest: Option<String>,
-    tests: &'a [strata_build::TestResult],
-}
-
-#[derive(serde::Serialize)]
-struct TagDigest<'a> {
-    tag: &'a str,
-    digest: Option<&'a str>,
-}
-
-#[derive(serde::Serialize)]
-struct TagError<'a> {
-    tag: &'a str,
-    error: &'a str,
-}
-
-fn finished_line(results: &[BuildResult], indexes: &[IndexPush]) -> String {
-    let event = FinishedEvent {
-        event: "finished",
-        schema_version: EVENTS_SCHEMA_VERSION,
-        indexes,
-        results: results
-            .iter()
-            .map(|result| ResultReport {
-                build: &result.name,
-                platform: result.platform.as_deref(),
-                result: outcome_word(&result.outcome).replace(' ', "-"),
-                error: match &result.outcome {
-                    Outcome::Failed(failure) => Some(failure.as_str()),
-                    Outcome::Skipped(why) => Some(why.as_str()),
-                    _ => None,
-                },
-                seconds: result.seconds,
-                image: result.image.as_deref(),
-                size: result.size,
-                pushed: result
-                    .pushed
-                    .iter()
-                    .map(|(tag, digest)| TagDigest {
-                        tag,
-                        digest: digest.as_deref(),
-                    })
-                    .collect(),
-                push_failures: result
-                    .push_failures
-                    .iter()
-                    .map(|(tag, error)| TagError { tag, error })
-                    .collect(),
-                tagger_tags: &result.tagger_tags,
-                manifest: result
-                    .manifest
-                    .as_ref()
-                    .map(|path| path.display().to_string()),
-                tests: &result.tests,
-            })
-            .collect(),
-    };
-    format!("{}\n", serde_json::to_string(&event).unwrap_or_default())
-}
-
-/// Build, result, duration, size, and the digest each tag was pushed as (or the image id).
-fn summary_table(results: &[BuildResult]) -> String {
-    let mut rows: Vec<[String; 5]> = Vec::new();
-    for result in results {
-        let size = if result.size > 0 {
-            strata_inspect::human_size(result.size)
-        } else {
-            String::new()
-        };
-        let duration = if result.seconds > 0.0 {
-            format!("{:.1}s", result.seconds)
-        } else {
-            String::new()
-        };
-        let mut result_text = outcome_word(&result.outcome).to_string();
-        if !result.push_failures.is_empty() {
-            result_text.push_str(", push failed");
-        }
-        let digest = result
-            .pushed
-            .first()
-            .and_then(|(_, digest)| digest.clone())
-            .or_else(|| result.image.clone())
-            .map(|digest| digest.chars().take(19).collect())
-            .unwrap_or_default();
-        let name = match &result.platform {
-            Some(platform) => format!("{} ({platform})", result.name),
-            None => result.name.clone(),
-        };
-        rows.push([name, result_text, duration, size, digest]);
-    }
-    crate::table::render(["IMAGE", "RESULT", "TIME", "UNCOMPRESSED", "DIGEST"], &rows)
-}
-
-/// Each multi-platform tag and the index it now points at.
-fn index_table(indexes: &[IndexPush]) -> String {
-    let rows: Vec<[String; 3]> = indexes
-        .iter()
-        .map(|index| {
-            [
-                index.tag.clone(),
-                index.platforms.join(", "),
-                match (&index.digest, &index.error) {
-                    (Some(digest), _) => digest.chars().take(19).collect(),
-                    (None, Some(error)) => format!("failed: {error}"),
-                    (None, None) => String::new(),
-                },
-            ]
-        })
-        .collect();
-    crate::table::render(["INDEX", "PLATFORMS", "DIGEST"], &rows)
-}
-
 /// `--lint`: the planned images' Dockerfiles (and the compat layers of compat builds) with the
 /// repository's `[lint]` settings; findings go to stderr. False when an error remains.
 fn lint_planned(
@@ -355,12 +197,7 @@ fn lint_planned(
     plan: &strata_plan::Plan,
     printer: &Printer,
 ) -> anyhow::Result<bool> {
-    let choice = strata_lint::RuleChoice {
-        fail_level: Some(strata_lint::Severity::Error),
-        ..strata_lint::RuleChoice::default()
-    };
-    let (linter, _) = strata_lint::configured_linter(&choice, &repository.config)?;
-    let planned: std::collections::BTreeSet<&str> = plan
+    let planned = plan
         .builds
         .iter()
         .map(|build| build.dockerfile.as_str())
@@ -369,27 +206,21 @@ fn lint_planned(
         .builds
         .iter()
         .any(|build| build.kind == strata_plan::BuildKind::Compat);
-    let targets = strata_lint::planned_targets(repository, &planned, compat);
-    let (findings, _) = strata_lint::lint_targets(&linter, &targets, false)?;
-    let errors: Vec<&strata_lint::Finding> = findings
-        .iter()
-        .filter(|finding| finding.severity == strata_lint::Severity::Error)
-        .collect();
-    for finding in &errors {
+    let lint = strata_lint::lint_planned(repository, &planned, compat)?;
+    let errors = lint.errors().count();
+    for finding in lint.errors() {
         printer.error(&strata_lint::render_finding(finding));
     }
-    if errors.is_empty() {
+    if errors == 0 {
         printer.info(&format!(
             "lint: {} Dockerfile(s), no errors ({} other finding(s); `strata lint` shows them)",
-            targets.len(),
-            findings.len()
+            lint.files,
+            lint.findings.len()
         ));
-        Ok(true)
     } else {
         printer.warn(&format!(
-            "lint: {} error(s) in the planned images' Dockerfiles; nothing was built",
-            errors.len()
+            "lint: {errors} error(s) in the planned images' Dockerfiles; nothing was built"
         ));
-        Ok(false)
     }
+    Ok(errors == 0)
 }

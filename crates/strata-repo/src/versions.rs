@@ -44,7 +44,7 @@ enum HistorySource {
 /// not change while `HEAD` does not, so a second plan at the same commit asks git nothing.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct KeptHistory {
-    /// The commit whose history this is (a full hash).
+    /// The commit whose history this is: its full hash and commit count.
     head: String,
     /// Every change, newest first.
     changes: Vec<Change>,
@@ -91,8 +91,10 @@ impl Git {
         })
     }
 
-    /// [`Git::start_definition_history`] for the commit `head` (a full hash), answered from
-    /// `cache_file` when it holds that commit's history, and kept there otherwise.
+    /// [`Git::start_definition_history`] for the commit `head` (its full hash and the number of
+    /// commits git reaches from it: a shallow clone deepened later has the same hash and more
+    /// history), answered from `cache_file` when it holds that history, and kept there
+    /// otherwise.
     pub fn start_definition_history_kept(
         &self,
         head: &str,
@@ -144,39 +146,37 @@ impl PendingHistory {
 
 /// The changes `git log --raw` printed, newest first.
 fn parse_history(output: &[u8]) -> Vec<Change> {
-    {
-        let mut changes = Vec::new();
-        let mut commit = String::new();
-        for line in String::from_utf8_lossy(output).lines() {
-            if let Some(hash) = line.strip_prefix("commit ") {
-                // `--no-abbrev` (for the blob ids) also lengthens `%h`: shorten by hand.
-                commit = hash.chars().take(7).collect();
-                continue;
-            }
-            let Some(raw) = line.strip_prefix(':') else {
-                continue;
-            };
-            let Some((fields, path)) = raw.split_once('\t') else {
-                continue;
-            };
-            let parts: Vec<&str> = fields.split(' ').collect();
-            let is_definition = path
-                .strip_prefix("science/")
-                .and_then(|rest| rest.strip_suffix(&format!("/{DEFINITION_FILE}")))
-                .is_some_and(|directory| !directory.contains('/'));
-            if parts.len() < 4 || !is_definition {
-                continue;
-            }
-            let blob = |id: &str| (id != NO_BLOB).then(|| id.to_string());
-            changes.push(Change {
-                commit: commit.clone(),
-                path: path.to_string(),
-                old_blob: blob(parts[2]),
-                new_blob: blob(parts[3]),
-            });
+    let mut changes = Vec::new();
+    let mut commit = String::new();
+    for line in String::from_utf8_lossy(output).lines() {
+        if let Some(hash) = line.strip_prefix("commit ") {
+            // `--no-abbrev` (for the blob ids) also lengthens `%h`: shorten by hand.
+            commit = hash.chars().take(7).collect();
+            continue;
         }
-        changes
+        let Some(raw) = line.strip_prefix(':') else {
+            continue;
+        };
+        let Some((fields, path)) = raw.split_once('\t') else {
+            continue;
+        };
+        let parts: Vec<&str> = fields.split(' ').collect();
+        let is_definition = path
+            .strip_prefix("science/")
+            .and_then(|rest| rest.strip_suffix(&format!("/{DEFINITION_FILE}")))
+            .is_some_and(|directory| !directory.contains('/'));
+        if parts.len() < 4 || !is_definition {
+            continue;
+        }
+        let blob = |id: &str| (id != NO_BLOB).then(|| id.to_string());
+        changes.push(Change {
+            commit: commit.clone(),
+            path: path.to_string(),
+            old_blob: blob(parts[2]),
+            new_blob: blob(parts[3]),
+        });
     }
+    changes
 }
 
 impl Git {

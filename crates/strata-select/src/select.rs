@@ -34,7 +34,10 @@ pub fn open_and_plan(
     // A SciServer repository's history guards its versions: started when it may be one.
     let pending_history =
         (!select.allow_orphan && select.root.join("science").is_dir()).then(|| match &commit {
-            Ok(commit) => git.start_definition_history_kept(&commit.hash, &kept.join("history")),
+            Ok(commit) => git.start_definition_history_kept(
+                &format!("{} {}", commit.hash, commit.count),
+                &kept.join("history"),
+            ),
             Err(_) => git.start_definition_history(),
         });
     let mut repository = strata_repo::open(&select.root).map_err(|source| SelectError::Open {

@@ -135,11 +135,13 @@ fn the_definition_history_is_kept_for_its_commit() {
     assert_eq!(kept_files.len(), 1, "one repository, one kept history");
     let kept_file = &kept_files[0];
     let head = context.git(&["rev-parse", "HEAD"]);
+    let count = context.git(&["rev-list", "--count", "HEAD"]);
     let text = std::fs::read_to_string(kept_file).unwrap();
     let (format, json) = text.split_once('\n').unwrap();
     assert_eq!(format, "strata definition history 1");
     let mut kept: serde_json::Value = serde_json::from_str(json).unwrap();
-    assert_eq!(kept["head"], head.trim());
+    // The commit and how much history git reaches from it (a deepened shallow clone has more).
+    assert_eq!(kept["head"], format!("{} {}", head.trim(), count.trim()));
 
     // What is kept is what the next plan at this commit uses: a version defined only in the
     // kept copy is reported (git would not know it).
@@ -170,4 +172,60 @@ fn the_definition_history_is_kept_for_its_commit() {
     let text = std::fs::read_to_string(kept_file).unwrap();
     assert!(!text.contains("phantom"));
     assert!(text.contains(context.git(&["rev-parse", "HEAD"]).trim()));
+}
+
+/// A shallow clone (as CI makes) deepened later has the same `HEAD` and more history: the kept
+/// history of the shallow one is not used for it.
+#[test]
+fn a_deepened_shallow_clone_reads_its_history_again() {
+    let mut context = sciserver();
+    context.write(
+        "science/essentials-2/sciserver-image.json",
+        r#"{"image": "essentials", "version": "2.1", "target": "essentials-v2", "compat": "jupyter"}"#,
+    );
+    context.commit("bump in place");
+    let clone = context.root.with_file_name("clone");
+    let url = format!("file://{}", context.root.display());
+    let git = |arguments: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(arguments)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {arguments:?}");
+    };
+    git(&[
+        "clone",
+        "--quiet",
+        "--depth",
+        "1",
+        &url,
+        &clone.to_string_lossy(),
+    ]);
+    let plan_in_clone = || {
+        context
+            .strata()
+            .current_dir(&clone)
+            .args(["plan", "--all", "--quiet"])
+            .output()
+            .unwrap()
+    };
+    // One commit of history: the bump's commit adds the definition as 2.1, nothing is orphaned.
+    let shallow = plan_in_clone();
+    assert!(shallow.status.success(), "{}", context.render(&shallow));
+    git(&[
+        "-C",
+        &clone.to_string_lossy(),
+        "fetch",
+        "--quiet",
+        "--unshallow",
+    ]);
+    // The whole history shows 2.0 bumped in place.
+    let deepened = plan_in_clone();
+    assert_eq!(
+        deepened.status.code(),
+        Some(2),
+        "{}",
+        context.render(&deepened)
+    );
+    assert!(String::from_utf8_lossy(&deepened.stderr).contains("`essentials:2.0`"));
 }

@@ -33,6 +33,12 @@ pub enum ReproducibleError {
         source: Box<strata_registry::RegistryError>,
     },
     #[error("cannot read the layers of `{image}`")]
+    Archive {
+        image: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the layers of `{image}`")]
     Read {
         image: String,
         #[source]
@@ -54,9 +60,10 @@ impl strata_diagnostic::Diagnostic for ReproducibleError {
             Self::Push { source, .. } | Self::Registry { source, .. } => source.exit_class(),
             Self::Read { source, .. } => source.exit_class(),
             // The engine's export or its layers could not be read.
-            Self::Layer { .. } | Self::Export { .. } | Self::Config { .. } => {
-                Some(ExitClass::Unavailable)
-            }
+            Self::Layer { .. }
+            | Self::Archive { .. }
+            | Self::Export { .. }
+            | Self::Config { .. } => Some(ExitClass::Unavailable),
             Self::Scrub { .. } | Self::Store { .. } | Self::Epoch { .. } => Some(ExitClass::Input),
         }
     }

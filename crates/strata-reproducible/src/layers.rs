@@ -31,8 +31,8 @@ pub async fn image_layers(
     })
     .await
     .map_err(unreadable(reference))?
-    .map_err(|source| ReproducibleError::Layer {
-        layer: format!("the layers of `{reference}`"),
+    .map_err(|source| ReproducibleError::Archive {
+        image: reference.to_string(),
         source,
     })?;
     Ok((layers, layer_commands(&config)))

@@ -28,18 +28,21 @@ pub fn open_and_plan(
         (!from_registry && select.untracked && (!since.contains("..") || since.ends_with("..")))
             .then(|| git.start_untracked_paths());
     let pending_remote = git.start_remote_url();
-    // What the last plan of this repository kept: the definition history of its commit.
-    let kept = session.caches().repository(&select.root);
-    let commit = pending_commit.and_then(strata_repo::PendingCommit::finish);
-    // A SciServer repository's history guards its versions: started when it may be one.
-    let pending_history =
-        (!select.allow_orphan && select.root.join("science").is_dir()).then(|| match &commit {
-            Ok(commit) => git.start_definition_history_kept(
-                &format!("{} {}", commit.hash, commit.count),
-                &kept.join("history"),
-            ),
-            Err(_) => git.start_definition_history(),
+    // A SciServer repository's history guards its versions: read when it may be one. The
+    // history of a commit planned before is kept in the cache under that commit, so the lookup
+    // waits for git's answer about `HEAD` — on a thread of its own, while the tree is read.
+    let history_file = (!select.allow_orphan && select.root.join("science").is_dir())
+        .then(|| session.caches().repository(&select.root).join("history"));
+    let history_git = git.clone();
+    let commit_and_history = std::thread::spawn(move || {
+        let commit = pending_commit.and_then(strata_repo::PendingCommit::finish);
+        let history = history_file.map(|file| match &commit {
+            Ok(commit) => history_git
+                .start_definition_history_kept(&format!("{} {}", commit.hash, commit.count), &file),
+            Err(_) => history_git.start_definition_history(),
         });
+        (commit, history)
+    });
     let mut repository = strata_repo::open(&select.root).map_err(|source| SelectError::Open {
         root: select.root.clone(),
         source: Box::new(source),
@@ -55,6 +58,9 @@ pub fn open_and_plan(
             layer.platforms.clone_from(&platforms);
         }
     }
+    let (commit, pending_history) = commit_and_history
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let commit = commit?;
     // Protected versions: history first; with `--since registry`, the published versions too
     // once the tag namespace is known (below).

@@ -1,6 +1,5 @@
 //! `strata inspect` and `strata diff`: what is in an image, and what changed between two.
 
-use anyhow::Context;
 use strata_cli::InspectFormat;
 use strata_inspect::{image_facts, index_platforms};
 use strata_reproducible::image_layers;
@@ -149,12 +148,9 @@ fn diff_files(
             Some(session.engine(strata_engine::BuilderKind::BuildKit).await?)
         };
         let registry = session.registry();
-        let before = image_layers(registry, engine.as_deref(), &settings.before)
-            .await
-            .with_context(|| format!("cannot read `{}`", settings.before))?;
-        let after = image_layers(registry, engine.as_deref(), &settings.after)
-            .await
-            .with_context(|| format!("cannot read `{}`", settings.after))?;
+        // Each error names the image it is about.
+        let before = image_layers(registry, engine.as_deref(), &settings.before).await?;
+        let after = image_layers(registry, engine.as_deref(), &settings.after).await?;
         anyhow::Ok((before, after))
     })??;
     let layers = strata_reproducible::compare_layers(&before.0, &after.0, &after.1);

@@ -42,6 +42,7 @@ pub use render::{
 pub use sbom::{cyclonedx, normalize_python_name};
 pub use session::{image_facts, index_platforms};
 pub use source::{
-    inspect_local, inspect_registry, inspect_registry_platform, inspect_registry_with,
+    config_diff_ids, inspect_local, inspect_registry, inspect_registry_platform,
+    inspect_registry_with,
 };
 pub use taggers::{compute_tags, sanitize_tag, Tags};

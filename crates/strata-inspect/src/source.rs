@@ -153,6 +153,19 @@ pub async fn inspect_registry_with(
     inspect_registry_platform(client, reference, None, cache).await
 }
 
+/// The layers' diff ids an image config lists (`rootfs.diff_ids`), bottom first; empty when
+/// it lists none.
+pub fn config_diff_ids(config: &serde_json::Value) -> Vec<String> {
+    config["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// [`inspect_registry_with`] for one platform of a multi-platform tag (`None`: this machine's).
 pub async fn inspect_registry_platform(
     client: &RegistryClient,
@@ -162,14 +175,7 @@ pub async fn inspect_registry_platform(
 ) -> Result<ImageFacts, InspectError> {
     let parsed = parse_reference(reference)?;
     let image = client.image(&parsed, platform).await?;
-    let diff_ids: Vec<String> = image.config["rootfs"]["diff_ids"]
-        .as_array()
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|id| id.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let diff_ids = config_diff_ids(&image.config);
     if diff_ids.len() != image.layers.len() || diff_ids.is_empty() {
         return Err(InspectError::NoLayers {
             reference: reference.to_string(),

@@ -326,14 +326,7 @@ fn prepare_from_scan(
     })?;
     let original: Value = serde_json::from_slice(config)
         .map_err(|error| invalid(format!("`{}`: {error}", manifest.config)))?;
-    let original_diff_ids: Vec<String> = original["rootfs"]["diff_ids"]
-        .as_array()
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|id| id.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let original_diff_ids = strata_inspect::config_diff_ids(&original);
     if original_diff_ids.len() != manifest.layers.len() {
         return Err(invalid(format!(
             "the config has {} layers and `manifest.json` {}",

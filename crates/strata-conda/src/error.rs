@@ -29,8 +29,14 @@ pub enum CondaError {
     VirtualPackage { name: String, value: String },
     #[error("`{text}` is not a date: give `2024-05-01` or an RFC 3339 time")]
     Date { text: String },
-    #[error("cannot fetch `{url}`: {message}")]
-    Fetch { url: String, message: String },
+    #[error("cannot fetch `{url}`")]
+    Fetch {
+        url: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot fetch `{url}`: the channel answered {status}")]
+    FetchStatus { url: String, status: String },
     #[error("there is no conda channel at `{url}`: it has no `{platform}/repodata.json` nor `noarch/repodata.json`")]
     NoChannel { url: String, platform: String },
     #[error("`{url}` is not in the cache and `--offline` forbids fetching it")]
@@ -57,7 +63,7 @@ impl strata_diagnostic::Diagnostic for CondaError {
     fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
         use strata_diagnostic::ExitClass;
         match self {
-            Self::Fetch { .. } => Some(ExitClass::Unavailable),
+            Self::Fetch { .. } | Self::FetchStatus { .. } => Some(ExitClass::Unavailable),
             Self::Input(error) => error.exit_class(),
             Self::Output(error) => error.exit_class(),
             _ => Some(ExitClass::Input),
@@ -75,7 +81,7 @@ impl strata_diagnostic::Diagnostic for CondaError {
                 "relax the specs named above, or add the channel that has what they need"
                     .to_string(),
             ),
-            Self::Fetch { .. } | Self::NoChannel { .. } => Some(
+            Self::Fetch { .. } | Self::FetchStatus { .. } | Self::NoChannel { .. } => Some(
                 "check the channel URL in the environment file; `--offline` uses what is cached"
                     .to_string(),
             ),

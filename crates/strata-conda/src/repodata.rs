@@ -82,7 +82,7 @@ impl RepodataClient {
                 .join("repodata.json")
                 .map_err(|error| CondaError::Fetch {
                     url: channel.base_url.to_string(),
-                    message: error.to_string(),
+                    source: Box::new(error),
                 })?;
             if let Some(bytes) = self.repodata(url.as_str()).await? {
                 subdirs.push(SparseRepodata::parse(channel, url.as_str(), &bytes)?);
@@ -135,15 +135,15 @@ impl RepodataClient {
     }
 
     async fn fetch(&self, url: &str) -> Result<Option<Vec<u8>>, CondaError> {
-        let fetch_error = |message: String| CondaError::Fetch {
+        let fetch_error = |source: Box<dyn std::error::Error + Send + Sync>| CondaError::Fetch {
             url: url.to_string(),
-            message,
+            source,
         };
         if let Some(path) = url.strip_prefix("file://") {
             return match fs_err::read(path) {
                 Ok(bytes) => Ok(Some(bytes)),
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(error) => Err(fetch_error(error.to_string())),
+                Err(error) => Err(fetch_error(Box::new(error))),
             };
         }
         let response = self
@@ -151,29 +151,20 @@ impl RepodataClient {
             .get(url)
             .send()
             .await
-            .map_err(|error| fetch_error(describe(&error)))?;
+            .map_err(|error| fetch_error(Box::new(error)))?;
         match response.status() {
             reqwest::StatusCode::NOT_FOUND => Ok(None),
             status if status.is_success() => response
                 .bytes()
                 .await
                 .map(|bytes| Some(bytes.to_vec()))
-                .map_err(|error| fetch_error(error.to_string())),
-            status => Err(fetch_error(format!("the channel answered {status}"))),
+                .map_err(|error| fetch_error(Box::new(error))),
+            status => Err(CondaError::FetchStatus {
+                url: url.to_string(),
+                status: status.to_string(),
+            }),
         }
     }
-}
-
-/// An HTTP error with its causes, which carry the useful part (connection refused, …).
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The top level of a `repodata.json`, records kept as raw JSON.

@@ -360,7 +360,13 @@ impl RegistryClient {
                             tracing::debug!("token request failed ({error}); trying again");
                             tokio::time::sleep(self.inner.retry.delay(attempt)).await;
                         }
-                        Err(error) => return Err(token_error(error.to_string())),
+                        Err(source) => {
+                            return Err(RegistryError::TokenRequest {
+                                registry: registry.to_string(),
+                                realm: realm.clone(),
+                                source,
+                            })
+                        }
                     }
                 };
                 let status = response.status();
@@ -374,10 +380,15 @@ impl RegistryClient {
                 if !status.is_success() {
                     return Err(token_error(format!("the token service answered {status}")));
                 }
-                let token: TokenResponse = response
-                    .json()
-                    .await
-                    .map_err(|error| token_error(format!("unreadable answer: {error}")))?;
+                let token: TokenResponse =
+                    response
+                        .json()
+                        .await
+                        .map_err(|source| RegistryError::TokenRequest {
+                            registry: registry.to_string(),
+                            realm: realm.clone(),
+                            source,
+                        })?;
                 let token = token
                     .into_token()
                     .ok_or_else(|| token_error("the answer holds no token".to_string()))?;

@@ -44,6 +44,13 @@ pub enum RegistryError {
         realm: String,
         message: String,
     },
+    #[error("cannot get a token for `{registry}` from `{realm}`")]
+    TokenRequest {
+        registry: String,
+        realm: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("`{reference}`: {message}")]
     Invalid { reference: String, message: String },
     #[error("the config of `{reference}` is not valid JSON")]
@@ -98,6 +105,9 @@ impl strata_diagnostic::Diagnostic for RegistryError {
             Self::Status { status, .. } if *status >= 500 || *status == 429 => Some(
                 "the registry kept failing after retries; try again later".to_string(),
             ),
+            Self::TokenRequest { realm, .. } => Some(format!(
+                "check that the token service `{realm}` is up and reachable from this machine"
+            )),
             Self::Token { .. } => Some(
                 "check the credentials for this registry in the Docker config (`docker login`)"
                     .to_string(),

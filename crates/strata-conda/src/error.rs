@@ -41,8 +41,12 @@ pub enum CondaError {
     NoChannel { url: String, platform: String },
     #[error("`{url}` is not in the cache and `--offline` forbids fetching it")]
     Offline { url: String },
-    #[error("`{url}` is not valid repodata: {message}")]
-    Repodata { url: String, message: String },
+    #[error("`{url}` is not valid repodata")]
+    Repodata {
+        url: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("the environment cannot be solved for {target}:\n{conflict}")]
     Unsolvable { target: String, conflict: String },
     #[error("installed package `{package}`: {message}")]

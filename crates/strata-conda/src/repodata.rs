@@ -201,9 +201,9 @@ pub struct SparseRepodata {
 
 impl SparseRepodata {
     fn parse(channel: &Channel, url: &str, bytes: &[u8]) -> Result<Self, CondaError> {
-        let invalid = |error: serde_json::Error| CondaError::Repodata {
+        let invalid = |source| CondaError::Repodata {
             url: url.to_string(),
-            message: error.to_string(),
+            source,
         };
         let raw: RawRepodata = serde_json::from_slice(bytes).map_err(invalid)?;
         let mut sparse = Self {
@@ -270,9 +270,9 @@ impl SparseRepodata {
         }
         for (_, _, record) in self.by_name.get(name).into_iter().flatten() {
             let parsed: Dependencies =
-                serde_json::from_str(record.get()).map_err(|error| CondaError::Repodata {
+                serde_json::from_str(record.get()).map_err(|source| CondaError::Repodata {
                     url: self.url.clone(),
-                    message: error.to_string(),
+                    source,
                 })?;
             depends(&parsed.depends, &mut names);
         }
@@ -323,9 +323,9 @@ impl SparseRepodata {
         }
         text.push('}');
         let repodata: RepoData =
-            serde_json::from_str(&text).map_err(|error| CondaError::Repodata {
+            serde_json::from_str(&text).map_err(|source| CondaError::Repodata {
                 url: self.url.clone(),
-                message: error.to_string(),
+                source,
             })?;
         Ok(repodata.into_repo_data_records(&self.channel))
     }

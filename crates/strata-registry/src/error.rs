@@ -53,6 +53,18 @@ pub enum RegistryError {
     },
     #[error("`{reference}`: {message}")]
     Invalid { reference: String, message: String },
+    #[error("the manifest of `{reference}` is not valid JSON")]
+    Manifest {
+        reference: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot read the blob `{reference}`")]
+    Blob {
+        reference: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the config of `{reference}` is not valid JSON")]
     Config {
         reference: String,

@@ -126,9 +126,9 @@ impl Manifest {
     }
 
     fn fields(&self, reference: &str) -> Result<ManifestFields, RegistryError> {
-        serde_json::from_slice(&self.bytes).map_err(|error| RegistryError::Invalid {
+        serde_json::from_slice(&self.bytes).map_err(|source| RegistryError::Manifest {
             reference: reference.to_string(),
-            message: format!("the manifest is not valid JSON: {error}"),
+            source,
         })
     }
 

@@ -413,9 +413,9 @@ impl RegistryClient {
         let mut stream = self.blob_stream(repository, digest).await?;
         let mut bytes = Vec::new();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|error| RegistryError::Invalid {
+            let chunk = chunk.map_err(|source| RegistryError::Blob {
                 reference: format!("{}@{digest}", crate::reference::repository_name(repository)),
-                message: error.to_string(),
+                source,
             })?;
             bytes.extend_from_slice(&chunk);
         }

@@ -1,4 +1,6 @@
-//! strata's command-line interface: clap derive types only. Doc comments become `--help`.
+//! strata's command line: what it accepts (clap derive types; doc comments become `--help`)
+//! and what it means (`settings`: flags, environment variables and `strata.toml` merged into one
+//! settings value per command, the requests the library crates take).
 
 mod build;
 mod environment;
@@ -12,6 +14,7 @@ mod pin;
 mod plan;
 mod promote;
 mod select;
+pub mod settings;
 mod test;
 
 use clap::{Parser, Subcommand};

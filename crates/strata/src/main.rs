@@ -6,7 +6,6 @@ mod exit_status;
 mod output;
 mod printer;
 mod reporters;
-mod settings;
 
 use std::process::ExitCode;
 
@@ -14,6 +13,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
+use strata_cli::settings;
 use strata_cli::{Cli, Command};
 
 use crate::exit_status::ExitStatus;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::exit_status::ExitStatus;
 use crate::output::counted;
 use crate::printer::Printer;
-use crate::settings::FreezeSettings;
+use strata_cli::settings::FreezeSettings;
 use strata_lock::conventions::pip_lock_path;
 use strata_lock::freeze::{FreezeRequest, Frozen};
 use strata_lock::index_client;

@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::GraphSettings;
+use strata_cli::settings::GraphSettings;
 
 pub fn graph(settings: &GraphSettings, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let repository = strata_repo::open(&settings.root).with_context(|| {

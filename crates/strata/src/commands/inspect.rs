@@ -19,7 +19,7 @@ struct DiffReport<'a> {
 }
 use crate::output::write_output;
 use crate::printer::Printer;
-use crate::settings::{DiffSettings, InspectSettings};
+use strata_cli::settings::{DiffSettings, InspectSettings};
 use strata_session::Session;
 
 pub fn inspect(

@@ -12,7 +12,7 @@ use strata_lint::{
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::{LintOutput, LintSettings};
+use strata_cli::settings::{LintOutput, LintSettings};
 
 /// Bumped when a field of `lint --format json` changes meaning or disappears.
 pub const LINT_SCHEMA_VERSION: u32 = 1;

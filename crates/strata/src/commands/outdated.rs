@@ -10,7 +10,7 @@ use strata_session::Session;
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::OutdatedSettings;
+use strata_cli::settings::OutdatedSettings;
 
 pub fn outdated(
     settings: &OutdatedSettings,

@@ -10,7 +10,7 @@ use strata_release::pin::{
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::PinSettings;
+use strata_cli::settings::PinSettings;
 use strata_session::Session;
 
 /// Bumped when a field of `pin --json` changes meaning or disappears.

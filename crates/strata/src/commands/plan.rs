@@ -8,7 +8,7 @@ use strata_session::Session;
 use crate::exit_status::ExitStatus;
 use crate::output::write_output;
 use crate::printer::Printer;
-use crate::settings::PlanSettings;
+use strata_cli::settings::PlanSettings;
 
 pub fn plan(
     settings: &PlanSettings,

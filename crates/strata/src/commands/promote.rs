@@ -7,7 +7,7 @@ use strata_release::promote::{by_plan, by_references, is_bare_tag, record_histor
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::{PromoteMode, PromoteSettings};
+use strata_cli::settings::{PromoteMode, PromoteSettings};
 use strata_session::Session;
 
 /// Bumped when a field of `promote --json` changes meaning or disappears.

@@ -9,7 +9,7 @@ use strata_session::Session;
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::TestSettings;
+use strata_cli::settings::TestSettings;
 
 pub fn test(
     settings: &TestSettings,

@@ -14,7 +14,7 @@ use strata_session::Session;
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
 use crate::reporters::BuildReporter;
-use crate::settings::BuildSettings;
+use strata_cli::settings::BuildSettings;
 
 pub fn build(
     settings: &BuildSettings,

@@ -11,7 +11,7 @@ use strata_session::Session;
 use super::Reporting;
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::BuildSettings;
+use strata_cli::settings::BuildSettings;
 
 /// Bumped when a field of the `--check-reproducible --json` report changes meaning.
 pub const CHECK_SCHEMA_VERSION: u32 = 1;

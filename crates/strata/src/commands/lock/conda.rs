@@ -15,7 +15,7 @@ use strata_lock::requests::{
 use super::{run_one, LockReport, LockResult, LOCK_SCHEMA_VERSION};
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::LockRunSettings;
+use strata_cli::settings::LockRunSettings;
 use strata_session::Session;
 
 /// `strata lock --check --image IMAGE environment.yml`: whether the image's environment holds

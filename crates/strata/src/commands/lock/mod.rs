@@ -17,7 +17,7 @@ use strata_pylock::{IndexClient, LockOutcome, LockSettings};
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
-use crate::settings::{FetchSettings, LockCommandSettings, LockRunSettings};
+use strata_cli::settings::{FetchSettings, LockCommandSettings, LockRunSettings};
 use strata_session::Session;
 
 mod conda;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use std::collections::BTreeMap;
 
-use strata_cli::{
+use crate::{
     BuildArgs, BuilderArg, DiffArgs, FailLevel, FreezeArgs, GraphArgs, GraphFormatArg, InspectArgs,
     InspectFormat, LintArgs, LintFormat, LockArgs, LockCommand, OutdatedArgs, PinArgs, PlanArgs,
     PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
@@ -63,7 +63,7 @@ pub struct TestSettings {
 
 impl TestSettings {
     /// Without `--since`, `--include` or `--all`, every image is tested.
-    pub fn resolve(arguments: strata_cli::TestArgs) -> anyhow::Result<Self> {
+    pub fn resolve(arguments: crate::TestArgs) -> anyhow::Result<Self> {
         let selection = &arguments.select.selection;
         let everything = selection.since.as_deref().is_none_or(str::is_empty)
             && selection.include.is_empty()
@@ -578,5 +578,86 @@ impl LockCommandSettings {
             offline: options.offline,
             json: options.json,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::{Cli, Command};
+
+    fn parse(arguments: &[&str]) -> Command {
+        Cli::try_parse_from(std::iter::once("strata").chain(arguments.iter().copied()))
+            .unwrap()
+            .command
+    }
+
+    fn plan(arguments: &[&str]) -> anyhow::Result<PlanSettings> {
+        let Command::Plan(arguments) = parse(&[&["plan"], arguments].concat()) else {
+            unreachable!("a plan command")
+        };
+        PlanSettings::resolve(arguments)
+    }
+
+    #[test]
+    fn since_chooses_git_or_the_registry_and_an_empty_value_is_unset() {
+        assert_eq!(
+            plan(&[]).unwrap().select.since,
+            ChangeSource::Git(DEFAULT_SINCE.to_string())
+        );
+        assert_eq!(
+            plan(&["--since", "main"]).unwrap().select.since,
+            ChangeSource::Git("main".to_string())
+        );
+        assert_eq!(
+            plan(&["--since", ""]).unwrap().select.since,
+            ChangeSource::Git(DEFAULT_SINCE.to_string())
+        );
+        assert_eq!(
+            plan(&["--since", SINCE_REGISTRY]).unwrap().select.since,
+            ChangeSource::Registry
+        );
+        let refused = plan(&["--since", SINCE_REGISTRY, "--untracked"]).unwrap_err();
+        assert!(refused
+            .to_string()
+            .contains("takes no `--include` or `--untracked`"));
+    }
+
+    #[test]
+    fn directories_are_taken_relative_to_the_repository_root() {
+        let directory = tempfile::tempdir().unwrap();
+        let root = directory.path().join("repo");
+        std::fs::create_dir_all(root.join("science/base")).unwrap();
+        let root_text = root.to_str().unwrap();
+        let through_root = root.join("science/base");
+        let settings = plan(&[
+            root_text,
+            "--include",
+            through_root.to_str().unwrap(),
+            "--include",
+            "./science/other/",
+        ])
+        .unwrap();
+        assert_eq!(settings.select.include, ["science/base", "science/other"]);
+    }
+
+    #[test]
+    fn build_arguments_are_name_value_pairs_shared_with_the_selection() {
+        let Command::Build(arguments) = parse(&["build", "--build-arg", "A=1=2", "--jobs", "3"])
+        else {
+            unreachable!("a build command")
+        };
+        let settings = BuildSettings::resolve(arguments).unwrap();
+        assert_eq!(settings.build_args["A"], "1=2");
+        assert_eq!(settings.select.build_args, settings.build_args);
+        assert_eq!(settings.jobs, 3);
+        assert_eq!(settings.logs, Path::new(".").join(".strata/logs"));
+        let Command::Build(arguments) = parse(&["build", "--build-arg", "A"]) else {
+            unreachable!("a build command")
+        };
+        let refused = BuildSettings::resolve(arguments).unwrap_err();
+        assert!(refused.to_string().contains("must be `NAME=VALUE`"));
     }
 }

@@ -2,6 +2,7 @@
 //! the log files all consume the same events.
 
 use serde::Serialize;
+use strata_registry::Digest;
 
 /// Something that happened while running a plan. Serialized one per line for `--json`, tagged
 /// by `event`.
@@ -49,7 +50,7 @@ pub enum BuildEvent {
     Normalised {
         build: String,
         image: String,
-        digest: String,
+        digest: Digest,
         /// Layers rewritten now; the others were normalised before (a parent's).
         rewritten: usize,
         /// Paths dropped by the image's `scrub` list.
@@ -65,14 +66,14 @@ pub enum BuildEvent {
     Pushed {
         build: String,
         tag: String,
-        digest: Option<String>,
+        digest: Option<Digest>,
     },
     /// A multi-platform index was written under a tag, once every platform of the build had
     /// built, passed its tests and been pushed.
     IndexPushed {
         build: String,
         tag: String,
-        digest: String,
+        digest: Digest,
         platforms: Vec<String>,
     },
     /// A tag could not be pushed.

@@ -3,6 +3,7 @@
 //! by hand.
 
 use std::path::{Path, PathBuf};
+use strata_registry::Digest;
 
 use crate::error::BuildError;
 
@@ -108,8 +109,8 @@ pub struct PromotionRecord {
     /// The full target reference.
     pub target: String,
     pub source: String,
-    pub digest: String,
-    pub previous: Option<String>,
+    pub digest: Digest,
+    pub previous: Option<Digest>,
 }
 
 /// Put promotion rows at the top of an image's promotion table. Returns the file written.
@@ -162,7 +163,7 @@ mod tests {
             date: "2024-01-02".into(),
             target: "r/base:stable".into(),
             source: "r/base:1.0".into(),
-            digest: format!("sha256:{}", "a".repeat(64)),
+            digest: Digest::from_sha256_hex(&"a".repeat(64)).unwrap(),
             previous: None,
         };
         record_promotions(directory.path(), "base:1.0", std::slice::from_ref(&record)).unwrap();
@@ -175,7 +176,7 @@ mod tests {
         let moved = PromotionRecord {
             date: "2024-01-04".into(),
             previous: Some(record.digest.clone()),
-            digest: format!("sha256:{}", "b".repeat(64)),
+            digest: Digest::from_sha256_hex(&"b".repeat(64)).unwrap(),
             ..record
         };
         let path = record_promotions(directory.path(), "base:1.0", &[moved]).unwrap();

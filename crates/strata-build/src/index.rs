@@ -4,6 +4,7 @@
 //! writes no index: its tags keep the index they had.
 
 use std::collections::BTreeSet;
+use strata_registry::Digest;
 
 use serde_json::json;
 use strata_plan::{Build, Plan};
@@ -20,7 +21,7 @@ pub struct IndexPush {
     pub build: String,
     pub tag: String,
     /// The index's digest, when it was written.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     pub platforms: Vec<String>,
     /// Why it could not be written.
     pub error: Option<String>,

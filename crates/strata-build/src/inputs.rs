@@ -48,7 +48,7 @@ pub fn inputs_hash(
     }
     line(&format!("parent {parent}"));
     line(&format!("platform {}", platform.unwrap_or("default")));
-    format!("sha256:{:x}", hasher.finalize())
+    strata_registry::Digest::from_hasher(hasher).to_string()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! registry`: a fresh checkout rebuilds exactly what differs from the registry.
 
 use std::collections::{BTreeMap, HashMap};
+use strata_registry::Digest;
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -72,7 +73,7 @@ pub(crate) async fn resolve_base<E: Engine>(
     };
     match client.image(&parsed, wanted.as_ref()).await {
         Ok(image) => Ok(ResolvedBase {
-            identity: image.config_digest,
+            identity: image.config_digest.to_string(),
             pinned: wanted.map(|_| {
                 format!(
                     "{}@{}",
@@ -118,7 +119,7 @@ pub struct PublishedImage {
     /// has no label.
     pub published_inputs: Option<String>,
     /// The published image's manifest digest.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     /// Why it differs, when it does.
     pub reason: Option<Reason>,
     /// The image it is built on that differs, when that is why.
@@ -136,8 +137,8 @@ pub struct RegistryComparison {
 
 /// What a published moving tag holds.
 struct Published {
-    config_digest: String,
-    digest: String,
+    config_digest: Digest,
+    digest: Digest,
     inputs: Option<String>,
 }
 
@@ -236,7 +237,7 @@ pub async fn compare_with_registry<E: Engine>(
                         .and_then(Option::as_ref)
                         .map_or_else(
                             || parent.tag.clone(),
-                            |published| published.config_digest.clone(),
+                            |published| published.config_digest.to_string(),
                         )
                 } else {
                     let key = (build.from.clone(), wanted.clone());

@@ -131,7 +131,7 @@ pub fn summary_table(results: &[BuildResult]) -> String {
         let digest = result
             .pushed
             .first()
-            .and_then(|(_, digest)| digest.clone())
+            .and_then(|(_, digest)| digest.as_ref().map(ToString::to_string))
             .or_else(|| result.image.clone())
             .map(|digest| digest.chars().take(19).collect())
             .unwrap_or_default();

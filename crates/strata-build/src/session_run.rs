@@ -206,7 +206,7 @@ fn compare_runs(
         let mut check = ImageCheck {
             build: one.name.clone(),
             reproducible: a.manifest_digest == b.manifest_digest,
-            digests: vec![a.manifest_digest.clone(), b.manifest_digest.clone()],
+            digests: vec![a.manifest_digest.to_string(), b.manifest_digest.to_string()],
             layers: Vec::new(),
             config: Vec::new(),
         };

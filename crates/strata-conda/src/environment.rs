@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use rattler_conda_types::{Channel, ChannelConfig, EnvironmentYaml, MatchSpec};
-use sha2::{Digest, Sha256};
 
 use crate::error::CondaError;
 
@@ -163,6 +162,6 @@ pub fn read_environment(path: &Path) -> Result<Environment, CondaError> {
         channels,
         specs,
         pip: yaml.pip_specs().map(<[String]>::to_vec).unwrap_or_default(),
-        digest: format!("sha256:{:x}", Sha256::digest(text.as_bytes())),
+        digest: strata_digest::Digest::sha256(text.as_bytes()).to_string(),
     })
 }

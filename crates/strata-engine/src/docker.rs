@@ -351,7 +351,7 @@ impl Engine for DockerEngine {
                     .nth(1)
                     .and_then(|rest| rest.split_whitespace().next())
                 {
-                    digest = Some(found.to_string());
+                    digest = strata_digest::Digest::parse(found).ok();
                 }
             }
         }

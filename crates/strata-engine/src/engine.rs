@@ -91,8 +91,8 @@ pub enum PushCredentials {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pushed {
     pub reference: String,
-    /// The manifest digest the registry stored, `sha256:...`.
-    pub digest: Option<String>,
+    /// The manifest digest the registry stored, when the engine said (and said a digest).
+    pub digest: Option<strata_digest::Digest>,
 }
 
 /// What the engine's Dockerfile frontend reads, so strata can explain before a build fails.

@@ -6,7 +6,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
+use strata_registry::Digest;
 
 use crate::error::InspectError;
 use crate::parsers;
@@ -36,7 +37,7 @@ impl<R: Read> HashingReader<R> {
     /// Read what is left, then return `sha256:<hex>` and the byte count.
     pub fn finish(mut self) -> std::io::Result<(String, u64)> {
         std::io::copy(&mut self, &mut std::io::sink())?;
-        Ok((format!("sha256:{:x}", self.hasher.finalize()), self.count))
+        Ok((Digest::from_hasher(self.hasher).to_string(), self.count))
     }
 }
 

@@ -202,8 +202,8 @@ pub async fn inspect_registry_platform(
     let text = |value: &serde_json::Value| value.as_str().map(str::to_string);
     let metadata = ImageMetadata {
         reference: reference.to_string(),
-        id: image.config_digest.clone(),
-        digests: vec![image.digest.clone()],
+        id: image.config_digest.to_string(),
+        digests: vec![image.digest.to_string()],
         created: text(&config["created"]),
         architecture: text(&config["architecture"]),
         os: text(&config["os"]),

@@ -17,10 +17,10 @@ pub use client::{RegistryClient, RetryPolicy, Traffic};
 pub use credentials::{credentials_for, credentials_for_host, registry_host, Credentials};
 pub use error::RegistryError;
 pub use manifest::{
-    sha256_digest, Descriptor, Manifest, Platform, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
-    OCI_INDEX, OCI_MANIFEST,
+    Descriptor, Manifest, Platform, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 };
 pub use platform_tags::{platform_suffix, with_suffix};
 pub use promote::{promote, PromoteError, PromoteOutcome, Promotion, PromotionResult};
 pub use reference::{parse_reference, repository_name, with_digest, with_tag, Reference};
 pub use remote::{fetch_image, RemoteImage, RemoteLayer};
+pub use strata_digest::Digest;

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use strata_digest::Digest;
 
 use crate::error::RegistryError;
 
@@ -16,16 +16,11 @@ pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.mani
 /// The `Accept` header for manifests: every media type strata can copy and read.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
-/// `sha256:<hex>` of some bytes.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
 /// A manifest exactly as served.
 #[derive(Debug, Clone)]
 pub struct Manifest {
     /// `sha256:` of `bytes`.
-    pub digest: String,
+    pub digest: Digest,
     pub media_type: String,
     pub bytes: Bytes,
 }
@@ -36,7 +31,7 @@ pub struct Manifest {
 pub struct Descriptor {
     #[serde(default)]
     pub media_type: String,
-    pub digest: String,
+    pub digest: Digest,
     #[serde(default)]
     pub size: u64,
     #[serde(default)]
@@ -109,7 +104,7 @@ impl Manifest {
     /// A manifest from bytes and the media type the registry gave (or, when it gave none, the
     /// one the manifest names).
     pub fn new(bytes: Bytes, content_type: Option<&str>) -> Self {
-        let digest = sha256_digest(&bytes);
+        let digest = Digest::sha256(&bytes);
         let named = serde_json::from_slice::<ManifestFields>(&bytes)
             .ok()
             .and_then(|fields| fields.media_type);
@@ -185,15 +180,18 @@ mod tests {
 
     #[test]
     fn index_children_and_platforms() {
-        let bytes = Bytes::from_static(br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":10,"platform":{"os":"linux","architecture":"amd64"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bb","size":11,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}"#);
+        let bytes = Bytes::from_static(br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":10,"platform":{"os":"linux","architecture":"amd64"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","size":11,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}"#);
         let manifest = Manifest::new(bytes.clone(), None);
         assert!(manifest.is_index());
-        assert_eq!(manifest.digest, sha256_digest(&bytes));
+        assert_eq!(manifest.digest, Digest::sha256(&bytes));
         let arm = manifest
             .child_for("x", &Platform::parse("linux/arm64").unwrap())
             .unwrap()
             .unwrap();
-        assert_eq!(arm.digest, "sha256:bb");
+        assert_eq!(
+            arm.digest,
+            "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+        );
         assert!(manifest
             .child_for("x", &Platform::parse("linux/s390x").unwrap())
             .unwrap()
@@ -203,17 +201,23 @@ mod tests {
     #[test]
     fn content_type_wins_over_the_body_and_parameters_are_dropped() {
         let manifest = Manifest::new(
-            Bytes::from_static(br#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":1},"layers":[{"digest":"sha256:l","size":2}]}"#),
+            Bytes::from_static(br#"{"schemaVersion":2,"config":{"digest":"sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","size":1},"layers":[{"digest":"sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd","size":2}]}"#),
             Some("application/vnd.docker.distribution.manifest.v2+json; charset=utf-8"),
         );
         assert_eq!(manifest.media_type, DOCKER_MANIFEST);
         assert!(!manifest.is_index());
-        let blobs: Vec<String> = manifest
+        let blobs: Vec<Digest> = manifest
             .blobs("x")
             .unwrap()
             .into_iter()
             .map(|blob| blob.digest)
             .collect();
-        assert_eq!(blobs, ["sha256:c", "sha256:l"]);
+        assert_eq!(
+            blobs,
+            [
+                "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+                "sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+            ]
+        );
     }
 }

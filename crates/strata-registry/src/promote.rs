@@ -13,6 +13,7 @@ use crate::client::RegistryClient;
 use crate::error::RegistryError;
 use crate::manifest::{Descriptor, Manifest};
 use crate::reference::{with_digest, Reference};
+use strata_digest::Digest;
 
 /// One tag to set: `target` gets whatever `source` points at now.
 #[derive(Debug, Clone)]
@@ -40,9 +41,9 @@ pub struct PromotionResult {
     pub source: String,
     pub target: String,
     /// The digest the target now has: the source's.
-    pub digest: String,
+    pub digest: Digest,
     /// The digest the target had before, if it existed.
-    pub previous: Option<String>,
+    pub previous: Option<Digest>,
     pub outcome: PromoteOutcome,
     /// Blobs the registry linked into the target repository without a transfer.
     pub blobs_mounted: usize,
@@ -183,9 +184,9 @@ pub async fn promote(
             current: checked
                 .previous
                 .as_ref()
-                .map(|previous| previous.digest.clone())
+                .map(|previous| previous.digest.to_string())
                 .unwrap_or_default(),
-            wanted: checked.manifest.digest.clone(),
+            wanted: checked.manifest.digest.to_string(),
         })
         .collect();
     if !conflicts.is_empty() {
@@ -193,7 +194,7 @@ pub async fn promote(
     }
 
     let mut results = Vec::with_capacity(checked.len());
-    let mut linked: HashSet<(String, String, String)> = HashSet::new();
+    let mut linked: HashSet<(String, String, Digest)> = HashSet::new();
     for item in &checked {
         let mut result = PromotionResult {
             source: item.promotion.source.whole(),
@@ -293,7 +294,7 @@ async fn link_content(
     client: &RegistryClient,
     promotion: &Promotion,
     manifest: &Manifest,
-    linked: &mut HashSet<(String, String, String)>,
+    linked: &mut HashSet<(String, String, Digest)>,
     result: &mut PromotionResult,
 ) -> Result<(), RegistryError> {
     let (source, target) = (&promotion.source, &promotion.target);

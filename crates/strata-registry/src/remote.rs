@@ -7,7 +7,7 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION};
 use reqwest::{Method, StatusCode};
-use sha2::{Digest, Sha256};
+use strata_digest::{Digest, DigestWriter};
 
 use crate::auth::Scope;
 use crate::client::{status_error, Call, RegistryClient};
@@ -19,11 +19,11 @@ use crate::reference::{parse_reference, Reference};
 #[derive(Debug, Clone)]
 pub struct RemoteImage {
     /// The digest the reference resolves to: the index digest for a multi-platform tag.
-    pub digest: String,
+    pub digest: Digest,
     /// The platform image manifest's digest (equal to `digest` for a single-platform image).
-    pub manifest_digest: String,
+    pub manifest_digest: Digest,
     /// The config blob's digest: the image ID an engine gives the image once pulled.
-    pub config_digest: String,
+    pub config_digest: Digest,
     /// The image config (`config.Labels`, `rootfs`, `history`, ...).
     pub config: serde_json::Value,
     /// Layer blobs, bottom first.
@@ -34,7 +34,7 @@ pub struct RemoteImage {
 #[derive(Debug, Clone)]
 pub struct RemoteLayer {
     /// Digest of the blob as stored (usually gzip-compressed).
-    pub digest: String,
+    pub digest: Digest,
     /// Size of the blob as stored (compressed).
     pub size: u64,
     pub media_type: String,
@@ -111,8 +111,9 @@ impl RegistryClient {
         let digest = header_text(&response, DOCKER_CONTENT_DIGEST);
         let media_type = header_text(&response, CONTENT_TYPE);
         let size = header_text(&response, CONTENT_LENGTH).and_then(|size| size.parse().ok());
+        let digest = digest.and_then(|digest| Digest::parse(&digest).ok());
         match (digest, media_type, size) {
-            (Some(digest), Some(media_type), Some(size)) if digest.starts_with("sha256:") => {
+            (Some(digest), Some(media_type), Some(size)) if digest.algorithm() == "sha256" => {
                 Ok(Some(Descriptor {
                     media_type,
                     digest,
@@ -370,7 +371,7 @@ impl RegistryClient {
             })?;
         let expected = digest.to_string();
         let traffic = self.clone();
-        let mut hasher = Some(Sha256::new());
+        let mut hasher = Some(DigestWriter::default());
         let body = response.bytes_stream();
         let checked = body
             .map(move |chunk| chunk.map_err(std::io::Error::other))
@@ -382,10 +383,7 @@ impl RegistryClient {
                 };
                 if chunk.is_empty() {
                     // The end of the body (the empty chunk chained above).
-                    let actual = format!(
-                        "sha256:{:x}",
-                        hasher.take().map(Sha256::finalize).unwrap_or_default()
-                    );
+                    let (actual, _) = hasher.take().unwrap_or_default().finish();
                     if expected.starts_with("sha256:") && actual != expected {
                         return Err(std::io::Error::other(format!(
                             "blob `{expected}` arrived with digest `{actual}`"

@@ -90,7 +90,7 @@ pub async fn moved_bases(
                 line: site.line,
                 reference: tag_reference,
                 pinned: pinned.to_string(),
-                current,
+                current: current.to_string(),
                 changes: strata_inspect::diff(&before, &after),
             });
         }

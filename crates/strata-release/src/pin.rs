@@ -132,7 +132,10 @@ pub fn resolve_tags(
                             registry: parsed.registry().to_string(),
                         }
                     })?;
-                    Ok::<_, strata_registry::RegistryError>((reference, descriptor.digest))
+                    Ok::<_, strata_registry::RegistryError>((
+                        reference,
+                        descriptor.digest.to_string(),
+                    ))
                 }
             })
             .buffer_unordered(8)

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
+use strata_registry::Digest;
 
 use crate::normalise::clean_path;
 
@@ -89,7 +90,7 @@ pub fn layer_files<R: Read>(reader: R) -> std::io::Result<(LayerFiles, String)> 
                 _ => {
                     let mut hasher = Sha256::new();
                     std::io::copy(&mut entry, &mut HashWriter(&mut hasher))?;
-                    ("file", Some(format!("sha256:{:x}", hasher.finalize())))
+                    ("file", Some(Digest::from_hasher(hasher).to_string()))
                 }
             };
             files.insert(
@@ -108,7 +109,7 @@ pub fn layer_files<R: Read>(reader: R) -> std::io::Result<(LayerFiles, String)> 
     }
     // The tar's end may leave padding unread: the diff id covers every byte.
     std::io::copy(&mut hashing, &mut std::io::sink())?;
-    Ok((files, format!("sha256:{:x}", hashing.hasher.finalize())))
+    Ok((files, Digest::from_hasher(hashing.hasher).to_string()))
 }
 
 struct HashingReader<'a> {

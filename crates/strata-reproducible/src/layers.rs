@@ -62,7 +62,7 @@ async fn registry_layers(
                 .await
                 .map_err(unreadable(reference))?
                 .map_err(|source| ReproducibleError::Layer {
-                    layer: layer.digest.clone(),
+                    layer: layer.digest.to_string(),
                     source,
                 })?;
         layers.push((diff_id, files));

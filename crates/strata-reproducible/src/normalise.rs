@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
 use flate2::{Compression, GzBuilder};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
+use strata_registry::Digest;
 use tar::EntryType;
 
 use crate::error::ReproducibleError;
@@ -466,7 +467,7 @@ impl<W: Write> Hashing<W> {
     fn finish(self) -> (W, String, u64) {
         (
             self.inner,
-            format!("sha256:{:x}", self.hasher.finalize()),
+            Digest::from_hasher(self.hasher).to_string(),
             self.count,
         )
     }

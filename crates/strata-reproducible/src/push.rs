@@ -18,7 +18,7 @@ use crate::store::BlobStore;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushedTag {
     pub reference: String,
-    pub digest: String,
+    pub digest: strata_registry::Digest,
     /// Bytes of blobs sent (blobs the registry had are not).
     pub sent: u64,
 }

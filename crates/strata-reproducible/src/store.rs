@@ -78,8 +78,8 @@ impl BlobStore {
     }
 
     /// Store small bytes (a config, a manifest) as a blob; returns its digest.
-    pub fn put_bytes(&self, bytes: &[u8]) -> Result<String, ReproducibleError> {
-        let digest = strata_registry::sha256_digest(bytes);
+    pub fn put_bytes(&self, bytes: &[u8]) -> Result<strata_registry::Digest, ReproducibleError> {
+        let digest = strata_registry::Digest::sha256(bytes);
         if !self.has_blob(&digest) {
             self.write_atomically(&self.blob_path(&digest), bytes)?;
         }

@@ -130,7 +130,7 @@ pub struct BuildResult {
     pub image: Option<String>,
     pub size: u64,
     /// `(tag, digest)` of every pushed tag.
-    pub pushed: Vec<(String, Option<String>)>,
+    pub pushed: Vec<(String, Option<strata_registry::Digest>)>,
     /// Tags that could not be pushed, with the error.
     pub push_failures: Vec<(String, String)>,
     /// Tags the taggers computed (full references).
@@ -317,7 +317,7 @@ pub async fn run_plan<E: Engine + 'static>(
             .find(|(tag, _)| Some(tag) == moving_tag)
             .and_then(|(_, digest)| digest.clone())
         {
-            digests.insert(node, digest);
+            digests.insert(node, digest.to_string());
         }
         results[node] = Some(result);
     }

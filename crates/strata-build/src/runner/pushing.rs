@@ -67,7 +67,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         reproducible: &Reproducible,
         result: &mut BuildResult,
         tag: &str,
-    ) -> Result<String, crate::error::BuildError> {
+    ) -> Result<strata_registry::Digest, crate::error::BuildError> {
         if result.reproduced.is_none() {
             if let Some(image) = result.image.clone() {
                 let reproduced = if let Some(stored) =

@@ -45,7 +45,7 @@ pub struct Reproduced {
     /// The image id in the engine: its config's digest.
     pub image_id: String,
     /// The manifest's digest: what the registry will report for every tag.
-    pub manifest_digest: String,
+    pub manifest_digest: strata_registry::Digest,
     /// Its layers, bottom first.
     pub layers: Vec<LayerBlob>,
     /// How many layers were rewritten now (the rest were normalised already).
@@ -58,7 +58,7 @@ pub struct Reproduced {
 /// The normalised image the store holds for an image id, when it holds one (the image was
 /// normalised before).
 pub fn stored(store: &BlobStore, image_id: &str) -> Option<Reproduced> {
-    let manifest_digest = store.image_manifest(image_id)?;
+    let manifest_digest: strata_registry::Digest = store.image_manifest(image_id)?.parse().ok()?;
     let manifest: Value = serde_json::from_slice(&store.read_blob(&manifest_digest).ok()?).ok()?;
     let config: Value = serde_json::from_slice(&store.read_blob(image_id).ok()?).ok()?;
     let diff_ids = config["rootfs"]["diff_ids"].as_array()?;
@@ -192,7 +192,7 @@ fn engine_config(layer_directory: &Path, image_id: &str) -> Option<Vec<u8>> {
     ));
     [docker, podman].into_iter().find_map(|path| {
         let bytes = std::fs::read(path).ok()?;
-        (strata_registry::sha256_digest(&bytes) == image_id).then_some(bytes)
+        (strata_registry::Digest::sha256(&bytes) == image_id).then_some(bytes)
     })
 }
 /// Read the layers to rewrite straight from the engine's overlay2 directories, as `strata
@@ -428,7 +428,7 @@ async fn finish<E: Engine>(
     }
     store.put_image(&config_digest, &manifest_digest)?;
     Ok(Reproduced {
-        image_id: config_digest,
+        image_id: config_digest.to_string(),
         manifest_digest,
         layers,
         rewritten,

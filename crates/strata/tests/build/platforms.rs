@@ -55,7 +55,12 @@ fn index_entries(reference: &str) -> Vec<(String, String)> {
             .children(reference)
             .unwrap()
             .into_iter()
-            .map(|child| (child.platform.unwrap().architecture, child.digest))
+            .map(|child| {
+                (
+                    child.platform.unwrap().architecture,
+                    child.digest.to_string(),
+                )
+            })
             .collect()
     })
 }

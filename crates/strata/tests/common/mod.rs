@@ -15,5 +15,5 @@ pub fn registry_labels(
         .as_object()
         .cloned()
         .unwrap_or_default();
-    (image.digest, labels, image.config)
+    (image.digest.to_string(), labels, image.config)
 }

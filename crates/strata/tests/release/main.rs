@@ -40,7 +40,7 @@ fn registry_digest(context: &TestContext, reference: &str) -> Option<String> {
     runtime()
         .block_on(client.resolve(&strata_registry::parse_reference(reference).unwrap()))
         .unwrap()
-        .map(|descriptor| descriptor.digest)
+        .map(|descriptor| descriptor.digest.to_string())
 }
 
 fn services() -> Services {

@@ -53,6 +53,13 @@ pub(crate) fn parse_ssh_url(url: &str) -> Result<(String, Option<u16>, String), 
 
 impl SshTunnel {
     pub(crate) async fn open(url: &str) -> Result<Self, EngineError> {
+        let command_line =
+            std::env::var("STRATA_SSH_COMMAND").unwrap_or_else(|_| "ssh".to_string());
+        Self::open_with(url, &command_line).await
+    }
+
+    /// [`SshTunnel::open`] with `command_line` in place of `ssh`.
+    async fn open_with(url: &str, command_line: &str) -> Result<Self, EngineError> {
         let failed = |message: String| EngineError::SshTunnel {
             host: url.to_string(),
             message,
@@ -63,8 +70,6 @@ impl SshTunnel {
             .tempdir()
             .map_err(|error| failed(format!("cannot make a directory for the socket: {error}")))?;
         let socket = directory.path().join("engine.sock");
-        let command_line =
-            std::env::var("STRATA_SSH_COMMAND").unwrap_or_else(|_| "ssh".to_string());
         let mut words = command_line.split_whitespace();
         let program = words.next().unwrap_or("ssh").to_string();
         let mut command = tokio::process::Command::new(&program);
@@ -91,9 +96,11 @@ impl SshTunnel {
         let mut child = command
             .spawn()
             .map_err(|error| failed(format!("cannot run `{program}`: {error}")))?;
-        // The forward is ready when its socket exists; ssh exits at once when it cannot be.
+        // The forward is ready when its socket accepts a connection: ssh binds the socket
+        // before it listens, and a connection between the two is refused. ssh exits at once
+        // when the forward cannot be made.
         for _ in 0..200 {
-            if socket.exists() {
+            if socket.exists() && tokio::net::UnixStream::connect(&socket).await.is_ok() {
                 return Ok(Self {
                     child,
                     _directory: directory,
@@ -117,7 +124,7 @@ impl SshTunnel {
         }
         let _ = child.start_kill();
         Err(failed(
-            "the forwarded socket did not appear within 10 s".to_string(),
+            "the forwarded socket did not accept connections within 10 s".to_string(),
         ))
     }
 }
@@ -152,5 +159,31 @@ mod tests {
         );
         assert!(parse_ssh_url("ssh://host:port").is_err());
         assert!(parse_ssh_url("ssh://user@").is_err());
+    }
+
+    /// OpenSSH binds the forwarded socket before it listens on it: a tunnel is ready only
+    /// once the socket takes connections. The stand-in binds, waits, then listens.
+    #[tokio::test]
+    async fn a_tunnel_is_ready_when_its_socket_listens_not_when_it_exists() {
+        let directory = tempfile::tempdir().unwrap();
+        let script = directory.path().join("slow-ssh.py");
+        std::fs::write(
+            &script,
+            "import socket, sys, time\n\
+             local = sys.argv[sys.argv.index('-L') + 1].split(':')[0]\n\
+             server = socket.socket(socket.AF_UNIX)\n\
+             server.bind(local)\n\
+             time.sleep(0.5)\n\
+             server.listen(8)\n\
+             while True:\n    server.accept()[0].close()\n",
+        )
+        .unwrap();
+        let command_line = format!("python3 {}", script.display());
+        let tunnel = SshTunnel::open_with("ssh://builder@127.0.0.1/run/engine.sock", &command_line)
+            .await
+            .unwrap();
+        tokio::net::UnixStream::connect(&tunnel.socket)
+            .await
+            .expect("the tunnel's socket takes connections once it is open");
     }
 }

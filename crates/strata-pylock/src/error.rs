@@ -106,6 +106,14 @@ pub enum LockError {
     Runtime(#[source] std::io::Error),
     #[error("preparing the metadata of `{package}` with its build backend failed: {message}")]
     Backend { package: String, message: String },
+    /// The build backend could not be run: its work directory, the archive or the metadata it
+    /// wrote could not be written or read, or `python3` could not be started.
+    #[error("preparing the metadata of `{package}` with its build backend failed")]
+    BackendIo {
+        package: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// One failure seen by several waiters (concurrent requests for the same page).
     #[error(transparent)]
     Shared(std::sync::Arc<LockError>),

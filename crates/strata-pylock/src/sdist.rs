@@ -85,10 +85,14 @@ fn backend_metadata(filename: &str, bytes: &[u8]) -> Result<Vec<u8>, LockError> 
         package: package.clone(),
         message,
     };
+    let io_failure = |source: std::io::Error| LockError::BackendIo {
+        package: package.clone(),
+        source,
+    };
     let python = which("python3").ok_or_else(|| failure("its `PKG-INFO` does not declare its dependencies and no `python3` is available to run its build backend".to_string()))?;
-    let work = tempfile::tempdir().map_err(|error| failure(error.to_string()))?;
+    let work = tempfile::tempdir().map_err(io_failure)?;
     let archive = work.path().join(filename);
-    fs_err::write(&archive, bytes).map_err(|error| failure(error.to_string()))?;
+    fs_err::write(&archive, bytes).map_err(io_failure)?;
     let script = r#"
 import os, subprocess, sys, tarfile, zipfile, tomllib, importlib, glob
 archive, work = sys.argv[1], sys.argv[2]
@@ -140,7 +144,7 @@ print(result.stdout.strip().splitlines()[-1])
         .arg(&archive)
         .arg(work.path())
         .output()
-        .map_err(|error| failure(error.to_string()))?;
+        .map_err(io_failure)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(failure(
@@ -157,7 +161,7 @@ print(result.stdout.strip().splitlines()[-1])
         .last()
         .unwrap_or_default()
         .to_string();
-    fs_err::read(Path::new(&path)).map_err(|error| failure(error.to_string()))
+    fs_err::read(Path::new(&path)).map_err(io_failure)
 }
 
 fn which(program: &str) -> Option<std::path::PathBuf> {

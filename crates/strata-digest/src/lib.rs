@@ -87,10 +87,6 @@ impl Digest {
     pub fn encoded(&self) -> &str {
         self.0.split_once(':').map_or("", |(_, encoded)| encoded)
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// Hashes bytes written to it (a layer as it streams) into a [`Digest`].

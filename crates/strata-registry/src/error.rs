@@ -53,7 +53,7 @@ pub enum RegistryError {
     },
     #[error("`{reference}`: {message}")]
     Invalid { reference: String, message: String },
-    #[error("the manifest of `{reference}` is not valid JSON")]
+    #[error("the manifest of `{reference}` is not a valid manifest (JSON with `sha256:` digests)")]
     Manifest {
         reference: String,
         #[source]

@@ -220,4 +220,18 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_manifest_naming_a_malformed_digest_is_refused_with_the_digest_named() {
+        let manifest = Manifest::new(
+            Bytes::from_static(
+                br#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":1},"layers":[]}"#,
+            ),
+            Some(OCI_MANIFEST),
+        );
+        let error = manifest.blobs("registry.test/x:1").unwrap_err();
+        assert!(error.to_string().contains("registry.test/x:1"), "{error}");
+        let cause = std::error::Error::source(&error).unwrap().to_string();
+        assert!(cause.contains("`sha256:c` is not a digest"), "{cause}");
+    }
 }

@@ -126,7 +126,7 @@ pub struct ImageCheck {
     pub build: String,
     pub reproducible: bool,
     /// The manifest digest of each build.
-    pub digests: Vec<String>,
+    pub digests: Vec<strata_registry::Digest>,
     /// Layers whose files differ, with the paths.
     pub layers: Vec<LayerDifference>,
     /// Config fields that differ (labels, environment, ...) when the layers do not explain it.
@@ -206,18 +206,19 @@ fn compare_runs(
         let mut check = ImageCheck {
             build: one.name.clone(),
             reproducible: a.manifest_digest == b.manifest_digest,
-            digests: vec![a.manifest_digest.to_string(), b.manifest_digest.to_string()],
+            digests: vec![a.manifest_digest.clone(), b.manifest_digest.clone()],
             layers: Vec::new(),
             config: Vec::new(),
         };
         if !check.reproducible {
-            let config = |digest: &str| -> Result<serde_json::Value, BuildError> {
-                serde_json::from_slice(&store.read_blob(digest)?).map_err(|error| {
-                    BuildError::NotReproducible {
-                        what: format!("the stored config `{digest}` is not JSON: {error}"),
-                    }
-                })
-            };
+            let config =
+                |digest: &strata_registry::Digest| -> Result<serde_json::Value, BuildError> {
+                    serde_json::from_slice(&store.read_blob(digest)?).map_err(|error| {
+                        BuildError::NotReproducible {
+                            what: format!("the stored config `{digest}` is not JSON: {error}"),
+                        }
+                    })
+                };
             let (config_a, config_b) = (config(&a.image_id)?, config(&b.image_id)?);
             // A layer both builds made the same needs no reading: the comparison skips it.
             let same = |index: usize| {
@@ -231,16 +232,16 @@ fn compare_runs(
                     .enumerate()
                     .map(|(index, layer)| {
                         if same(index) {
-                            return Ok((layer.diff_id.clone(), LayerFiles::new()));
+                            return Ok((layer.diff_id.to_string(), LayerFiles::new()));
                         }
                         let file = fs_err::File::open(store.blob_path(&layer.digest))?;
                         let (files, _) =
                             strata_reproducible::layer_files(std::io::BufReader::new(file))
                                 .map_err(|source| BuildError::Layer {
-                                    diff_id: layer.diff_id.clone(),
+                                    diff_id: layer.diff_id.to_string(),
                                     source,
                                 })?;
-                        Ok((layer.diff_id.clone(), files))
+                        Ok((layer.diff_id.to_string(), files))
                     })
                     .collect::<Result<Vec<(String, LayerFiles)>, BuildError>>()
             };

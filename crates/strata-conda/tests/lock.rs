@@ -128,7 +128,7 @@ fn an_environment_locks_to_urls_whose_sha256_are_the_channels_files() {
     );
     let text = fs_err::read_to_string(&settings.output).unwrap();
     assert!(
-        text.contains("# platform: linux-64\n") && text.contains("@EXPLICIT\n"),
+        text.contains("# strata-target: platform=linux-64") && text.contains("@EXPLICIT\n"),
         "{text}"
     );
     // Dependencies come before what needs them, as installers want.
@@ -262,7 +262,7 @@ fn build_numbers_channel_priority_and_exclude_newer_choose_the_record() {
     assert!(labels(&settings.output).contains(&"astro-tool-1.0-h0_0".to_string()));
     assert!(fs_err::read_to_string(&settings.output)
         .unwrap()
-        .contains("# exclude-newer: 2024-05-01\n"));
+        .contains("# strata-exclude-newer: 2024-05-01\n"));
 }
 
 #[test]
@@ -375,7 +375,10 @@ fn a_base_images_packages_stay_fixed_and_out_of_the_lock() {
         ]
     );
     let text = fs_err::read_to_string(&settings.output).unwrap();
-    assert!(text.contains("# base: registry.example/base:1\n"), "{text}");
+    assert!(
+        text.contains("# strata-base-image: registry.example/base:1\n"),
+        "{text}"
+    );
     assert!(text.contains("--base registry.example/base:1"), "{text}");
     assert!(text.contains("conda install --file"), "{text}");
     assert_eq!(

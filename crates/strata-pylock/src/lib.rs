@@ -6,6 +6,7 @@ mod candidates;
 mod client;
 mod dates;
 mod error;
+pub mod header;
 mod lock;
 mod lockfile;
 mod metadata;

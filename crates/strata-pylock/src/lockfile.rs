@@ -8,6 +8,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::error::LockError;
+use crate::header;
 use crate::requirements::DEFAULT_INDEX;
 use crate::resolve::Resolution;
 
@@ -87,19 +88,21 @@ pub fn render(header: &LockHeader, resolution: &Resolution) -> String {
     let _ = writeln!(output, "#");
     let _ = writeln!(output, "#    {}", header.command());
     let _ = writeln!(output, "#");
-    let _ = writeln!(
-        output,
-        "# strata-target: python={} platform={}",
-        header.python, header.platform
+    header::write_target(
+        &mut output,
+        &[
+            ("python", Some(&header.python)),
+            ("platform", Some(&header.platform)),
+        ],
     );
     if let Some(date) = &header.exclude_newer {
-        let _ = writeln!(output, "# strata-exclude-newer: {date}");
+        header::write_field(&mut output, header::EXCLUDE_NEWER, date);
     }
     if !header.no_binary.is_empty() {
-        let _ = writeln!(output, "# strata-no-binary: {}", header.no_binary.join(","));
+        header::write_field(&mut output, header::NO_BINARY, &header.no_binary.join(","));
     }
     if let Some(image) = &header.base_image {
-        let _ = writeln!(output, "# strata-base-image: {image}");
+        header::write_field(&mut output, header::BASE_IMAGE, image);
     }
     if !resolution.fixed.is_empty() {
         let _ = writeln!(
@@ -224,32 +227,36 @@ pub fn parse(path: &Path, text: &str) -> Result<LockFile, LockError> {
         let trimmed = line.trim();
         if let Some(comment) = trimmed.strip_prefix('#') {
             let comment = comment.trim();
-            if let Some(target) = comment.strip_prefix("strata-target:") {
-                for field in target.split_whitespace() {
-                    match field.split_once('=') {
-                        Some(("python", value)) => lock.header.python = value.to_string(),
-                        Some(("platform", value)) => lock.header.platform = value.to_string(),
-                        _ => {}
+            if let Some((field, value)) = header::field(comment) {
+                match field {
+                    header::TARGET => {
+                        for pair in header::target_pairs(value) {
+                            match pair {
+                                ("python", value) => lock.header.python = value.to_string(),
+                                ("platform", value) => lock.header.platform = value.to_string(),
+                                _ => {}
+                            }
+                        }
+                        // A damaged target line is named here, not found out later as "which
+                        // Python to lock for is unknown".
+                        if let Err(error) =
+                            crate::target::Target::new(&lock.header.python, &lock.header.platform)
+                        {
+                            return Err(invalid(
+                                index + 1,
+                                format!(
+                                    "the target line does not say `python=<3.X[.Y]> platform=<tag>`: {error}"
+                                ),
+                            ));
+                        }
                     }
+                    header::EXCLUDE_NEWER => lock.header.exclude_newer = Some(value.to_string()),
+                    header::NO_BINARY => {
+                        lock.header.no_binary = value.split(',').map(str::to_string).collect();
+                    }
+                    header::BASE_IMAGE => lock.header.base_image = Some(value.to_string()),
+                    _ => {}
                 }
-                // A damaged target line is named here, not found out later as "which Python
-                // to lock for is unknown".
-                if let Err(error) =
-                    crate::target::Target::new(&lock.header.python, &lock.header.platform)
-                {
-                    return Err(invalid(
-                        index + 1,
-                        format!(
-                            "the target line does not say `python=<3.X[.Y]> platform=<tag>`: {error}"
-                        ),
-                    ));
-                }
-            } else if let Some(date) = comment.strip_prefix("strata-exclude-newer:") {
-                lock.header.exclude_newer = Some(date.trim().to_string());
-            } else if let Some(names) = comment.strip_prefix("strata-no-binary:") {
-                lock.header.no_binary = names.trim().split(',').map(str::to_string).collect();
-            } else if let Some(image) = comment.strip_prefix("strata-base-image:") {
-                lock.header.base_image = Some(image.trim().to_string());
             } else if comment.starts_with("strata-base") {
                 in_base = true;
             } else if in_base {

@@ -83,9 +83,9 @@ impl Scrub {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NormalisedLayer {
     /// `sha256:` of the normalised, uncompressed tar.
-    pub diff_id: String,
+    pub diff_id: Digest,
     /// `sha256:` of the gzip blob.
-    pub digest: String,
+    pub digest: Digest,
     /// Bytes of the gzip blob.
     pub size: u64,
     /// Bytes of the normalised tar.
@@ -464,12 +464,8 @@ impl<W: Write> Hashing<W> {
         }
     }
 
-    fn finish(self) -> (W, String, u64) {
-        (
-            self.inner,
-            Digest::from_hasher(self.hasher).to_string(),
-            self.count,
-        )
+    fn finish(self) -> (W, Digest, u64) {
+        (self.inner, Digest::from_hasher(self.hasher), self.count)
     }
 }
 
@@ -661,7 +657,7 @@ impl<R: Read> Read for Exact<R> {
 }
 
 /// Hash a stream while copying it to `spool`: the layer's `diff_id` as the engine wrote it.
-pub fn spool<R: Read>(mut reader: R, spool: &mut File) -> std::io::Result<String> {
+pub fn spool<R: Read>(mut reader: R, spool: &mut File) -> std::io::Result<Digest> {
     let mut writer = Hashing::new(BufWriter::with_capacity(1 << 20, &mut *spool));
     std::io::copy(&mut reader, &mut writer)?;
     let (mut buffered, digest, _) = writer.finish();
@@ -670,7 +666,7 @@ pub fn spool<R: Read>(mut reader: R, spool: &mut File) -> std::io::Result<String
 }
 
 /// Hash a stream: a layer's `diff_id`.
-pub fn hash<R: Read>(mut reader: R) -> std::io::Result<String> {
+pub fn hash<R: Read>(mut reader: R) -> std::io::Result<Digest> {
     let mut writer = Hashing::new(std::io::sink());
     std::io::copy(&mut reader, &mut writer)?;
     Ok(writer.finish().1)

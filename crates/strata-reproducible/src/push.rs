@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use futures_util::StreamExt;
 use strata_registry::{
-    parse_reference, repository_name, Manifest, Reference, RegistryClient, DOCKER_MANIFEST,
+    parse_reference, repository_name, Digest, Manifest, Reference, RegistryClient, DOCKER_MANIFEST,
 };
 
 use crate::error::ReproducibleError;
@@ -108,7 +108,7 @@ pub async fn push_reproduced(
     })
 }
 
-fn remember(store: &BlobStore, target: &Reference, digest: &str) {
+fn remember(store: &BlobStore, target: &Reference, digest: &Digest) {
     if let Err(error) = store.put_pushed_to(digest, &repository_name(target)) {
         tracing::debug!("cannot record where {digest} was pushed: {error}");
     }
@@ -120,7 +120,7 @@ async fn mounted(
     client: &RegistryClient,
     store: &BlobStore,
     target: &Reference,
-    digest: &str,
+    digest: &Digest,
 ) -> bool {
     let Some(source) = store.pushed_to(digest) else {
         return false;

@@ -6,14 +6,15 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use strata_registry::Digest;
 
 use crate::error::ReproducibleError;
 
 /// A normalised layer: the same files always give this `diff_id`, held gzip'd in `digest`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerBlob {
-    pub diff_id: String,
-    pub digest: String,
+    pub diff_id: Digest,
+    pub digest: Digest,
     pub size: u64,
 }
 
@@ -23,8 +24,10 @@ pub struct BlobStore {
     root: PathBuf,
 }
 
-fn hex(digest: &str) -> &str {
-    digest.strip_prefix("sha256:").unwrap_or(digest)
+/// `<algorithm>/<encoded>`: where a digest's file lives under a directory of the store. A
+/// `Digest` is checked, so no path it gives leaves the store.
+fn digest_path(digest: &Digest) -> PathBuf {
+    Path::new(digest.algorithm()).join(digest.encoded())
 }
 
 impl BlobStore {
@@ -54,11 +57,11 @@ impl BlobStore {
         Ok(directory)
     }
 
-    pub fn blob_path(&self, digest: &str) -> PathBuf {
-        self.root.join("blobs/sha256").join(hex(digest))
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs").join(digest_path(digest))
     }
 
-    pub fn has_blob(&self, digest: &str) -> bool {
+    pub fn has_blob(&self, digest: &Digest) -> bool {
         self.blob_path(digest).is_file()
     }
 
@@ -66,7 +69,7 @@ impl BlobStore {
     pub fn adopt(
         &self,
         file: tempfile::NamedTempFile,
-        digest: &str,
+        digest: &Digest,
     ) -> Result<(), ReproducibleError> {
         let path = self.blob_path(digest);
         if let Some(parent) = path.parent() {
@@ -78,15 +81,15 @@ impl BlobStore {
     }
 
     /// Store small bytes (a config, a manifest) as a blob; returns its digest.
-    pub fn put_bytes(&self, bytes: &[u8]) -> Result<strata_registry::Digest, ReproducibleError> {
-        let digest = strata_registry::Digest::sha256(bytes);
+    pub fn put_bytes(&self, bytes: &[u8]) -> Result<Digest, ReproducibleError> {
+        let digest = Digest::sha256(bytes);
         if !self.has_blob(&digest) {
             self.write_atomically(&self.blob_path(&digest), bytes)?;
         }
         Ok(digest)
     }
 
-    pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, ReproducibleError> {
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, ReproducibleError> {
         let path = self.blob_path(digest);
         fs_err::read(&path).map_err(self.io_error(&path))
     }
@@ -96,15 +99,15 @@ impl BlobStore {
             .map_err(|error| self.io_error(path)(std::io::Error::other(error)))
     }
 
-    fn layer_path(&self, diff_id: &str) -> PathBuf {
-        self.root.join("layers").join(hex(diff_id))
+    fn layer_path(&self, diff_id: &Digest) -> PathBuf {
+        self.root.join("layers").join(digest_path(diff_id))
     }
 
     /// The blob of a normalised layer, when this store made it and still holds the blob.
-    pub fn layer(&self, diff_id: &str) -> Option<LayerBlob> {
+    pub fn layer(&self, diff_id: &Digest) -> Option<LayerBlob> {
         let text = fs_err::read_to_string(self.layer_path(diff_id)).ok()?;
         let layer: LayerBlob = serde_json::from_str(&text).ok()?;
-        (layer.diff_id == diff_id && self.has_blob(&layer.digest)).then_some(layer)
+        (layer.diff_id == *diff_id && self.has_blob(&layer.digest)).then_some(layer)
     }
 
     pub fn put_layer(&self, layer: &LayerBlob) -> Result<(), ReproducibleError> {
@@ -113,48 +116,52 @@ impl BlobStore {
     }
 
     /// The uncompressed size of a normalised layer, recorded when it was made.
-    pub fn layer_size(&self, diff_id: &str) -> Option<u64> {
-        fs_err::read_to_string(self.root.join("sizes").join(hex(diff_id)))
+    pub fn layer_size(&self, diff_id: &Digest) -> Option<u64> {
+        fs_err::read_to_string(self.root.join("sizes").join(digest_path(diff_id)))
             .ok()?
             .trim()
             .parse()
             .ok()
     }
 
-    pub fn put_layer_size(&self, diff_id: &str, size: u64) -> Result<(), ReproducibleError> {
+    pub fn put_layer_size(&self, diff_id: &Digest, size: u64) -> Result<(), ReproducibleError> {
         self.write_atomically(
-            &self.root.join("sizes").join(hex(diff_id)),
+            &self.root.join("sizes").join(digest_path(diff_id)),
             size.to_string().as_bytes(),
         )
     }
 
-    fn image_path(&self, image_id: &str) -> PathBuf {
-        self.root.join("images").join(hex(image_id))
+    fn image_path(&self, image_id: &Digest) -> PathBuf {
+        self.root.join("images").join(digest_path(image_id))
     }
 
     /// The manifest digest of a normalised image, by its image id (its config's digest).
-    pub fn image_manifest(&self, image_id: &str) -> Option<String> {
+    pub fn image_manifest(&self, image_id: &Digest) -> Option<Digest> {
         let digest = fs_err::read_to_string(self.image_path(image_id)).ok()?;
-        let digest = digest.trim().to_string();
+        let digest = Digest::parse(digest.trim()).ok()?;
         self.has_blob(&digest).then_some(digest)
     }
 
-    pub fn put_image(&self, image_id: &str, manifest: &str) -> Result<(), ReproducibleError> {
+    pub fn put_image(&self, image_id: &Digest, manifest: &Digest) -> Result<(), ReproducibleError> {
         self.write_atomically(&self.image_path(image_id), manifest.as_bytes())
     }
 
-    fn pushed_path(&self, digest: &str) -> PathBuf {
-        self.root.join("pushed").join(hex(digest))
+    fn pushed_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("pushed").join(digest_path(digest))
     }
 
     /// A repository (`registry/name`) this store's blob was last pushed to: where a push to
     /// another repository of that registry can mount it from instead of sending it again.
-    pub fn pushed_to(&self, digest: &str) -> Option<String> {
+    pub fn pushed_to(&self, digest: &Digest) -> Option<String> {
         let text = fs_err::read_to_string(self.pushed_path(digest)).ok()?;
         Some(text.trim().to_string()).filter(|text| !text.is_empty())
     }
 
-    pub fn put_pushed_to(&self, digest: &str, repository: &str) -> Result<(), ReproducibleError> {
+    pub fn put_pushed_to(
+        &self,
+        digest: &Digest,
+        repository: &str,
+    ) -> Result<(), ReproducibleError> {
         self.write_atomically(&self.pushed_path(digest), repository.as_bytes())
     }
 }

@@ -202,7 +202,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         let reproduced = match &self.options.reproducible {
             Some(reproducible) => {
                 let reproduced = self.normalise(reproducible, &image.id, Some(base)).await?;
-                image.id.clone_from(&reproduced.image_id);
+                image.id = reproduced.image_id.to_string();
                 Some(reproduced)
             }
             None => None,
@@ -264,7 +264,11 @@ impl<E: Engine + 'static> BuildTask<E> {
         let normalisation = strata_reproducible::Normalisation {
             epoch: reproducible.epoch,
             scrub: strata_reproducible::Scrub::new(&scrub)?,
-            keep: base.map(|base| base.layers).unwrap_or_default(),
+            keep: base
+                .iter()
+                .flat_map(|base| &base.layers)
+                .filter_map(|diff_id| strata_registry::Digest::parse(diff_id).ok())
+                .collect(),
         };
         let reproduced = strata_reproducible::reproduce(
             &*self.engine,
@@ -275,7 +279,7 @@ impl<E: Engine + 'static> BuildTask<E> {
         .await?;
         let _ = self.events.send(BuildEvent::Normalised {
             build: self.label.clone(),
-            image: reproduced.image_id.clone(),
+            image: reproduced.image_id.to_string(),
             digest: reproduced.manifest_digest.clone(),
             rewritten: reproduced.rewritten,
             scrubbed: reproduced.scrubbed.clone(),

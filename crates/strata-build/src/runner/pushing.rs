@@ -70,9 +70,10 @@ impl<E: Engine + 'static> BuildTask<E> {
     ) -> Result<strata_registry::Digest, crate::error::BuildError> {
         if result.reproduced.is_none() {
             if let Some(image) = result.image.clone() {
-                let reproduced = if let Some(stored) =
-                    strata_reproducible::stored(&reproducible.store, &image)
-                {
+                let stored = strata_registry::Digest::parse(&image)
+                    .ok()
+                    .and_then(|id| strata_reproducible::stored(&reproducible.store, &id));
+                let reproduced = if let Some(stored) = stored {
                     stored
                 } else {
                     // The store was emptied since the image was built: normalise it again,

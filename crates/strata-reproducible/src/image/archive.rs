@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader, Read};
 use serde_json::Value;
 
 use super::Normalisation;
+use strata_registry::Digest;
+
 use crate::error::ReproducibleError;
 use crate::normalise::{compress_layer, hash, normalise_layer, spool, NormalisedLayer};
 use crate::store::{BlobStore, LayerBlob};
@@ -16,7 +18,7 @@ use crate::store::{BlobStore, LayerBlob};
 pub(super) struct Scan {
     /// Per layer file of the archive: the engine's `diff_id` and, when rewritten now, the
     /// normalised layer.
-    pub(super) layers: HashMap<String, (String, Option<NormalisedLayer>)>,
+    pub(super) layers: HashMap<String, (Digest, Option<NormalisedLayer>)>,
     /// The small files (`manifest.json`, the config).
     pub(super) files: HashMap<String, Vec<u8>>,
     /// Layer files that are symlinks to another (Docker writes a layer that appears twice in an

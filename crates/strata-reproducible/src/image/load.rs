@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use serde_json::Value;
 use strata_engine::Engine;
+use strata_registry::Digest;
 
 use crate::error::ReproducibleError;
 use crate::store::{BlobStore, LayerBlob};
@@ -13,13 +14,13 @@ use crate::store::{BlobStore, LayerBlob};
 pub(super) async fn load<E: Engine>(
     engine: &E,
     store: &BlobStore,
-    config_digest: &str,
+    config_digest: &Digest,
     layers: &[LayerBlob],
     present: usize,
 ) -> Result<(), ReproducibleError> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
     let writer_store = store.clone();
-    let config_digest = config_digest.to_string();
+    let config_digest = config_digest.clone();
     let layers = layers.to_vec();
     let writer = tokio::task::spawn_blocking(move || {
         let output = std::io::BufWriter::with_capacity(
@@ -49,7 +50,7 @@ pub(super) async fn load<E: Engine>(
 pub(super) fn write_load_archive<W: std::io::Write>(
     output: W,
     store: &BlobStore,
-    config_digest: &str,
+    config_digest: &Digest,
     layers: &[LayerBlob],
     present: usize,
 ) -> Result<(), ReproducibleError> {
@@ -57,11 +58,10 @@ pub(super) fn write_load_archive<W: std::io::Write>(
         path: store.root().to_path_buf(),
         source,
     };
-    let hex = |digest: &str| digest.strip_prefix("sha256:").unwrap_or(digest).to_string();
     let mut builder = tar::Builder::new(output);
     let mut seen = std::collections::BTreeSet::new();
     for layer in &layers[present.min(layers.len())..] {
-        let name = format!("{}.tar.gz", hex(&layer.digest));
+        let name = format!("{}.tar.gz", layer.digest.encoded());
         if !seen.insert(name.clone()) {
             continue;
         }
@@ -75,11 +75,11 @@ pub(super) fn write_load_archive<W: std::io::Write>(
             .map_err(io)?;
     }
     let config = store.read_blob(config_digest)?;
-    let config_name = format!("{}.json", hex(config_digest));
+    let config_name = format!("{}.json", config_digest.encoded());
     let manifest = serde_json::json!([{
         "Config": config_name,
         "RepoTags": Value::Null,
-        "Layers": layers.iter().map(|layer| format!("{}.tar.gz", hex(&layer.digest))).collect::<Vec<_>>(),
+        "Layers": layers.iter().map(|layer| format!("{}.tar.gz", layer.digest.encoded())).collect::<Vec<_>>(),
     }]);
     let manifest = serde_json::to_vec(&manifest).unwrap_or_default();
     for (name, bytes) in [

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use strata_engine::{Engine, EngineError};
+use strata_registry::Digest;
 
 use crate::error::ReproducibleError;
 use crate::normalise::{normalise_directory, Scrub};
@@ -37,13 +38,13 @@ pub struct Normalisation {
     pub epoch: u64,
     pub scrub: Scrub,
     /// Layers (`diff_id`s) kept byte for byte, only compressed: the base image's.
-    pub keep: Vec<String>,
+    pub keep: Vec<Digest>,
 }
 /// A normalised image, loaded into the engine and held in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reproduced {
     /// The image id in the engine: its config's digest.
-    pub image_id: String,
+    pub image_id: Digest,
     /// The manifest's digest: what the registry will report for every tag.
     pub manifest_digest: strata_registry::Digest,
     /// Its layers, bottom first.
@@ -57,8 +58,8 @@ pub struct Reproduced {
 }
 /// The normalised image the store holds for an image id, when it holds one (the image was
 /// normalised before).
-pub fn stored(store: &BlobStore, image_id: &str) -> Option<Reproduced> {
-    let manifest_digest: strata_registry::Digest = store.image_manifest(image_id)?.parse().ok()?;
+pub fn stored(store: &BlobStore, image_id: &Digest) -> Option<Reproduced> {
+    let manifest_digest = store.image_manifest(image_id)?;
     let manifest: Value = serde_json::from_slice(&store.read_blob(&manifest_digest).ok()?).ok()?;
     let config: Value = serde_json::from_slice(&store.read_blob(image_id).ok()?).ok()?;
     let diff_ids = config["rootfs"]["diff_ids"].as_array()?;
@@ -71,8 +72,8 @@ pub fn stored(store: &BlobStore, image_id: &str) -> Option<Reproduced> {
         .zip(layers)
         .map(|(diff_id, layer)| {
             Some(LayerBlob {
-                diff_id: diff_id.as_str()?.to_string(),
-                digest: layer["digest"].as_str()?.to_string(),
+                diff_id: Digest::parse(diff_id.as_str()?).ok()?,
+                digest: Digest::parse(layer["digest"].as_str()?).ok()?,
                 size: layer["size"].as_u64()?,
             })
         })
@@ -81,7 +82,7 @@ pub fn stored(store: &BlobStore, image_id: &str) -> Option<Reproduced> {
         .iter()
         .all(|layer| store.has_blob(&layer.digest))
         .then(|| Reproduced {
-            image_id: image_id.to_string(),
+            image_id: image_id.clone(),
             manifest_digest,
             layers,
             rewritten: 0,
@@ -103,10 +104,11 @@ pub async fn reproduce<E: Engine>(
         .ok_or_else(|| EngineError::NoSuchImage {
             reference: image.to_string(),
         })?;
-    if let Some(done) = stored(store, &details.id) {
+    let image_id = Digest::parse(&details.id).ok();
+    if let Some(done) = image_id.as_ref().and_then(|id| stored(store, id)) {
         return Ok(done);
     }
-    if let Some(prepared) = from_storage(&details, store, normalisation).await? {
+    if let Some(prepared) = from_storage(&details, image_id.as_ref(), store, normalisation).await? {
         return finish(
             engine,
             image,
@@ -119,9 +121,13 @@ pub async fn reproduce<E: Engine>(
     }
     // Layers normalised before are only hashed when their size says they may be one of them.
     let mut known_sizes = HashSet::new();
-    for diff_id in &details.layers {
-        if store.layer(diff_id).is_some() {
-            if let Some(size) = layer_tar_size(store, diff_id) {
+    for diff_id in details
+        .layers
+        .iter()
+        .filter_map(|id| Digest::parse(id).ok())
+    {
+        if store.layer(&diff_id).is_some() {
+            if let Some(size) = layer_tar_size(store, &diff_id) {
                 known_sizes.insert(size);
             }
         }
@@ -181,18 +187,21 @@ struct Prepared {
 /// only when its digest is the image id. Docker's overlay2 (`<root>/overlay2/<id>/diff` →
 /// `<root>/image/overlay2/imagedb/content/sha256/<hex>`) or Podman's containers/storage
 /// (`<root>/overlay/<id>/diff` → `<root>/overlay-images/<hex>/=<base64 of "sha256:<hex>">`).
-fn engine_config(layer_directory: &Path, image_id: &str) -> Option<Vec<u8>> {
+fn engine_config(layer_directory: &Path, image_id: &Digest) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let root = layer_directory.parent()?.parent()?.parent()?;
-    let hex = image_id.strip_prefix("sha256:")?;
+    if image_id.algorithm() != "sha256" {
+        return None;
+    }
+    let hex = image_id.encoded();
     let docker = root.join("image/overlay2/imagedb/content/sha256").join(hex);
     let podman = root.join("overlay-images").join(hex).join(format!(
         "={}",
-        base64::engine::general_purpose::STANDARD.encode(image_id)
+        base64::engine::general_purpose::STANDARD.encode(image_id.as_bytes())
     ));
     [docker, podman].into_iter().find_map(|path| {
         let bytes = std::fs::read(path).ok()?;
-        (strata_registry::Digest::sha256(&bytes) == image_id).then_some(bytes)
+        (Digest::sha256(&bytes) == *image_id).then_some(bytes)
     })
 }
 /// Read the layers to rewrite straight from the engine's overlay2 directories, as `strata
@@ -201,32 +210,36 @@ fn engine_config(layer_directory: &Path, image_id: &str) -> Option<Vec<u8>> {
 /// elsewhere, a base layer not yet compressed into the store): the caller exports the image.
 async fn from_storage(
     details: &strata_engine::ImageDetails,
+    image_id: Option<&Digest>,
     store: &BlobStore,
     normalisation: &Normalisation,
 ) -> Result<Option<Prepared>, ReproducibleError> {
     let directories = &details.layer_directories;
-    if directories.is_empty() || directories.len() != details.layers.len() {
+    let Some(diff_ids) = details
+        .layers
+        .iter()
+        .map(|diff_id| Digest::parse(diff_id).ok())
+        .collect::<Option<Vec<_>>>()
+    else {
+        return Ok(None);
+    };
+    if directories.is_empty() || directories.len() != diff_ids.len() {
         return Ok(None);
     }
     // A base layer is kept byte for byte: only the engine's tar of it has those bytes.
-    if details
-        .layers
+    if diff_ids
         .iter()
         .any(|diff_id| normalisation.keep.contains(diff_id) && store.layer(diff_id).is_none())
     {
         return Ok(None);
     }
-    let Some(config) = engine_config(&directories[0], &details.id) else {
+    let Some(config) = image_id.and_then(|id| engine_config(&directories[0], id)) else {
         return Ok(None);
     };
     let (store, normalisation) = (store.clone(), normalisation.clone());
-    let layers: Vec<(PathBuf, String)> = directories
-        .iter()
-        .cloned()
-        .zip(details.layers.iter().cloned())
-        .collect();
+    let layers: Vec<(PathBuf, Digest)> = directories.iter().cloned().zip(diff_ids).collect();
     tokio::task::spawn_blocking(move || {
-        let mut done: HashMap<String, LayerBlob> = HashMap::new();
+        let mut done: HashMap<Digest, LayerBlob> = HashMap::new();
         let mut prepared = Prepared {
             config,
             layers: Vec::new(),
@@ -278,7 +291,7 @@ async fn from_storage(
     })?
 }
 /// The uncompressed size of a normalised layer, for recognising it in an archive.
-fn layer_tar_size(store: &BlobStore, diff_id: &str) -> Option<u64> {
+fn layer_tar_size(store: &BlobStore, diff_id: &Digest) -> Option<u64> {
     if let Some(size) = store.layer_size(diff_id) {
         return Some(size);
     }
@@ -348,7 +361,7 @@ fn prepare_from_scan(
                     .and_then(|target| scan.layers.get(target))
             })
             .ok_or_else(|| invalid(format!("the archive lacks the layer `{name}`")))?;
-        if diff_id != expected {
+        if *diff_id != *expected {
             return Err(invalid(format!(
                 "the layer `{name}` is `{diff_id}`, the config says `{expected}`"
             )));
@@ -398,7 +411,10 @@ async fn finish<E: Engine>(
         scrubbed,
         from_storage,
     } = prepared;
-    let diff_ids: Vec<String> = layers.iter().map(|layer| layer.diff_id.clone()).collect();
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|layer| layer.diff_id.to_string())
+        .collect();
     let config = normalise_config(&config, normalisation.epoch, &diff_ids)?;
     let config_digest = store.put_bytes(&config)?;
     let manifest_bytes = image_manifest(&config_digest, config.len() as u64, &layers);
@@ -428,7 +444,7 @@ async fn finish<E: Engine>(
     }
     store.put_image(&config_digest, &manifest_digest)?;
     Ok(Reproduced {
-        image_id: config_digest.to_string(),
+        image_id: config_digest,
         manifest_digest,
         layers,
         rewritten,

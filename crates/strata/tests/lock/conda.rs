@@ -40,7 +40,7 @@ fn an_environment_file_locks_checks_and_reports_as_json() {
     assert!(!context.root.join("environment.pip.lock").exists());
     let lock = fs_err::read_to_string(context.root.join("environment.lock")).unwrap();
     assert!(
-        lock.contains("# platform: linux-64\n# glibc: 2.28\n@EXPLICIT\n"),
+        lock.contains("# strata-target: platform=linux-64 glibc=2.28\n@EXPLICIT\n"),
         "{lock}"
     );
     assert!(
@@ -297,7 +297,7 @@ fn live_pypi_an_image_built_from_a_lock_holds_it_freezes_back_to_it_and_is_check
     assert_eq!(child_urls.len(), 1, "{child_lock}");
     assert!(child_urls[0].contains("/attrs-23.2.0-"), "{child_lock}");
     assert!(
-        child_lock.contains(&format!("# base: {image}\n")),
+        child_lock.contains(&format!("# strata-base-image: {image}\n")),
         "{child_lock}"
     );
 
@@ -409,14 +409,17 @@ fn a_repository_locks_each_images_environment_on_top_of_its_parents() {
     let base = fs_err::read_to_string(context.root.join("images/base/environment.lock")).unwrap();
     let child = fs_err::read_to_string(context.root.join("images/child/environment.lock")).unwrap();
     assert!(base.contains("/python-3.11.6-"), "{base}");
-    assert!(base.contains("# glibc: 2.36\n"), "{base}");
+    assert!(
+        base.contains("# strata-target: platform=linux-64 glibc=2.36\n"),
+        "{base}"
+    );
     let child_urls = lock_urls(&child);
     assert_eq!(child_urls.len(), 2, "{child}");
     assert!(child_urls
         .iter()
         .all(|url| url.contains("/six-") || url.contains("/proj-")));
     assert!(
-        child.contains("# base-lock: ../base/environment.lock\n"),
+        child.contains("# strata-base-lock: ../base/environment.lock\n"),
         "{child}"
     );
     let check = context.output(&["lock", "--check"]);

@@ -14,6 +14,17 @@ cd "$(dirname "$0")/.."
 # the engine does not change, and apt under Podman costs minutes.
 PODMAN_TESTS='(binary(build) | binary(inspect) | binary(exit_codes) | (binary(lock) & test(/^(image|site_path)::|built_from_a_lock/)) | (package(strata-test) & binary(services))) & !test(/live_debian_/)'
 
+# A fresh run writes ~8 GiB of build output (clippy and the test build) and ~2 GiB of engine
+# storage; a disk that runs out mid-build fails with rustc's "No space left on device", far from
+# the cause. Say so first, with where the space goes.
+free_kib() { df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+target_dir=${CARGO_TARGET_DIR:-target}
+mkdir -p "$target_dir"
+free=$(free_kib "$target_dir")
+if [ -n "$free" ] && [ "$free" -lt $((12 * 1024 * 1024)) ]; then
+  echo "test.sh: warning: only $((free / 1024 / 1024)) GiB free where the build goes ($target_dir); a fresh run needs ~10 GiB (build ~8, engine storage ~2). Free space first: \`cargo clean\`, or remove an old STRATA_DEV_DIR after \`scripts/dev-env.sh down\`" >&2
+fi
+
 started_services=no
 phase="setting up the services"
 started_at=$(date +%s)

@@ -60,6 +60,32 @@ install_packages() {
   fi
 }
 
+# The CI tools the pipeline tests run what `strata ci` writes with: check-jsonschema (PyPI;
+# GitLab's and GitHub's schemas built in) and gitlab-ci-local (npm; 4.52.0 is the last release
+# that runs on Node 20, and it needs rsync). Pinned, installed under $STATE/tools once.
+CHECK_JSONSCHEMA_VERSION=0.39.0
+GITLAB_CI_LOCAL_VERSION=4.52.0
+TOOLS="$STATE/tools"
+install_ci_tools() {
+  if ! "$TOOLS/venv/bin/check-jsonschema" --version 2>/dev/null | grep -q "$CHECK_JSONSCHEMA_VERSION"; then
+    log "installing check-jsonschema $CHECK_JSONSCHEMA_VERSION (log $LOGS/tools.log)"
+    python3 -m venv "$TOOLS/venv" >>"$LOGS/tools.log" 2>&1 \
+      && "$TOOLS/venv/bin/pip" install -q "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" >>"$LOGS/tools.log" 2>&1 \
+      || { tail -20 "$LOGS/tools.log" >&2; die "cannot install check-jsonschema from PyPI (log: $LOGS/tools.log)"; }
+  fi
+  command -v rsync >/dev/null || {
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq rsync >>"$LOGS/apt.log" 2>&1 \
+      || die "apt-get install rsync failed (log: $LOGS/apt.log)"
+  }
+  if [ ! -x "$TOOLS/npm/node_modules/.bin/gitlab-ci-local" ]; then
+    command -v npm >/dev/null || die "gitlab-ci-local needs Node.js and npm (Debian: apt-get install nodejs npm)"
+    log "installing gitlab-ci-local $GITLAB_CI_LOCAL_VERSION (log $LOGS/tools.log)"
+    mkdir -p "$TOOLS/npm"
+    npm install --prefix "$TOOLS/npm" --no-audit --no-fund "gitlab-ci-local@$GITLAB_CI_LOCAL_VERSION" >>"$LOGS/tools.log" 2>&1 \
+      || { tail -20 "$LOGS/tools.log" >&2; die "cannot install gitlab-ci-local from npm (log: $LOGS/tools.log)"; }
+  fi
+}
+
 docker_cli() { DOCKER_HOST="unix://$SOCKET" docker "$@"; }
 
 # Podman reads its settings from these files (under $STATE, not /etc): storage in $STATE, the
@@ -416,6 +442,8 @@ export STRATA_TEST_MULTI_PLATFORM_BUSYBOX=127.0.0.1:$REGISTRY_PORT/$MULTI_BUSYBO
 export STRATA_SSH_COMMAND="ssh -F $SSH_DIR/config"
 export STRATA_TEST_SSH=ssh://$(id -un)@127.0.0.1:$SSH_PORT
 export STRATA_DEV_LOGS=$LOGS
+export STRATA_TEST_CHECK_JSONSCHEMA=$TOOLS/venv/bin/check-jsonschema
+export STRATA_TEST_GITLAB_CI_LOCAL=$TOOLS/npm/node_modules/.bin/gitlab-ci-local
 ENV
   if podman_up; then
     echo "export STRATA_TEST_PODMAN_HOST=unix://$PODMAN_SOCKET" >>"$ENV_FILE"
@@ -452,6 +480,7 @@ case "$cmd" in
     make_arm64_busybox_image
     publish_multi_platform_base
     start_sshd
+    install_ci_tools
     [ -n "$with_podman" ] && start_podman
     write_env
     ;;

@@ -60,6 +60,12 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Session(#[from] strata_session::SessionError),
+    #[error("the parent `{parent}` is not staged in this pipeline (`{reference}` is not in the registry)")]
+    NotStaged { parent: String, reference: String },
+    #[error("`{name}` is not a build of the plan ({})", if planned.is_empty() { "it builds nothing".to_string() } else { format!("it builds {}", planned.join(", ")) })]
+    NotPlanned { name: String, planned: Vec<String> },
+    #[error("`{id}` cannot be a pipeline id: use 1 to 64 letters, digits, `_`, `.` or `-`, starting with a letter or digit (CI systems' pipeline numbers and ids are)")]
+    InvalidPipelineId { id: String },
 }
 
 impl strata_diagnostic::Diagnostic for BuildError {
@@ -74,7 +80,7 @@ impl strata_diagnostic::Diagnostic for BuildError {
             Self::Session(error) => error.exit_class(),
             // Boxed, the source is in the chain as its box: asked here.
             Self::PlatformEngine { source, .. } => source.exit_class(),
-            Self::TestsFailed { .. } => Some(ExitClass::BuildFailed),
+            Self::TestsFailed { .. } | Self::NotStaged { .. } => Some(ExitClass::BuildFailed),
             Self::Io(_)
             | Self::MissingDockerfile { .. }
             | Self::DockerfileOutsideContext { .. }
@@ -83,7 +89,9 @@ impl strata_diagnostic::Diagnostic for BuildError {
             | Self::Logs { .. }
             | Self::RunnerStopped { .. }
             | Self::NotReproducible { .. }
-            | Self::Layer { .. } => Some(ExitClass::Input),
+            | Self::Layer { .. }
+            | Self::NotPlanned { .. }
+            | Self::InvalidPipelineId { .. } => Some(ExitClass::Input),
         }
     }
 
@@ -103,6 +111,8 @@ impl strata_diagnostic::Diagnostic for BuildError {
             Self::HeredocsUnsupported { .. } => Some(
                 "this builder reads no heredocs at all: build with BuildKit (`--builder buildkit`) on Docker 23 or later, or write the commands with `&&` and `\\` continuations".to_string(),
             ),
+            Self::NotPlanned { .. } => Some("`strata plan` with the same selection lists the builds; a job of a pipeline must plan as the pipeline did (the same `--since`, on the same commit)".to_string()),
+            Self::NotStaged { parent, .. } => Some(format!("run this job after `{parent}`'s job of the same pipeline passed (`strata ci` writes the `needs:` that order them), with the same selection")),
             Self::TestsFailed { .. } => Some("each test's output is in the build's log; run `strata test` on the image to try them again, or `--no-test` to build without them".to_string()),
             _ => None,
         }

@@ -16,6 +16,7 @@ mod index;
 mod inputs;
 mod logs;
 mod manifests;
+mod pipeline;
 mod platforms;
 mod published;
 mod report;
@@ -36,6 +37,7 @@ pub use image_tests::{junit_report, run_image_tests, TestResult, TestTarget, TES
 pub use index::{push_indexes, IndexPush};
 pub use inputs::{inputs_hash, INPUTS_LABEL};
 pub use logs::LogWriter;
+pub use pipeline::{keep_only, Pipeline, STAGING_REPOSITORY};
 pub use platforms::{platform_suffix, with_suffix, Engines};
 pub use published::{compare_with_registry, PublishedImage, RegistryComparison};
 pub use report::{event_line, finished_line, index_table, summary_table, EVENTS_SCHEMA_VERSION};

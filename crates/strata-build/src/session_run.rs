@@ -90,8 +90,13 @@ pub fn run_and_report(
                     sender.clone(),
                 )
                 .await;
-                // Indexes only after every build ended: each needs all of its platforms.
-                let indexes = if options.push {
+                // Indexes only after every build ended: each needs all of its platforms. A
+                // pipeline's job (or a run of one platform) writes none: the release assembles
+                // them from the staged images.
+                let indexes = if options.push
+                    && options.pipeline.is_none()
+                    && options.only_platform.is_none()
+                {
                     push_indexes(&options.registry, &plan, &results, &sender).await
                 } else {
                     Vec::new()

@@ -16,6 +16,20 @@ pub struct BuildArgs {
     /// Push every tag of each image after it builds. Without it nothing leaves this machine.
     #[arg(long)]
     pub push: bool,
+    /// Build only these builds of the plan (names as `strata plan` prints them, repeatable or
+    /// comma-separated); a parent the plan builds but this run does not is taken from the
+    /// registry (with `--pipeline`, from this pipeline's staging reference).
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Of builds for several platforms, build only this platform (its own tags, `1.0-arm64`;
+    /// the multi-platform tags wait for every platform: `strata release` writes them).
+    #[arg(long, value_name = "PLATFORM")]
+    pub only_platform: Option<String>,
+    /// Run as one job of the CI pipeline ID: push each image to the pipeline's staging reference
+    /// (`<repository>/strata-staging:ID[-platform]`) instead of its tags, and take parents other
+    /// jobs built from theirs. No tag moves until `strata release --pipeline ID`. Implies `--push`.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["check_reproducible", "emit_context"])]
+    pub pipeline: Option<String>,
     /// A build argument for every image, over those of the plan (repeatable).
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     pub build_args: Vec<String>,

@@ -3,6 +3,7 @@
 //! settings value per command, the requests the library crates take).
 
 mod build;
+mod ci;
 mod environment;
 mod freeze;
 mod graph;
@@ -13,6 +14,7 @@ mod outdated;
 mod pin;
 mod plan;
 mod promote;
+mod release;
 mod select;
 pub mod settings;
 mod test;
@@ -20,6 +22,7 @@ mod test;
 use clap::{Parser, Subcommand};
 
 pub use build::{BuildArgs, BuilderArg};
+pub use ci::{CiArgs, CiFormatArg};
 pub use environment::*;
 pub use freeze::FreezeArgs;
 pub use graph::{GraphArgs, GraphFormatArg};
@@ -30,7 +33,8 @@ pub use outdated::OutdatedArgs;
 pub use pin::PinArgs;
 pub use plan::{PlanArgs, PlanFormat};
 pub use promote::PromoteArgs;
-pub use select::{SelectArgs, SelectionArgs};
+pub use release::ReleaseArgs;
+pub use select::{PlanInputArgs, SelectArgs, SelectionArgs};
 pub use test::{InitArgs, TestArgs};
 
 /// Build, tag, inspect and lock families of scientific container images.
@@ -71,6 +75,14 @@ pub enum Command {
     /// Takes the same selection as `plan`. Independent images build in parallel; when one fails,
     /// what depends on it is skipped and nothing of it is tagged.
     Build(BuildArgs),
+    /// Write the CI pipeline that builds the plan: a job per image and platform, then a release.
+    ///
+    /// GitLab CI or GitHub Actions. Each build job is `strata build --pipeline ID --only NAME`
+    /// (its image staged by digest, its parent taken from its parent's job), ordered as the
+    /// image graph is; the release job (`strata release --pipeline ID`) runs only when every
+    /// build job passed, and is the only one that moves tags. Takes the selection of `plan`;
+    /// without one, what differs from the registry (`--since registry`).
+    Ci(CiArgs),
     /// Show the image hierarchy: a tree, or Graphviz dot, Mermaid or JSON.
     Graph(GraphArgs),
     /// Read what is inside an image, without running it: OS, packages, interpreters, labels.
@@ -97,6 +109,14 @@ pub enum Command {
     /// repositories get the layers by cross-repository mounts. A tag that already points at
     /// another image is refused unless `--force`; every target is checked before any is set.
     Promote(PromoteArgs),
+    /// Move every tag a CI pipeline's build jobs staged, once all of them passed.
+    ///
+    /// Each image of the plan (the same selection the jobs had, on the same commit) must be
+    /// staged by `strata build --pipeline ID`, each child on the image its parent's job staged;
+    /// then every tag is set inside the registry at once (no layer byte sent; nothing moves
+    /// when anything is missing), multi-platform tags become indexes, and the staging
+    /// references are deleted.
+    Release(ReleaseArgs),
     /// Pin every external base image of the Dockerfiles by digest (`name:tag@sha256:…`).
     ///
     /// Rewrites `FROM`, `COPY --from=` and `RUN --mount=from=` references (and the `ARG`

@@ -45,3 +45,16 @@ pub struct SelectionArgs {
     #[arg(long)]
     pub allow_orphan: bool,
 }
+
+/// What else a plan depends on besides the change: the platforms and build arguments the
+/// builds get (with `--since registry`, inputs are compared, and these are part of them).
+/// Commands that must plan as a build did (`ci`, `release`) take them as `build` does.
+#[derive(Debug, Args)]
+pub struct PlanInputArgs {
+    /// Target platforms, comma-separated, as `build --platform` takes them.
+    #[arg(long, value_name = "PLATFORM[,PLATFORM...]")]
+    pub platform: Option<String>,
+    /// A build argument for every image, as `build --build-arg` takes it (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+}

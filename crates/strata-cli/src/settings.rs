@@ -7,9 +7,10 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 
 use crate::{
-    BuildArgs, BuilderArg, DiffArgs, FailLevel, FreezeArgs, GraphArgs, GraphFormatArg, InspectArgs,
-    InspectFormat, LintArgs, LintFormat, LockArgs, LockCommand, OutdatedArgs, PinArgs, PlanArgs,
-    PlanFormat, PromoteArgs, SelectArgs, SelectionArgs,
+    BuildArgs, BuilderArg, CiArgs, CiFormatArg, DiffArgs, FailLevel, FreezeArgs, GraphArgs,
+    GraphFormatArg, InspectArgs, InspectFormat, LintArgs, LintFormat, LockArgs, LockCommand,
+    OutdatedArgs, PinArgs, PlanArgs, PlanFormat, PromoteArgs, ReleaseArgs, SelectArgs,
+    SelectionArgs,
 };
 use strata_engine::BuilderKind;
 use strata_plan::GraphFormat;
@@ -31,6 +32,12 @@ pub struct BuildSettings {
     pub select: SelectSettings,
     pub jobs: usize,
     pub push: bool,
+    /// `--only`: the builds of the plan this run makes (empty: all of them).
+    pub only: Vec<String>,
+    /// `--pipeline ID`: one job of that CI pipeline.
+    pub pipeline: Option<String>,
+    /// `--only-platform`: one platform of multi-platform builds.
+    pub only_platform: Option<String>,
     pub build_args: BTreeMap<String, String>,
     pub platform: Option<String>,
     pub no_cache: bool,
@@ -51,6 +58,116 @@ pub struct BuildSettings {
     pub lint: bool,
     pub junit: Option<PathBuf>,
     pub json: bool,
+}
+
+/// `strata ci`.
+#[derive(Debug, Clone)]
+pub struct CiSettings {
+    pub select: SelectSettings,
+    pub format: strata_ci::Format,
+    pub output: Option<PathBuf>,
+    /// The selection, as arguments every job repeats.
+    pub selection: Vec<String>,
+    /// The repository's path, as given: jobs start from the checkout's root.
+    pub path: String,
+    pub json: bool,
+}
+
+impl CiSettings {
+    /// Without `--since`, `--all` or `--include`, what differs from the registry.
+    pub fn resolve(arguments: CiArgs) -> anyhow::Result<Self> {
+        let path = arguments.select.path.display().to_string();
+        let selection = &arguments.select.selection;
+        let unselected = selection.since.as_deref().is_none_or(str::is_empty)
+            && !selection.all
+            && selection.include.is_empty();
+        let mut select = select_settings(arguments.select)?;
+        if unselected {
+            select.since = ChangeSource::Registry;
+        }
+        select.build_args = build_arguments(&arguments.inputs.build_args)?;
+        select.platform = arguments.inputs.platform;
+        Ok(Self {
+            selection: selection_arguments(&select),
+            select,
+            format: match arguments.format {
+                CiFormatArg::Gitlab => strata_ci::Format::Gitlab,
+                CiFormatArg::Github => strata_ci::Format::Github,
+            },
+            output: arguments.output,
+            path,
+            json: arguments.json,
+        })
+    }
+}
+
+/// A selection as the arguments that make it again (`--since registry`, `--repo R`, …).
+pub fn selection_arguments(select: &SelectSettings) -> Vec<String> {
+    let mut arguments = Vec::new();
+    if select.all {
+        arguments.push("--all".to_string());
+    } else {
+        let since = match &select.since {
+            ChangeSource::Registry => SINCE_REGISTRY.to_string(),
+            ChangeSource::Git(since) => since.clone(),
+        };
+        arguments.extend(["--since".to_string(), since]);
+    }
+    for directory in &select.include {
+        arguments.extend(["--include".to_string(), directory.clone()]);
+    }
+    for directory in &select.ignore {
+        arguments.extend(["--ignore".to_string(), directory.clone()]);
+    }
+    if select.untracked {
+        arguments.push("--untracked".to_string());
+    }
+    if let Some(repo) = &select.repo {
+        arguments.extend(["--repo".to_string(), repo.clone()]);
+    }
+    if select.allow_orphan {
+        arguments.push("--allow-orphan".to_string());
+    }
+    if let Some(platform) = &select.platform {
+        arguments.extend(["--platform".to_string(), platform.clone()]);
+    }
+    for (name, value) in &select.build_args {
+        arguments.extend(["--build-arg".to_string(), format!("{name}={value}")]);
+    }
+    arguments
+}
+
+/// `strata release --pipeline ID`.
+#[derive(Debug, Clone)]
+pub struct ReleaseSettings {
+    pub select: SelectSettings,
+    pub pipeline: String,
+    pub json: bool,
+}
+
+impl ReleaseSettings {
+    pub fn resolve(arguments: ReleaseArgs) -> anyhow::Result<Self> {
+        let mut select = select_settings(arguments.select)?;
+        select.build_args = build_arguments(&arguments.inputs.build_args)?;
+        select.platform = arguments.inputs.platform;
+        Ok(Self {
+            select,
+            pipeline: arguments.pipeline,
+            json: arguments.json,
+        })
+    }
+}
+
+/// `--build-arg NAME=VALUE`s.
+fn build_arguments(arguments: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut build_args = BTreeMap::new();
+    for argument in arguments {
+        let (name, value) = argument
+            .split_once('=')
+            .with_context(|| format!("`--build-arg {argument}` must be `NAME=VALUE`"))?;
+        build_args.insert(name.to_string(), value.to_string());
+    }
+    Ok(build_args)
 }
 
 #[derive(Debug, Clone)]
@@ -148,13 +265,7 @@ impl PlanSettings {
 
 impl BuildSettings {
     pub fn resolve(arguments: BuildArgs) -> anyhow::Result<Self> {
-        let mut build_args = BTreeMap::new();
-        for argument in &arguments.build_args {
-            let (name, value) = argument
-                .split_once('=')
-                .with_context(|| format!("`--build-arg {argument}` must be `NAME=VALUE`"))?;
-            build_args.insert(name.to_string(), value.to_string());
-        }
+        let build_args = build_arguments(&arguments.build_args)?;
         let jobs = arguments.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             usize::from,
@@ -175,7 +286,10 @@ impl BuildSettings {
         Ok(Self {
             select,
             jobs,
-            push: arguments.push,
+            push: arguments.push || arguments.pipeline.is_some(),
+            only: arguments.only,
+            pipeline: arguments.pipeline,
+            only_platform: arguments.only_platform,
             build_args,
             platform: arguments.platform,
             no_cache: arguments.no_cache,

@@ -208,6 +208,29 @@ impl RegistryClient {
         }
     }
 
+    /// Delete the manifest `digest` from `repository` (every tag of that repository pointing at
+    /// it goes with it; other repositories keep their copies). `false` when it was not there.
+    pub async fn delete_manifest(
+        &self,
+        repository: &Reference,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        let target = crate::reference::with_digest(repository, digest);
+        let path = manifest_path(&target);
+        let call = Call::new(
+            repository.registry(),
+            Method::DELETE,
+            path.clone(),
+            vec![Scope::push(repository.repository())],
+        );
+        let response = self.send(call).await?;
+        match response.status() {
+            status if status.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(status_error(repository.registry(), &Method::DELETE, &path, response).await),
+        }
+    }
+
     /// Whether `repository` (any reference into it) holds the blob.
     pub async fn blob_exists(
         &self,

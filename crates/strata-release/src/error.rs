@@ -50,6 +50,34 @@ pub enum ReleaseError {
     Write(#[from] strata_fs::WriteError),
     #[error(transparent)]
     Session(#[from] strata_session::SessionError),
+    #[error("pipeline `{pipeline}` has not staged {}: its build {} not pass; no tag was moved", missing.join(", "), if missing.len() == 1 { "job did" } else { "jobs did" })]
+    NotStaged {
+        pipeline: String,
+        missing: Vec<String>,
+    },
+    #[error("`{reference}` was not staged by `strata build --pipeline` (it has no `org.strata.inputs` label); no tag was moved")]
+    NotStrataStaged { reference: String },
+    #[error("`{build}` was staged on `{}` but this pipeline staged its parent `{parent}` as `{staged}`; no tag was moved", if recorded.is_empty() { "an unknown base" } else { recorded.as_str() })]
+    StaleChild {
+        build: String,
+        parent: String,
+        recorded: String,
+        staged: strata_registry::Digest,
+    },
+    #[error("`{tag}` is published already as `{published}`, and this pipeline staged `{staged}`: a version's unique tag never moves; no tag was moved")]
+    PublishedVersion {
+        tag: String,
+        published: strata_registry::Digest,
+        staged: strata_registry::Digest,
+    },
+    #[error("cannot release pipeline `{pipeline}`")]
+    Promote {
+        pipeline: String,
+        #[source]
+        source: Box<strata_registry::PromoteError>,
+    },
+    #[error("cannot write the multi-platform index `{tag}`: {message}")]
+    Index { tag: String, message: String },
 }
 
 impl From<strata_repo::RepoError> for ReleaseError {
@@ -99,6 +127,12 @@ impl Diagnostic for ReleaseError {
             Self::Write(error) => error.exit_class(),
             Self::Session(error) => error.exit_class(),
             Self::NoTags { .. } => Some(ExitClass::Input),
+            Self::NotStaged { .. }
+            | Self::NotStrataStaged { .. }
+            | Self::StaleChild { .. }
+            | Self::PublishedVersion { .. } => Some(ExitClass::Problems),
+            Self::Promote { source, .. } => source.exit_class(),
+            Self::Index { .. } => Some(ExitClass::PushFailed),
         }
     }
 
@@ -114,7 +148,12 @@ impl Diagnostic for ReleaseError {
             Self::Select(error) => error.hint(),
             Self::Write(error) => error.hint(),
             Self::Session(error) => error.hint(),
-            Self::NoTags { .. } => None,
+            Self::NoTags { .. } | Self::NotStrataStaged { .. } => None,
+            Self::NotStaged { pipeline, .. } => Some(format!("the release runs after every build job passed; re-run the failed jobs of pipeline `{pipeline}` (each builds only its image), then the release")),
+            Self::StaleChild { build, .. } => Some(format!("re-run `{build}`'s job (and those after it) so it builds on the parent this pipeline staged last")),
+            Self::PublishedVersion { .. } => Some("a new commit gives the images new unique tags; re-run the pipeline on it".to_string()),
+            Self::Promote { source, .. } => source.hint().or_else(|| Some("run the release again: tags already moved are left as they are, the rest move".to_string())),
+            Self::Index { .. } => Some("run the release again: it writes the indexes the platforms' tags are ready for".to_string()),
         }
     }
 }

@@ -76,9 +76,37 @@ pub struct Config {
     /// SciServer: the layer's target).
     #[serde(default)]
     pub images: BTreeMap<String, ImageConfig>,
+    /// How `strata ci` writes the CI pipeline's jobs.
+    #[serde(default)]
+    pub ci: CiConfig,
     /// Where the settings came from, for error messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,
+}
+
+/// `[ci]`: the jobs `strata ci` writes. Jobs run where an engine is (shell runners, as
+/// SciServer's and docker-stacks' are) unless `image` says otherwise.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CiConfig {
+    /// The container image every job runs in (GitLab `image:`, GitHub `container:`).
+    pub image: Option<String>,
+    /// Commands every job runs before strata (GitLab `before_script:`, GitHub a step).
+    #[serde(default)]
+    pub before_script: Vec<String>,
+    /// Runner tags every job asks for (GitLab `tags:`; GitHub `runs-on` labels, default
+    /// `ubuntu-latest`).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The runner label per platform (`"linux/arm64" = "ubuntu-24.04-arm"`): a platform's jobs
+    /// ask for it instead of `tags`.
+    #[serde(default)]
+    pub runners: BTreeMap<String, String>,
+    /// The command that installs strata on a runner that lacks it, run before each job's
+    /// strata command.
+    pub install: Option<String>,
+    /// How a job runs strata (default `strata`).
+    pub strata: Option<String>,
 }
 
 /// Settings for one image.

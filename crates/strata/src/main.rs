@@ -48,6 +48,10 @@ fn run(cli: Cli, session: &Session, printer: &Printer) -> anyhow::Result<ExitSta
             let settings = settings::BuildSettings::resolve(arguments)?;
             commands::build(&settings, session, printer)
         }
+        Command::Ci(arguments) => {
+            let settings = settings::CiSettings::resolve(arguments)?;
+            commands::ci(&settings, session, printer)
+        }
         Command::Inspect(arguments) => commands::inspect(
             &settings::InspectSettings::resolve(arguments),
             session,
@@ -71,6 +75,10 @@ fn run(cli: Cli, session: &Session, printer: &Printer) -> anyhow::Result<ExitSta
         Command::Promote(arguments) => {
             let settings = settings::PromoteSettings::resolve(arguments)?;
             commands::promote(&settings, session, printer)
+        }
+        Command::Release(arguments) => {
+            let settings = settings::ReleaseSettings::resolve(arguments)?;
+            commands::release(&settings, session, printer)
         }
         Command::Pin(arguments) => {
             commands::pin(&settings::PinSettings::resolve(arguments), session, printer)

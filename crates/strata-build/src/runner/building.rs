@@ -35,10 +35,24 @@ impl<E: Engine + 'static> BuildTask<E> {
 
         // The parent: the image this plan built, else the parent's published tag (pulled when
         // this machine lacks it).
-        let parent_id = match (&self.parent_image, &build.parent) {
-            (Some(id), _) => Some(id.clone()),
-            (None, Some(parent)) => self.published_parent(&parent.tag).await?,
-            (None, None) => None,
+        // In a pipeline, a parent another job of it built is its staging reference.
+        let staged_parent = match (&self.parent_image, &build.parent, &self.options.pipeline) {
+            (None, Some(parent), Some(pipeline)) if pipeline.plans(&parent.name) => {
+                Some(pipeline.staging_reference(
+                    &parent.tag,
+                    &parent.platforms,
+                    self.platform.as_deref(),
+                ))
+            }
+            _ => None,
+        };
+        let parent_id = match (&self.parent_image, &build.parent, &staged_parent) {
+            (Some(id), _, _) => Some(id.clone()),
+            (None, Some(parent), Some(staged)) => {
+                Some(self.staged_parent(&parent.name, staged).await?)
+            }
+            (None, Some(parent), None) => self.published_parent(&parent.tag).await?,
+            (None, None, _) => None,
         };
         let mut pinned_base = None;
         let parent = if let Some(id) = parent_id.clone() {
@@ -91,7 +105,8 @@ impl<E: Engine + 'static> BuildTask<E> {
         // to the engine names a tag unique to this build, pointed at the parent for its duration.
         let mut alias = None;
         if let (Some(id), Some(parent)) = (&parent_id, &build.parent) {
-            if build.from != parent.tag {
+            // A staged parent is not under its tag here (or an older image is): always redirect.
+            if build.from != parent.tag || staged_parent.is_some() {
                 let unique = unique_alias();
                 if redirect(&mut context, &build.from, &unique, &build_args) {
                     self.engine.tag(id, &unique).await?;

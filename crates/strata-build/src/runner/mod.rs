@@ -44,6 +44,13 @@ pub struct RunOptions {
     pub no_test: bool,
     /// `--reproducible`: normalise every built image and push it with strata's registry client.
     pub reproducible: Option<Reproducible>,
+    /// `--pipeline ID`: this run is one job of a CI pipeline. Images are pushed (with `push`)
+    /// to the pipeline's staging references only, and a parent another job of it built comes
+    /// from its staging reference; no tag moves until `strata release --pipeline ID`.
+    pub pipeline: Option<crate::pipeline::Pipeline>,
+    /// `--only-platform`: of builds for several platforms, build only this one (a pipeline's
+    /// job per platform). The tags stay the platform's own (`1.0-arm64`).
+    pub only_platform: Option<String>,
 }
 
 /// How reproducible builds are made.
@@ -195,6 +202,11 @@ pub async fn run_plan<E: Engine + 'static>(
                     .map(|platform| (position, Some(platform.clone())))
                     .collect()
             }
+        })
+        .filter(|(_, platform)| {
+            options.only_platform.is_none()
+                || platform.is_none()
+                || *platform == options.only_platform
         })
         .collect();
     let node_builds: Vec<Arc<Build>> = nodes

@@ -12,12 +12,33 @@ use super::{render_error, BuildResult, BuildTask, Reproducible};
 impl<E: Engine + 'static> BuildTask<E> {
     pub(super) async fn push(&self, result: &mut BuildResult) {
         let build = self.build();
-        let tags: Vec<String> = build
-            .tags
-            .iter()
-            .chain(&result.tagger_tags)
-            .cloned()
-            .collect();
+        let tags: Vec<String> = if let Some(pipeline) = &self.options.pipeline {
+            // One job of a pipeline: the image goes to its staging reference only; the tags
+            // move at the release, once every job passed.
+            let unique = build.tags.first().cloned().unwrap_or_default();
+            let staging =
+                pipeline.staging_reference(&unique, &build.platforms, self.platform.as_deref());
+            if self.options.reproducible.is_none() {
+                if let Some(image) = &result.image {
+                    if let Err(error) = self.engine.tag(image, &staging).await {
+                        self.push_failed(
+                            result,
+                            &staging,
+                            render_error(&crate::error::BuildError::from(error)),
+                        );
+                        return;
+                    }
+                }
+            }
+            vec![staging]
+        } else {
+            build
+                .tags
+                .iter()
+                .chain(&result.tagger_tags)
+                .cloned()
+                .collect()
+        };
         for tag in &tags {
             let credentials = match registry_credentials(tag) {
                 Ok(credentials) => credentials,

@@ -161,7 +161,20 @@ impl<E: Engine + 'static> BuildTask<E> {
             return Ok(labels);
         }
         if digest.is_none() {
-            digest = self.recorded_digest(&name).await?;
+            // A parent this pipeline staged: the digest it was staged as.
+            let staged = match (&build.parent, &self.options.pipeline) {
+                (Some(parent), Some(pipeline)) if pipeline.plans(&parent.name) => {
+                    Some(pipeline.staging_reference(
+                        &parent.tag,
+                        &parent.platforms,
+                        self.platform.as_deref(),
+                    ))
+                }
+                _ => None,
+            };
+            digest = self
+                .recorded_digest(staged.as_deref().unwrap_or(&name))
+                .await?;
         }
         labels.insert(BASE_NAME_LABEL.to_string(), name);
         if let Some(digest) = digest {
@@ -186,6 +199,34 @@ impl<E: Engine + 'static> BuildTask<E> {
             let repository = strata_registry::parse_reference(repository).ok()?;
             (strata_registry::repository_name(&repository) == wanted).then(|| digest.to_string())
         }))
+    }
+    /// A parent another job of this pipeline built: its staging reference, pulled (always: a
+    /// local image under that name may be an older run's), by the digest the registry gives.
+    pub(super) async fn staged_parent(
+        &self,
+        parent: &str,
+        staged: &str,
+    ) -> Result<String, crate::error::BuildError> {
+        let _ = self.events.send(BuildEvent::Step {
+            build: self.label.clone(),
+            step: format!("pulling the parent `{parent}` this pipeline staged (`{staged}`)"),
+        });
+        let missing = || crate::error::BuildError::NotStaged {
+            parent: parent.to_string(),
+            reference: staged.to_string(),
+        };
+        if !self
+            .engine
+            .pull(staged, registry_credentials(staged)?)
+            .await?
+        {
+            return Err(missing());
+        }
+        self.engine
+            .image(staged)
+            .await?
+            .map(|image| image.id)
+            .ok_or_else(missing)
     }
     /// A parent this run did not build: the local image of its published tag, pulled first
     /// when this machine does not have it (a CI runner building only what changed).

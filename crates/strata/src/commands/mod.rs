@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod build;
+mod ci;
 mod freeze;
 mod graph;
 mod init;
@@ -11,9 +12,11 @@ mod outdated;
 mod pin;
 mod plan;
 mod promote;
+mod release;
 mod test;
 
 pub use build::build;
+pub use ci::ci;
 pub use freeze::freeze;
 pub use graph::graph;
 pub use init::init;
@@ -24,4 +27,5 @@ pub use outdated::outdated;
 pub use pin::pin;
 pub use plan::plan;
 pub use promote::promote;
+pub use release::release;
 pub use test::test;

@@ -2,6 +2,7 @@
 //! image-builder, the docker-stacks layout, and the output formats; and `strata lint`, which
 //! needs no engine either.
 
+mod ci;
 mod docker_stacks;
 mod errors;
 mod formats;

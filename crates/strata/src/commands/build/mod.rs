@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use strata_build::{
-    emit_contexts, event_line, finished_line, index_table, run_and_report, summary_table,
-    tests_summary, write_junit, BuildEvent, Reproducible, RunOptions, RunReporter,
+    emit_contexts, event_line, finished_line, index_table, keep_only, run_and_report,
+    summary_table, tests_summary, write_junit, BuildEvent, Pipeline, Reproducible, RunOptions,
+    RunReporter,
 };
 use strata_session::Session;
 
@@ -21,8 +22,17 @@ pub fn build(
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let (repository, plan) = strata_select::open_and_plan(session, &settings.select)?;
+    let (repository, mut plan) = strata_select::open_and_plan(session, &settings.select)?;
     printer.warn_each(&repository.warnings);
+    // The pipeline knows every build of the plan, this job's or another's.
+    let pipeline = match settings.pipeline.as_deref() {
+        Some(id) => Some(Pipeline::new(
+            id,
+            plan.builds.iter().map(|build| build.name.clone()),
+        )?),
+        None => None,
+    };
+    keep_only(&mut plan, &settings.only)?;
     if let Some(directory) = &settings.emit_context {
         let written = emit_contexts(&repository, &plan, directory)
             .with_context(|| format!("cannot write build contexts to `{}`", directory.display()))?;
@@ -61,7 +71,9 @@ pub fn build(
     };
     let repository = Arc::new(repository);
     let plan = Arc::new(plan);
-    let options = run_options(settings, session, reproducible);
+    let mut options = run_options(settings, session, reproducible);
+    options.pipeline = pipeline;
+    options.only_platform.clone_from(&settings.only_platform);
     if settings.check_reproducible {
         return reproducible::check(settings, session, &repository, &plan, &options, printer);
     }
@@ -101,7 +113,11 @@ pub fn build(
             printer.info(&format!("manifests: `{}`", manifests.display()));
         }
     }
-    if !settings.push && built > 0 {
+    if let Some(pipeline) = &settings.pipeline {
+        if built > 0 {
+            printer.info(&format!("staged for pipeline `{pipeline}`: no tag moved; `strata release --pipeline {pipeline}` (with this selection) moves them once every job passed"));
+        }
+    } else if !settings.push && built > 0 {
         printer.info("not pushed: nothing left this machine (use `--push` to upload every tag)");
     }
     let status = if results.iter().any(|result| !result.succeeded()) {
@@ -145,6 +161,8 @@ fn run_options(
         },
         no_test: settings.no_test,
         reproducible,
+        pipeline: None,
+        only_platform: None,
     }
 }
 

@@ -1,0 +1,20 @@
+//! `strata release`.
+
+use clap::Args;
+
+use crate::{PlanInputArgs, SelectArgs};
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// The CI pipeline whose staged images to release: what its `strata build --pipeline ID`
+    /// jobs pushed to their staging references.
+    #[arg(long, value_name = "ID")]
+    pub pipeline: String,
+    #[command(flatten)]
+    pub inputs: PlanInputArgs,
+    /// Print what was released as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,184 @@
+//! A family built as a CI pipeline would build it: one `strata build --pipeline ID --only NAME`
+//! job per image, on alternating engines (the Docker daemon and Podman's service, so nothing
+//! passes through one engine's storage), then `strata release --pipeline ID`. No published tag
+//! moves before the release; a failed job leaves every published tag as it was.
+
+use strata_test::{require_services, TestContext};
+
+use crate::{fresh_namespace, registry_labels, BINARY};
+
+fn family(namespace: &str) -> TestContext {
+    let mut context = TestContext::new(BINARY);
+    context.write(
+        "family/base/Dockerfile",
+        "FROM strata-base/busybox:latest\nRUN echo base > /base\n",
+    );
+    context.write(
+        "family/tool/Dockerfile",
+        "FROM base\nRUN echo tool > /tool\n",
+    );
+    context.write(
+        "family/app/Dockerfile",
+        "FROM tool\nRUN cat /base /tool > /app\n",
+    );
+    context.write(
+        "strata.toml",
+        &format!("layout = \"generic\"\nrepo = \"{namespace}\"\n"),
+    );
+    context.commit("a family of three");
+    context
+}
+
+fn podman_host() -> String {
+    std::env::var("STRATA_TEST_PODMAN_HOST").expect(
+        "`STRATA_TEST_PODMAN_HOST` is not set: this test builds one job on Podman's service; start the services with `scripts/dev-env.sh up --podman`",
+    )
+}
+
+/// One build job: `strata build --pipeline ID --only NAME` on the engine `host`.
+fn job(context: &TestContext, host: &str, selection: &[&str], name: &str) -> std::process::Output {
+    let mut arguments = vec!["build", "--pipeline", "p1", "--only", name];
+    arguments.extend_from_slice(selection);
+    context
+        .strata()
+        .env("DOCKER_HOST", host)
+        .args(&arguments)
+        .output()
+        .expect("run strata")
+}
+
+/// The tags a repository has (none when the registry does not know it).
+fn tags(repository: &str) -> Vec<String> {
+    let reference = strata_registry::parse_reference(&format!("{repository}:x")).unwrap();
+    strata_test::runtime()
+        .block_on(strata_registry::RegistryClient::new().tags(&reference))
+        .unwrap_or_default()
+}
+
+fn digest_of(reference: &str) -> Option<String> {
+    let parsed = strata_registry::parse_reference(reference).unwrap();
+    strata_test::runtime()
+        .block_on(strata_registry::RegistryClient::new().resolve(&parsed))
+        .unwrap()
+        .map(|descriptor| descriptor.digest.to_string())
+}
+
+#[test]
+fn build_jobs_stage_by_digest_on_any_engine_and_only_the_release_moves_tags() {
+    let services = require_services();
+    let namespace = fresh_namespace(&services.registry, "pipeline");
+    let context = family(&namespace);
+    let podman = podman_host();
+    // Jobs in `needs` order, each on another engine than its parent's.
+    for (name, host) in [
+        ("family/base", services.docker_host.as_str()),
+        ("family/tool", podman.as_str()),
+        ("family/app", services.docker_host.as_str()),
+    ] {
+        let output = job(&context, host, &["--all"], name);
+        assert!(output.status.success(), "{}", context.render(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("/strata-staging:p1"), "{stderr}");
+    }
+    for image in ["base", "tool", "app"] {
+        assert_eq!(
+            tags(&format!("{namespace}/{image}")),
+            Vec::<String>::new(),
+            "no tag of `{image}` is published before the release"
+        );
+        assert_eq!(tags(&format!("{namespace}/{image}/strata-staging")), ["p1"]);
+    }
+    // Each child starts from the very image its parent's job staged.
+    let staged =
+        |image: &str| digest_of(&format!("{namespace}/{image}/strata-staging:p1")).expect("staged");
+    let (base, tool, app) = (staged("base"), staged("tool"), staged("app"));
+    let (_, tool_labels, _) = registry_labels(&format!("{namespace}/tool/strata-staging:p1"));
+    let (_, app_labels, _) = registry_labels(&format!("{namespace}/app/strata-staging:p1"));
+    assert_eq!(tool_labels["org.opencontainers.image.base.digest"], base);
+    assert_eq!(app_labels["org.opencontainers.image.base.digest"], tool);
+    assert_eq!(
+        app_labels["org.opencontainers.image.base.name"],
+        format!("{namespace}/tool:latest")
+    );
+
+    let output = context.output(&["release", "--all", "--pipeline", "p1", "--json"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["removed"].as_array().unwrap().len(), 3);
+    for (image, digest) in [("base", &base), ("tool", &tool), ("app", &app)] {
+        assert_eq!(
+            digest_of(&format!("{namespace}/{image}:latest")).as_ref(),
+            Some(digest),
+            "`{image}:latest` is what its job staged"
+        );
+        assert_eq!(tags(&format!("{namespace}/{image}")).len(), 2);
+        assert!(
+            tags(&format!("{namespace}/{image}/strata-staging")).is_empty(),
+            "the staging reference of `{image}` is gone"
+        );
+    }
+    // Released: the registry now holds every image, so nothing is left to build.
+    let plan = context.output(&["plan", "--since", "registry", "--json"]);
+    assert!(plan.status.success(), "{}", context.render(&plan));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(plan["builds"].as_array().unwrap().len(), 0, "{plan}");
+}
+
+#[test]
+fn a_failed_job_moves_no_tag_and_the_release_refuses_naming_it() {
+    let services = require_services();
+    let namespace = fresh_namespace(&services.registry, "pipeline-failure");
+    let mut context = family(&namespace);
+    let published = context.output(&["build", "--all", "--push"]);
+    assert!(published.status.success(), "{}", context.render(&published));
+    let before: Vec<Option<String>> = ["base", "tool", "app"]
+        .iter()
+        .map(|image| digest_of(&format!("{namespace}/{image}:latest")))
+        .collect();
+
+    // The next commit changes the tool and breaks the app.
+    context.write(
+        "family/tool/Dockerfile",
+        "FROM base\nRUN echo tool 2 > /tool\n",
+    );
+    context.write("family/app/Dockerfile", "FROM tool\nRUN false\n");
+    context.commit("a new tool, a broken app");
+    let tool = job(&context, &services.docker_host, &[], "family/tool");
+    assert!(tool.status.success(), "{}", context.render(&tool));
+    let app = job(&context, &podman_host(), &[], "family/app");
+    assert_eq!(app.status.code(), Some(3), "{}", context.render(&app));
+
+    let release = context.output(&["release", "--pipeline", "p1"]);
+    assert_eq!(
+        release.status.code(),
+        Some(1),
+        "{}",
+        context.render(&release)
+    );
+    let stderr = String::from_utf8_lossy(&release.stderr);
+    assert!(
+        stderr.contains("has not staged family/app") && stderr.contains("no tag was moved"),
+        "{stderr}"
+    );
+    let after: Vec<Option<String>> = ["base", "tool", "app"]
+        .iter()
+        .map(|image| digest_of(&format!("{namespace}/{image}:latest")))
+        .collect();
+    assert_eq!(before, after, "every published tag is where it was");
+
+    // A job for a build the plan does not make is refused, naming what it does make.
+    let unknown = job(&context, &services.docker_host, &[], "family/nothing");
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "{}",
+        context.render(&unknown)
+    );
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains(
+            "`family/nothing` is not a build of the plan (it builds family/tool, family/app)"
+        ),
+        "{stderr}"
+    );
+}

@@ -261,6 +261,7 @@ mod tests {
             taggers: Vec::new(),
             tests: Vec::new(),
             platforms: vec!["linux/amd64".to_string(), "linux/arm64".to_string()],
+            reads: Vec::new(),
         };
         let amd64 = built(
             "linux/amd64",

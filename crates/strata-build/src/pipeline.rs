@@ -64,7 +64,11 @@ impl Pipeline {
     ) -> String {
         let repository = repository_of(tag);
         match suffix_for(platforms, platform) {
-            Some(suffix) => format!("{repository}/{STAGING_REPOSITORY}:{}-{suffix}", self.id),
+            Some(suffix) => format!(
+                "{repository}/{STAGING_REPOSITORY}:{}-{}",
+                self.id,
+                suffix.trim_start_matches('-')
+            ),
             None => format!("{repository}/{STAGING_REPOSITORY}:{}", self.id),
         }
     }
@@ -117,10 +121,7 @@ mod tests {
                 &platforms,
                 Some("linux/arm64/v8")
             ),
-            format!(
-                "localhost:5000/base/strata-staging:1234-{}",
-                crate::platform_suffix("linux/arm64/v8")
-            )
+            "localhost:5000/base/strata-staging:1234-arm64v8"
         );
         // One platform asked for: no suffix, as the tags have none.
         assert_eq!(

@@ -56,6 +56,11 @@ pub(crate) fn platform_build(build: &Build, platform: Option<&str>) -> Build {
             parent.tag = with_suffix(&parent.tag, &suffix);
         }
     }
+    for read in &mut node.reads {
+        if let Some(suffix) = suffix_for(&read.platforms, platform) {
+            read.tag = with_suffix(&read.tag, &suffix);
+        }
+    }
     node
 }
 

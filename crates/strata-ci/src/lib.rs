@@ -602,6 +602,7 @@ mod tests {
                 .iter()
                 .map(|platform| (*platform).to_string())
                 .collect(),
+            reads: Vec::new(),
         }
     }
 

@@ -66,8 +66,6 @@ pub struct CiSettings {
     pub select: SelectSettings,
     pub format: strata_ci::Format,
     pub output: Option<PathBuf>,
-    /// The selection, as arguments every job repeats.
-    pub selection: Vec<String>,
     /// The repository's path, as given: jobs start from the checkout's root.
     pub path: String,
     pub json: bool,
@@ -88,7 +86,6 @@ impl CiSettings {
         select.build_args = build_arguments(&arguments.inputs.build_args)?;
         select.platform = arguments.inputs.platform;
         Ok(Self {
-            selection: selection_arguments(&select),
             select,
             format: match arguments.format {
                 CiFormatArg::Gitlab => strata_ci::Format::Gitlab,

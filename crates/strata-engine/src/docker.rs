@@ -690,9 +690,14 @@ impl DockerEngine {
 
 /// `registry:5000/name:tag` → (`registry:5000/name`, `tag`); no tag means `latest`.
 /// `repository` and `tag` (`latest` when none is written), as the tag and push APIs take them.
+/// The repository and what names the image in it: the digest when the reference has one (the
+/// Engine API's `tag` takes a digest too), else the tag, else `latest`.
 fn split_tag(reference: &str) -> (&str, &str) {
     let parsed = strata_dockerfile::ImageReference::parse(reference);
-    (parsed.repository, parsed.tag.unwrap_or("latest"))
+    (
+        parsed.repository,
+        parsed.digest.or(parsed.tag).unwrap_or("latest"),
+    )
 }
 
 #[cfg(test)]
@@ -710,5 +715,11 @@ mod tests {
             ("127.0.0.1:5555/a/b", "latest")
         );
         assert_eq!(split_tag("b:1"), ("b", "1"));
+        let digest = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            split_tag(&format!("127.0.0.1:5555/a/b@{digest}")),
+            ("127.0.0.1:5555/a/b", digest.as_str()),
+            "a reference by digest is pulled by its digest"
+        );
     }
 }

@@ -18,7 +18,7 @@ pub use bake::{bake_file, bake_target_name, BakePaths};
 pub use compat::{compat_dockerfile, compat_dockerfile_for_inputs};
 pub use error::PlanError;
 pub use graph::{render_graph, GraphFormat};
-pub use plan::{Build, BuildKind, ParentImage, Plan, Reason, PLAN_SCHEMA_VERSION};
+pub use plan::{Build, BuildKind, ParentImage, Plan, ReadImage, Reason, PLAN_SCHEMA_VERSION};
 pub use planner::{plan, PlanRequest, RegistryChanges, Selection};
 pub use render::{render_table, summary, SINCE_REGISTRY};
 pub use select::Changes;

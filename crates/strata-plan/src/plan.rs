@@ -71,6 +71,23 @@ pub struct Build {
     /// more, each is built on its own and the tags become multi-platform indexes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<String>,
+    /// Other images of this repository the Dockerfile reads (`COPY --from`, another stage's
+    /// `FROM`), as it writes them: the build points each at that image.
+    #[serde(skip)]
+    pub reads: Vec<ReadImage>,
+}
+
+/// An image of this repository a build reads besides its parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadImage {
+    /// The reference as the Dockerfile writes it (`ARG`s expanded).
+    pub reference: String,
+    /// The build name of the image it names.
+    pub name: String,
+    /// The moving tag it is published under.
+    pub tag: String,
+    /// The platforms it is built for (empty: the engine's own).
+    pub platforms: Vec<String>,
 }
 
 /// The repository image a build starts from.

@@ -289,6 +289,20 @@ fn layer_build(
         taggers: layer.taggers.clone(),
         tests: layer.tests.clone(),
         platforms: layer.platforms.clone(),
+        reads: layer
+            .reads
+            .iter()
+            .filter(|(_, read)| Some(*read) != layer.parent)
+            .map(|(reference, read)| {
+                let read = &repository.layers[*read];
+                crate::plan::ReadImage {
+                    reference: reference.clone(),
+                    name: read.name.clone(),
+                    tag: naming.stable_tag(read),
+                    platforms: read.platforms.clone(),
+                }
+            })
+            .collect(),
     }
 }
 
@@ -341,5 +355,6 @@ fn compat_build(
         taggers: layer.taggers.clone(),
         tests: layer.tests.clone(),
         platforms: layer.platforms.clone(),
+        reads: Vec::new(),
     })
 }

@@ -92,6 +92,13 @@ impl Git {
         })
     }
 
+    /// The full hash of the commit `revision` names (`HEAD^`, a branch, a tag).
+    pub fn commit_of(&self, revision: &str) -> Result<String, GitError> {
+        let spec = format!("{revision}^{{commit}}");
+        let output = self.run(&["rev-parse", "--verify", "--end-of-options", &spec])?;
+        Ok(String::from_utf8_lossy(&output).trim().to_string())
+    }
+
     /// The `HEAD` commit: hash, abbreviated hash and commit count.
     pub fn commit_info(&self) -> Result<CommitInfo, GitError> {
         self.start_commit_info()?.finish()

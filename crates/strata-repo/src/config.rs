@@ -440,7 +440,7 @@ mod tests {
           |
         2 | repository = "y"
           | ^^^^^^^^^^
-        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `generic`, `test`, `lint`, `reproducible`, `platforms`, `engines`, `images`
+        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `generic`, `test`, `lint`, `reproducible`, `platforms`, `engines`, `images`, `ci`
         "#);
     }
 }

@@ -9,7 +9,7 @@ mod select;
 
 pub use error::SelectError;
 pub use namespace::{platform_list, tag_namespace, SCISERVER_DEFAULT_REPO};
-pub use select::{open_and_plan, published_orphans, registry_comparison};
+pub use select::{open_and_plan, pin_revisions, published_orphans, registry_comparison};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

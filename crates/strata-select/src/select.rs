@@ -225,3 +225,27 @@ pub fn registry_comparison(
         source: Box::new(source),
     })
 }
+
+/// The selection with its git revisions replaced by the commits they name now (`--since HEAD^`
+/// → `--since 3f2a…`; both ends of `A..B`): what a CI pipeline's jobs repeat, so a job plans
+/// what the pipeline was made from even when the branch moved on, or the pipeline file itself
+/// was committed, in between.
+pub fn pin_revisions(select: &SelectRequest) -> Result<SelectRequest, SelectError> {
+    let mut pinned = select.clone();
+    // `--all` and `--include` ask git nothing.
+    let asks_git = !select.all && select.include.is_empty();
+    if let (ChangeSource::Git(since), true) = (&select.since, asks_git) {
+        let git = Git::new(&select.root);
+        let separator = if since.contains("...") { "..." } else { ".." };
+        let resolved = match since.split_once(separator) {
+            Some((from, to)) => format!(
+                "{}{separator}{}",
+                git.commit_of(if from.is_empty() { "HEAD" } else { from })?,
+                git.commit_of(if to.is_empty() { "HEAD" } else { to })?
+            ),
+            None => git.commit_of(since)?,
+        };
+        pinned.since = ChangeSource::Git(resolved);
+    }
+    Ok(pinned)
+}

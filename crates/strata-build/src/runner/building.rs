@@ -118,6 +118,33 @@ impl<E: Engine + 'static> BuildTask<E> {
                 }
             }
         }
+        // Other images of this repository the Dockerfile reads (`COPY --from=data`): pointed
+        // at the image this run built, the one this pipeline staged, or the published one.
+        let mut read_aliases = Vec::new();
+        for read in &build.reads {
+            let image = if let Some(id) = self.read_images.get(&read.name) {
+                Some(id.clone())
+            } else if let Some(pipeline) =
+                (self.options.pipeline.as_ref()).filter(|pipeline| pipeline.plans(&read.name))
+            {
+                let staged = pipeline.staging_reference(
+                    &read.tag,
+                    &read.platforms,
+                    self.platform.as_deref(),
+                );
+                Some(self.staged_parent(&read.name, &staged).await?)
+            } else {
+                self.published_parent(&read.tag).await?
+            };
+            let Some(image) = image else {
+                continue; // The engine reports the reference it cannot find.
+            };
+            let unique = unique_alias();
+            if redirect(&mut context, &read.reference, &unique, &build_args) {
+                self.engine.tag(&image, &unique).await?;
+                read_aliases.push(unique);
+            }
+        }
         // One platform of an external base the engine lacks: start from that platform's
         // manifest by digest.
         if let Some(pinned) = &pinned_base {
@@ -140,6 +167,11 @@ impl<E: Engine + 'static> BuildTask<E> {
         let result = self
             .build_with(build, context, build_args, inputs, started, &base)
             .await;
+        for alias in read_aliases {
+            if let Err(error) = self.engine.untag(&alias).await {
+                tracing::debug!("cannot remove the build's alias `{alias}`: {error}");
+            }
+        }
         if let Some(alias) = alias {
             if let Err(error) = self.engine.untag(&alias).await {
                 tracing::debug!("cannot remove the build's alias `{alias}`: {error}");

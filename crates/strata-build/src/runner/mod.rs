@@ -296,6 +296,15 @@ pub async fn run_plan<E: Engine + 'static>(
             {
                 started[node] = true;
                 let parent_image = parents[node].and_then(|parent| images.get(&parent).cloned());
+                // The other images of this run the build reads, as this platform built them.
+                let read_images = node_builds[node]
+                    .reads
+                    .iter()
+                    .filter_map(|read| {
+                        let read_node = nodes_of(&read.name, platform).first().copied()?;
+                        Some((read.name.clone(), images.get(&read_node)?.clone()))
+                    })
+                    .collect();
                 let parent_digest = parents[node].and_then(|parent| digests.get(&parent).cloned());
                 let task = BuildTask {
                     engine: engines.for_platform(platform.as_deref()),
@@ -307,6 +316,7 @@ pub async fn run_plan<E: Engine + 'static>(
                     events: events.clone(),
                     parent_image,
                     parent_digest,
+                    read_images,
                     test_permits: Arc::clone(&test_permits),
                 };
                 running.spawn(async move { (node, task.run().await) });
@@ -351,6 +361,8 @@ struct BuildTask<E> {
     parent_image: Option<String>,
     /// The digest the parent's moving tag was pushed as by this plan.
     parent_digest: Option<String>,
+    /// Images this run built that the build reads besides its parent, by build name.
+    read_images: HashMap<String, String>,
     /// Slots for running tests, shared by every build of the plan.
     test_permits: Arc<tokio::sync::Semaphore>,
 }

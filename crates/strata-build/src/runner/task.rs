@@ -172,9 +172,12 @@ impl<E: Engine + 'static> BuildTask<E> {
                 }
                 _ => None,
             };
-            digest = self
-                .recorded_digest(staged.as_deref().unwrap_or(&name))
-                .await?;
+            digest = match (&staged, &build.parent) {
+                (Some(staged), Some(parent)) => {
+                    Some(self.staged_digest(&parent.name, staged).await?.to_string())
+                }
+                _ => self.recorded_digest(&name).await?,
+            };
         }
         labels.insert(BASE_NAME_LABEL.to_string(), name);
         if let Some(digest) = digest {
@@ -200,16 +203,38 @@ impl<E: Engine + 'static> BuildTask<E> {
             (strata_registry::repository_name(&repository) == wanted).then(|| digest.to_string())
         }))
     }
-    /// A parent another job of this pipeline built: its staging reference, pulled (always: a
-    /// local image under that name may be an older run's), by the digest the registry gives.
+    /// The digest the registry holds a staging reference as: what the job that staged it pushed
+    /// (the engine's own record of a digest can be another, for an image it built itself).
+    pub(super) async fn staged_digest(
+        &self,
+        parent: &str,
+        staged: &str,
+    ) -> Result<strata_registry::Digest, crate::error::BuildError> {
+        let missing = || crate::error::BuildError::NotStaged {
+            parent: parent.to_string(),
+            reference: staged.to_string(),
+        };
+        let reference = strata_registry::parse_reference(staged)?;
+        let descriptor = self.options.registry.resolve(&reference).await?;
+        descriptor
+            .map(|descriptor| descriptor.digest)
+            .ok_or_else(missing)
+    }
+    /// A parent another job of this pipeline built: its staging reference, pulled by the digest
+    /// the registry gives (always: a local image under that name may be an older run's).
     pub(super) async fn staged_parent(
         &self,
         parent: &str,
         staged: &str,
     ) -> Result<String, crate::error::BuildError> {
+        let digest = self.staged_digest(parent, staged).await?;
+        let repository = staged
+            .rsplit_once(':')
+            .map_or(staged, |(repository, _)| repository);
+        let exact = format!("{repository}@{digest}");
         let _ = self.events.send(BuildEvent::Step {
             build: self.label.clone(),
-            step: format!("pulling the parent `{parent}` this pipeline staged (`{staged}`)"),
+            step: format!("pulling `{parent}` as this pipeline staged it (`{exact}`)"),
         });
         let missing = || crate::error::BuildError::NotStaged {
             parent: parent.to_string(),
@@ -217,13 +242,13 @@ impl<E: Engine + 'static> BuildTask<E> {
         };
         if !self
             .engine
-            .pull(staged, registry_credentials(staged)?)
+            .pull(&exact, registry_credentials(staged)?)
             .await?
         {
             return Err(missing());
         }
         self.engine
-            .image(staged)
+            .image(&exact)
             .await?
             .map(|image| image.id)
             .ok_or_else(missing)

@@ -15,14 +15,16 @@ pub fn ci(
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let (repository, plan) = strata_select::open_and_plan(session, &settings.select)?;
+    // Jobs repeat the selection with its revisions as commits: they plan what this plan is.
+    let select = strata_select::pin_revisions(&settings.select)?;
+    let (repository, plan) = strata_select::open_and_plan(session, &select)?;
     printer.warn_each(&repository.warnings);
     let written = strata_ci::write(
         settings.format,
         &strata_ci::Request {
             plan: &plan,
             config: &repository.config.ci,
-            selection: settings.selection.clone(),
+            selection: strata_cli::settings::selection_arguments(&select),
             path: settings.path.clone(),
         },
     );

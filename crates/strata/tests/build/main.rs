@@ -10,6 +10,7 @@ mod concurrent;
 mod example;
 mod failure;
 mod generic;
+mod gitlab_ci_local;
 mod pipeline;
 mod platforms;
 mod reproducible;

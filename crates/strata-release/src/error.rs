@@ -152,7 +152,8 @@ impl Diagnostic for ReleaseError {
             Self::NotStaged { pipeline, .. } => Some(format!("the release runs after every build job passed; re-run the failed jobs of pipeline `{pipeline}` (each builds only its image), then the release")),
             Self::StaleChild { build, .. } => Some(format!("re-run `{build}`'s job (and those after it) so it builds on the parent this pipeline staged last")),
             Self::PublishedVersion { .. } => Some("a new commit gives the images new unique tags; re-run the pipeline on it".to_string()),
-            Self::Promote { source, .. } => source.hint().or_else(|| Some("run the release again: tags already moved are left as they are, the rest move".to_string())),
+            // Not the promotion's own hint: the command to run again is the release.
+            Self::Promote { pipeline, .. } => Some(format!("run the release again (`strata release --pipeline {pipeline}`, the same selection): tags already at the staged digest count as done, the rest move")),
             Self::Index { .. } => Some("run the release again: it writes the indexes the platforms' tags are ready for".to_string()),
         }
     }

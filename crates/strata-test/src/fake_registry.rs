@@ -154,7 +154,18 @@ impl FakeRegistry {
     /// Store a single-platform image made of `layers` (any bytes) under `repository:tag`.
     /// Returns the manifest digest.
     pub fn put_image(&self, repository: &str, tag: &str, layers: &[&[u8]]) -> String {
-        let (digest, media_type, manifest) = self.store_image(repository, layers, "amd64");
+        self.put_labelled_image(repository, tag, layers, &serde_json::json!({"fake": "yes"}))
+    }
+
+    /// [`FakeRegistry::put_image`] with these config labels (a JSON object).
+    pub fn put_labelled_image(
+        &self,
+        repository: &str,
+        tag: &str,
+        layers: &[&[u8]],
+        labels: &serde_json::Value,
+    ) -> String {
+        let (digest, media_type, manifest) = self.store_image(repository, layers, "amd64", labels);
         self.set_manifest(repository, tag, &digest, &media_type, manifest);
         digest
     }
@@ -168,8 +179,12 @@ impl FakeRegistry {
                 layers.iter().map(|layer| layer.to_vec()).collect();
             platform_layers.push(architecture.as_bytes().to_vec());
             let borrowed: Vec<&[u8]> = platform_layers.iter().map(Vec::as_slice).collect();
-            let (digest, media_type, manifest) =
-                self.store_image(repository, &borrowed, architecture);
+            let (digest, media_type, manifest) = self.store_image(
+                repository,
+                &borrowed,
+                architecture,
+                &serde_json::json!({"fake": "yes"}),
+            );
             self.set_manifest(repository, &digest, &digest, &media_type, manifest.clone());
             entries.push(serde_json::json!({
                 "mediaType": media_type,
@@ -196,6 +211,7 @@ impl FakeRegistry {
         repository: &str,
         layers: &[&[u8]],
         architecture: &str,
+        labels: &serde_json::Value,
     ) -> (String, String, Bytes) {
         let mut state = lock(&self.state);
         let mut layer_descriptors = Vec::new();
@@ -217,7 +233,7 @@ impl FakeRegistry {
             serde_json::to_vec(&serde_json::json!({
                 "architecture": architecture,
                 "os": "linux",
-                "config": {"Labels": {"fake": "yes"}},
+                "config": {"Labels": labels},
                 "rootfs": {"type": "layers", "diff_ids": diff_ids},
             }))
             .expect("a config serialises"),
@@ -527,6 +543,29 @@ fn manifests(
             .cloned()
     };
     match *method {
+        // As the reference registry: by digest only; the tags pointing at it go with it.
+        Method::DELETE => {
+            if !reference.starts_with("sha256:") {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    error_body("UNSUPPORTED", "delete a manifest by its digest"),
+                );
+            }
+            if state
+                .manifests
+                .remove(&(name.to_string(), reference.to_string()))
+                .is_none()
+            {
+                return answer(
+                    StatusCode::NOT_FOUND,
+                    error_body("MANIFEST_UNKNOWN", "manifest unknown"),
+                );
+            }
+            state
+                .tags
+                .retain(|(repository, _), digest| repository != name || digest != reference);
+            answer(StatusCode::ACCEPTED, "")
+        }
         Method::GET | Method::HEAD => {
             let Some((media_type, bytes)) = digest
                 .as_ref()

@@ -8,6 +8,7 @@ mod common;
 
 mod outdated;
 mod pin;
+mod pipeline;
 mod promote;
 mod since_registry;
 

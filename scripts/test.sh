@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 # registry-only release commands and PyPI or conda locks involve no engine: they run once. So
 # do the `live_debian_` tests: what they check is what apt and dpkg write into the image, which
 # the engine does not change, and apt under Podman costs minutes; and the CI pipeline tests
-# (`pipeline::`, `gitlab_ci_local::`), whose jobs already alternate between Docker and Podman.
-PODMAN_TESTS='(binary(build) | binary(inspect) | binary(exit_codes) | (binary(lock) & test(/^(image|site_path)::|built_from_a_lock/)) | (package(strata-test) & binary(services))) & !test(/live_debian_/) & !test(/^(pipeline|gitlab_ci_local)::/)'
+# (`pipeline::`, `ci_pipelines::`), whose jobs already alternate between Docker and Podman.
+PODMAN_TESTS='(binary(build) | binary(inspect) | binary(exit_codes) | (binary(lock) & test(/^(image|site_path)::|built_from_a_lock/)) | (package(strata-test) & binary(services))) & !test(/live_debian_/) & !test(/^(pipeline|ci_pipelines)::/)'
 
 # A fresh run writes ~8 GiB of build output (clippy and the test build) and ~2 GiB of engine
 # storage; a disk that runs out mid-build fails with rustc's "No space left on device", far from

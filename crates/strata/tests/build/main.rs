@@ -6,11 +6,11 @@
 mod common;
 
 mod auth;
+mod ci_pipelines;
 mod concurrent;
 mod example;
 mod failure;
 mod generic;
-mod gitlab_ci_local;
 mod pipeline;
 mod platforms;
 mod reproducible;

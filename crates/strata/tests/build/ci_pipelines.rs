@@ -1,6 +1,6 @@
-//! The GitLab pipeline `strata ci` writes, run by gitlab-ci-local (shell executor, each job in
-//! its own copy of the repository) on a family of six images for two platforms, with a `COPY
-//! --from` edge. Jobs alternate between the Docker daemon and Podman's service (each job's
+//! The pipelines `strata ci` writes, run on a family of six images for two platforms with a
+//! `COPY --from` edge: GitLab's by gitlab-ci-local (shell executor, each job in its own copy of
+//! the repository), GitHub's job by job in `needs` order, its matrices expanded. Jobs alternate between the Docker daemon and Podman's service (each job's
 //! `DOCKER_HOST`, `HOME` and caches its own), so an image reaches the next job only through the
 //! registry.
 
@@ -80,7 +80,7 @@ fn write_pipeline(context: &mut TestContext, docker: &str, podman: &str) -> serd
         depth.insert(name.to_string(), level);
         // A parent's job and its child's are never on the same engine; nor are two platforms.
         let arm = usize::from(name.ends_with("arm64"));
-        let engine = if (level + arm) % 2 == 0 {
+        let engine = if (level + arm).is_multiple_of(2) {
             docker
         } else {
             podman
@@ -275,4 +275,101 @@ fn a_failing_job_stops_the_release_and_every_published_tag_stays() {
         })
         .collect();
     assert_eq!(before, after, "every published tag is where it was");
+}
+
+/// The workflow `strata ci --format github` writes, valid for GitHub's schema, run as GitHub
+/// would: each job once what it `needs` passed, each matrix entry with `${{ matrix.build }}` and
+/// `${{ github.run_id }}` filled in, each step's `run` in a shell, on an engine of its own
+/// (depth and platform alternate Docker and Podman).
+#[test]
+fn the_github_workflow_runs_job_by_job_across_two_engines() {
+    let services = require_services();
+    let podman = environment("STRATA_TEST_PODMAN_HOST");
+    let namespace = fresh_namespace(&services.registry, "github-workflow");
+    let context = family(&namespace);
+    let file = context.root.join("images.yml");
+    let output = context.output(&["ci", "--format", "github", "-o", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let checker = std::env::var("STRATA_TEST_CHECK_JSONSCHEMA")
+        .expect("`STRATA_TEST_CHECK_JSONSCHEMA` is set by `scripts/dev-env.sh env`");
+    let validation = Command::new(checker)
+        .args(["--builtin-schema", "vendor.github-workflows"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(validation.status.success(), "{}", render(&validation));
+
+    let workflow: serde_yaml::Value =
+        serde_yaml::from_str(&fs_err::read_to_string(&file).unwrap()).unwrap();
+    let jobs = workflow["jobs"].as_mapping().unwrap();
+    let mut done: Vec<String> = Vec::new();
+    let mut runs = 0;
+    while done.len() < jobs.len() {
+        let (id, job) = jobs
+            .iter()
+            .map(|(id, job)| (id.as_str().unwrap().to_string(), job))
+            .find(|(id, job)| {
+                !done.contains(id)
+                    && job["needs"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .all(|need| done.iter().any(|finished| need.as_str() == Some(finished)))
+            })
+            .expect("a job whose needs passed");
+        let depth: usize = id
+            .strip_prefix("build-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|depth| depth.parse().ok())
+            .unwrap_or(0);
+        let arm = usize::from(id.contains("arm64"));
+        let engine = if (depth + arm).is_multiple_of(2) {
+            &services.docker_host
+        } else {
+            &podman
+        };
+        let entries: Vec<String> = match job["strategy"]["matrix"]["build"].as_sequence() {
+            Some(builds) => builds
+                .iter()
+                .map(|build| build.as_str().unwrap().to_string())
+                .collect(),
+            None => vec![String::new()],
+        };
+        for entry in entries {
+            for step in job["steps"].as_sequence().unwrap() {
+                let Some(command) = step["run"].as_str() else {
+                    continue; // actions/checkout: the repository is here already.
+                };
+                let command = command
+                    .replace("${{ matrix.build }}", &entry)
+                    .replace("${{ github.run_id }}", "gh-7");
+                let home = context.cache_dir().join("github").join(&id);
+                let ran = Command::new("sh")
+                    .args(["-c", &command])
+                    .current_dir(&context.root)
+                    .env("DOCKER_HOST", engine)
+                    .env("HOME", &home)
+                    .env("STRATA_CACHE_DIR", home.join("cache"))
+                    .env("DOCKER_CONFIG", home.join("docker"))
+                    .output()
+                    .unwrap();
+                assert!(
+                    ran.status.success(),
+                    "`{id}` ({entry}): {command}\n{}",
+                    render(&ran)
+                );
+                runs += 1;
+            }
+        }
+        done.push(id);
+    }
+    assert_eq!(runs, 13, "twelve builds and the release");
+    for image in IMAGES {
+        let latest = resolve(&format!("{namespace}/{image}:latest")).expect("released");
+        assert!(
+            latest.is_index(),
+            "`{image}:latest` is a multi-platform index"
+        );
+        assert!(tags(&format!("{namespace}/{image}/strata-staging")).is_empty());
+    }
 }

@@ -134,7 +134,17 @@ impl<E: Engine + 'static> BuildTask<E> {
                 );
                 Some(self.staged_parent(&read.name, &staged).await?)
             } else {
-                self.published_parent(&read.tag).await?
+                // Best effort: a registry that cannot be asked leaves the reference as written.
+                self.published_parent(&read.tag)
+                    .await
+                    .unwrap_or_else(|error| {
+                        tracing::debug!(
+                            "cannot find `{}` as `{}`: {error}",
+                            read.reference,
+                            read.tag
+                        );
+                        None
+                    })
             };
             let Some(image) = image else {
                 continue; // The engine reports the reference it cannot find.

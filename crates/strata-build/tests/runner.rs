@@ -241,3 +241,66 @@ fn transient_push_failures_are_retried_and_permanent_ones_reported_at_once() {
     assert!(error.contains("Unauthorized"), "{error}");
     assert!(result("d").succeeded(), "the build itself succeeded");
 }
+
+/// A pipeline's job asks the engine to reuse the layers of the image's last published build
+/// (when the registry has it: BuildKit fails a build whose cache image is missing) and to write
+/// inline cache metadata for the next one; a plain build does neither.
+#[test]
+fn a_pipeline_job_builds_with_the_published_image_as_its_cache() {
+    let registry = strata_test::FakeRegistry::start();
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    for (name, from) in [("a", "base/busybox:latest"), ("d", "base/busybox:latest")] {
+        let image = root.join("images").join(name);
+        fs_err::create_dir_all(&image).unwrap();
+        fs_err::write(image.join("Dockerfile"), format!("FROM {from}\nRUN true\n")).unwrap();
+    }
+    let repo = format!("{}/owner", registry.address());
+    fs_err::write(root.join("strata.toml"), format!("repo = \"{repo}\"\n")).unwrap();
+    // `a` was published before; `d` never was.
+    registry.put_image("owner/a", "latest", &[b"a layer"]);
+    let repository = strata_repo::open(root).unwrap();
+    let plan = strata_plan::plan(&PlanRequest {
+        repository: &repository,
+        commit: &CommitInfo {
+            hash: "0123456789abcdef0123456789abcdef01234567".to_string(),
+            short_hash: "0123456".to_string(),
+            count: 1,
+        },
+        repo: &repo,
+        source_url: None,
+        selection: Selection::All,
+    })
+    .unwrap();
+    let names: Vec<String> = plan.builds.iter().map(|build| build.name.clone()).collect();
+    let run = |pipeline: Option<strata_build::Pipeline>| {
+        let engine = Arc::new(FakeEngine::new());
+        let mut run_options = options(true);
+        run_options.pipeline = pipeline;
+        let results = runtime().block_on(run_plan(
+            Arc::new(strata_build::Engines::single(Arc::clone(&engine))),
+            Arc::new(strata_repo::open(root).unwrap()),
+            Arc::new(plan.clone()),
+            Arc::new(run_options),
+            tokio::sync::mpsc::unbounded_channel().0,
+        ));
+        assert!(results.iter().all(BuildResult::succeeded), "{results:?}");
+        engine.caches()
+    };
+    let job = run(Some(strata_build::Pipeline::new("p1", names).unwrap()));
+    assert!(
+        job.contains(&(vec![format!("{repo}/a:latest")], true)),
+        "{job:?}"
+    );
+    assert!(
+        job.contains(&(Vec::new(), true)),
+        "`d` has no published image: {job:?}"
+    );
+    let without_pipeline = run(None);
+    assert!(
+        without_pipeline
+            .iter()
+            .all(|cache| *cache == (Vec::new(), false)),
+        "{without_pipeline:?}"
+    );
+}

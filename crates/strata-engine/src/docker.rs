@@ -165,10 +165,10 @@ impl BuildKitProgress {
     }
 }
 
-impl Engine for DockerEngine {
-    async fn dockerfile_support(&self) -> DockerfileSupport {
-        let server = self
-            .server
+impl DockerEngine {
+    /// The daemon's product and version, asked once.
+    async fn server(&self) -> &ServerVersion {
+        self.server
             .get_or_init(|| async {
                 self.docker
                     .version()
@@ -176,7 +176,13 @@ impl Engine for DockerEngine {
                     .map(|version| ServerVersion::read(&version))
                     .unwrap_or_default()
             })
-            .await;
+            .await
+    }
+}
+
+impl Engine for DockerEngine {
+    async fn dockerfile_support(&self) -> DockerfileSupport {
+        let server = self.server().await;
         match self.builder {
             // The legacy builder knows neither heredocs nor `# syntax=`.
             BuilderKind::Legacy => DockerfileSupport {
@@ -203,7 +209,13 @@ impl Engine for DockerEngine {
         request: BuildRequest,
         output: UnboundedSender<BuildOutput>,
     ) -> Result<BuiltImage, EngineError> {
-        let buildargs: HashMap<String, String> = request.build_args.into_iter().collect();
+        // Cache from a registry image is BuildKit's, through Docker: Podman takes no such image.
+        let buildkit_on_docker =
+            self.builder == BuilderKind::BuildKit && !self.server().await.podman;
+        let mut buildargs: HashMap<String, String> = request.build_args.into_iter().collect();
+        if request.inline_cache && buildkit_on_docker {
+            buildargs.insert("BUILDKIT_INLINE_CACHE".to_string(), "1".to_string());
+        }
         let labels: HashMap<String, String> = request.labels.into_iter().collect();
         let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(&request.dockerfile)
@@ -220,6 +232,9 @@ impl Engine for DockerEngine {
         }
         if let Some(network) = &request.network {
             options = options.networkmode(network);
+        }
+        if buildkit_on_docker && !request.cache_from.is_empty() && !request.no_cache {
+            options = options.cachefrom(&request.cache_from);
         }
         let session = Self::session_id();
         options = match self.builder {

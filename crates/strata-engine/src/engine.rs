@@ -23,6 +23,12 @@ pub struct BuildRequest {
     pub pull: bool,
     /// Network mode for `RUN` steps (`host`, `none`, ...).
     pub network: Option<String>,
+    /// Images whose layers may stand in for steps (BuildKit reads the cache metadata an image
+    /// built with inline cache carries, and pulls only the layers it reuses). Docker's BuildKit
+    /// only: other builders and Podman ignore it.
+    pub cache_from: Vec<String>,
+    /// Write inline cache metadata into the image, for a later build's `cache_from`.
+    pub inline_cache: bool,
 }
 
 /// What the engine reports while building.

@@ -31,6 +31,9 @@ struct State {
     push_attempts: Vec<String>,
     /// Every container run: image and command.
     runs: Vec<(String, Vec<String>)>,
+    /// Every build's cache: the images it may reuse layers of, and whether it writes inline
+    /// cache metadata.
+    caches: Vec<(Vec<String>, bool)>,
 }
 
 /// The fake engine; share it behind an `Arc`.
@@ -89,6 +92,11 @@ impl FakeEngine {
     }
 
     /// How many builds ran.
+    /// Each build's `cache_from` and `inline_cache`, in the order the builds started.
+    pub fn caches(&self) -> Vec<(Vec<String>, bool)> {
+        self.state().caches.clone()
+    }
+
     pub fn builds(&self) -> usize {
         self.state().built.len()
     }
@@ -147,6 +155,9 @@ impl Engine for FakeEngine {
         output: UnboundedSender<BuildOutput>,
     ) -> Result<BuiltImage, EngineError> {
         let dockerfile = dockerfile_of(&request);
+        self.state()
+            .caches
+            .push((request.cache_from.clone(), request.inline_cache));
         let _ = output.send(BuildOutput::Step(format!(
             "[1/1] {}",
             dockerfile.lines().next().unwrap_or_default()

@@ -189,6 +189,24 @@ impl<E: Engine + 'static> BuildTask<E> {
         }
         result
     }
+    /// The build's last published image, as the cache of a pipeline's job: its moving tag,
+    /// when the registry has it (BuildKit fails a build whose cache image is missing).
+    async fn published_cache(&self, build: &Build) -> Vec<String> {
+        let Some(tag) = build.tags.last() else {
+            return Vec::new();
+        };
+        let Ok(reference) = strata_registry::parse_reference(tag) else {
+            return Vec::new();
+        };
+        match self.options.registry.resolve(&reference).await {
+            Ok(Some(_)) => vec![tag.clone()],
+            Ok(None) => Vec::new(),
+            Err(error) => {
+                tracing::debug!("no cache from `{tag}`: {error}");
+                Vec::new()
+            }
+        }
+    }
     pub(super) async fn build_with(
         &self,
         build: &Build,
@@ -225,6 +243,14 @@ impl<E: Engine + 'static> BuildTask<E> {
             // run built or the local copy of its published tag, never a registry's.
             pull: self.options.pull && build.parent.is_none(),
             network: self.options.network.clone(),
+            // A pipeline's job runs on a runner that may hold nothing: steps whose inputs are
+            // the last published build's come from its layers (inline cache metadata, which
+            // every image a pipeline stages carries for the next one).
+            cache_from: match &self.options.pipeline {
+                Some(_) => self.published_cache(build).await,
+                None => Vec::new(),
+            },
+            inline_cache: self.options.pipeline.is_some(),
         };
         let (sender, mut receiver) = unbounded_channel();
         let events = self.events.clone();

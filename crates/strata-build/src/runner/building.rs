@@ -78,6 +78,22 @@ impl<E: Engine + 'static> BuildTask<E> {
         )?;
 
         let unique_tag = build.tags.first().cloned().unwrap_or_default();
+        // A pipeline's job run again (a retried job, a matrix entry that passed before): the
+        // image this pipeline staged with these very inputs is the build.
+        if let (Some(pipeline), false) = (&self.options.pipeline, self.options.no_cache) {
+            let staged =
+                pipeline.staging_reference(&unique_tag, &build.platforms, self.platform.as_deref());
+            if let Some(digest) = self.staged_with_inputs(&staged, &inputs).await {
+                let _ = self.events.send(BuildEvent::UpToDate {
+                    build: self.label.clone(),
+                    image: digest.to_string(),
+                    inputs,
+                });
+                let mut result = self.result(Outcome::UpToDate);
+                result.pushed.push((staged, Some(digest)));
+                return Ok(result);
+            }
+        }
         if !self.options.no_cache {
             if let Some(existing) = self.engine.image(&unique_tag).await? {
                 if existing.labels.get(INPUTS_LABEL) == Some(&inputs) {
@@ -188,6 +204,32 @@ impl<E: Engine + 'static> BuildTask<E> {
             }
         }
         result
+    }
+    /// The digest of `staged` when the registry has it and its inputs are `inputs`.
+    async fn staged_with_inputs(
+        &self,
+        staged: &str,
+        inputs: &str,
+    ) -> Option<strata_registry::Digest> {
+        let reference = strata_registry::parse_reference(staged).ok()?;
+        let platform = self
+            .platform
+            .as_deref()
+            .and_then(strata_registry::Platform::parse);
+        let image = match self
+            .options
+            .registry
+            .image(&reference, platform.as_ref())
+            .await
+        {
+            Ok(image) => image,
+            Err(error) => {
+                tracing::debug!("`{staged}` is not reused: {error}");
+                return None;
+            }
+        };
+        (image.config["config"]["Labels"][INPUTS_LABEL].as_str() == Some(inputs))
+            .then_some(image.digest)
     }
     /// The build's last published image, as the cache of a pipeline's job: its moving tag,
     /// when the registry has it (BuildKit fails a build whose cache image is missing).

@@ -12,6 +12,10 @@ use super::{render_error, BuildResult, BuildTask, Reproducible};
 impl<E: Engine + 'static> BuildTask<E> {
     pub(super) async fn push(&self, result: &mut BuildResult) {
         let build = self.build();
+        // Staged already by an earlier run of this job, with the same inputs.
+        if self.options.pipeline.is_some() && !result.pushed.is_empty() {
+            return;
+        }
         let tags: Vec<String> = if let Some(pipeline) = &self.options.pipeline {
             // One job of a pipeline: the image goes to its staging reference only; the tags
             // move at the release, once every job passed.

@@ -92,6 +92,17 @@ fn build_jobs_stage_by_digest_on_any_engine_and_only_the_release_moves_tags() {
     let staged =
         |image: &str| digest_of(&format!("{namespace}/{image}/strata-staging:p1")).expect("staged");
     let (base, tool, app) = (staged("base"), staged("tool"), staged("app"));
+    // A job run again, on an engine that has never seen the image: what this pipeline staged
+    // with the same inputs is the build; nothing is built or pushed again.
+    let again = job(&context, &podman, &["--all"], "family/base");
+    assert!(again.status.success(), "{}", context.render(&again));
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("up to date"), "{}", context.render(&again));
+    assert_eq!(
+        staged("base"),
+        base,
+        "the staged image is the one the first run staged"
+    );
     let (_, tool_labels, _) = registry_labels(&format!("{namespace}/tool/strata-staging:p1"));
     let (_, app_labels, _) = registry_labels(&format!("{namespace}/app/strata-staging:p1"));
     assert_eq!(tool_labels["org.opencontainers.image.base.digest"], base);

@@ -7,10 +7,13 @@ use std::sync::Arc;
 
 use strata_plan::Build;
 
-/// The engines of a run: one per platform that has its own, and the default for the rest.
+/// The engines of a run: one per platform that has its own, and the default for the rest —
+/// or, when `[engines] pool` names several, the pool's least busy one for each build.
 pub struct Engines<E> {
     pub default: Arc<E>,
     pub by_platform: BTreeMap<String, Arc<E>>,
+    /// Engines a run spreads its builds over (images pass between them through the registry).
+    pub pool: Vec<Arc<E>>,
 }
 
 impl<E> Engines<E> {
@@ -19,7 +22,13 @@ impl<E> Engines<E> {
         Self {
             default: engine,
             by_platform: BTreeMap::new(),
+            pool: Vec::new(),
         }
+    }
+
+    /// Whether `platform` builds on an engine of its own (not the pool's).
+    pub fn has_own(&self, platform: Option<&str>) -> bool {
+        platform.is_some_and(|platform| self.by_platform.contains_key(platform))
     }
 
     /// The engine that builds `platform`.

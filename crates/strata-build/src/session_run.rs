@@ -31,8 +31,8 @@ pub trait RunReporter {
     fn run_starting(&mut self, _run: usize) {}
 }
 
-/// The default engine (`DOCKER_HOST`), and the engine of each planned platform `[engines]` in
-/// `strata.toml` names.
+/// The default engine (`DOCKER_HOST`), the engine of each planned platform `[engines]` in
+/// `strata.toml` names, and the engines of its `pool`.
 pub async fn connect_engines(
     session: &Session,
     repository: &Repository,
@@ -45,7 +45,7 @@ pub async fn connect_engines(
         .iter()
         .flat_map(|build| &build.platforms)
         .collect();
-    for (platform, host) in &repository.config.engines {
+    for (platform, host) in &repository.config.engines.by_platform {
         if !planned.contains(platform) {
             continue;
         }
@@ -58,6 +58,17 @@ pub async fn connect_engines(
                 source: Box::new(source),
             })?;
         engines.by_platform.insert(platform.clone(), engine);
+    }
+    for host in &repository.config.engines.pool {
+        let engine = session
+            .engine_at(Some(host), builder)
+            .await
+            .map_err(|source| BuildError::PlatformEngine {
+                platform: format!("the pool's `{host}`"),
+                config: repository.config.display_path(),
+                source: Box::new(source),
+            })?;
+        engines.pool.push(engine);
     }
     Ok(engines)
 }

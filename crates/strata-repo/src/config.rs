@@ -69,9 +69,10 @@ pub struct Config {
     #[serde(default)]
     pub platforms: Vec<String>,
     /// The engine that builds each platform (`"linux/arm64" = "tcp://arm-builder:2375"`);
-    /// platforms not named here build on `DOCKER_HOST`'s engine (emulated where needed).
+    /// platforms not named here build on `DOCKER_HOST`'s engine (emulated where needed), or
+    /// on the engines of `pool`.
     #[serde(default)]
-    pub engines: BTreeMap<String, String>,
+    pub engines: EnginesConfig,
     /// Per-image settings, keyed by image name (docker-stacks: `name` or `name/variant`;
     /// SciServer: the layer's target).
     #[serde(default)]
@@ -82,6 +83,47 @@ pub struct Config {
     /// Where the settings came from, for error messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,
+}
+
+/// `[engines]`: an engine per platform, and a pool of engines one build spreads over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnginesConfig {
+    /// `"linux/arm64" = "ssh://arm-builder"`.
+    pub by_platform: BTreeMap<String, String>,
+    /// `pool = ["ssh://builder1", "tcp://builder2:2375"]`: each ready build goes to the pool's
+    /// least busy engine; images pass between them through the registry only.
+    pub pool: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for EnginesConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Entry {
+            Host(String),
+            Hosts(Vec<String>),
+        }
+        let mut config = Self::default();
+        for (key, entry) in BTreeMap::<String, Entry>::deserialize(deserializer)? {
+            match (key.as_str(), entry) {
+                ("pool", Entry::Hosts(hosts)) => config.pool = hosts,
+                ("pool", Entry::Host(_)) => {
+                    return Err(serde::de::Error::custom(
+                        "`pool` is a list of engine addresses: `pool = [\"ssh://builder1\", \"tcp://builder2:2375\"]`",
+                    ))
+                }
+                (_, Entry::Host(host)) => {
+                    config.by_platform.insert(key, host);
+                }
+                (platform, Entry::Hosts(_)) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "`{platform}` names one engine, an address such as `\"ssh://builder\"` (only `pool` is a list)"
+                    )))
+                }
+            }
+        }
+        Ok(config)
+    }
 }
 
 /// `[ci]`: the jobs `strata ci` writes. Jobs run where an engine is (shell runners, as
@@ -417,6 +459,28 @@ mod tests {
         assert_eq!(config.layout, Some(vec![LayoutKind::DockerStacks]));
         assert_eq!(config.build_args_for("base")["A"], "2");
         assert_eq!(config.build_args_for("other")["A"], "1");
+    }
+
+    #[test]
+    fn engines_take_one_address_per_platform_and_a_list_for_the_pool() {
+        let parse = |text: &str| toml::from_str::<Config>(text);
+        let config = parse(
+            "[engines]\n\"linux/arm64\" = \"ssh://arm\"\npool = [\"unix:///a.sock\", \"tcp://b:2375\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.engines.by_platform["linux/arm64"], "ssh://arm");
+        assert_eq!(config.engines.pool, ["unix:///a.sock", "tcp://b:2375"]);
+        let one = parse("[engines]\npool = \"ssh://only\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            one.contains("`pool` is a list of engine addresses"),
+            "{one}"
+        );
+        let many = parse("[engines]\n\"linux/amd64\" = [\"a\", \"b\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(many.contains("`linux/amd64` names one engine"), "{many}");
     }
 
     #[test]

@@ -355,7 +355,7 @@ fn inherit_platforms(config: &Config, layers: &mut [Layer]) -> Result<(), RepoEr
         Ok(())
     };
     check_list("the repository", &config.platforms)?;
-    for platform in config.engines.keys() {
+    for platform in config.engines.by_platform.keys() {
         check_platform(platform)
             .map_err(|reason| bad("`[engines]`".to_string(), platform, reason))?;
     }

@@ -25,9 +25,9 @@ mod versions;
 
 pub use changes::{CommitInfo, Git, GitError, PendingCommit, PendingPaths, PendingRemote};
 pub use config::{
-    CiConfig, CondaLockConfig, Config, GenericConfig, ImageConfig, ImageLintConfig, LayoutKind,
-    LintConfig, LockConfig, ParentSetting, TaggerConfig, TestConfig, TestSettings, TreeConfig,
-    CONFIG_FILE,
+    CiConfig, CondaLockConfig, Config, EnginesConfig, GenericConfig, ImageConfig, ImageLintConfig,
+    LayoutKind, LintConfig, LockConfig, ParentSetting, TaggerConfig, TestConfig, TestSettings,
+    TreeConfig, CONFIG_FILE,
 };
 pub use diagnostic::{join_chain, render_chain, SourceSpan};
 pub use dockerfile::{Dockerfile, FinalBase, Stage};

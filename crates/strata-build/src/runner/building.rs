@@ -83,7 +83,16 @@ impl<E: Engine + 'static> BuildTask<E> {
         if let (Some(pipeline), false) = (&self.options.pipeline, self.options.no_cache) {
             let staged =
                 pipeline.staging_reference(&unique_tag, &build.platforms, self.platform.as_deref());
-            if let Some(digest) = self.staged_with_inputs(&staged, &inputs).await {
+            let reused = match self.staged_with_inputs(&staged, &inputs).await {
+                Some(digest) => Some(digest),
+                // Published already with these inputs (a family built before): staged as it
+                // is, by a copy inside the registry, so the release finds it unchanged.
+                None => match self.staged_with_inputs(&unique_tag, &inputs).await {
+                    Some(digest) => self.stage_published(&unique_tag, &digest, &staged).await,
+                    None => None,
+                },
+            };
+            if let Some(digest) = reused {
                 let _ = self.events.send(BuildEvent::UpToDate {
                     build: self.label.clone(),
                     image: digest.to_string(),
@@ -204,6 +213,27 @@ impl<E: Engine + 'static> BuildTask<E> {
             }
         }
         result
+    }
+    /// Copy the published `digest` of `unique_tag` to the staging reference `staged`, inside the
+    /// registry; `None` (the job builds) when the registry refuses.
+    async fn stage_published(
+        &self,
+        unique_tag: &str,
+        digest: &strata_registry::Digest,
+        staged: &str,
+    ) -> Option<strata_registry::Digest> {
+        let source = strata_registry::parse_reference(unique_tag).ok()?;
+        let promotion = strata_registry::Promotion {
+            source: strata_registry::with_digest(&source, digest),
+            target: strata_registry::parse_reference(staged).ok()?,
+        };
+        match strata_registry::promote(&self.options.registry, &[promotion], true).await {
+            Ok(_) => Some(digest.clone()),
+            Err(error) => {
+                tracing::debug!("cannot stage `{unique_tag}` as `{staged}`: {error}");
+                None
+            }
+        }
     }
     /// The digest of `staged` when the registry has it and its inputs are `inputs`.
     async fn staged_with_inputs(

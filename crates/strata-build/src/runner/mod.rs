@@ -256,6 +256,9 @@ pub async fn run_plan<E: Engine + 'static>(
     let mut digests: HashMap<usize, String> = HashMap::new();
     let mut running = JoinSet::new();
     let jobs = options.jobs.max(1);
+    // With a pool, which of its engines each node runs on, and how many builds each runs now.
+    let mut slots: Vec<Option<usize>> = vec![None; count];
+    let mut busy: Vec<usize> = vec![0; engines.pool.len()];
     // Tests of every build share `jobs` slots.
     let test_permits = Arc::new(tokio::sync::Semaphore::new(jobs));
     loop {
@@ -295,19 +298,35 @@ pub async fn run_plan<E: Engine + 'static>(
                 .all(|dependency| results[*dependency].is_some())
             {
                 started[node] = true;
-                let parent_image = parents[node].and_then(|parent| images.get(&parent).cloned());
+                let engine = if engines.pool.is_empty() || engines.has_own(platform.as_deref()) {
+                    engines.for_platform(platform.as_deref())
+                } else {
+                    let slot = (0..busy.len()).min_by_key(|slot| busy[*slot]).unwrap_or(0);
+                    busy[slot] += 1;
+                    slots[node] = Some(slot);
+                    Arc::clone(&engines.pool[slot])
+                };
+                // An image another engine built is not here: the build takes it from the
+                // registry (the pipeline's staging reference) instead.
+                let here = |other: usize| slots[other] == slots[node];
+                let parent_image = parents[node]
+                    .filter(|parent| here(*parent))
+                    .and_then(|parent| images.get(&parent).cloned());
                 // The other images of this run the build reads, as this platform built them.
                 let read_images = node_builds[node]
                     .reads
                     .iter()
                     .filter_map(|read| {
                         let read_node = nodes_of(&read.name, platform).first().copied()?;
+                        if !here(read_node) {
+                            return None;
+                        }
                         Some((read.name.clone(), images.get(&read_node)?.clone()))
                     })
                     .collect();
                 let parent_digest = parents[node].and_then(|parent| digests.get(&parent).cloned());
                 let task = BuildTask {
-                    engine: engines.for_platform(platform.as_deref()),
+                    engine,
                     repository: Arc::clone(&repository),
                     build: Arc::clone(&node_builds[node]),
                     platform: platform.clone(),
@@ -329,6 +348,9 @@ pub async fn run_plan<E: Engine + 'static>(
             Ok(done) => done,
             Err(error) => std::panic::resume_unwind(error.into_panic()),
         };
+        if let Some(slot) = slots[node] {
+            busy[slot] -= 1;
+        }
         if let Some(image) = &result.image {
             images.insert(node, image.clone());
         }

@@ -193,3 +193,140 @@ fn a_failed_job_moves_no_tag_and_the_release_refuses_naming_it() {
         "{stderr}"
     );
 }
+
+/// Whether the engine at `host` holds an image tagged `reference`.
+fn engine_has(host: &str, reference: &str) -> bool {
+    strata_test::runtime().block_on(async {
+        let engine = strata_engine::DockerEngine::connect_to(
+            Some(host),
+            strata_engine::BuilderKind::BuildKit,
+        )
+        .await
+        .unwrap();
+        strata_engine::Engine::image(&engine, reference)
+            .await
+            .unwrap()
+            .is_some()
+    })
+}
+
+#[test]
+fn a_pool_of_two_engines_builds_one_family_through_the_registry() {
+    let services = require_services();
+    let podman = podman_host();
+    let namespace = fresh_namespace(&services.registry, "pool");
+    let mut context = TestContext::new(BINARY);
+    for (name, dockerfile) in [
+        (
+            "base",
+            "FROM strata-base/busybox:latest\nRUN echo base > /base\n",
+        ),
+        ("left", "FROM base\nRUN echo left > /left\n"),
+        ("right", "FROM base\nRUN echo right > /right\n"),
+        ("top", "FROM left\nRUN cat /base /left > /top\n"),
+    ] {
+        context.write(&format!("family/{name}/Dockerfile"), dockerfile);
+    }
+    context.write(
+        "strata.toml",
+        &format!(
+            "layout = \"generic\"\nrepo = \"{namespace}\"\n\n[engines]\npool = [\"{}\", \"{podman}\"]\n",
+            services.docker_host
+        ),
+    );
+    context.commit("a family for a pool");
+
+    let refused = context.output(&["build", "--all"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        context.render(&refused)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("add `--push`"));
+
+    let output = context.output(&["build", "--all", "--push", "-j", "2"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let images = ["base", "left", "right", "top"];
+    for image in images {
+        assert!(
+            digest_of(&format!("{namespace}/{image}:latest")).is_some(),
+            "`{image}` is released"
+        );
+        assert!(tags(&format!("{namespace}/{image}/strata-staging")).is_empty());
+    }
+    for (child, parent) in [("left", "base"), ("right", "base"), ("top", "left")] {
+        let (_, labels, _) = registry_labels(&format!("{namespace}/{child}:latest"));
+        assert_eq!(
+            labels["org.opencontainers.image.base.digest"],
+            digest_of(&format!("{namespace}/{parent}:latest")).unwrap(),
+            "`{child}` is built on the `{parent}` that was released with it"
+        );
+    }
+    // Both engines took builds.
+    let built_on = |host: &str| {
+        images
+            .iter()
+            .filter(|image| engine_has(host, &format!("{namespace}/{image}:latest")))
+            .count()
+    };
+    assert!(
+        built_on(&services.docker_host) > 0,
+        "the Docker daemon built none"
+    );
+    assert!(built_on(&podman) > 0, "Podman built none");
+}
+
+#[test]
+fn a_pool_run_again_reuses_what_is_published_with_the_same_inputs() {
+    let services = require_services();
+    let podman = podman_host();
+    let namespace = fresh_namespace(&services.registry, "pool-again");
+    let mut context = TestContext::new(BINARY);
+    context.write(
+        "family/base/Dockerfile",
+        "FROM strata-base/busybox:latest\nRUN echo base > /base\n",
+    );
+    context.write(
+        "family/tool/Dockerfile",
+        "FROM base\nRUN echo tool > /tool\n",
+    );
+    context.write(
+        "strata.toml",
+        &format!(
+            "layout = \"generic\"\nrepo = \"{namespace}\"\n\n[engines]\npool = [\"{}\", \"{podman}\"]\n",
+            services.docker_host
+        ),
+    );
+    context.commit("two images for a pool");
+    let first = context.output(&["build", "--all", "--push"]);
+    assert!(first.status.success(), "{}", context.render(&first));
+    let released: Vec<_> = ["base", "tool"]
+        .iter()
+        .map(|image| digest_of(&format!("{namespace}/{image}:latest")))
+        .collect();
+    // Again, the pool in the other order: each build lands on the engine that did not build
+    // it, which has no local image of it; what is published with the same inputs is reused.
+    context.write(
+        "strata.toml",
+        &format!(
+            "layout = \"generic\"\nrepo = \"{namespace}\"\n\n[engines]\npool = [\"{podman}\", \"{}\"]\n",
+            services.docker_host
+        ),
+    );
+    let again = context.output(&["build", "--all", "--push", "--json"]);
+    assert!(again.status.success(), "{}", context.render(&again));
+    let events = crate::json_events(&again);
+    for build in ["family/base", "family/tool"] {
+        assert_eq!(
+            crate::result_of(&events, build)["result"],
+            "up-to-date",
+            "{build}"
+        );
+    }
+    let after: Vec<_> = ["base", "tool"]
+        .iter()
+        .map(|image| digest_of(&format!("{namespace}/{image}:latest")))
+        .collect();
+    assert_eq!(released, after);
+}

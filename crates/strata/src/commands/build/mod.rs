@@ -25,11 +25,19 @@ pub fn build(
     let (repository, mut plan) = strata_select::open_and_plan(session, &settings.select)?;
     printer.warn_each(&repository.warnings);
     // The pipeline knows every build of the plan, this job's or another's.
+    // A pool of engines hands images on through the registry, as a pipeline's jobs do: the
+    // run stages every image, and releases them all once every build passed.
+    let pool = !repository.config.engines.pool.is_empty() && settings.pipeline.is_none();
+    if pool && !settings.push {
+        anyhow::bail!(
+            "`[engines] pool` in `{}` spreads the builds over several engines, which hand images on through the registry: add `--push`",
+            repository.config.display_path().display()
+        );
+    }
+    let names = || plan.builds.iter().map(|build| build.name.clone());
     let pipeline = match settings.pipeline.as_deref() {
-        Some(id) => Some(Pipeline::new(
-            id,
-            plan.builds.iter().map(|build| build.name.clone()),
-        )?),
+        Some(id) => Some(Pipeline::new(id, names())?),
+        None if pool => Some(Pipeline::new(&pool_run_id(), names())?),
         None => None,
     };
     keep_only(&mut plan, &settings.only)?;
@@ -72,7 +80,7 @@ pub fn build(
     let repository = Arc::new(repository);
     let plan = Arc::new(plan);
     let mut options = run_options(settings, session, reproducible);
-    options.pipeline = pipeline;
+    options.pipeline.clone_from(&pipeline);
     options.only_platform.clone_from(&settings.only_platform);
     if settings.check_reproducible {
         return reproducible::check(settings, session, &repository, &plan, &options, printer);
@@ -92,6 +100,30 @@ pub fn build(
         printer.data(&summary_table(&results));
         if !indexes.is_empty() {
             printer.data(&index_table(&indexes));
+        }
+    }
+    if let (true, Some(pipeline)) = (pool, &pipeline) {
+        let everything_staged = results
+            .iter()
+            .all(|result| result.succeeded() && result.push_failures.is_empty());
+        if everything_staged {
+            let released = session.block_on(strata_release::pipeline::release_pipeline(
+                session.registry(),
+                &plan,
+                pipeline,
+            ))??;
+            for warning in &released.warnings {
+                printer.warn(warning);
+            }
+            printer.info(&format!(
+                "the pool's builds released: {}",
+                strata_release::promote::promotions_summary(&released.promotions)
+            ));
+        } else {
+            printer.warn(&format!(
+                "nothing released: with a pool of engines, tags move once every build passed; what was built is staged as `…/strata-staging:{}`",
+                pipeline.id()
+            ));
         }
     }
     let tests: Vec<strata_build::TestResult> = results
@@ -132,6 +164,14 @@ pub fn build(
         ExitStatus::Success
     };
     Ok(status)
+}
+
+/// The id of one run's staging references when it spreads over a pool of engines.
+fn pool_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    format!("pool-{}-{nanos:x}", std::process::id())
 }
 
 /// The options of the run the settings ask for.

@@ -180,6 +180,32 @@ impl DockerEngine {
     }
 }
 
+impl DockerEngine {
+    /// `inspect_image`, asked again a few times when Podman answers 500 "image not known" for
+    /// an image it holds: seen while another client removed an image sharing its layers; the
+    /// next answer is the image, or a real error.
+    async fn inspect_settled(
+        &self,
+        reference: &str,
+    ) -> Result<bollard::models::ImageInspect, bollard::errors::Error> {
+        let mut attempt: u32 = 0;
+        loop {
+            match self.docker.inspect_image(reference).await {
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 500,
+                    message,
+                }) if message.contains("image not known") && attempt < 3 => {
+                    attempt += 1;
+                    tracing::debug!("inspecting `{reference}` again ({message})");
+                    tokio::time::sleep(std::time::Duration::from_millis(250 * u64::from(attempt)))
+                        .await;
+                }
+                answer => return answer,
+            }
+        }
+    }
+}
+
 impl Engine for DockerEngine {
     async fn dockerfile_support(&self) -> DockerfileSupport {
         let server = self.server().await;
@@ -472,7 +498,7 @@ impl Engine for DockerEngine {
     }
 
     async fn image(&self, reference: &str) -> Result<Option<ImageDetails>, EngineError> {
-        match self.docker.inspect_image(reference).await {
+        match self.inspect_settled(reference).await {
             Ok(inspect) => {
                 let config = inspect.config.unwrap_or_default();
                 let layer_directories = inspect

@@ -34,13 +34,22 @@ pub fn build(
             repository.config.display_path().display()
         );
     }
-    let names = || plan.builds.iter().map(|build| build.name.clone());
-    let pipeline = match settings.pipeline.as_deref() {
-        Some(id) => Some(Pipeline::new(id, names())?),
-        None if pool => Some(Pipeline::new(&pool_run_id(), names())?),
+    let names = |plan: &strata_plan::Plan| {
+        plan.builds
+            .iter()
+            .map(|build| build.name.clone())
+            .collect::<Vec<_>>()
+    };
+    // A CI pipeline is the whole plan, whichever builds this job makes; a pool's run stages
+    // only what it builds (a parent `--only` leaves out is the published one).
+    let mut pipeline = match settings.pipeline.as_deref() {
+        Some(id) => Some(Pipeline::new(id, names(&plan))?),
         None => None,
     };
     keep_only(&mut plan, &settings.only)?;
+    if pool {
+        pipeline = Some(Pipeline::new(&pool_run_id(), names(&plan))?);
+    }
     if let Some(directory) = &settings.emit_context {
         let written = emit_contexts(&repository, &plan, directory)
             .with_context(|| format!("cannot write build contexts to `{}`", directory.display()))?;

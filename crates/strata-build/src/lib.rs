@@ -37,7 +37,10 @@ pub use image_tests::{junit_report, run_image_tests, TestResult, TestTarget, TES
 pub use index::{push_indexes, IndexPush};
 pub use inputs::{inputs_hash, INPUTS_LABEL};
 pub use logs::LogWriter;
-pub use pipeline::{keep_only, Pipeline, STAGING_REPOSITORY};
+pub use pipeline::{
+    inputs_reference, is_inputs_tag, keep_only, stage_tags, staged_tags, tags_reference, Pipeline,
+    STAGING_REPOSITORY,
+};
 pub use platforms::{platform_suffix, with_suffix, Engines};
 pub use published::{compare_with_registry, PublishedImage, RegistryComparison};
 pub use report::{event_line, finished_line, index_table, summary_table, EVENTS_SCHEMA_VERSION};

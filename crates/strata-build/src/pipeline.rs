@@ -74,6 +74,73 @@ impl Pipeline {
     }
 }
 
+/// The reference an image staged with `inputs` (an `org.strata.inputs` hash) is also kept
+/// under, beside the staging references of the build tagged `tag`: a later pipeline's job with
+/// the same inputs (the fix of a failed pipeline, built on its own commit) takes that image
+/// instead of building. The inputs name the platform, so one reference serves every platform.
+pub fn inputs_reference(tag: &str, inputs: &str) -> Option<String> {
+    let hex = inputs.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        .then(|| format!("{}/{STAGING_REPOSITORY}:inputs-{hex}", repository_of(tag)))
+}
+
+/// Whether a tag of the staging repository is an inputs reference (kept for reuse, never a
+/// pipeline's own).
+pub fn is_inputs_tag(tag: &str) -> bool {
+    tag.starts_with("inputs-")
+}
+
+/// The artifact type, and annotation, of the tags a job's taggers computed for its image.
+const TAGS_ARTIFACT: &str = "application/vnd.strata.tags.v1+json";
+const TAGS_ANNOTATION: &str = "org.strata.tags";
+const TAGS_IMAGE_ANNOTATION: &str = "org.strata.image";
+
+/// Where the tags the taggers computed for the image staged as `staged` are kept (the release
+/// moves them with the build's own tags): an artifact tagged `<staged tag>.tags`.
+pub fn tags_reference(staged: &str) -> String {
+    format!("{staged}.tags")
+}
+
+/// Keep the taggers' `tags` (full references) of the image staged as `staged` (`image`, its
+/// digest, is recorded too: two images' tag lists are never one artifact, which the release
+/// of one pipeline would delete from under the other).
+pub async fn stage_tags(
+    registry: &strata_registry::RegistryClient,
+    staged: &str,
+    image: &strata_registry::Digest,
+    tags: &[String],
+) -> Result<(), strata_registry::RegistryError> {
+    let target = strata_registry::parse_reference(&tags_reference(staged))?;
+    let text = serde_json::to_string(tags).unwrap_or_default();
+    let annotations = std::collections::BTreeMap::from([
+        (TAGS_ANNOTATION.to_string(), text),
+        (TAGS_IMAGE_ANNOTATION.to_string(), image.to_string()),
+    ]);
+    registry
+        .push_artifact(&target, TAGS_ARTIFACT, &annotations, &[])
+        .await?;
+    Ok(())
+}
+
+/// The taggers' tags kept for the image staged as `staged` (none when its job kept none).
+pub async fn staged_tags(
+    registry: &strata_registry::RegistryClient,
+    staged: &str,
+) -> Result<Vec<String>, strata_registry::RegistryError> {
+    let reference = strata_registry::parse_reference(&tags_reference(staged))?;
+    let Some(artifact) = registry.artifact(&reference).await? else {
+        return Ok(Vec::new());
+    };
+    let text = artifact
+        .annotations
+        .get(TAGS_ANNOTATION)
+        .map_or("[]", String::as_str);
+    serde_json::from_str(text).map_err(|error| strata_registry::RegistryError::Invalid {
+        reference: reference.whole(),
+        message: format!("the staged tags are not a list of tags: {error}"),
+    })
+}
+
 /// Keep only the builds of `plan` named in `only` (all of them when it is empty), in plan
 /// order. A name the plan does not build is an error naming what it does build.
 pub fn keep_only(plan: &mut strata_plan::Plan, only: &[String]) -> Result<(), crate::BuildError> {
@@ -130,6 +197,32 @@ mod tests {
         );
         assert!(pipeline.plans("base"));
         assert!(!pipeline.plans("child"));
+    }
+
+    #[test]
+    fn inputs_and_tags_references_are_tags_of_the_staging_repository() {
+        let inputs = format!("sha256:{}", "ab".repeat(32));
+        let by_inputs = inputs_reference("localhost:5000/sci/base:1.0-3-abc1234", &inputs);
+        assert_eq!(
+            by_inputs.as_deref(),
+            Some(
+                format!(
+                    "localhost:5000/sci/base/strata-staging:inputs-{}",
+                    "ab".repeat(32)
+                )
+                .as_str()
+            )
+        );
+        let tag = by_inputs.unwrap();
+        let tag = tag.rsplit(':').next().unwrap();
+        assert!(is_inputs_tag(tag) && tag.len() <= 128);
+        // Not a sha256 hash: no reference (a tag must not carry arbitrary text).
+        assert_eq!(inputs_reference("base:1", "sha256:zz"), None);
+        assert_eq!(inputs_reference("base:1", "md5:abc"), None);
+        assert_eq!(
+            tags_reference("localhost:5000/base/strata-staging:7-arm64v8"),
+            "localhost:5000/base/strata-staging:7-arm64v8.tags"
+        );
     }
 
     #[test]

@@ -209,6 +209,20 @@ fn release_command(request: &Request<'_>, pipeline: &str) -> String {
     words.join(" ")
 }
 
+/// What a pipeline with a failed job runs instead of the release: its staged images removed,
+/// no tag moved (`strata release --discard` looks at every image, whatever the selection).
+fn discard_command(request: &Request<'_>, pipeline: &str) -> String {
+    [
+        strata(request),
+        "release".to_string(),
+        "--pipeline".to_string(),
+        pipeline.to_string(),
+        "--discard".to_string(),
+        quote(&request.path),
+    ]
+    .join(" ")
+}
+
 fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> Value {
     Value::Sequence(
         items
@@ -353,10 +367,14 @@ fn gitlab(request: &Request<'_>) -> Written {
         release.insert(key("tags"), strings(config.tags.clone()));
     }
     release.insert(key("script"), strings([release_command(request, PIPELINE)]));
+    let mut discard = release.clone();
     document.insert(key("release"), Value::Mapping(release));
-    jobs += 1;
+    discard.insert(key("when"), key("on_failure"));
+    discard.insert(key("script"), strings([discard_command(request, PIPELINE)]));
+    document.insert(key("discard"), Value::Mapping(discard));
+    jobs += 2;
     notes.push(format!(
-        "{} build job(s) ordered by `needs`; the release job is in the `release` stage, which GitLab starts only when every build job passed (no `needs` list, so no 50-job limit)",
+        "{} build job(s) ordered by `needs`; the release job is in the `release` stage, which GitLab starts only when every build job passed (no `needs` list, so no 50-job limit); when one failed, the `discard` job removes what the pipeline staged instead",
         builds.len()
     ));
     if fan_ins > 0 {
@@ -533,10 +551,17 @@ fn github(request: &Request<'_>) -> Written {
         steps(vec![release_command(request, PIPELINE)]),
     );
     jobs_map.insert(key("release"), Value::Mapping(release));
+    let mut discard = job_base("discard".to_string(), None, all_ids.clone());
+    discard.insert(key("if"), key("${{ failure() }}"));
+    discard.insert(
+        key("steps"),
+        steps(vec![discard_command(request, PIPELINE)]),
+    );
+    jobs_map.insert(key("discard"), Value::Mapping(discard));
     document.insert(key("jobs"), Value::Mapping(jobs_map));
-    let jobs = all_ids.len() + 1;
+    let jobs = all_ids.len() + 2;
     notes.push(format!(
-        "{} build(s) in {} matrix job(s), one per depth in the image graph and platform, at most {GITHUB_MAX_MATRIX} builds each; each waits on the whole depth before it, and the release on every one",
+        "{} build(s) in {} matrix job(s), one per depth in the image graph and platform, at most {GITHUB_MAX_MATRIX} builds each; each waits on the whole depth before it, and the release on every one (the `discard` job runs instead when one failed)",
         builds.len(),
         all_ids.len()
     ));
@@ -723,7 +748,9 @@ mod tests {
             }
         }
         assert_eq!(reached.len(), 120);
-        assert_eq!(written.jobs, 121 + 3 + 1);
+        // The builds, the fan-ins, the release and the discard run when a build failed.
+        assert_eq!(written.jobs, 121 + 3 + 2);
+        assert_eq!(document["discard"]["when"], "on_failure");
         assert!(written
             .notes
             .iter()

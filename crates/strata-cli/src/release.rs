@@ -12,6 +12,10 @@ pub struct ReleaseArgs {
     /// jobs pushed to their staging references.
     #[arg(long, value_name = "ID")]
     pub pipeline: String,
+    /// Remove what the pipeline staged instead of releasing it (a pipeline that failed or was
+    /// cancelled): no tag moves. Every image is looked at, whatever the selection.
+    #[arg(long)]
+    pub discard: bool,
     #[command(flatten)]
     pub inputs: PlanInputArgs,
     /// Print what was released as JSON.

@@ -139,6 +139,8 @@ pub fn selection_arguments(select: &SelectSettings) -> Vec<String> {
 pub struct ReleaseSettings {
     pub select: SelectSettings,
     pub pipeline: String,
+    /// Remove the staged images instead of releasing them.
+    pub discard: bool,
     pub json: bool,
 }
 
@@ -150,6 +152,7 @@ impl ReleaseSettings {
         Ok(Self {
             select,
             pipeline: arguments.pipeline,
+            discard: arguments.discard,
             json: arguments.json,
         })
     }

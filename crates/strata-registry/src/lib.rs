@@ -2,6 +2,7 @@
 //! token flow, retries, manifests kept byte for byte, blobs checked as they stream, tags, and
 //! copying images between tags and repositories without an engine (`promote`).
 
+mod artifact;
 mod auth;
 mod client;
 mod credentials;
@@ -12,6 +13,7 @@ mod promote;
 mod reference;
 mod remote;
 
+pub use artifact::{Artifact, ArtifactLayer, EMPTY_MEDIA_TYPE};
 pub use auth::Scope;
 pub use client::{RegistryClient, RetryPolicy, Traffic};
 pub use credentials::{credentials_for, credentials_for_host, registry_host, Credentials};

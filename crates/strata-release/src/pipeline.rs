@@ -27,6 +27,8 @@ pub struct StagedImage {
     pub platform: Option<String>,
     pub reference: String,
     pub digest: Digest,
+    /// The tags the job's taggers computed (moved with the build's own).
+    pub tagger_tags: Vec<String>,
 }
 
 /// What the release did.
@@ -69,6 +71,13 @@ pub async fn release_pipeline(
                     target: parsed(&target)?,
                 });
             }
+            // The taggers' tags carry their platform's suffix already, as the job made them.
+            for tag in &image.tagger_tags {
+                promotions.push(Promotion {
+                    source: source.clone(),
+                    target: parsed(tag)?,
+                });
+            }
         }
     }
     // Moving tags move (they point at the last release); unique tags were checked above.
@@ -87,19 +96,7 @@ pub async fn release_pipeline(
         });
     }
 
-    let mut removed = Vec::new();
-    let mut warnings = Vec::new();
-    for image in &staged {
-        let repository = parsed(&image.reference)?;
-        match registry.delete_manifest(&repository, &image.digest).await {
-            Ok(_) => removed.push(image.reference.clone()),
-            Err(error) => warnings.push(format!(
-                "the staging reference `{}` is left in the registry: {}",
-                image.reference,
-                strata_repo::join_chain(&error, ": ")
-            )),
-        }
-    }
+    let (removed, warnings) = remove_staged(registry, pipeline, &staged).await;
     Ok(PipelineRelease {
         pipeline: pipeline.id().to_string(),
         staged,
@@ -108,6 +105,81 @@ pub async fn release_pipeline(
         removed,
         warnings,
     })
+}
+
+/// Delete what the pipeline staged (images, and the taggers' tags beside them). The registry
+/// deletes a manifest with every tag of the repository on it, so an image another pipeline
+/// staged too (its job reused this one's) loses only this pipeline's tags.
+async fn remove_staged(
+    registry: &RegistryClient,
+    pipeline: &Pipeline,
+    staged: &[StagedImage],
+) -> (Vec<String>, Vec<String>) {
+    let mut removed = Vec::new();
+    let mut warnings = Vec::new();
+    let mut others: HashMap<String, HashMap<Digest, String>> = HashMap::new();
+    for image in staged {
+        let Ok(repository) = parsed(&image.reference) else {
+            continue;
+        };
+        let name = strata_registry::repository_name(&repository);
+        if !others.contains_key(&name) {
+            let held = other_pipelines(registry, pipeline, &repository).await;
+            others.insert(name.clone(), held);
+        }
+        let shared = others
+            .get(&name)
+            .and_then(|held| held.get(&image.digest))
+            .is_some();
+        let mut references = vec![image.reference.clone()];
+        if !image.tagger_tags.is_empty() {
+            references.push(strata_build::tags_reference(&image.reference));
+        }
+        for reference in references {
+            let outcome = match parsed(&reference) {
+                Ok(parsed) if shared => registry.remove_tag(&parsed).await.map(|()| true),
+                Ok(parsed) => match registry.resolve(&parsed).await {
+                    Ok(Some(found)) => registry.delete_manifest(&repository, &found.digest).await,
+                    Ok(None) => Ok(false),
+                    Err(error) => Err(error),
+                },
+                Err(_) => continue,
+            };
+            match outcome {
+                Ok(true) => removed.push(reference),
+                Ok(false) => {}
+                Err(error) => warnings.push(format!(
+                    "the staging reference `{reference}` is left in the registry: {}",
+                    strata_repo::join_chain(&error, ": ")
+                )),
+            }
+        }
+    }
+    (removed, warnings)
+}
+
+/// The images other pipelines have staged in `repository`'s staging repository (digest →
+/// one of their tags). Inputs references are not a pipeline's: they go with the image.
+async fn other_pipelines(
+    registry: &RegistryClient,
+    pipeline: &Pipeline,
+    repository: &Reference,
+) -> HashMap<Digest, String> {
+    let mut held = HashMap::new();
+    let Ok(tags) = registry.tags(repository).await else {
+        return held;
+    };
+    let own = |tag: &str| tag == pipeline.id() || tag.starts_with(&format!("{}-", pipeline.id()));
+    for tag in tags {
+        if own(&tag) || strata_build::is_inputs_tag(&tag) || tag.ends_with(".tags") {
+            continue;
+        }
+        let reference = strata_registry::with_tag(repository, &tag);
+        if let Ok(Some(found)) = registry.resolve(&reference).await {
+            held.insert(found.digest, tag);
+        }
+    }
+    held
 }
 
 fn parsed(reference: &str) -> Result<Reference, ReleaseError> {
@@ -121,6 +193,43 @@ async fn find_staged(
     plan: &Plan,
     pipeline: &Pipeline,
 ) -> Result<Vec<StagedImage>, ReleaseError> {
+    let (staged, missing) = staged_images(registry, plan, pipeline).await?;
+    if !missing.is_empty() {
+        return Err(ReleaseError::NotStaged {
+            pipeline: pipeline.id().to_string(),
+            missing,
+        });
+    }
+    Ok(staged)
+}
+
+/// Remove what a pipeline that will not be released (failed, cancelled) staged: its images,
+/// and the taggers' tags beside them. No tag moves; an image another pipeline staged too is
+/// kept (said in the warnings). Images it staged under their inputs go with them, so a later
+/// pipeline builds them again.
+pub async fn discard_pipeline(
+    registry: &RegistryClient,
+    plan: &Plan,
+    pipeline: &Pipeline,
+) -> Result<PipelineRelease, ReleaseError> {
+    let (staged, _) = staged_images(registry, plan, pipeline).await?;
+    let (removed, warnings) = remove_staged(registry, pipeline, &staged).await;
+    Ok(PipelineRelease {
+        pipeline: pipeline.id().to_string(),
+        staged,
+        promotions: Vec::new(),
+        indexes: Vec::new(),
+        removed,
+        warnings,
+    })
+}
+
+/// What the pipeline's jobs staged of the plan, and the builds (with platform) not staged.
+async fn staged_images(
+    registry: &RegistryClient,
+    plan: &Plan,
+    pipeline: &Pipeline,
+) -> Result<(Vec<StagedImage>, Vec<String>), ReleaseError> {
     let mut staged = Vec::new();
     let mut missing = Vec::new();
     for build in &plan.builds {
@@ -139,6 +248,7 @@ async fn find_staged(
                 Some(descriptor) => staged.push(StagedImage {
                     build: build.name.clone(),
                     platform,
+                    tagger_tags: strata_build::staged_tags(registry, &reference).await?,
                     reference,
                     digest: descriptor.digest,
                 }),
@@ -149,13 +259,7 @@ async fn find_staged(
             }
         }
     }
-    if !missing.is_empty() {
-        return Err(ReleaseError::NotStaged {
-            pipeline: pipeline.id().to_string(),
-            missing,
-        });
-    }
-    Ok(staged)
+    Ok((staged, missing))
 }
 
 fn staged_of<'a>(
@@ -234,24 +338,26 @@ async fn check_published_versions(
     plan: &Plan,
     staged: &[StagedImage],
 ) -> Result<(), ReleaseError> {
-    for build in plan
-        .builds
-        .iter()
-        .filter(|build| build.platforms.len() <= 1)
-    {
+    for build in &plan.builds {
         let Some(unique) = build.tags.first() else {
             continue;
         };
-        let Some((_, image)) = staged_of(staged, &build.name).next() else {
-            continue;
-        };
-        if let Some(published) = registry.resolve(&parsed(unique)?).await? {
-            if published.digest != image.digest {
-                return Err(ReleaseError::PublishedVersion {
-                    tag: unique.clone(),
-                    published: published.digest,
-                    staged: image.digest.clone(),
-                });
+        for (platform, image) in staged_of(staged, &build.name) {
+            // One of several platforms: its own unique tag, as the release would set it.
+            let unique = match platform {
+                Some(platform) if build.platforms.len() > 1 => {
+                    with_suffix(unique, &platform_suffix(platform))
+                }
+                _ => unique.clone(),
+            };
+            if let Some(published) = registry.resolve(&parsed(&unique)?).await? {
+                if published.digest != image.digest {
+                    return Err(ReleaseError::PublishedVersion {
+                        tag: unique,
+                        published: published.digest,
+                        staged: image.digest.clone(),
+                    });
+                }
             }
         }
     }
@@ -281,10 +387,11 @@ async fn push_indexes(
                     size: 0,
                     pushed: vec![(with_suffix(&unique, &suffix), Some(image.digest.clone()))],
                     push_failures: Vec::new(),
-                    tagger_tags: Vec::new(),
+                    tagger_tags: image.tagger_tags.clone(),
                     manifest: None,
                     tests: Vec::new(),
                     reproduced: None,
+                    inputs: None,
                 }
             })
         })

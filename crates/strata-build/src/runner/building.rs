@@ -85,20 +85,16 @@ impl<E: Engine + 'static> BuildTask<E> {
                 pipeline.staging_reference(&unique_tag, &build.platforms, self.platform.as_deref());
             let reused = match self.staged_with_inputs(&staged, &inputs).await {
                 Some(digest) => Some(digest),
-                // Published already with these inputs (a family built before): staged as it
-                // is, by a copy inside the registry, so the release finds it unchanged.
-                None => match self.staged_with_inputs(&unique_tag, &inputs).await {
-                    Some(digest) => self.stage_published(&unique_tag, &digest, &staged).await,
-                    None => None,
-                },
+                None => self.reuse_elsewhere(&unique_tag, &inputs, &staged).await,
             };
             if let Some(digest) = reused {
                 let _ = self.events.send(BuildEvent::UpToDate {
                     build: self.label.clone(),
                     image: digest.to_string(),
-                    inputs,
+                    inputs: inputs.clone(),
                 });
                 let mut result = self.result(Outcome::UpToDate);
+                result.inputs = Some(inputs);
                 result.pushed.push((staged, Some(digest)));
                 return Ok(result);
             }
@@ -214,23 +210,60 @@ impl<E: Engine + 'static> BuildTask<E> {
         }
         result
     }
-    /// Copy the published `digest` of `unique_tag` to the staging reference `staged`, inside the
-    /// registry; `None` (the job builds) when the registry refuses.
-    async fn stage_published(
+    /// An image with these very inputs staged by another pipeline (one that failed elsewhere,
+    /// or an earlier commit's) or published already (a family built before): staged as it is
+    /// by a copy inside the registry, with the tags its job computed, so the release finds it.
+    async fn reuse_elsewhere(
         &self,
         unique_tag: &str,
-        digest: &strata_registry::Digest,
+        inputs: &str,
         staged: &str,
     ) -> Option<strata_registry::Digest> {
-        let source = strata_registry::parse_reference(unique_tag).ok()?;
+        let by_inputs = crate::pipeline::inputs_reference(unique_tag, inputs)?;
+        if let Some(digest) = self.staged_with_inputs(&by_inputs, inputs).await {
+            let copied = self.copy_in_registry(&by_inputs, &digest, staged).await?;
+            let registry = &self.options.registry;
+            match crate::pipeline::staged_tags(registry, &by_inputs).await {
+                Ok(tags) if !tags.is_empty() => {
+                    if let Err(error) =
+                        crate::pipeline::stage_tags(registry, staged, &copied, &tags).await
+                    {
+                        tracing::debug!("cannot copy the tags staged for `{by_inputs}`: {error}");
+                        return None;
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::debug!("cannot read the tags staged for `{by_inputs}`: {error}");
+                    return None;
+                }
+            }
+            let _ = self.events.send(BuildEvent::Step {
+                build: self.label.clone(),
+                step: format!("staged as another pipeline staged it (`{by_inputs}`)"),
+            });
+            return Some(copied);
+        }
+        let digest = self.staged_with_inputs(unique_tag, inputs).await?;
+        self.copy_in_registry(unique_tag, &digest, staged).await
+    }
+    /// Copy `digest` of `source`'s repository to the reference `target`, inside the registry;
+    /// `None` (the job builds) when the registry refuses.
+    async fn copy_in_registry(
+        &self,
+        source: &str,
+        digest: &strata_registry::Digest,
+        target: &str,
+    ) -> Option<strata_registry::Digest> {
+        let parsed = strata_registry::parse_reference(source).ok()?;
         let promotion = strata_registry::Promotion {
-            source: strata_registry::with_digest(&source, digest),
-            target: strata_registry::parse_reference(staged).ok()?,
+            source: strata_registry::with_digest(&parsed, digest),
+            target: strata_registry::parse_reference(target).ok()?,
         };
         match strata_registry::promote(&self.options.registry, &[promotion], true).await {
             Ok(_) => Some(digest.clone()),
             Err(error) => {
-                tracing::debug!("cannot stage `{unique_tag}` as `{staged}`: {error}");
+                tracing::debug!("cannot copy `{source}` to `{target}`: {error}");
                 None
             }
         }
@@ -379,11 +412,12 @@ impl<E: Engine + 'static> BuildTask<E> {
         let _ = self.events.send(BuildEvent::Built {
             build: self.label.clone(),
             image: image.id.clone(),
-            inputs,
+            inputs: inputs.clone(),
             seconds: started.elapsed().as_secs_f64(),
             size,
         });
         let mut result = self.result(Outcome::Built);
+        result.inputs = Some(inputs);
         result.image = Some(image.id);
         result.size = size;
         result.tests = tests;

@@ -148,6 +148,8 @@ pub struct BuildResult {
     pub tests: Vec<crate::image_tests::TestResult>,
     /// `--reproducible`: the normalised image.
     pub reproduced: Option<strata_reproducible::Reproduced>,
+    /// The inputs hash of the image (built, or found up to date in a pipeline's staging).
+    pub inputs: Option<String>,
 }
 
 impl BuildResult {
@@ -165,6 +167,7 @@ impl BuildResult {
             manifest: None,
             tests: Vec::new(),
             reproduced: None,
+            inputs: None,
         }
     }
 

@@ -83,6 +83,56 @@ impl<E: Engine + 'static> BuildTask<E> {
                 Err(error) => self.push_failed(result, tag, render_error(&error)),
             }
         }
+        if self.options.pipeline.is_some() {
+            self.keep_staged(result).await;
+        }
+    }
+    /// After a pipeline's job staged its image: the taggers' tags beside it (the release moves
+    /// them), and the image under its inputs reference for later pipelines to reuse (best
+    /// effort: a job that cannot keep it still staged its image). A failure to keep the tags
+    /// fails the push: the release would move fewer tags than the job computed.
+    async fn keep_staged(&self, result: &mut BuildResult) {
+        let Some((staged, Some(digest))) = result.pushed.first().cloned() else {
+            return;
+        };
+        let registry = &self.options.registry;
+        if !result.tagger_tags.is_empty() {
+            if let Err(error) =
+                crate::pipeline::stage_tags(registry, &staged, &digest, &result.tagger_tags).await
+            {
+                let reference = crate::pipeline::tags_reference(&staged);
+                let message = strata_repo::join_chain(&error, ": ");
+                self.push_failed(result, &reference, message);
+                return;
+            }
+        }
+        let unique = self.build().tags.first().cloned().unwrap_or_default();
+        let Some(by_inputs) = (result.inputs.as_deref())
+            .and_then(|inputs| crate::pipeline::inputs_reference(&unique, inputs))
+        else {
+            return;
+        };
+        let copy = async {
+            let source = strata_registry::parse_reference(&staged)?;
+            let promotion = strata_registry::Promotion {
+                source: strata_registry::with_digest(&source, &digest),
+                target: strata_registry::parse_reference(&by_inputs)?,
+            };
+            strata_registry::promote(registry, &[promotion], true)
+                .await
+                .map_err(|error| strata_registry::RegistryError::Invalid {
+                    reference: by_inputs.clone(),
+                    message: error.to_string(),
+                })?;
+            if !result.tagger_tags.is_empty() {
+                crate::pipeline::stage_tags(registry, &by_inputs, &digest, &result.tagger_tags)
+                    .await?;
+            }
+            Ok::<_, strata_registry::RegistryError>(())
+        };
+        if let Err(error) = copy.await {
+            tracing::debug!("cannot keep `{staged}` as `{by_inputs}`: {error}");
+        }
     }
     /// Push the normalised image with strata's registry client (blobs the registry lacks, then
     /// the manifest), trying again as `push_with_retries` does. An image that was up to date

@@ -1,8 +1,9 @@
-//! `strata release --pipeline ID`: move the tags a CI pipeline's build jobs staged.
+//! `strata release --pipeline ID`: move the tags a CI pipeline's build jobs staged (or, with
+//! `--discard`, remove what they staged).
 
 use serde::Serialize;
 use strata_build::Pipeline;
-use strata_release::pipeline::{release_pipeline, PipelineRelease};
+use strata_release::pipeline::{discard_pipeline, release_pipeline, PipelineRelease};
 use strata_session::Session;
 
 use crate::exit_status::ExitStatus;
@@ -24,7 +25,14 @@ pub fn release(
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let (repository, plan) = strata_select::open_and_plan(session, &settings.select)?;
+    // A discard removes what the pipeline staged of any image: every image is looked at,
+    // whatever selection the pipeline was planned with (or on which commit).
+    let mut select = settings.select.clone();
+    if settings.discard {
+        select.all = true;
+        select.allow_orphan = true;
+    }
+    let (repository, plan) = strata_select::open_and_plan(session, &select)?;
     printer.warn_each(&repository.warnings);
     let pipeline = Pipeline::new(
         &settings.pipeline,
@@ -34,12 +42,23 @@ pub fn release(
         printer.info("nothing to release: the plan builds nothing");
         return Ok(ExitStatus::Success);
     }
+    let verb = if settings.discard {
+        "discarding"
+    } else {
+        "releasing"
+    };
     let spinner = printer.spinner(&format!(
-        "releasing pipeline `{}`: {} build(s)",
+        "{verb} pipeline `{}`: {} build(s)",
         pipeline.id(),
         plan.builds.len()
     ));
-    let released = session.block_on(release_pipeline(session.registry(), &plan, &pipeline))?;
+    let released = session.block_on(async {
+        if settings.discard {
+            discard_pipeline(session.registry(), &plan, &pipeline).await
+        } else {
+            release_pipeline(session.registry(), &plan, &pipeline).await
+        }
+    })?;
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
@@ -54,13 +73,22 @@ pub fn release(
         })?;
         text.push('\n');
         printer.data(&text);
-    } else {
+    } else if !settings.discard {
         printer.data(&strata_release::promote::promotions_table(
             &released.promotions,
         ));
         if !released.indexes.is_empty() {
             printer.data(&strata_build::index_table(&released.indexes));
         }
+    }
+    if settings.discard {
+        printer.info(&format!(
+            "discarded pipeline `{}`: no tag moved; {} staged image(s), {} staging reference(s) removed",
+            pipeline.id(),
+            released.staged.len(),
+            released.removed.len()
+        ));
+        return Ok(ExitStatus::Success);
     }
     printer.info(&format!(
         "released pipeline `{}`: {} staged image(s), {}; {} staging reference(s) removed",

@@ -21,9 +21,12 @@ fn family(namespace: &str) -> TestContext {
         "family/app/Dockerfile",
         "FROM tool\nRUN cat /base /tool > /app\n",
     );
+    // A tagger (inherited by the app): its tag is computed by the job, moved by the release.
     context.write(
         "strata.toml",
-        &format!("layout = \"generic\"\nrepo = \"{namespace}\"\n"),
+        &format!(
+            "layout = \"generic\"\nrepo = \"{namespace}\"\n\n[[images.\"family/tool\".taggers]]\nkind = \"command\"\ncommand = [\"cat\", \"/tool\"]\nregex = \"^(tool)\"\nprefix = \"from\"\n"
+        ),
     );
     context.commit("a family of three");
     context
@@ -86,7 +89,18 @@ fn build_jobs_stage_by_digest_on_any_engine_and_only_the_release_moves_tags() {
             Vec::<String>::new(),
             "no tag of `{image}` is published before the release"
         );
-        assert_eq!(tags(&format!("{namespace}/{image}/strata-staging")), ["p1"]);
+        // The pipeline's reference, the same image under its inputs (for later pipelines to
+        // reuse) and, for images with taggers, the tags the job computed beside each.
+        let mut staging = tags(&format!("{namespace}/{image}/strata-staging"));
+        staging.sort();
+        let expected = if image == "base" { 2 } else { 4 };
+        assert_eq!(staging.len(), expected, "{staging:?}");
+        assert!(
+            staging.iter().any(|tag| tag.starts_with("inputs-")),
+            "{staging:?}"
+        );
+        assert!(staging.contains(&"p1".to_string()), "{staging:?}");
+        assert_eq!(staging.contains(&"p1.tags".to_string()), image != "base");
     }
     // Each child starts from the very image its parent's job staged.
     let staged =
@@ -115,14 +129,28 @@ fn build_jobs_stage_by_digest_on_any_engine_and_only_the_release_moves_tags() {
     let output = context.output(&["release", "--all", "--pipeline", "p1", "--json"]);
     assert!(output.status.success(), "{}", context.render(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["removed"].as_array().unwrap().len(), 3);
+    // Three staged images and the two tool and app tag lists.
+    assert_eq!(report["removed"].as_array().unwrap().len(), 5, "{report}");
     for (image, digest) in [("base", &base), ("tool", &tool), ("app", &app)] {
         assert_eq!(
             digest_of(&format!("{namespace}/{image}:latest")).as_ref(),
             Some(digest),
             "`{image}:latest` is what its job staged"
         );
-        assert_eq!(tags(&format!("{namespace}/{image}")).len(), 2);
+        // `latest`, the unique tag and, where a tagger ran, its tag.
+        let published = tags(&format!("{namespace}/{image}"));
+        assert_eq!(
+            published.len(),
+            if image == "base" { 2 } else { 3 },
+            "{published:?}"
+        );
+        if image != "base" {
+            assert_eq!(
+                digest_of(&format!("{namespace}/{image}:from-tool")).as_ref(),
+                Some(digest),
+                "the tagger's tag of `{image}` moved with its own tags"
+            );
+        }
         assert!(
             tags(&format!("{namespace}/{image}/strata-staging")).is_empty(),
             "the staging reference of `{image}` is gone"
@@ -192,6 +220,80 @@ fn a_failed_job_moves_no_tag_and_the_release_refuses_naming_it() {
         ),
         "{stderr}"
     );
+
+    // The fix, on a commit of its own: a new pipeline builds only the app; the tool's job
+    // takes the image the failed pipeline staged with the same inputs (and its tagger's tag).
+    let staged_tool = digest_of(&format!("{namespace}/tool/strata-staging:p1")).unwrap();
+    context.write("family/app/Dockerfile", "FROM tool\nRUN cat /tool > /app\n");
+    context.commit("fix the app");
+    let run = |host: &str, name: &str| {
+        context
+            .strata()
+            .env("DOCKER_HOST", host)
+            .args([
+                "build",
+                "--since",
+                "registry",
+                "--pipeline",
+                "p2",
+                "--only",
+                name,
+            ])
+            .output()
+            .expect("run strata")
+    };
+    let tool = run(&podman_host(), "family/tool");
+    assert!(tool.status.success(), "{}", context.render(&tool));
+    let stdout = String::from_utf8_lossy(&tool.stdout);
+    assert!(stdout.contains("up to date"), "{}", context.render(&tool));
+    let app = run(&services.docker_host, "family/app");
+    assert!(app.status.success(), "{}", context.render(&app));
+    let release = context.output(&[
+        "release",
+        "--since",
+        "registry",
+        "--pipeline",
+        "p2",
+        "--json",
+    ]);
+    assert!(release.status.success(), "{}", context.render(&release));
+    assert_eq!(
+        digest_of(&format!("{namespace}/tool:latest")),
+        Some(staged_tool.clone()),
+        "the tool released is the one the failed pipeline staged"
+    );
+    assert_eq!(
+        digest_of(&format!("{namespace}/tool:from-tool")),
+        Some(staged_tool),
+        "with the tag its first job computed"
+    );
+    // The failed pipeline's staging reference shares the tool's image: only the released
+    // pipeline's tags go; the failed one is removed, without moving a tag, by discarding it.
+    let staging = |image: &str| {
+        let mut tags = tags(&format!("{namespace}/{image}/strata-staging"));
+        tags.retain(|tag| !tag.starts_with("inputs-"));
+        tags.sort();
+        tags
+    };
+    assert_eq!(staging("tool"), ["p1", "p1.tags"]);
+    assert_eq!(staging("app"), Vec::<String>::new());
+    let published: Vec<Option<String>> = ["base", "tool", "app"]
+        .iter()
+        .map(|image| digest_of(&format!("{namespace}/{image}:latest")))
+        .collect();
+    let discard = context.output(&["release", "--pipeline", "p1", "--discard", "--json"]);
+    assert!(discard.status.success(), "{}", context.render(&discard));
+    let report: serde_json::Value = serde_json::from_slice(&discard.stdout).unwrap();
+    assert_eq!(report["promotions"], serde_json::json!([]), "{report}");
+    assert_eq!(
+        tags(&format!("{namespace}/tool/strata-staging")),
+        Vec::<String>::new()
+    );
+    let after: Vec<Option<String>> = ["base", "tool", "app"]
+        .iter()
+        .map(|image| digest_of(&format!("{namespace}/{image}:latest")))
+        .collect();
+    assert_eq!(published, after, "discarding moves no tag");
 }
 
 /// Whether the engine at `host` holds an image tagged `reference`.

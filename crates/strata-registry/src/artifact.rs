@@ -1,0 +1,159 @@
+//! Small OCI artifacts: a manifest whose config is the empty descriptor (`{}`) and whose data
+//! is in its annotations and, optionally, small layers. Registries without the referrers API
+//! (the reference registry, most users' own) keep them under a tag of their own beside the
+//! image; strata keeps a pipeline job's tagger tags this way.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::error::RegistryError;
+use crate::manifest::{Manifest, OCI_MANIFEST};
+use crate::reference::Reference;
+use crate::RegistryClient;
+use strata_digest::Digest;
+
+/// The OCI empty descriptor's media type and content.
+pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+const EMPTY: &[u8] = b"{}";
+/// What a removed tag points at for the moment between its removal's two requests.
+const UNTAGGED_ARTIFACT: &str = "application/vnd.strata.untagged.v1";
+const UNTAGGED_ANNOTATION: &str = "org.strata.untagged";
+
+/// One blob of an artifact: its media type, bytes and annotations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactLayer {
+    pub media_type: String,
+    pub bytes: Bytes,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An artifact as read back: its type, annotations and layers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub digest: Digest,
+    pub artifact_type: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    pub layers: Vec<ArtifactLayer>,
+}
+
+impl RegistryClient {
+    /// Store an artifact of `artifact_type` under `target` (a tag): its blobs first (skipping
+    /// those the repository has), then the manifest. Returns the manifest's digest.
+    pub async fn push_artifact(
+        &self,
+        target: &Reference,
+        artifact_type: &str,
+        annotations: &BTreeMap<String, String>,
+        layers: &[ArtifactLayer],
+    ) -> Result<Digest, RegistryError> {
+        let empty = Digest::sha256(EMPTY);
+        self.ensure_blob(target, &empty, Bytes::from_static(EMPTY))
+            .await?;
+        let mut descriptors = Vec::new();
+        for layer in layers {
+            let digest = Digest::sha256(&layer.bytes);
+            self.ensure_blob(target, &digest, layer.bytes.clone())
+                .await?;
+            let mut descriptor = json!({
+                "mediaType": layer.media_type,
+                "digest": digest.to_string(),
+                "size": layer.bytes.len(),
+            });
+            if !layer.annotations.is_empty() {
+                descriptor["annotations"] = json!(layer.annotations);
+            }
+            descriptors.push(descriptor);
+        }
+        let mut manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": empty.to_string(), "size": EMPTY.len()},
+            "layers": descriptors,
+        });
+        if !annotations.is_empty() {
+            manifest["annotations"] = json!(annotations);
+        }
+        let bytes = serde_json::to_vec(&manifest).map_err(|source| RegistryError::Manifest {
+            reference: target.whole(),
+            source,
+        })?;
+        let manifest = Manifest::new(Bytes::from(bytes), Some(OCI_MANIFEST));
+        self.put_manifest(target, &manifest).await?;
+        Ok(manifest.digest)
+    }
+
+    /// The artifact under `reference`, layers included; `None` when there is no such tag.
+    pub async fn artifact(&self, reference: &Reference) -> Result<Option<Artifact>, RegistryError> {
+        let Some(manifest) = self.manifest_if_exists(reference).await? else {
+            return Ok(None);
+        };
+        let fields: serde_json::Value =
+            serde_json::from_slice(&manifest.bytes).map_err(|source| RegistryError::Manifest {
+                reference: reference.whole(),
+                source,
+            })?;
+        let mut layers = Vec::new();
+        for layer in fields["layers"].as_array().into_iter().flatten() {
+            let digest = layer["digest"]
+                .as_str()
+                .and_then(|digest| Digest::parse(digest).ok())
+                .ok_or_else(|| RegistryError::Invalid {
+                    reference: reference.whole(),
+                    message: "an artifact layer has no valid digest".to_string(),
+                })?;
+            layers.push(ArtifactLayer {
+                media_type: layer["mediaType"].as_str().unwrap_or_default().to_string(),
+                bytes: self.blob_bytes(reference, digest.as_ref()).await?,
+                annotations: string_map(&layer["annotations"]),
+            });
+        }
+        Ok(Some(Artifact {
+            digest: manifest.digest,
+            artifact_type: fields["artifactType"].as_str().map(str::to_string),
+            annotations: string_map(&fields["annotations"]),
+            layers,
+        }))
+    }
+
+    /// Remove the tag `reference` names without deleting the manifest it points at (which
+    /// other tags may share): registries without tag deletion (the distribution API deletes
+    /// manifests only) get the tag pointed at an artifact unique to it, which is then deleted.
+    pub async fn remove_tag(&self, reference: &Reference) -> Result<(), RegistryError> {
+        let annotations = BTreeMap::from([(UNTAGGED_ANNOTATION.to_string(), reference.whole())]);
+        let digest = self
+            .push_artifact(reference, UNTAGGED_ARTIFACT, &annotations, &[])
+            .await?;
+        self.delete_manifest(reference, &digest).await?;
+        Ok(())
+    }
+
+    /// Upload a small blob unless the repository has it.
+    async fn ensure_blob(
+        &self,
+        target: &Reference,
+        digest: &Digest,
+        bytes: Bytes,
+    ) -> Result<(), RegistryError> {
+        if self.blob_exists(target, digest.as_ref()).await? {
+            return Ok(());
+        }
+        let size = bytes.len() as u64;
+        let stream = futures_util::stream::once(async move { Ok(bytes) }).boxed();
+        self.upload_blob(target, digest.as_ref(), size, stream)
+            .await?;
+        Ok(())
+    }
+}
+
+fn string_map(value: &serde_json::Value) -> BTreeMap<String, String> {
+    value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_string())))
+        .collect()
+}

@@ -8,33 +8,20 @@
 #
 #   bench/pipeline-cache.sh [SECONDS]
 #   STRATA=path/to/strata bench/pipeline-cache.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
 seconds=${1:-20}
-registry=${STRATA_TEST_REGISTRY:?start the services: scripts/dev-env.sh up, then . \"\$(scripts/dev-env.sh env)\"}
+. "$(dirname "$0")/lib.sh"
 base=${STRATA_TEST_BASE_BUSYBOX:?set by scripts/dev-env.sh env}
-if [ -z "${STRATA:-}" ]; then
-  cargo build --release --quiet -p strata
-  STRATA="$PWD/target/release/strata"
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-repo="$work/repo"
 mkdir -p "$repo/family/slow"
 namespace="$registry/bench-cache-$$"
 printf 'FROM %s\nRUN sleep %s && echo slow > /slow\nCOPY later /later\n' "$base" "$seconds" >"$repo/family/slow/Dockerfile"
 echo one >"$repo/family/slow/later"
 printf 'layout = "generic"\nrepo = "%s"\n' "$namespace" >"$repo/strata.toml"
-commit() { git -C "$repo" add -A && git -C "$repo" -c user.name=bench -c user.email=bench@strata.invalid commit -qm "$1"; }
-git -C "$repo" init -q
 commit one
-export STRATA_CACHE_DIR="$work/cache"
 fresh_runner() {
   docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$namespace/" | xargs -r docker rmi -f >/dev/null 2>&1 || true
   docker builder prune -af >/dev/null 2>&1
   rm -rf "$STRATA_CACHE_DIR"
 }
-seconds_of() { local start end; start=$(date +%s%N); "$@" >/dev/null 2>&1; end=$(date +%s%N); python3 -c "print(round(($end - $start) / 1e9, 2))"; }
 # The release the next pipeline starts from.
 "$STRATA" build --all --pipeline first --only family/slow "$repo" >/dev/null 2>&1
 "$STRATA" release --all --pipeline first "$repo" >/dev/null 2>&1

@@ -64,6 +64,10 @@ install_packages() {
 # GitLab's and GitHub's schemas built in) and gitlab-ci-local (npm; 4.52.0 is the last release
 # that runs on Node 20, and it needs rsync). Pinned, installed under $STATE/tools once.
 CHECK_JSONSCHEMA_VERSION=0.39.0
+# The independent signature verifier (tests/sign): pyca/cryptography for ECDSA and PKCS#8,
+# PyNaCl for secretbox; Python's own hashlib for scrypt.
+CRYPTOGRAPHY_VERSION=44.0.0
+PYNACL_VERSION=1.5.0
 GITLAB_CI_LOCAL_VERSION=4.52.0
 TOOLS="$STATE/tools"
 install_ci_tools() {
@@ -72,6 +76,11 @@ install_ci_tools() {
     python3 -m venv "$TOOLS/venv" >>"$LOGS/tools.log" 2>&1 \
       && "$TOOLS/venv/bin/pip" install -q "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" >>"$LOGS/tools.log" 2>&1 \
       || { tail -20 "$LOGS/tools.log" >&2; die "cannot install check-jsonschema from PyPI (log: $LOGS/tools.log)"; }
+  fi
+  if ! "$TOOLS/venv/bin/python" -c "import cryptography, nacl; assert cryptography.__version__ == '$CRYPTOGRAPHY_VERSION'" 2>/dev/null; then
+    log "installing cryptography $CRYPTOGRAPHY_VERSION and PyNaCl $PYNACL_VERSION (log $LOGS/tools.log)"
+    "$TOOLS/venv/bin/pip" install -q --only-binary :all: "cryptography==$CRYPTOGRAPHY_VERSION" "pynacl==$PYNACL_VERSION" >>"$LOGS/tools.log" 2>&1 \
+      || { tail -20 "$LOGS/tools.log" >&2; die "cannot install cryptography and PyNaCl from PyPI (log: $LOGS/tools.log)"; }
   fi
   command -v rsync >/dev/null || {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq rsync >>"$LOGS/apt.log" 2>&1 \
@@ -443,6 +452,7 @@ export STRATA_SSH_COMMAND="ssh -F $SSH_DIR/config"
 export STRATA_TEST_SSH=ssh://$(id -un)@127.0.0.1:$SSH_PORT
 export STRATA_DEV_LOGS=$LOGS
 export STRATA_TEST_CHECK_JSONSCHEMA=$TOOLS/venv/bin/check-jsonschema
+export STRATA_TEST_SIGN_PYTHON=$TOOLS/venv/bin/python
 export STRATA_TEST_GITLAB_CI_LOCAL=$TOOLS/npm/node_modules/.bin/gitlab-ci-local
 ENV
   if podman_up; then

@@ -30,6 +30,48 @@ pub struct IndexPush {
     pub seconds: f64,
 }
 
+/// Sign every index written (once per repository and digest); a signature that cannot be
+/// pushed is the index's error (it is published, unsigned).
+pub async fn sign_indexes(
+    registry: &RegistryClient,
+    indexes: &mut [IndexPush],
+    key: &strata_sign::SigningKey,
+    events: &UnboundedSender<BuildEvent>,
+) {
+    let mut done = std::collections::BTreeSet::new();
+    for index in indexes.iter_mut() {
+        let Some(digest) = index.digest.clone() else {
+            continue;
+        };
+        let Ok(reference) = strata_registry::parse_reference(&index.tag) else {
+            continue;
+        };
+        if !done.insert((strata_registry::repository_name(&reference), digest.clone())) {
+            continue;
+        }
+        match strata_sign::sign_image(registry, &reference, &digest, key).await {
+            Ok(signed) => {
+                let _ = events.send(BuildEvent::Step {
+                    build: index.build.clone(),
+                    step: format!("signed the index `{}`", signed.image),
+                });
+            }
+            Err(error) => {
+                let message = format!(
+                    "written, but not signed: {}",
+                    strata_repo::join_chain(&error, ": ")
+                );
+                let _ = events.send(BuildEvent::PushFailed {
+                    build: index.build.clone(),
+                    tag: index.tag.clone(),
+                    error: message.clone(),
+                });
+                index.error = Some(message);
+            }
+        }
+    }
+}
+
 /// Write the index of every tag of every multi-platform build whose platforms all succeeded
 /// and were pushed. Taggers' tags are indexed only when every platform computed them.
 pub async fn push_indexes(

@@ -108,7 +108,13 @@ pub fn run_and_report(
                     && options.pipeline.is_none()
                     && options.only_platform.is_none()
                 {
-                    push_indexes(&options.registry, &plan, &results, &sender).await
+                    let mut indexes =
+                        push_indexes(&options.registry, &plan, &results, &sender).await;
+                    if let Some(key) = &options.sign {
+                        crate::index::sign_indexes(&options.registry, &mut indexes, key, &sender)
+                            .await;
+                    }
+                    indexes
                 } else {
                     Vec::new()
                 };

@@ -30,6 +30,11 @@ pub struct BuildArgs {
     /// jobs built from theirs. No tag moves until `strata release --pipeline ID`. Implies `--push`.
     #[arg(long, value_name = "ID", conflicts_with_all = ["check_reproducible", "emit_context"])]
     pub pipeline: Option<String>,
+    /// Sign every manifest and multi-platform index pushed, cosign's way (`sha256-<digest>.sig`
+    /// beside the image), with this private key (over `[sign] key` in `strata.toml`); its
+    /// password from `STRATA_SIGN_PASSWORD` or the terminal. Needs `--push`.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
     /// A build argument for every image, over those of the plan (repeatable).
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     pub build_args: Vec<String>,

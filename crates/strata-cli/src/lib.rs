@@ -8,6 +8,7 @@ mod environment;
 mod freeze;
 mod graph;
 mod inspect;
+mod key;
 mod lint;
 mod lock;
 mod outdated;
@@ -27,6 +28,7 @@ pub use environment::*;
 pub use freeze::FreezeArgs;
 pub use graph::{GraphArgs, GraphFormatArg};
 pub use inspect::{DiffArgs, InspectArgs, InspectFormat};
+pub use key::{KeyArgs, KeyCommand, KeyGenerateArgs, VerifyArgs};
 pub use lint::{FailLevel, LintArgs, LintFormat};
 pub use lock::{FetchArgs, LockArgs, LockCommand, LockOptions};
 pub use outdated::OutdatedArgs;
@@ -144,4 +146,12 @@ pub enum Command {
     /// images are checked with what their parents set up. Exit 1 when a finding at or above
     /// the failure level remains. `# strata-ignore=RULE` on the line above silences a rule.
     Lint(LintArgs),
+    /// Make and manage signing keys (cosign's format).
+    Key(KeyArgs),
+    /// Check images' signatures against public keys: exit 0 when every manifest is signed by
+    /// one of them, 1 with what failed.
+    ///
+    /// Signatures are read as cosign stores them (`sha256-<digest>.sig` beside the image), so
+    /// images signed by `strata build --sign` or by `cosign sign --key` verify alike.
+    Verify(VerifyArgs),
 }

@@ -1,5 +1,7 @@
 //! `strata release`.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use crate::{PlanInputArgs, SelectArgs};
@@ -16,6 +18,10 @@ pub struct ReleaseArgs {
     /// cancelled): no tag moves. Every image is looked at, whatever the selection.
     #[arg(long)]
     pub discard: bool,
+    /// Sign every manifest and index the release publishes (cosign's way) with this private
+    /// key, over `[sign] key` in `strata.toml`; its password from `STRATA_SIGN_PASSWORD`.
+    #[arg(long, value_name = "KEY", conflicts_with = "discard")]
+    pub sign: Option<PathBuf>,
     #[command(flatten)]
     pub inputs: PlanInputArgs,
     /// Print what was released as JSON.

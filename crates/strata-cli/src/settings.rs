@@ -58,6 +58,8 @@ pub struct BuildSettings {
     pub lint: bool,
     pub junit: Option<PathBuf>,
     pub json: bool,
+    /// `--sign KEY` (relative to the current directory).
+    pub sign: Option<PathBuf>,
 }
 
 /// `strata ci`.
@@ -141,6 +143,8 @@ pub struct ReleaseSettings {
     pub pipeline: String,
     /// Remove the staged images instead of releasing them.
     pub discard: bool,
+    /// `--sign KEY`: sign what the release publishes.
+    pub sign: Option<PathBuf>,
     pub json: bool,
 }
 
@@ -153,6 +157,7 @@ impl ReleaseSettings {
             select,
             pipeline: arguments.pipeline,
             discard: arguments.discard,
+            sign: arguments.sign,
             json: arguments.json,
         })
     }
@@ -308,6 +313,7 @@ impl BuildSettings {
             lint: arguments.lint,
             junit: arguments.junit,
             json: arguments.json,
+            sign: arguments.sign,
         })
     }
 }

@@ -17,6 +17,8 @@ use strata_digest::Digest;
 
 /// The OCI empty descriptor's media type and content.
 pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+/// An OCI image config's media type.
+pub const OCI_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const EMPTY: &[u8] = b"{}";
 /// What a removed tag points at for the moment between its removal's two requests.
 const UNTAGGED_ARTIFACT: &str = "application/vnd.strata.untagged.v1";
@@ -40,8 +42,8 @@ pub struct Artifact {
 }
 
 impl RegistryClient {
-    /// Store an artifact of `artifact_type` under `target` (a tag): its blobs first (skipping
-    /// those the repository has), then the manifest. Returns the manifest's digest.
+    /// Store an artifact of `artifact_type` under `target` (a tag): its config is the empty
+    /// descriptor, its data in `annotations` and `layers`. Returns the manifest's digest.
     pub async fn push_artifact(
         &self,
         target: &Reference,
@@ -49,31 +51,55 @@ impl RegistryClient {
         annotations: &BTreeMap<String, String>,
         layers: &[ArtifactLayer],
     ) -> Result<Digest, RegistryError> {
-        let empty = Digest::sha256(EMPTY);
-        self.ensure_blob(target, &empty, Bytes::from_static(EMPTY))
+        let config = ArtifactLayer {
+            media_type: EMPTY_MEDIA_TYPE.to_string(),
+            bytes: Bytes::from_static(EMPTY),
+            annotations: BTreeMap::new(),
+        };
+        self.push_oci_manifest(target, Some(artifact_type), &config, layers, annotations)
+            .await
+    }
+
+    /// Store an OCI image manifest under `target` made of `config` and `layers` (small blobs,
+    /// uploaded first unless the repository has them). Returns the manifest's digest.
+    pub async fn push_oci_manifest(
+        &self,
+        target: &Reference,
+        artifact_type: Option<&str>,
+        config: &ArtifactLayer,
+        layers: &[ArtifactLayer],
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<Digest, RegistryError> {
+        let descriptor = |blob: &ArtifactLayer, digest: &Digest| {
+            let mut descriptor = json!({
+                "mediaType": blob.media_type,
+                "digest": digest.to_string(),
+                "size": blob.bytes.len(),
+            });
+            if !blob.annotations.is_empty() {
+                descriptor["annotations"] = json!(blob.annotations);
+            }
+            descriptor
+        };
+        let config_digest = Digest::sha256(&config.bytes);
+        self.ensure_blob(target, &config_digest, config.bytes.clone())
             .await?;
         let mut descriptors = Vec::new();
         for layer in layers {
             let digest = Digest::sha256(&layer.bytes);
             self.ensure_blob(target, &digest, layer.bytes.clone())
                 .await?;
-            let mut descriptor = json!({
-                "mediaType": layer.media_type,
-                "digest": digest.to_string(),
-                "size": layer.bytes.len(),
-            });
-            if !layer.annotations.is_empty() {
-                descriptor["annotations"] = json!(layer.annotations);
-            }
-            descriptors.push(descriptor);
+            descriptors.push(descriptor(layer, &digest));
         }
         let mut manifest = json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
-            "artifactType": artifact_type,
-            "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": empty.to_string(), "size": EMPTY.len()},
+            "config": descriptor(config, &config_digest),
             "layers": descriptors,
         });
+        if let Some(artifact_type) = artifact_type {
+            manifest["artifactType"] = json!(artifact_type);
+        }
         if !annotations.is_empty() {
             manifest["annotations"] = json!(annotations);
         }

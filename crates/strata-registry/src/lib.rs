@@ -13,7 +13,7 @@ mod promote;
 mod reference;
 mod remote;
 
-pub use artifact::{Artifact, ArtifactLayer, EMPTY_MEDIA_TYPE};
+pub use artifact::{Artifact, ArtifactLayer, EMPTY_MEDIA_TYPE, OCI_IMAGE_CONFIG};
 pub use auth::Scope;
 pub use client::{RegistryClient, RetryPolicy, Traffic};
 pub use credentials::{credentials_for, credentials_for_host, registry_host, Credentials};

@@ -38,6 +38,8 @@ pub struct PipelineRelease {
     pub staged: Vec<StagedImage>,
     pub promotions: Vec<PromotionResult>,
     pub indexes: Vec<IndexPush>,
+    /// Signatures pushed for what was published (`--sign`).
+    pub signatures: Vec<strata_sign::Signed>,
     /// Staging references deleted after the tags moved.
     pub removed: Vec<String>,
     /// What could not be cleaned up (the tags moved all the same).
@@ -50,6 +52,7 @@ pub async fn release_pipeline(
     registry: &RegistryClient,
     plan: &Plan,
     pipeline: &Pipeline,
+    sign: Option<&strata_sign::SigningKey>,
 ) -> Result<PipelineRelease, ReleaseError> {
     let staged = find_staged(registry, plan, pipeline).await?;
     check_parents(registry, plan, &staged).await?;
@@ -96,15 +99,55 @@ pub async fn release_pipeline(
         });
     }
 
+    let signatures = match sign {
+        Some(key) => sign_published(registry, &promoted, &indexes, key).await?,
+        None => Vec::new(),
+    };
     let (removed, warnings) = remove_staged(registry, pipeline, &staged).await;
     Ok(PipelineRelease {
         pipeline: pipeline.id().to_string(),
         staged,
+        signatures,
         promotions: promoted,
         indexes,
         removed,
         warnings,
     })
+}
+
+/// Sign each published manifest (once per repository and digest) and each index. The tags
+/// have moved: a signature that cannot be pushed is an error saying so (the release run
+/// again signs what is left; tags already in place count as done).
+async fn sign_published(
+    registry: &RegistryClient,
+    promoted: &[PromotionResult],
+    indexes: &[IndexPush],
+    key: &strata_sign::SigningKey,
+) -> Result<Vec<strata_sign::Signed>, ReleaseError> {
+    let mut targets: Vec<(Reference, Digest)> = Vec::new();
+    for promotion in promoted {
+        targets.push((parsed(&promotion.target)?, promotion.digest.clone()));
+    }
+    for index in indexes {
+        if let Some(digest) = &index.digest {
+            targets.push((parsed(&index.tag)?, digest.clone()));
+        }
+    }
+    let mut done = std::collections::BTreeSet::new();
+    let mut signed = Vec::new();
+    for (reference, digest) in targets {
+        if !done.insert((strata_registry::repository_name(&reference), digest.clone())) {
+            continue;
+        }
+        let signature = strata_sign::sign_image(registry, &reference, &digest, key)
+            .await
+            .map_err(|source| ReleaseError::Sign {
+                image: format!("{}@{digest}", strata_registry::repository_name(&reference)),
+                source: Box::new(source),
+            })?;
+        signed.push(signature);
+    }
+    Ok(signed)
 }
 
 /// Delete what the pipeline staged (images, and the taggers' tags beside them). The registry
@@ -217,6 +260,7 @@ pub async fn discard_pipeline(
     Ok(PipelineRelease {
         pipeline: pipeline.id().to_string(),
         staged,
+        signatures: Vec::new(),
         promotions: Vec::new(),
         indexes: Vec::new(),
         removed,
@@ -392,6 +436,7 @@ async fn push_indexes(
                     tests: Vec::new(),
                     reproduced: None,
                     inputs: None,
+                    signatures: Vec::new(),
                 }
             })
         })

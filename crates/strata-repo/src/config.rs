@@ -80,6 +80,9 @@ pub struct Config {
     /// How `strata ci` writes the CI pipeline's jobs.
     #[serde(default)]
     pub ci: CiConfig,
+    /// How pushed images are signed.
+    #[serde(default)]
+    pub sign: SignConfig,
     /// Where the settings came from, for error messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -149,6 +152,15 @@ pub struct CiConfig {
     pub install: Option<String>,
     /// How a job runs strata (default `strata`).
     pub strata: Option<String>,
+}
+
+/// `[sign]`: `strata build --push` signs what it pushes with this key, as `--sign KEY` does.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SignConfig {
+    /// The private key (cosign's format), relative to the repository; its password from
+    /// `STRATA_SIGN_PASSWORD`.
+    pub key: Option<PathBuf>,
 }
 
 /// Settings for one image.

@@ -26,8 +26,8 @@ mod versions;
 pub use changes::{CommitInfo, Git, GitError, PendingCommit, PendingPaths, PendingRemote};
 pub use config::{
     CiConfig, CondaLockConfig, Config, EnginesConfig, GenericConfig, ImageConfig, ImageLintConfig,
-    LayoutKind, LintConfig, LockConfig, ParentSetting, TaggerConfig, TestConfig, TestSettings,
-    TreeConfig, CONFIG_FILE,
+    LayoutKind, LintConfig, LockConfig, ParentSetting, SignConfig, TaggerConfig, TestConfig,
+    TestSettings, TreeConfig, CONFIG_FILE,
 };
 pub use diagnostic::{join_chain, render_chain, SourceSpan};
 pub use dockerfile::{Dockerfile, FinalBase, Stage};

@@ -59,6 +59,8 @@ fn diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dy
         strata_lock::LockingError,
         strata_release::ReleaseError,
         strata_session::SessionError,
+        strata_sign::SignError,
+        strata_sign::KeyError,
     );
     None
 }

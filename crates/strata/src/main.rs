@@ -100,6 +100,8 @@ fn run(cli: Cli, session: &Session, printer: &Printer) -> anyhow::Result<ExitSta
             let settings = settings::GraphSettings::resolve(&arguments);
             commands::graph(&settings, printer)
         }
+        Command::Key(arguments) => commands::key(&arguments.command, printer),
+        Command::Verify(arguments) => commands::verify(&arguments, session, printer),
     }
 }
 

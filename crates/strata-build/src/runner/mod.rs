@@ -51,6 +51,8 @@ pub struct RunOptions {
     /// `--only-platform`: of builds for several platforms, build only this one (a pipeline's
     /// job per platform). The tags stay the platform's own (`1.0-arm64`).
     pub only_platform: Option<String>,
+    /// `--sign KEY`: sign every manifest pushed (and every index), cosign's way.
+    pub sign: Option<Arc<strata_sign::SigningKey>>,
 }
 
 /// How reproducible builds are made.
@@ -150,6 +152,8 @@ pub struct BuildResult {
     pub reproduced: Option<strata_reproducible::Reproduced>,
     /// The inputs hash of the image (built, or found up to date in a pipeline's staging).
     pub inputs: Option<String>,
+    /// The signatures pushed for its manifests (`--sign`).
+    pub signatures: Vec<strata_sign::Signed>,
 }
 
 impl BuildResult {
@@ -168,6 +172,7 @@ impl BuildResult {
             tests: Vec::new(),
             reproduced: None,
             inputs: None,
+            signatures: Vec::new(),
         }
     }
 

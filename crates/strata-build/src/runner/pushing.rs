@@ -85,6 +85,54 @@ impl<E: Engine + 'static> BuildTask<E> {
         }
         if self.options.pipeline.is_some() {
             self.keep_staged(result).await;
+        } else if let Some(key) = self.options.sign.clone() {
+            self.sign_pushed(&key, result).await;
+        }
+    }
+    /// Sign each manifest the build pushed, once per repository: the signature goes beside
+    /// it (`sha256-<digest>.sig`). A signature that cannot be pushed is a push failure (the
+    /// image is published unsigned; a run again signs it).
+    async fn sign_pushed(&self, key: &strata_sign::SigningKey, result: &mut BuildResult) {
+        let mut done = std::collections::BTreeSet::new();
+        for (tag, digest) in result.pushed.clone() {
+            let Ok(reference) = strata_registry::parse_reference(&tag) else {
+                continue;
+            };
+            let digest = match digest {
+                Some(digest) => Some(digest),
+                None => self
+                    .options
+                    .registry
+                    .resolve(&reference)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|found| found.digest),
+            };
+            let Some(digest) = digest else {
+                let message = "pushed, but its digest is unknown: not signed".to_string();
+                self.push_failed(result, &tag, message);
+                continue;
+            };
+            if !done.insert((strata_registry::repository_name(&reference), digest.clone())) {
+                continue;
+            }
+            match strata_sign::sign_image(&self.options.registry, &reference, &digest, key).await {
+                Ok(signed) => {
+                    let _ = self.events.send(BuildEvent::Step {
+                        build: self.label.clone(),
+                        step: format!("signed `{}` (`{}`)", signed.image, signed.signature),
+                    });
+                    result.signatures.push(signed);
+                }
+                Err(error) => {
+                    let message = format!(
+                        "pushed, but not signed: {}",
+                        strata_repo::join_chain(&error, ": ")
+                    );
+                    self.push_failed(result, &tag, message);
+                }
+            }
         }
     }
     /// After a pipeline's job staged its image: the taggers' tags beside it (the release moves

@@ -13,6 +13,8 @@ mod pin;
 mod plan;
 mod promote;
 mod release;
+mod sign;
+mod signing;
 mod test;
 
 pub use build::build;
@@ -28,4 +30,5 @@ pub use pin::pin;
 pub use plan::plan;
 pub use promote::promote;
 pub use release::release;
+pub use sign::{key, verify};
 pub use test::test;

@@ -52,11 +52,16 @@ pub fn release(
         pipeline.id(),
         plan.builds.len()
     ));
+    let sign = if settings.discard {
+        None
+    } else {
+        super::signing::signing_key(settings.sign.as_deref(), &repository)?
+    };
     let released = session.block_on(async {
         if settings.discard {
             discard_pipeline(session.registry(), &plan, &pipeline).await
         } else {
-            release_pipeline(session.registry(), &plan, &pipeline).await
+            release_pipeline(session.registry(), &plan, &pipeline, sign.as_deref()).await
         }
     })?;
     if let Some(spinner) = spinner {

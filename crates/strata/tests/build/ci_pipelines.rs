@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::common::render_output as render;
 use strata_test::{require_services, TestContext};
 
 use crate::{fresh_namespace, registry_labels, BINARY};
@@ -117,15 +118,6 @@ fn run_pipeline(root: &Path, pipeline: &str, what: &[&str]) -> Output {
         .output()
         .expect("run gitlab-ci-local");
     output
-}
-
-fn render(output: &Output) -> String {
-    format!(
-        "exit {:?}\n{}{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn resolve(reference: &str) -> Option<strata_registry::Manifest> {
@@ -292,7 +284,10 @@ fn a_failing_job_stops_the_release_and_every_published_tag_stays() {
         .unwrap();
     assert!(discard.status.success(), "{script}\n{}", render(&discard));
     let stderr = String::from_utf8_lossy(&discard.stderr);
-    assert!(stderr.contains("discarded pipeline `601`: no tag moved"), "{stderr}");
+    assert!(
+        stderr.contains("discarded pipeline `601`: no tag moved"),
+        "{stderr}"
+    );
     for image in IMAGES {
         assert_eq!(
             tags(&format!("{namespace}/{image}/strata-staging")),

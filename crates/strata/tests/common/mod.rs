@@ -17,3 +17,14 @@ pub fn registry_labels(
         .unwrap_or_default();
     (image.digest.to_string(), labels, image.config)
 }
+
+/// A process's exit code and output, for an assertion's message.
+#[allow(dead_code)] // not every test binary runs other programs
+pub fn render_output(output: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

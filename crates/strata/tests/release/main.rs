@@ -10,6 +10,7 @@ mod outdated;
 mod pin;
 mod pipeline;
 mod promote;
+mod sign;
 mod since_registry;
 
 use strata_test::{require_services, runtime, Services, TestContext};

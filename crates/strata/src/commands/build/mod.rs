@@ -86,9 +86,27 @@ pub fn build(
     } else {
         None
     };
+    // A pipeline's job stages; its release signs what it publishes.
+    let sign = if settings.pipeline.is_some() {
+        if settings.sign.is_some() {
+            anyhow::bail!("a pipeline's job publishes nothing to sign: sign at the release, `strata release --pipeline ID --sign KEY`");
+        }
+        None
+    } else {
+        super::signing::signing_key(settings.sign.as_deref(), &repository)?
+    };
+    if sign.is_some() && !settings.push {
+        anyhow::bail!(
+            "signing is of what is pushed: add `--push` (or leave out `--sign` and `[sign] key`)"
+        );
+    }
     let repository = Arc::new(repository);
     let plan = Arc::new(plan);
     let mut options = run_options(settings, session, reproducible);
+    // A pool's run signs at its release, as a pipeline does.
+    if !pool {
+        options.sign.clone_from(&sign);
+    }
     options.pipeline.clone_from(&pipeline);
     options.only_platform.clone_from(&settings.only_platform);
     if settings.check_reproducible {
@@ -120,6 +138,7 @@ pub fn build(
                 session.registry(),
                 &plan,
                 pipeline,
+                sign.as_deref(),
             ))??;
             for warning in &released.warnings {
                 printer.warn(warning);
@@ -212,6 +231,7 @@ fn run_options(
         reproducible,
         pipeline: None,
         only_platform: None,
+        sign: None,
     }
 }
 

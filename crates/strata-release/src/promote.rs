@@ -294,3 +294,57 @@ mod tests {
         }
     }
 }
+
+/// After a promote: the signatures and attestations of every image promoted into another
+/// repository (each platform's manifest's too, for an index) copied beside it there. Returns
+/// the references written, and what could not be copied (the tags moved all the same).
+pub async fn carry_signatures(
+    registry: &strata_registry::RegistryClient,
+    results: &[PromotionResult],
+) -> (Vec<String>, Vec<String>) {
+    let mut written = Vec::new();
+    let mut warnings = Vec::new();
+    let mut done = std::collections::BTreeSet::new();
+    for result in results {
+        let (Ok(source), Ok(target)) = (
+            strata_registry::parse_reference(&result.source),
+            strata_registry::parse_reference(&result.target),
+        ) else {
+            continue;
+        };
+        let (from, to) = (
+            strata_registry::repository_name(&source),
+            strata_registry::repository_name(&target),
+        );
+        if from == to || !done.insert((to.clone(), result.digest.clone())) {
+            continue;
+        }
+        let mut digests = vec![result.digest.clone()];
+        let exact = strata_registry::with_digest(&source, &result.digest);
+        match registry.manifest(&exact).await {
+            Ok(manifest) if manifest.is_index() => {
+                if let Ok(children) = manifest.children(&exact.whole()) {
+                    digests.extend(children.into_iter().map(|child| child.digest));
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                warnings.push(format!(
+                    "cannot read `{}` for its signatures: {error}",
+                    exact.whole()
+                ));
+                continue;
+            }
+        }
+        for digest in digests {
+            match strata_sign::copy_signatures(registry, &source, &target, &digest).await {
+                Ok(copied) => written.extend(copied),
+                Err(error) => warnings.push(format!(
+                    "the signatures of `{from}@{digest}` are not copied to `{to}`: {}",
+                    strata_repo::join_chain(&error, ": ")
+                )),
+            }
+        }
+    }
+    (written, warnings)
+}

@@ -13,7 +13,7 @@ use std::path::Path;
 
 pub use error::{KeyError, SignError};
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
-pub use signature::{sign_image, Signed};
+pub use signature::{copy_signatures, sign_image, Signed};
 pub use verify::{verify_image, ImageVerification, ManifestVerification, PublicKey, SignedBy};
 
 /// The environment variable a private key's password is read from.

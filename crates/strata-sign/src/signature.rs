@@ -108,6 +108,38 @@ pub async fn sign_image(
     })
 }
 
+/// Copy the signatures (`.sig`) and attestations (`.att`) of the manifest `digest` from
+/// `source`'s repository to `target`'s, added to what the target has (a promote to another
+/// repository keeps the image verifiable there). Returns the references written.
+pub async fn copy_signatures(
+    registry: &RegistryClient,
+    source: &Reference,
+    target: &Reference,
+    digest: &Digest,
+) -> Result<Vec<String>, SignError> {
+    let mut written = Vec::new();
+    for suffix in ["sig", "att"] {
+        let tag = artifact_tag(digest, suffix);
+        let from = strata_registry::with_tag(source, &tag);
+        let Some(artifact) = registry.artifact(&from).await? else {
+            continue;
+        };
+        let to = strata_registry::with_tag(target, &tag);
+        let mut layers = existing_layers(registry, &to).await?;
+        let before = layers.len();
+        for layer in artifact.layers {
+            if !layers.contains(&layer) {
+                layers.push(layer);
+            }
+        }
+        if layers.len() > before {
+            push_cosign_manifest(registry, &to, &layers).await?;
+            written.push(to.whole());
+        }
+    }
+    Ok(written)
+}
+
 /// The layers of the artifact under `target`, when there is one.
 pub(crate) async fn existing_layers(
     registry: &RegistryClient,

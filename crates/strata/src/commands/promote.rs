@@ -64,6 +64,20 @@ pub fn promote(
         spinner.finish_and_clear();
     }
     let results = results.context("nothing was promoted")?;
+    // Signed images stay verifiable in the repositories they were promoted into.
+    let (signatures, warnings) = session.block_on(strata_release::promote::carry_signatures(
+        session.registry(),
+        &results,
+    ))?;
+    for warning in &warnings {
+        printer.warn(warning);
+    }
+    if !signatures.is_empty() {
+        printer.info(&format!(
+            "copied {} signature artifact(s) beside the promoted images",
+            signatures.len()
+        ));
+    }
 
     if let Some(directory) = &settings.manifests {
         let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();

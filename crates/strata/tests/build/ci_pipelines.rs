@@ -306,7 +306,21 @@ fn the_github_workflow_runs_job_by_job_across_two_engines() {
     let services = require_services();
     let podman = environment("STRATA_TEST_PODMAN_HOST");
     let namespace = fresh_namespace(&services.registry, "github-workflow");
-    let context = family(&namespace);
+    let mut context = family(&namespace);
+    // The release signs what it publishes with the key `[sign]` names (build jobs sign nothing).
+    let key = context
+        .strata()
+        .env("STRATA_SIGN_PASSWORD", "ci secret")
+        .args(["key", "generate", "-o", "ci"])
+        .output()
+        .unwrap();
+    assert!(key.status.success(), "{}", context.render(&key));
+    let toml = fs_err::read_to_string(context.root.join("strata.toml")).unwrap();
+    context.write(
+        "strata.toml",
+        &format!("{toml}\n[sign]\nkey = \"ci.key\"\n"),
+    );
+    context.commit("sign releases");
     let file = context.root.join("images.yml");
     let output = context.output(&["ci", "--format", "github", "-o", file.to_str().unwrap()]);
     assert!(output.status.success(), "{}", context.render(&output));
@@ -377,6 +391,7 @@ fn the_github_workflow_runs_job_by_job_across_two_engines() {
                     .env("HOME", &home)
                     .env("STRATA_CACHE_DIR", home.join("cache"))
                     .env("DOCKER_CONFIG", home.join("docker"))
+                    .env("STRATA_SIGN_PASSWORD", "ci secret")
                     .output()
                     .unwrap();
                 assert!(
@@ -397,5 +412,20 @@ fn the_github_workflow_runs_job_by_job_across_two_engines() {
             "`{image}:latest` is a multi-platform index"
         );
         assert!(tags(&format!("{namespace}/{image}/strata-staging")).is_empty());
+        // Signed at the release: the index and both platforms' manifests.
+        let verified = context.output(&[
+            "verify",
+            &format!("{namespace}/{image}:latest"),
+            "--key",
+            "ci.pub",
+            "--json",
+        ]);
+        assert!(verified.status.success(), "{}", context.render(&verified));
+        let report: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+        let manifests = report["images"][0]["manifests"].as_array().unwrap();
+        assert_eq!(manifests.len(), 3, "the index and two platforms: {report}");
+        assert!(manifests
+            .iter()
+            .all(|manifest| manifest["signed_by"][0]["key"] == "ci.pub"));
     }
 }

@@ -182,6 +182,29 @@ fn what_strata_signs_verifies_independently_and_the_reverse() {
             .contains("NOT VERIFIED: a signature none of the keys made"));
     }
 
+    // Promoted into another repository, the image stays verifiable there: its signature is
+    // copied beside it.
+    let base = format!("{namespace}/base:latest");
+    let elsewhere = format!("{namespace}/published/base:v1");
+    let promoted = context.output(&["promote", &base, &elsewhere]);
+    assert!(promoted.status.success(), "{}", context.render(&promoted));
+    assert!(String::from_utf8_lossy(&promoted.stderr).contains("copied 1 signature artifact(s)"));
+    let verified = context.output(&["verify", &elsewhere, "--key", "strata.pub"]);
+    assert!(verified.status.success(), "{}", context.render(&verified));
+    let (registry, published_path) = split(&format!("{namespace}/published/base"));
+    let base_digest = registry_digest(&context, &base).unwrap();
+    let checked = cosign_like(
+        &context,
+        &[
+            "verify",
+            &registry,
+            &published_path,
+            &base_digest,
+            "strata.pub",
+        ],
+    );
+    assert!(checked.status.success(), "{}", render(&checked));
+
     // The reverse: the independent signer signs the child (its manifest replaces strata's
     // signature, as a first signer's would); strata verifies it with its public key only.
     let child = format!("{namespace}/child:latest");
@@ -227,8 +250,6 @@ fn what_strata_signs_verifies_independently_and_the_reverse() {
     }
 
     // A signature, by the right key, of a payload naming another image: refused by both.
-    let base = format!("{namespace}/base:latest");
-    let base_digest = registry_digest(&context, &base).unwrap();
     let (_, base_path) = split(&format!("{namespace}/base"));
     let lying = cosign_like(
         &context,

@@ -280,21 +280,6 @@ pub fn promotions_summary(results: &[PromotionResult]) -> String {
     text
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_bare_tag;
-
-    #[test]
-    fn bare_tags_and_references() {
-        for tag in ["spring-2022", "1.0", "latest", "v2_rc.1"] {
-            assert!(is_bare_tag(tag), "{tag}");
-        }
-        for reference in ["r/img:tag", "python:3.12", "", "-x", ".x", "a b"] {
-            assert!(!is_bare_tag(reference), "{reference}");
-        }
-    }
-}
-
 /// After a promote: the signatures and attestations of every image promoted into another
 /// repository (each platform's manifest's too, for an index) copied beside it there. Returns
 /// the references written, and what could not be copied (the tags moved all the same).
@@ -347,4 +332,19 @@ pub async fn carry_signatures(
         }
     }
     (written, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_bare_tag;
+
+    #[test]
+    fn bare_tags_and_references() {
+        for tag in ["spring-2022", "1.0", "latest", "v2_rc.1"] {
+            assert!(is_bare_tag(tag), "{tag}");
+        }
+        for reference in ["r/img:tag", "python:3.12", "", "-x", ".x", "a b"] {
+            assert!(!is_bare_tag(reference), "{reference}");
+        }
+    }
 }

@@ -83,6 +83,10 @@ pub struct Config {
     /// How pushed images are signed.
     #[serde(default)]
     pub sign: SignConfig,
+    /// The public keys external bases must be signed with, by repository pattern
+    /// (`"registry.example/upstream/*" = ["keys/upstream.pub"]`, relative to the repository).
+    #[serde(default)]
+    pub trust: BTreeMap<String, Vec<PathBuf>>,
     /// Where the settings came from, for error messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,

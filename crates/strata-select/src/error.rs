@@ -36,6 +36,32 @@ pub enum SelectError {
     },
     #[error(transparent)]
     Session(#[from] strata_session::SessionError),
+    #[error("`[trust] \"{pattern}\"` in `{}` cannot be used: {message}", config.display())]
+    TrustPattern {
+        config: PathBuf,
+        pattern: String,
+        message: String,
+    },
+    #[error("`[trust] \"{pattern}\"`: cannot read its key")]
+    TrustKey {
+        pattern: String,
+        #[source]
+        source: Box<strata_sign::SignError>,
+    },
+    #[error("cannot check the signature of the base `{base}`")]
+    TrustCheck {
+        base: String,
+        #[source]
+        source: Box<strata_sign::SignError>,
+    },
+    #[error("the base `{base}`{} is refused: `[trust] \"{pattern}\"` requires a signature by {}; {}", if images.is_empty() { String::new() } else { format!(" (of {})", images.join(", ")) }, keys.join(" or "), problems.join("; "))]
+    Untrusted {
+        base: String,
+        images: Vec<String>,
+        pattern: String,
+        keys: Vec<String>,
+        problems: Vec<String>,
+    },
 }
 
 impl From<strata_repo::RepoError> for SelectError {
@@ -59,7 +85,11 @@ impl From<strata_plan::PlanError> for SelectError {
 impl Diagnostic for SelectError {
     fn exit_class(&self) -> Option<ExitClass> {
         match self {
-            Self::TagNamespace { .. } | Self::Platform { .. } => Some(ExitClass::Input),
+            Self::TagNamespace { .. }
+            | Self::Platform { .. }
+            | Self::TrustPattern { .. }
+            | Self::Untrusted { .. } => Some(ExitClass::Input),
+            Self::TrustKey { source, .. } | Self::TrustCheck { source, .. } => source.exit_class(),
             // What is wrapped knows. A transparent variant is not in the chain itself, and a
             // boxed source is found there as its box: each is asked here.
             Self::Repository(error) | Self::Open { source: error, .. } => error.exit_class(),
@@ -79,7 +109,9 @@ impl Diagnostic for SelectError {
             Self::Session(error) => error.hint(),
             Self::PublishedVersions { source, .. } => source.hint(),
             Self::Comparison { source, .. } => source.hint(),
-            Self::TagNamespace { .. } | Self::Platform { .. } => None,
+            Self::TrustKey { source, .. } | Self::TrustCheck { source, .. } => source.hint(),
+            Self::Untrusted { base, .. } => Some(format!("`strata verify {base} --key KEY` shows its signatures; sign it (`strata build --sign`, `cosign sign --key`) or build on a signed base")),
+            Self::TagNamespace { .. } | Self::Platform { .. } | Self::TrustPattern { .. } => None,
         }
     }
 }

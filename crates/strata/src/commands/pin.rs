@@ -35,9 +35,24 @@ pub fn pin(
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
+    let resolved = resolved?;
+    // `[trust]`: each digest about to be recorded is the one verified (a tag can move).
+    let config = strata_repo::Config::load(&settings.path)?;
+    let bases = resolved
+        .iter()
+        .map(|(tag, digest)| {
+            let exact = match tag.rsplit_once(':') {
+                Some((name, tag)) if !tag.contains('/') => format!("{name}:{tag}@{digest}"),
+                _ => format!("{tag}@{digest}"),
+            };
+            (exact, Vec::new())
+        })
+        .collect();
+    let trusted = strata_select::check_bases_with(session, &config, &settings.path, &bases)?;
+    super::signing::report_trusted(&trusted, printer);
     let PinRun { reports, written } = apply_pins(
         &files,
-        &resolved?,
+        &resolved,
         PinRequest {
             check: settings.check,
             update: settings.update,

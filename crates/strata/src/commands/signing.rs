@@ -41,3 +41,20 @@ pub fn signing_key(
     let key = strata_sign::read_signing_key(&path, || password(&prompt))?;
     Ok(Some(Arc::new(key)))
 }
+
+/// One line per base `[trust]` verified, with who signed it.
+pub fn report_trusted(trusted: &[strata_select::TrustedBase], printer: &crate::printer::Printer) {
+    for base in trusted {
+        let signers: Vec<&str> = base
+            .signed_by
+            .iter()
+            .map(|signer| signer.key.as_str())
+            .collect();
+        printer.info(&format!(
+            "base `{}` verified: signed by {} (`[trust] \"{}\"`)",
+            base.base,
+            signers.join(", "),
+            base.pattern
+        ));
+    }
+}

@@ -335,3 +335,149 @@ fn what_strata_signs_verifies_independently_and_the_reverse() {
         .status
         .success());
 }
+
+#[test]
+fn a_trust_policy_refuses_bases_not_signed_by_its_keys_before_the_engine_is_touched() {
+    let services = services();
+    let namespace = fresh_namespace(&services.registry, "trust");
+    // Upstream publishes two bases; only `base` is signed, with upstream's key.
+    let upstream = busybox_family(
+        &format!("{namespace}/upstream"),
+        &[
+            (
+                "base",
+                "FROM strata-base/busybox:latest\nRUN echo base > /base\n",
+            ),
+            (
+                "raw",
+                "FROM strata-base/busybox:latest\nRUN echo raw > /raw\n",
+            ),
+        ],
+    );
+    for name in ["upstream", "impostor"] {
+        let key = strata_with_password(&upstream, PASSWORD, &["key", "generate", "-o", name]);
+        assert!(key.status.success(), "{}", upstream.render(&key));
+    }
+    build_and_push(&upstream);
+    let base = format!("{namespace}/upstream/base:latest");
+    let raw = format!("{namespace}/upstream/raw:latest");
+    let base_digest = registry_digest(&upstream, &base).unwrap();
+    let (registry, base_path) = split(&format!("{namespace}/upstream/base"));
+    let signed = cosign_like(
+        &upstream,
+        &[
+            "sign",
+            &registry,
+            &base_path,
+            &base_digest,
+            "upstream.key",
+            PASSWORD,
+        ],
+    );
+    assert!(signed.status.success(), "{}", render(&signed));
+
+    let mut family = busybox_family(
+        &format!("{namespace}/family"),
+        &[("sci", &format!("FROM {base}\nRUN echo sci > /sci\n"))],
+    );
+    fs_err::copy(
+        upstream.root.join("upstream.pub"),
+        family.root.join("upstream.pub"),
+    )
+    .unwrap();
+    family.write(
+        "strata.toml",
+        &format!(
+            "repo = \"{namespace}/family\"\n\n[trust]\n\"{namespace}/upstream/*\" = [\"upstream.pub\"]\n"
+        ),
+    );
+    family.commit("trust upstream's key");
+    let plan = family.output(&["plan", "--all"]);
+    assert!(plan.status.success(), "{}", family.render(&plan));
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    assert!(
+        stderr.contains(&format!("base `{base}` verified: signed by upstream.pub")),
+        "{stderr}"
+    );
+
+    // An unsigned base: refused by plan and build, naming the base, the image, the key and
+    // what failed — and before the engine (which is not there) is asked anything.
+    family.write(
+        "images/sci/Dockerfile",
+        &format!("FROM {raw}\nRUN echo sci > /sci\n"),
+    );
+    family.commit("an unsigned base");
+    for arguments in [&["plan", "--all"][..], &["build", "--all", "--push"][..]] {
+        let refused = family
+            .strata()
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .args(arguments)
+            .output()
+            .unwrap();
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{}",
+            family.render(&refused)
+        );
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(&format!("the base `{raw}` (of sci) is refused"))
+                && stderr.contains("requires a signature by ")
+                && stderr.contains("upstream.pub")
+                && stderr.contains("no signature"),
+            "{stderr}"
+        );
+    }
+    // `pin` records only verified digests: refused, the Dockerfile left as it was.
+    let dockerfile = fs_err::read_to_string(family.root.join("images/sci/Dockerfile")).unwrap();
+    let pin = family.output(&["pin"]);
+    assert_eq!(pin.status.code(), Some(2), "{}", family.render(&pin));
+    assert!(String::from_utf8_lossy(&pin.stderr).contains("is refused"));
+    assert_eq!(
+        fs_err::read_to_string(family.root.join("images/sci/Dockerfile")).unwrap(),
+        dockerfile
+    );
+    // Signed, but by another key: refused too.
+    let raw_digest = registry_digest(&upstream, &raw).unwrap();
+    let (_, raw_path) = split(&format!("{namespace}/upstream/raw"));
+    let impostor = cosign_like(
+        &upstream,
+        &[
+            "sign",
+            &registry,
+            &raw_path,
+            &raw_digest,
+            "impostor.key",
+            PASSWORD,
+        ],
+    );
+    assert!(impostor.status.success(), "{}", render(&impostor));
+    let refused = family.output(&["build", "--all"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        family.render(&refused)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("a signature none of the keys made"));
+    // Signed right: it builds.
+    let signed = cosign_like(
+        &upstream,
+        &[
+            "sign",
+            &registry,
+            &raw_path,
+            &raw_digest,
+            "upstream.key",
+            PASSWORD,
+        ],
+    );
+    assert!(signed.status.success(), "{}", render(&signed));
+    let built = family.output(&["build", "--all"]);
+    assert!(built.status.success(), "{}", family.render(&built));
+    let pin = family.output(&["pin"]);
+    assert!(pin.status.success(), "{}", family.render(&pin));
+    let pinned = fs_err::read_to_string(family.root.join("images/sci/Dockerfile")).unwrap();
+    assert!(pinned.contains(&format!("{raw}@{raw_digest}")), "{pinned}");
+}

@@ -10,6 +10,9 @@ strata's code or crates. It talks to a plain-HTTP registry (the loopback one of 
   cosign_like.py sign REGISTRY REPO DIGEST KEY PASSWORD [CLAIMED]
                                                       (CLAIMED: the digest the payload names)
   cosign_like.py verify REGISTRY REPO DIGEST PUB      exit 0 if a valid signature by PUB exists
+  cosign_like.py attestation REGISTRY REPO DIGEST PUB PREDICATE_TYPE
+                                                      print the predicate of a valid attestation
+                                                      (DSSE over in-toto, in `.att`), exit 1 if none
 """
 
 import base64
@@ -171,6 +174,35 @@ def verify(registry, repo, digest, pub_path):
     return 1
 
 
+def attestation(registry, repo, digest, pub_path, predicate_type):
+    key = serialization.load_pem_public_key(open(pub_path, "rb").read())
+    manifest = fetch_manifest(registry, repo, digest.replace(":", "-") + ".att")
+    if manifest is None:
+        print("no attestation manifest")
+        return 1
+    for layer in manifest.get("layers", []):
+        if layer.get("mediaType") != "application/vnd.dsse.envelope.v1+json":
+            continue
+        blob = request("GET", "http://%s/v2/%s/blobs/%s" % (registry, repo, layer["digest"])).read()
+        envelope = json.loads(blob)
+        payload = base64.b64decode(envelope["payload"])
+        kind = envelope["payloadType"].encode()
+        # DSSE's pre-authentication encoding, from its specification.
+        pae = b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+        for signature in envelope["signatures"]:
+            try:
+                key.verify(base64.b64decode(signature["sig"]), pae, ec.ECDSA(hashes.SHA256()))
+            except InvalidSignature:
+                continue
+            statement = json.loads(payload)
+            subjects = [subject["digest"].get("sha256") for subject in statement["subject"]]
+            if statement["predicateType"] == predicate_type and digest.split(":")[1] in subjects:
+                print(json.dumps(statement["predicate"]))
+                return 0
+    print("no valid attestation of that type")
+    return 1
+
+
 if __name__ == "__main__":
     command, arguments = sys.argv[1], sys.argv[2:]
     if command == "generate":
@@ -181,5 +213,7 @@ if __name__ == "__main__":
         sign(*arguments)
     elif command == "verify":
         sys.exit(verify(*arguments))
+    elif command == "attestation":
+        sys.exit(attestation(*arguments))
     else:
         sys.exit("unknown command " + command)

@@ -35,6 +35,12 @@ pub enum BuildError {
     Junit { path: PathBuf, message: String },
     #[error(transparent)]
     Write(#[from] strata_fs::WriteError),
+    #[error("cannot attest `{image}`")]
+    Attest {
+        image: String,
+        #[source]
+        source: Box<strata_sign::SignError>,
+    },
     #[error("cannot reach the engine for {platform} (`[engines]` in `{}`)", config.display())]
     PlatformEngine {
         platform: String,
@@ -80,6 +86,7 @@ impl strata_diagnostic::Diagnostic for BuildError {
             Self::Session(error) => error.exit_class(),
             // Boxed, the source is in the chain as its box: asked here.
             Self::PlatformEngine { source, .. } => source.exit_class(),
+            Self::Attest { source, .. } => source.exit_class(),
             Self::TestsFailed { .. } | Self::NotStaged { .. } => Some(ExitClass::BuildFailed),
             Self::Io(_)
             | Self::MissingDockerfile { .. }
@@ -99,6 +106,7 @@ impl strata_diagnostic::Diagnostic for BuildError {
         match self {
             Self::Engine(error) => error.hint(),
             Self::PlatformEngine { source, .. } => source.hint(),
+            Self::Attest { source, .. } => source.hint(),
             Self::Inspect(error) => error.hint(),
             Self::Reproducible(error) => error.hint(),
             Self::Registry(error) => error.hint(),

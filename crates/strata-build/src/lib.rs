@@ -18,6 +18,7 @@ mod logs;
 mod manifests;
 mod pipeline;
 mod platforms;
+mod provenance;
 mod published;
 mod report;
 mod runner;

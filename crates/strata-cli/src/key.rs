@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 #[derive(Debug, Args)]
 pub struct KeyArgs {
@@ -44,7 +44,26 @@ pub struct VerifyArgs {
     /// several: a signature by any of them counts.
     #[arg(long, required = true, value_name = "PUB")]
     pub key: Vec<PathBuf>,
+    /// Also check each platform manifest's attestation of this kind: a signed in-toto
+    /// statement about that very manifest (`sbom`: CycloneDX; `provenance`: SLSA v1).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub attestation: Vec<AttestationKind>,
     /// Print each manifest's signers and problems as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AttestationKind {
+    Sbom,
+    Provenance,
+}
+
+impl AttestationKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sbom => "sbom",
+            Self::Provenance => "provenance",
+        }
+    }
 }

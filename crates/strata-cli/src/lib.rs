@@ -28,7 +28,7 @@ pub use environment::*;
 pub use freeze::FreezeArgs;
 pub use graph::{GraphArgs, GraphFormatArg};
 pub use inspect::{DiffArgs, InspectArgs, InspectFormat};
-pub use key::{KeyArgs, KeyCommand, KeyGenerateArgs, VerifyArgs};
+pub use key::{AttestationKind, KeyArgs, KeyCommand, KeyGenerateArgs, VerifyArgs};
 pub use lint::{FailLevel, LintArgs, LintFormat};
 pub use lock::{FetchArgs, LockArgs, LockCommand, LockOptions};
 pub use outdated::OutdatedArgs;

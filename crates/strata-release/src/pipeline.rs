@@ -437,6 +437,8 @@ async fn push_indexes(
                     reproduced: None,
                     inputs: None,
                     signatures: Vec::new(),
+                    attestations: Vec::new(),
+                    facts: None,
                 }
             })
         })

@@ -4,6 +4,7 @@
 //! their verification against public keys (`verify`). No transparency log and no certificate:
 //! keys only, which is what works offline and in air-gapped sites.
 
+pub mod attestation;
 mod error;
 pub mod key;
 pub mod signature;
@@ -11,10 +12,14 @@ pub mod verify;
 
 use std::path::Path;
 
+pub use attestation::{attest, verify_attestations, VerifiedAttestation};
 pub use error::{KeyError, SignError};
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use signature::{copy_signatures, sign_image, Signed};
-pub use verify::{verify_image, ImageVerification, ManifestVerification, PublicKey, SignedBy};
+pub use verify::{
+    verify_image, verify_image_attestations, AttestationCheck, ImageVerification,
+    ManifestVerification, PublicKey, SignedBy,
+};
 
 /// The environment variable a private key's password is read from.
 pub const PASSWORD_VARIABLE: &str = "STRATA_SIGN_PASSWORD";

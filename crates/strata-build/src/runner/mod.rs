@@ -154,6 +154,10 @@ pub struct BuildResult {
     pub inputs: Option<String>,
     /// The signatures pushed for its manifests (`--sign`).
     pub signatures: Vec<strata_sign::Signed>,
+    /// The attestations pushed beside them (`--sign`: SBOM and provenance).
+    pub attestations: Vec<String>,
+    /// What inspecting the image found (kept for the SBOM a signed image is attested with).
+    pub facts: Option<Arc<strata_inspect::ImageFacts>>,
 }
 
 impl BuildResult {
@@ -173,6 +177,8 @@ impl BuildResult {
             reproduced: None,
             inputs: None,
             signatures: Vec::new(),
+            attestations: Vec::new(),
+            facts: None,
         }
     }
 

@@ -89,6 +89,47 @@ impl<E: Engine + 'static> BuildTask<E> {
             self.sign_pushed(&key, result).await;
         }
     }
+    /// Attest the image's SBOM (when it was inspected) and its provenance, signed with `key`,
+    /// beside the manifest `digest` of `reference`'s repository.
+    async fn attest(
+        &self,
+        key: &strata_sign::SigningKey,
+        result: &mut BuildResult,
+        reference: &strata_registry::Reference,
+        digest: &strata_registry::Digest,
+    ) -> Result<(), crate::error::BuildError> {
+        use strata_sign::attestation::{CYCLONEDX, SLSA_PROVENANCE};
+        let registry = &self.options.registry;
+        let build = self.build();
+        let mut build_args = build.build_args.clone();
+        build_args.extend(self.options.build_args.clone());
+        let dockerfile = self.dockerfile_text()?;
+        let base = self.base_labels().await?;
+        let provenance = crate::provenance::predicate(&crate::provenance::ProvenanceInputs {
+            build,
+            result,
+            dockerfile: dockerfile.as_bytes(),
+            build_args: &build_args,
+            base: &base,
+        });
+        let mut predicates = vec![(SLSA_PROVENANCE, provenance)];
+        if let Some(facts) = &result.facts {
+            predicates.insert(0, (CYCLONEDX, strata_inspect::cyclonedx(facts)));
+        }
+        for (predicate_type, predicate) in predicates {
+            let written =
+                strata_sign::attest(registry, reference, digest, predicate_type, predicate, key)
+                    .await
+                    .map_err(|error| crate::error::BuildError::Attest {
+                        image: format!("{}@{digest}", strata_registry::repository_name(reference)),
+                        source: Box::new(error),
+                    })?;
+            if !result.attestations.contains(&written) {
+                result.attestations.push(written);
+            }
+        }
+        Ok(())
+    }
     /// Sign each manifest the build pushed, once per repository: the signature goes beside
     /// it (`sha256-<digest>.sig`). A signature that cannot be pushed is a push failure (the
     /// image is published unsigned; a run again signs it).
@@ -124,6 +165,13 @@ impl<E: Engine + 'static> BuildTask<E> {
                         step: format!("signed `{}` (`{}`)", signed.image, signed.signature),
                     });
                     result.signatures.push(signed);
+                    if let Err(error) = self.attest(key, result, &reference, &digest).await {
+                        let message = format!(
+                            "pushed and signed, but not attested: {}",
+                            strata_repo::join_chain(&error, ": ")
+                        );
+                        self.push_failed(result, &tag, message);
+                    }
                 }
                 Err(error) => {
                     let message = format!(

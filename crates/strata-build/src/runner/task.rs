@@ -75,7 +75,11 @@ impl<E: Engine + 'static> BuildTask<E> {
         let (Some(cache), Some(image)) = (&self.options.cache, result.image.clone()) else {
             return Ok(());
         };
-        if build.taggers.is_empty() && self.options.manifests.is_none() {
+        // A signed image is attested with its SBOM: inspected even without taggers or manifests.
+        if build.taggers.is_empty()
+            && self.options.manifests.is_none()
+            && self.options.sign.is_none()
+        {
             return Ok(());
         }
         // An image already up to date was tagged and described when it was built; its tagger
@@ -108,12 +112,7 @@ impl<E: Engine + 'static> BuildTask<E> {
             });
         }
         if let Some(directory) = &self.options.manifests {
-            let dockerfile = match build.kind {
-                BuildKind::Compat => {
-                    strata_plan::compat_dockerfile(&self.repository, build).unwrap_or_default()
-                }
-                _ => fs_err::read_to_string(self.repository.root.join(&build.dockerfile))?,
-            };
+            let dockerfile = self.dockerfile_text()?;
             let new_build = result.outcome == Outcome::Built;
             let path = crate::manifests::write_manifest(
                 directory,
@@ -130,7 +129,20 @@ impl<E: Engine + 'static> BuildTask<E> {
             result.manifest = Some(path);
         }
         result.tagger_tags = tags;
+        if self.options.sign.is_some() {
+            result.facts = Some(std::sync::Arc::new(facts));
+        }
         Ok(())
+    }
+    /// The Dockerfile the build sends to the engine (a compat build's is generated).
+    pub(super) fn dockerfile_text(&self) -> Result<String, crate::error::BuildError> {
+        let build = self.build();
+        Ok(match build.kind {
+            BuildKind::Compat => {
+                strata_plan::compat_dockerfile(&self.repository, build).unwrap_or_default()
+            }
+            _ => fs_err::read_to_string(self.repository.root.join(&build.dockerfile))?,
+        })
     }
     /// `org.opencontainers.image.base.name` and `.base.digest`: the image the build starts
     /// from, by the name it is published under and its manifest digest when known (pinned in

@@ -115,6 +115,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 struct Report<'a> {
     verified: bool,
     images: &'a [strata_sign::ImageVerification],
+    /// Per image (in order), per attestation kind asked for, per platform manifest.
+    attestations: &'a [Vec<(String, Vec<strata_sign::AttestationCheck>)>],
 }
 
 /// `strata verify IMAGE… --key PUB…`.
@@ -134,18 +136,36 @@ pub fn verify(
         .map(|image| strata_registry::parse_reference(image))
         .collect::<Result<Vec<_>, _>>()?;
     let registry = session.registry();
-    let checked = session.block_on(async {
+    let (checked, attestations) = session.block_on(async {
         let mut checked = Vec::new();
+        let mut attestations = Vec::new();
         for reference in &references {
-            checked.push(strata_sign::verify_image(registry, reference, &keys).await?);
+            let image = strata_sign::verify_image(registry, reference, &keys).await?;
+            let mut kinds = Vec::new();
+            for kind in &arguments.attestation {
+                let predicate =
+                    strata_sign::attestation::predicate_type(kind.name()).unwrap_or_default();
+                let checks = strata_sign::verify_image_attestations(
+                    registry, reference, &image, predicate, &keys,
+                )
+                .await?;
+                kinds.push((kind.name().to_string(), checks));
+            }
+            checked.push(image);
+            attestations.push(kinds);
         }
-        Ok::<_, strata_sign::SignError>(checked)
+        Ok::<_, strata_sign::SignError>((checked, attestations))
     })??;
-    let verified = checked.iter().all(strata_sign::ImageVerification::verified);
+    let attested = attestations
+        .iter()
+        .flatten()
+        .all(|(_, checks)| checks.iter().all(|check| !check.verified.is_empty()));
+    let verified = checked.iter().all(strata_sign::ImageVerification::verified) && attested;
     if arguments.json {
         let mut text = serde_json::to_string_pretty(&Report {
             verified,
             images: &checked,
+            attestations: &attestations,
         })?;
         text.push('\n');
         printer.data(&text);
@@ -176,6 +196,27 @@ pub fn verify(
                 }
             }
         }
+        for (image, kinds) in checked.iter().zip(&attestations) {
+            for (kind, checks) in kinds {
+                for check in checks {
+                    let what = match &check.platform {
+                        Some(platform) => format!("{} ({platform})", image.reference),
+                        None => image.reference.clone(),
+                    };
+                    match check.verified.first() {
+                        Some(found) => printer.data(&format!(
+                            "{what} {}: {kind} attested by {}\n",
+                            check.digest, found.signed_by.key
+                        )),
+                        None => printer.data(&format!(
+                            "{what} {}: {kind} NOT VERIFIED: {}\n",
+                            check.digest,
+                            check.problems.join("; ")
+                        )),
+                    }
+                }
+            }
+        }
     }
     if verified {
         printer.info(&format!(
@@ -184,7 +225,7 @@ pub fn verify(
         ));
         Ok(ExitStatus::Success)
     } else {
-        printer.error("not verified: a manifest above has no valid signature by the given keys");
+        printer.error("not verified: a manifest above has no valid signature (or attestation) by the given keys");
         Ok(ExitStatus::Problems)
     }
 }

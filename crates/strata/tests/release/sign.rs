@@ -182,17 +182,83 @@ fn what_strata_signs_verifies_independently_and_the_reverse() {
             .contains("NOT VERIFIED: a signature none of the keys made"));
     }
 
+    // Each image is attested: its SBOM and its provenance, signed, about that very manifest.
+    let base = format!("{namespace}/base:latest");
+    let base_digest = registry_digest(&context, &base).unwrap();
+    let attested = context.output(&[
+        "verify",
+        &base,
+        "--key",
+        "strata.pub",
+        "--attestation",
+        "sbom",
+        "--attestation",
+        "provenance",
+        "--json",
+    ]);
+    assert!(attested.status.success(), "{}", context.render(&attested));
+    let report = json(&attested);
+    let kinds = &report["attestations"][0];
+    assert_eq!(kinds[0][0], "sbom");
+    let sbom = &kinds[0][1][0]["verified"][0]["predicate"];
+    assert_eq!(sbom["bomFormat"], "CycloneDX", "{report}");
+    let provenance = &kinds[1][1][0]["verified"][0]["predicate"];
+    let (_, labels, _) = crate::common::registry_labels(&base);
+    assert_eq!(
+        provenance["buildDefinition"]["internalParameters"]["inputs"], labels["org.strata.inputs"],
+        "{provenance}"
+    );
+    let dockerfile = fs_err::read(context.root.join("images/base/Dockerfile")).unwrap();
+    assert_eq!(
+        provenance["buildDefinition"]["internalParameters"]["dockerfileDigest"],
+        strata_registry::Digest::sha256(&dockerfile).to_string()
+    );
+    // The independent verifier opens the same envelopes (DSSE over in-toto).
+    let (registry, base_path) = split(&format!("{namespace}/base"));
+    for predicate_type in [
+        "https://cyclonedx.org/bom",
+        "https://slsa.dev/provenance/v1",
+    ] {
+        let checked = cosign_like(
+            &context,
+            &[
+                "attestation",
+                &registry,
+                &base_path,
+                &base_digest,
+                "strata.pub",
+                predicate_type,
+            ],
+        );
+        assert!(
+            checked.status.success(),
+            "{predicate_type}: {}",
+            render(&checked)
+        );
+        let other = cosign_like(
+            &context,
+            &[
+                "attestation",
+                &registry,
+                &base_path,
+                &base_digest,
+                "other.pub",
+                predicate_type,
+            ],
+        );
+        assert!(!other.status.success());
+    }
+
     // Promoted into another repository, the image stays verifiable there: its signature is
     // copied beside it.
-    let base = format!("{namespace}/base:latest");
     let elsewhere = format!("{namespace}/published/base:v1");
     let promoted = context.output(&["promote", &base, &elsewhere]);
     assert!(promoted.status.success(), "{}", context.render(&promoted));
-    assert!(String::from_utf8_lossy(&promoted.stderr).contains("copied 1 signature artifact(s)"));
+    // The signatures and the attestations.
+    assert!(String::from_utf8_lossy(&promoted.stderr).contains("copied 2 signature artifact(s)"));
     let verified = context.output(&["verify", &elsewhere, "--key", "strata.pub"]);
     assert!(verified.status.success(), "{}", context.render(&verified));
-    let (registry, published_path) = split(&format!("{namespace}/published/base"));
-    let base_digest = registry_digest(&context, &base).unwrap();
+    let (_, published_path) = split(&format!("{namespace}/published/base"));
     let checked = cosign_like(
         &context,
         &[
@@ -250,7 +316,6 @@ fn what_strata_signs_verifies_independently_and_the_reverse() {
     }
 
     // A signature, by the right key, of a payload naming another image: refused by both.
-    let (_, base_path) = split(&format!("{namespace}/base"));
     let lying = cosign_like(
         &context,
         &[
@@ -375,6 +440,29 @@ fn a_trust_policy_refuses_bases_not_signed_by_its_keys_before_the_engine_is_touc
         ],
     );
     assert!(signed.status.success(), "{}", render(&signed));
+
+    // Signed by a tool that attests nothing: the signature verifies, an attestation does not.
+    assert!(upstream
+        .output(&["verify", &base, "--key", "upstream.pub"])
+        .status
+        .success());
+    let unattested = upstream.output(&[
+        "verify",
+        &base,
+        "--key",
+        "upstream.pub",
+        "--attestation",
+        "sbom",
+    ]);
+    assert_eq!(
+        unattested.status.code(),
+        Some(1),
+        "{}",
+        upstream.render(&unattested)
+    );
+    assert!(
+        String::from_utf8_lossy(&unattested.stdout).contains("sbom NOT VERIFIED: no attestation")
+    );
 
     let mut family = busybox_family(
         &format!("{namespace}/family"),

@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::runner::BuildResult;
-
 /// What the provenance is made of (read off the build and its run).
 pub(crate) struct ProvenanceInputs<'a> {
     pub build: &'a strata_plan::Build,
-    pub result: &'a BuildResult,
+    /// The platform built, when one was asked for.
+    pub platform: Option<&'a str>,
+    /// The image's inputs hash.
+    pub inputs: Option<&'a str>,
+    /// The tests the image passed.
+    pub tests: &'a [crate::image_tests::TestResult],
     /// The Dockerfile's bytes as sent to the engine.
     pub dockerfile: &'a [u8],
     pub build_args: &'a BTreeMap<String, String>,
@@ -43,7 +46,6 @@ pub(crate) fn predicate(inputs: &ProvenanceInputs<'_>) -> Value {
         resolved.push(dependency);
     }
     let tests: Vec<Value> = inputs
-        .result
         .tests
         .iter()
         .map(|test| {
@@ -61,11 +63,11 @@ pub(crate) fn predicate(inputs: &ProvenanceInputs<'_>) -> Value {
                 "dockerfile": build.dockerfile,
                 "context": build.context,
                 "buildArgs": inputs.build_args,
-                "platform": inputs.result.platform,
+                "platform": inputs.platform,
                 "revision": label("org.opencontainers.image.revision"),
             },
             "internalParameters": {
-                "inputs": inputs.result.inputs,
+                "inputs": inputs.inputs,
                 "dockerfileDigest": dockerfile_digest,
             },
             "resolvedDependencies": resolved,

@@ -24,6 +24,10 @@ pub struct InspectArgs {
     /// image of the index, else a check that the local image is that platform's.
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
+    /// With `--registry`: say who signed the image, checking its signatures against these
+    /// public keys (repeatable); without it the signatures are only counted.
+    #[arg(long, value_name = "PUB", requires = "registry")]
+    pub key: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

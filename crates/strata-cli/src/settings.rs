@@ -349,6 +349,8 @@ pub struct InspectSettings {
     pub format: InspectFormat,
     pub output: Option<PathBuf>,
     pub platform: Option<String>,
+    /// `--key`: public keys the signatures are checked against.
+    pub keys: Vec<PathBuf>,
 }
 
 impl InspectSettings {
@@ -363,6 +365,7 @@ impl InspectSettings {
             },
             output: arguments.output,
             platform: arguments.platform,
+            keys: arguments.key,
         }
     }
 }

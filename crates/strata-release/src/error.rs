@@ -70,6 +70,12 @@ pub enum ReleaseError {
         published: strata_registry::Digest,
         staged: strata_registry::Digest,
     },
+    #[error("cannot read the signatures of `{reference}`")]
+    Signature {
+        reference: String,
+        #[source]
+        source: Box<strata_sign::SignError>,
+    },
     #[error("the tags moved, but `{image}` is not signed")]
     Sign {
         image: String,
@@ -138,7 +144,7 @@ impl Diagnostic for ReleaseError {
             | Self::StaleChild { .. }
             | Self::PublishedVersion { .. } => Some(ExitClass::Problems),
             Self::Promote { source, .. } => source.exit_class(),
-            Self::Sign { source, .. } => source.exit_class(),
+            Self::Sign { source, .. } | Self::Signature { source, .. } => source.exit_class(),
             Self::Index { .. } => Some(ExitClass::PushFailed),
         }
     }
@@ -162,6 +168,7 @@ impl Diagnostic for ReleaseError {
             // Not the promotion's own hint: the command to run again is the release.
             Self::Promote { pipeline, .. } => Some(format!("run the release again (`strata release --pipeline {pipeline}`, the same selection): tags already at the staged digest count as done, the rest move")),
             Self::Index { .. } => Some("run the release again: it writes the indexes the platforms' tags are ready for".to_string()),
+            Self::Signature { source, .. } => source.hint(),
             Self::Sign { .. } => Some("run the release again with the same key: tags already in place count as done, and what is signed already is not signed twice".to_string()),
         }
     }

@@ -24,6 +24,23 @@ pub struct MovedBase {
     pub current: String,
     /// Packages added, removed and changed from the pinned image to the current one.
     pub changes: Vec<strata_inspect::Change>,
+    /// Whether the image the tag now points at is signed: by which of the keys `[trust]`
+    /// names for it, or (with no key to check against) at all.
+    pub signature: BaseSignature,
+}
+
+/// What the signatures of a moved base's current image say.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum BaseSignature {
+    /// Signed by these keys of `[trust]`.
+    Verified { signed_by: Vec<String> },
+    /// Signed, but by none of the keys `[trust]` names for it.
+    OtherKey { pattern: String },
+    /// Signed; no `[trust]` key names it, so by whom is not checked.
+    Signed,
+    /// No signature beside it.
+    Unsigned,
 }
 
 /// A published image that differs from what the repository builds now.
@@ -43,6 +60,7 @@ pub struct ChangedImage {
 pub async fn moved_bases(
     session: &Session,
     files: &[PinFile],
+    trust: Option<&strata_select::TrustPolicy>,
 ) -> Result<Vec<MovedBase>, ReleaseError> {
     let client: &RegistryClient = session.registry();
     let cache = strata_inspect::LayerCache::new(session.caches().root());
@@ -85,6 +103,8 @@ pub async fn moved_bases(
                 reference: tag_reference.clone(),
                 source: Box::new(source),
             })?;
+            let current_reference = parse_reference(&format!("{}@{current}", parsed.repository))?;
+            let signature = base_signature(client, &current_reference, trust).await?;
             moved.push(MovedBase {
                 file: file.display.clone(),
                 line: site.line,
@@ -92,6 +112,7 @@ pub async fn moved_bases(
                 pinned: pinned.to_string(),
                 current: current.to_string(),
                 changes: strata_inspect::diff(&before, &after),
+                signature,
             });
         }
     }
@@ -203,6 +224,49 @@ pub fn outdated_targets(
     Ok((repository, files))
 }
 
+/// Whether `reference` (a base's current image) is signed, checked against the keys `[trust]`
+/// names for its repository.
+async fn base_signature(
+    client: &RegistryClient,
+    reference: &strata_registry::Reference,
+    trust: Option<&strata_select::TrustPolicy>,
+) -> Result<BaseSignature, ReleaseError> {
+    let name = strata_registry::repository_name(reference);
+    let rule = trust.and_then(|policy| policy.keys_for(&name));
+    let keys = rule.map(|(_, keys)| keys).unwrap_or_default();
+    let verification = strata_sign::verify_image(client, reference, keys)
+        .await
+        .map_err(|source| ReleaseError::Signature {
+            reference: reference.whole(),
+            source: Box::new(source),
+        })?;
+    let Some(top) = verification.manifests.first() else {
+        return Ok(BaseSignature::Unsigned);
+    };
+    if !top.signed_by.is_empty() {
+        return Ok(BaseSignature::Verified {
+            signed_by: top
+                .signed_by
+                .iter()
+                .map(|signer| signer.key.clone())
+                .collect(),
+        });
+    }
+    if top
+        .problems
+        .iter()
+        .any(|problem| problem.starts_with("no signature"))
+    {
+        return Ok(BaseSignature::Unsigned);
+    }
+    Ok(match rule {
+        Some((pattern, _)) => BaseSignature::OtherKey {
+            pattern: pattern.to_string(),
+        },
+        None => BaseSignature::Signed,
+    })
+}
+
 fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
@@ -222,6 +286,17 @@ pub fn render(report: &OutdatedReport) -> String {
                 short(&base.pinned),
                 short(&base.current)
             );
+            let signature = match &base.signature {
+                BaseSignature::Verified { signed_by } => {
+                    format!("signed by {}", signed_by.join(", "))
+                }
+                BaseSignature::OtherKey { pattern } => {
+                    format!("signed, but by none of the keys `[trust] \"{pattern}\"` names")
+                }
+                BaseSignature::Signed => "signed (no `[trust]` key names it)".to_string(),
+                BaseSignature::Unsigned => "NOT signed".to_string(),
+            };
+            let _ = writeln!(output, "    {signature}");
             if base.changes.is_empty() {
                 output.push_str("    no package changed\n");
             }

@@ -520,7 +520,7 @@ mod tests {
           |
         2 | repository = "y"
           | ^^^^^^^^^^
-        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `generic`, `test`, `lint`, `reproducible`, `platforms`, `engines`, `images`, `ci`
+        unknown field `repository`, expected one of `layout`, `repo`, `images-dir`, `build-args`, `retired`, `generic`, `test`, `lint`, `reproducible`, `platforms`, `engines`, `images`, `ci`, `sign`, `trust`
         "#);
     }
 }

@@ -22,12 +22,13 @@ pub struct TrustedBase {
 }
 
 /// The patterns of `[trust]` with their keys, read once.
-struct Policy {
+pub struct TrustPolicy {
     rules: Vec<(String, glob::Pattern, Vec<strata_sign::PublicKey>)>,
 }
 
-impl Policy {
-    fn read(config: &Config, root: &Path) -> Result<Self, SelectError> {
+impl TrustPolicy {
+    /// `[trust]` of `config` (the repository at `root`), its keys read.
+    pub fn read(config: &Config, root: &Path) -> Result<Self, SelectError> {
         let mut rules = Vec::new();
         for (pattern, keys) in &config.trust {
             let compiled =
@@ -60,6 +61,12 @@ impl Policy {
             rules.push((pattern.clone(), compiled, keys));
         }
         Ok(Self { rules })
+    }
+
+    /// The pattern and keys a base's repository (`registry/path`) falls under, if any.
+    pub fn keys_for(&self, repository: &str) -> Option<(&str, &[strata_sign::PublicKey])> {
+        self.rule_for(repository)
+            .map(|(pattern, _, keys)| (pattern.as_str(), keys.as_slice()))
     }
 
     /// The rule a base's repository (`registry/path`) falls under: the longest pattern that
@@ -96,7 +103,7 @@ pub fn check_bases_with(
     if config.trust.is_empty() {
         return Ok(Vec::new());
     }
-    let policy = Policy::read(config, root)?;
+    let policy = TrustPolicy::read(config, root)?;
     let registry = session.registry();
     session.block_on(async {
         let mut trusted = Vec::new();

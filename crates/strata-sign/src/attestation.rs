@@ -229,6 +229,43 @@ fn open_envelope(
     ))
 }
 
+/// One image manifest's attestations of a type.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttestationCheck {
+    pub digest: Digest,
+    pub platform: Option<String>,
+    pub verified: Vec<VerifiedAttestation>,
+    pub problems: Vec<String>,
+}
+
+/// The attestations of `predicate_type` of each image manifest of `image` (each platform's;
+/// an index is not attested, its platforms are).
+pub async fn verify_image_attestations(
+    registry: &RegistryClient,
+    reference: &Reference,
+    image: &crate::verify::ImageVerification,
+    predicate_type: &str,
+    keys: &[PublicKey],
+) -> Result<Vec<AttestationCheck>, SignError> {
+    let is_index = image.manifests.len() > 1;
+    let mut checks = Vec::new();
+    for manifest in &image.manifests {
+        if is_index && manifest.platform.is_none() {
+            continue;
+        }
+        let (verified, problems) =
+            verify_attestations(registry, reference, &manifest.digest, predicate_type, keys)
+                .await?;
+        checks.push(AttestationCheck {
+            digest: manifest.digest.clone(),
+            platform: manifest.platform.clone(),
+            verified,
+            problems,
+        });
+    }
+    Ok(checks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,14 +12,13 @@ pub mod verify;
 
 use std::path::Path;
 
-pub use attestation::{attest, verify_attestations, VerifiedAttestation};
+pub use attestation::{
+    attest, verify_attestations, verify_image_attestations, AttestationCheck, VerifiedAttestation,
+};
 pub use error::{KeyError, SignError};
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use signature::{copy_signatures, sign_image, Signed};
-pub use verify::{
-    verify_image, verify_image_attestations, AttestationCheck, ImageVerification,
-    ManifestVerification, PublicKey, SignedBy,
-};
+pub use verify::{verify_image, ImageVerification, ManifestVerification, PublicKey, SignedBy};
 
 /// The environment variable a private key's password is read from.
 pub const PASSWORD_VARIABLE: &str = "STRATA_SIGN_PASSWORD";

@@ -107,7 +107,9 @@ impl<E: Engine + 'static> BuildTask<E> {
         let base = self.base_labels().await?;
         let provenance = crate::provenance::predicate(&crate::provenance::ProvenanceInputs {
             build,
-            result,
+            platform: result.platform.as_deref(),
+            inputs: result.inputs.as_deref(),
+            tests: &result.tests,
             dockerfile: dockerfile.as_bytes(),
             build_args: &build_args,
             base: &base,

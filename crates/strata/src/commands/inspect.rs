@@ -49,7 +49,56 @@ pub fn inspect(
         ),
     };
     write_output(settings.output.as_deref(), &text, printer)?;
+    if settings.registry {
+        report_signatures(settings, session, printer)?;
+    }
     Ok(ExitStatus::Success)
+}
+
+/// Who signed an image read from its registry (`--key`), or how many signatures it has.
+fn report_signatures(
+    settings: &InspectSettings,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let keys = settings
+        .keys
+        .iter()
+        .map(|path| strata_sign::read_public_key(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reference = strata_registry::parse_reference(&settings.image)?;
+    let verification = session.block_on(strata_sign::verify_image(
+        session.registry(),
+        &reference,
+        &keys,
+    ))??;
+    let top = verification.manifests.first();
+    let signers: Vec<String> = top
+        .map(|manifest| {
+            manifest
+                .signed_by
+                .iter()
+                .map(|signer| format!("{} ({})", signer.key, signer.fingerprint))
+                .collect()
+        })
+        .unwrap_or_default();
+    let unsigned = top.is_some_and(|manifest| {
+        manifest
+            .problems
+            .iter()
+            .any(|problem| problem.starts_with("no signature"))
+    });
+    if !signers.is_empty() {
+        printer.info(&format!("signed by {}", signers.join(", ")));
+    } else if unsigned {
+        printer.info("not signed (no `sha256-<digest>.sig` beside it)");
+    } else if keys.is_empty() {
+        printer
+            .info("signed (`strata inspect --registry --key PUB` or `strata verify` says by whom)");
+    } else {
+        printer.warn("signed, but by none of the given keys");
+    }
+    Ok(())
 }
 
 pub fn diff(

@@ -18,8 +18,15 @@ pub fn outdated(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let (repository, files) = outdated_targets(&settings.path)?;
+    // `[trust]`'s keys say whose signature a moved base carries.
+    let trust = match &repository {
+        Some(repository) if !repository.config.trust.is_empty() => Some(
+            strata_select::TrustPolicy::read(&repository.config, &repository.root)?,
+        ),
+        _ => None,
+    };
     let spinner = printer.spinner("comparing pinned bases with their tags");
-    let bases = session.block_on(moved_bases(session, &files))?;
+    let bases = session.block_on(moved_bases(session, &files, trust.as_ref()))?;
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }

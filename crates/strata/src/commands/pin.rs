@@ -37,7 +37,7 @@ pub fn pin(
     }
     let resolved = resolved?;
     // `[trust]`: each digest about to be recorded is the one verified (a tag can move).
-    let config = strata_repo::Config::load(&settings.path)?;
+    let (config, root) = repository_config(&settings.path)?;
     let bases = resolved
         .iter()
         .map(|(tag, digest)| {
@@ -48,7 +48,7 @@ pub fn pin(
             (exact, Vec::new())
         })
         .collect();
-    let trusted = strata_select::check_bases_with(session, &config, &settings.path, &bases)?;
+    let trusted = strata_select::check_bases_with(session, &config, &root, &bases)?;
     super::signing::report_trusted(&trusted, printer);
     let PinRun { reports, written } = apply_pins(
         &files,
@@ -163,4 +163,30 @@ fn render(reports: &[PinReport], check: bool) -> String {
         let _ = writeln!(output, "{place}: {text}");
     }
     output
+}
+
+/// The `strata.toml` that governs `path` (a directory or a Dockerfile): the nearest one at or
+/// above it, with the directory it is in; none is the default settings.
+fn repository_config(
+    path: &std::path::Path,
+) -> anyhow::Result<(strata_repo::Config, std::path::PathBuf)> {
+    let start = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .map_or_else(
+                || std::path::PathBuf::from("."),
+                std::path::Path::to_path_buf,
+            )
+    };
+    for directory in start.ancestors() {
+        if directory.join(strata_repo::CONFIG_FILE).is_file() {
+            return Ok((
+                strata_repo::Config::load(directory)?,
+                directory.to_path_buf(),
+            ));
+        }
+    }
+    Ok((strata_repo::Config::default(), start))
 }

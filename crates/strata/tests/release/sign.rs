@@ -184,6 +184,13 @@ fn what_strata_signs_verifies_independently_and_the_reverse() {
 
     // Each image is attested: its SBOM and its provenance, signed, about that very manifest.
     let base = format!("{namespace}/base:latest");
+    // `inspect --registry` says who signed it (with keys) or that it is signed.
+    let inspected = context.output(&["inspect", "--registry", &base, "--key", "strata.pub"]);
+    assert!(inspected.status.success(), "{}", context.render(&inspected));
+    assert!(String::from_utf8_lossy(&inspected.stderr).contains("signed by strata.pub (sha256:"));
+    let inspected = context.output(&["inspect", "--registry", &base]);
+    assert!(String::from_utf8_lossy(&inspected.stderr)
+        .contains("signed (`strata inspect --registry --key PUB`"));
     let base_digest = registry_digest(&context, &base).unwrap();
     let attested = context.output(&[
         "verify",
@@ -441,6 +448,12 @@ fn a_trust_policy_refuses_bases_not_signed_by_its_keys_before_the_engine_is_touc
     );
     assert!(signed.status.success(), "{}", render(&signed));
 
+    let inspected = upstream.output(&["inspect", "--registry", &raw]);
+    assert!(
+        String::from_utf8_lossy(&inspected.stderr).contains("not signed"),
+        "{}",
+        upstream.render(&inspected)
+    );
     // Signed by a tool that attests nothing: the signature verifies, an attestation does not.
     assert!(upstream
         .output(&["verify", &base, "--key", "upstream.pub"])
@@ -568,4 +581,42 @@ fn a_trust_policy_refuses_bases_not_signed_by_its_keys_before_the_engine_is_touc
     assert!(pin.status.success(), "{}", family.render(&pin));
     let pinned = fs_err::read_to_string(family.root.join("images/sci/Dockerfile")).unwrap();
     assert!(pinned.contains(&format!("{raw}@{raw_digest}")), "{pinned}");
+    family.commit("pin the base");
+
+    // Upstream moves the tag: `outdated` says whether the new image is signed, and by whom.
+    let mut upstream = upstream;
+    upstream.write(
+        "images/raw/Dockerfile",
+        "FROM strata-base/busybox:latest
+RUN echo raw 2 > /raw
+",
+    );
+    upstream.commit("a new raw");
+    build_and_push(&upstream);
+    let moved = family.output(&["outdated"]);
+    let text = String::from_utf8_lossy(&moved.stdout).to_string();
+    assert!(text.contains("NOT signed"), "{}", family.render(&moved));
+    let new_digest = registry_digest(&upstream, &raw).unwrap();
+    let signed = cosign_like(
+        &upstream,
+        &[
+            "sign",
+            &registry,
+            &raw_path,
+            &new_digest,
+            "upstream.key",
+            PASSWORD,
+        ],
+    );
+    assert!(signed.status.success(), "{}", render(&signed));
+    let moved = family.output(&["outdated", "--json"]);
+    let report = json(&moved);
+    assert_eq!(
+        report["bases"][0]["signature"]["status"], "verified",
+        "{report}"
+    );
+    assert_eq!(
+        report["bases"][0]["signature"]["signed_by"][0],
+        "upstream.pub"
+    );
 }

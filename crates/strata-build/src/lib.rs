@@ -39,7 +39,8 @@ pub use index::{push_indexes, IndexPush};
 pub use inputs::{inputs_hash, INPUTS_LABEL};
 pub use logs::LogWriter;
 pub use pipeline::{
-    inputs_reference, is_inputs_tag, keep_only, stage_tags, staged_tags, tags_reference, Pipeline,
+    copy_beside, inputs_reference, is_inputs_tag, keep_only, stage_statements, stage_tags,
+    staged_statements, staged_tags, statements_reference, tags_reference, Pipeline,
     STAGING_REPOSITORY,
 };
 pub use platforms::{platform_suffix, with_suffix, Engines};

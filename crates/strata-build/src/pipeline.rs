@@ -141,6 +141,96 @@ pub async fn staged_tags(
     })
 }
 
+/// The artifact type, and layer media type, of what a job found out about its image for the
+/// release to attest: one layer per predicate (an SBOM, a provenance), its type annotated.
+const STATEMENTS_ARTIFACT: &str = "application/vnd.strata.predicates.v1";
+const PREDICATE_MEDIA_TYPE: &str = "application/json";
+const PREDICATE_TYPE_ANNOTATION: &str = "predicateType";
+
+/// Where the predicates a job made about the image staged as `staged` are kept (the release
+/// signs them, as in-toto statements about the published image): `<staged tag>.statements`.
+pub fn statements_reference(staged: &str) -> String {
+    format!("{staged}.statements")
+}
+
+/// Keep `predicates` (type, body) about the image `image` staged as `staged`.
+pub async fn stage_statements(
+    registry: &strata_registry::RegistryClient,
+    staged: &str,
+    image: &strata_registry::Digest,
+    predicates: &[(String, serde_json::Value)],
+) -> Result<(), strata_registry::RegistryError> {
+    let target = strata_registry::parse_reference(&statements_reference(staged))?;
+    let layers: Vec<strata_registry::ArtifactLayer> = predicates
+        .iter()
+        .map(
+            |(predicate_type, predicate)| strata_registry::ArtifactLayer {
+                media_type: PREDICATE_MEDIA_TYPE.to_string(),
+                bytes: serde_json::to_vec(predicate).unwrap_or_default().into(),
+                annotations: std::collections::BTreeMap::from([(
+                    PREDICATE_TYPE_ANNOTATION.to_string(),
+                    predicate_type.clone(),
+                )]),
+            },
+        )
+        .collect();
+    let annotations =
+        std::collections::BTreeMap::from([(TAGS_IMAGE_ANNOTATION.to_string(), image.to_string())]);
+    registry
+        .push_artifact(&target, STATEMENTS_ARTIFACT, &annotations, &layers)
+        .await?;
+    Ok(())
+}
+
+/// The predicates kept for the image staged as `staged` (none when its job kept none).
+pub async fn staged_statements(
+    registry: &strata_registry::RegistryClient,
+    staged: &str,
+) -> Result<Vec<(String, serde_json::Value)>, strata_registry::RegistryError> {
+    let reference = strata_registry::parse_reference(&statements_reference(staged))?;
+    let Some(artifact) = registry.artifact(&reference).await? else {
+        return Ok(Vec::new());
+    };
+    artifact
+        .layers
+        .iter()
+        .map(|layer| {
+            let predicate_type = layer
+                .annotations
+                .get(PREDICATE_TYPE_ANNOTATION)
+                .cloned()
+                .unwrap_or_default();
+            serde_json::from_slice(&layer.bytes)
+                .map(|predicate| (predicate_type, predicate))
+                .map_err(|error| strata_registry::RegistryError::Invalid {
+                    reference: reference.whole(),
+                    message: format!("a staged predicate is not JSON: {error}"),
+                })
+        })
+        .collect()
+}
+
+/// Copy what is kept beside the staging reference `from` (tags, predicates) to beside `to`,
+/// inside the registry (the same repository: manifests only).
+pub async fn copy_beside(
+    registry: &strata_registry::RegistryClient,
+    from: &str,
+    to: &str,
+) -> Result<(), strata_registry::RegistryError> {
+    for (source, target) in [
+        (tags_reference(from), tags_reference(to)),
+        (statements_reference(from), statements_reference(to)),
+    ] {
+        let source = strata_registry::parse_reference(&source)?;
+        if let Some(manifest) = registry.manifest_if_exists(&source).await? {
+            registry
+                .put_manifest(&strata_registry::parse_reference(&target)?, &manifest)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Keep only the builds of `plan` named in `only` (all of them when it is empty), in plan
 /// order. A name the plan does not build is an error naming what it does build.
 pub fn keep_only(plan: &mut strata_plan::Plan, only: &[String]) -> Result<(), crate::BuildError> {

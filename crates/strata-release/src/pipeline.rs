@@ -100,7 +100,11 @@ pub async fn release_pipeline(
     }
 
     let signatures = match sign {
-        Some(key) => sign_published(registry, &promoted, &indexes, key).await?,
+        Some(key) => {
+            let signed = sign_published(registry, &promoted, &indexes, key).await?;
+            attest_published(registry, plan, &staged, key).await?;
+            signed
+        }
         None => Vec::new(),
     };
     let (removed, warnings) = remove_staged(registry, pipeline, &staged).await;
@@ -150,6 +154,45 @@ async fn sign_published(
     Ok(signed)
 }
 
+/// Attest each published image manifest with what its job kept beside its staging reference
+/// (its SBOM and provenance), as in-toto statements about the published repository's image,
+/// signed with `key`.
+async fn attest_published(
+    registry: &RegistryClient,
+    plan: &Plan,
+    staged: &[StagedImage],
+    key: &strata_sign::SigningKey,
+) -> Result<(), ReleaseError> {
+    for image in staged {
+        let Some(unique) = plan_build(plan, &image.build).and_then(|build| build.tags.first())
+        else {
+            continue;
+        };
+        let repository = parsed(unique)?;
+        let predicates = strata_build::staged_statements(registry, &image.reference).await?;
+        for (predicate_type, predicate) in predicates {
+            strata_sign::attest(
+                registry,
+                &repository,
+                &image.digest,
+                &predicate_type,
+                predicate,
+                key,
+            )
+            .await
+            .map_err(|source| ReleaseError::Sign {
+                image: format!(
+                    "{}@{} ({predicate_type})",
+                    strata_registry::repository_name(&repository),
+                    image.digest
+                ),
+                source: Box::new(source),
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Delete what the pipeline staged (images, and the taggers' tags beside them). The registry
 /// deletes a manifest with every tag of the repository on it, so an image another pipeline
 /// staged too (its job reused this one's) loses only this pipeline's tags.
@@ -178,9 +221,14 @@ async fn remove_staged(
         if !image.tagger_tags.is_empty() {
             references.push(strata_build::tags_reference(&image.reference));
         }
+        references.push(strata_build::statements_reference(&image.reference));
         for reference in references {
             let outcome = match parsed(&reference) {
-                Ok(parsed) if shared => registry.remove_tag(&parsed).await.map(|()| true),
+                Ok(parsed) if shared => match registry.resolve(&parsed).await {
+                    Ok(Some(_)) => registry.remove_tag(&parsed).await.map(|()| true),
+                    Ok(None) => Ok(false),
+                    Err(error) => Err(error),
+                },
                 Ok(parsed) => match registry.resolve(&parsed).await {
                     Ok(Some(found)) => registry.delete_manifest(&repository, &found.digest).await,
                     Ok(None) => Ok(false),

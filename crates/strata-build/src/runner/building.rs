@@ -223,20 +223,9 @@ impl<E: Engine + 'static> BuildTask<E> {
         if let Some(digest) = self.staged_with_inputs(&by_inputs, inputs).await {
             let copied = self.copy_in_registry(&by_inputs, &digest, staged).await?;
             let registry = &self.options.registry;
-            match crate::pipeline::staged_tags(registry, &by_inputs).await {
-                Ok(tags) if !tags.is_empty() => {
-                    if let Err(error) =
-                        crate::pipeline::stage_tags(registry, staged, &copied, &tags).await
-                    {
-                        tracing::debug!("cannot copy the tags staged for `{by_inputs}`: {error}");
-                        return None;
-                    }
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::debug!("cannot read the tags staged for `{by_inputs}`: {error}");
-                    return None;
-                }
+            if let Err(error) = crate::pipeline::copy_beside(registry, &by_inputs, staged).await {
+                tracing::debug!("cannot copy what is kept beside `{by_inputs}`: {error}");
+                return None;
             }
             let _ = self.events.send(BuildEvent::Step {
                 build: self.label.clone(),

@@ -98,8 +98,27 @@ impl<E: Engine + 'static> BuildTask<E> {
         reference: &strata_registry::Reference,
         digest: &strata_registry::Digest,
     ) -> Result<(), crate::error::BuildError> {
-        use strata_sign::attestation::{CYCLONEDX, SLSA_PROVENANCE};
         let registry = &self.options.registry;
+        for (predicate_type, predicate) in self.predicates(result).await? {
+            let written =
+                strata_sign::attest(registry, reference, digest, &predicate_type, predicate, key)
+                    .await
+                    .map_err(|error| crate::error::BuildError::Attest {
+                        image: format!("{}@{digest}", strata_registry::repository_name(reference)),
+                        source: Box::new(error),
+                    })?;
+            if !result.attestations.contains(&written) {
+                result.attestations.push(written);
+            }
+        }
+        Ok(())
+    }
+    /// What the image is attested with: its SBOM (when it was inspected) and its provenance.
+    async fn predicates(
+        &self,
+        result: &BuildResult,
+    ) -> Result<Vec<(String, serde_json::Value)>, crate::error::BuildError> {
+        use strata_sign::attestation::{CYCLONEDX, SLSA_PROVENANCE};
         let build = self.build();
         let mut build_args = build.build_args.clone();
         build_args.extend(self.options.build_args.clone());
@@ -114,23 +133,11 @@ impl<E: Engine + 'static> BuildTask<E> {
             build_args: &build_args,
             base: &base,
         });
-        let mut predicates = vec![(SLSA_PROVENANCE, provenance)];
+        let mut predicates = vec![(SLSA_PROVENANCE.to_string(), provenance)];
         if let Some(facts) = &result.facts {
-            predicates.insert(0, (CYCLONEDX, strata_inspect::cyclonedx(facts)));
+            predicates.insert(0, (CYCLONEDX.to_string(), strata_inspect::cyclonedx(facts)));
         }
-        for (predicate_type, predicate) in predicates {
-            let written =
-                strata_sign::attest(registry, reference, digest, predicate_type, predicate, key)
-                    .await
-                    .map_err(|error| crate::error::BuildError::Attest {
-                        image: format!("{}@{digest}", strata_registry::repository_name(reference)),
-                        source: Box::new(error),
-                    })?;
-            if !result.attestations.contains(&written) {
-                result.attestations.push(written);
-            }
-        }
-        Ok(())
+        Ok(predicates)
     }
     /// Sign each manifest the build pushed, once per repository: the signature goes beside
     /// it (`sha256-<digest>.sig`). A signature that cannot be pushed is a push failure (the
@@ -204,6 +211,23 @@ impl<E: Engine + 'static> BuildTask<E> {
                 return;
             }
         }
+        // What the release attests when it signs: made here, where the image is.
+        let predicates = match self.predicates(result).await {
+            Ok(predicates) => predicates,
+            Err(error) => {
+                let reference = crate::pipeline::statements_reference(&staged);
+                self.push_failed(result, &reference, render_error(&error));
+                return;
+            }
+        };
+        if let Err(error) =
+            crate::pipeline::stage_statements(registry, &staged, &digest, &predicates).await
+        {
+            let reference = crate::pipeline::statements_reference(&staged);
+            let message = strata_repo::join_chain(&error, ": ");
+            self.push_failed(result, &reference, message);
+            return;
+        }
         let unique = self.build().tags.first().cloned().unwrap_or_default();
         let Some(by_inputs) = (result.inputs.as_deref())
             .and_then(|inputs| crate::pipeline::inputs_reference(&unique, inputs))
@@ -222,10 +246,7 @@ impl<E: Engine + 'static> BuildTask<E> {
                     reference: by_inputs.clone(),
                     message: error.to_string(),
                 })?;
-            if !result.tagger_tags.is_empty() {
-                crate::pipeline::stage_tags(registry, &by_inputs, &digest, &result.tagger_tags)
-                    .await?;
-            }
+            crate::pipeline::copy_beside(registry, &staged, &by_inputs).await?;
             Ok::<_, strata_registry::RegistryError>(())
         };
         if let Err(error) = copy.await {

@@ -75,11 +75,10 @@ impl<E: Engine + 'static> BuildTask<E> {
         let (Some(cache), Some(image)) = (&self.options.cache, result.image.clone()) else {
             return Ok(());
         };
-        // A signed image is attested with its SBOM: inspected even without taggers or manifests.
-        if build.taggers.is_empty()
-            && self.options.manifests.is_none()
-            && self.options.sign.is_none()
-        {
+        // A signed image (or a pipeline's, signed at the release) is attested with its SBOM:
+        // inspected even without taggers or manifests.
+        let attested = self.options.sign.is_some() || self.options.pipeline.is_some();
+        if build.taggers.is_empty() && self.options.manifests.is_none() && !attested {
             return Ok(());
         }
         // An image already up to date was tagged and described when it was built; its tagger
@@ -129,7 +128,7 @@ impl<E: Engine + 'static> BuildTask<E> {
             result.manifest = Some(path);
         }
         result.tagger_tags = tags;
-        if self.options.sign.is_some() {
+        if attested {
             result.facts = Some(std::sync::Arc::new(facts));
         }
         Ok(())

@@ -90,10 +90,11 @@ fn build_jobs_stage_by_digest_on_any_engine_and_only_the_release_moves_tags() {
             "no tag of `{image}` is published before the release"
         );
         // The pipeline's reference, the same image under its inputs (for later pipelines to
-        // reuse) and, for images with taggers, the tags the job computed beside each.
+        // reuse) and beside each the predicates the release attests with and, for images with
+        // taggers, the tags the job computed.
         let mut staging = tags(&format!("{namespace}/{image}/strata-staging"));
         staging.sort();
-        let expected = if image == "base" { 2 } else { 4 };
+        let expected = if image == "base" { 4 } else { 6 };
         assert_eq!(staging.len(), expected, "{staging:?}");
         assert!(
             staging.iter().any(|tag| tag.starts_with("inputs-")),
@@ -129,8 +130,8 @@ fn build_jobs_stage_by_digest_on_any_engine_and_only_the_release_moves_tags() {
     let output = context.output(&["release", "--all", "--pipeline", "p1", "--json"]);
     assert!(output.status.success(), "{}", context.render(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    // Three staged images and the two tool and app tag lists.
-    assert_eq!(report["removed"].as_array().unwrap().len(), 5, "{report}");
+    // Three staged images, their predicates, and the tool's and app's tag lists.
+    assert_eq!(report["removed"].as_array().unwrap().len(), 8, "{report}");
     for (image, digest) in [("base", &base), ("tool", &tool), ("app", &app)] {
         assert_eq!(
             digest_of(&format!("{namespace}/{image}:latest")).as_ref(),
@@ -275,7 +276,7 @@ fn a_failed_job_moves_no_tag_and_the_release_refuses_naming_it() {
         tags.sort();
         tags
     };
-    assert_eq!(staging("tool"), ["p1", "p1.tags"]);
+    assert_eq!(staging("tool"), ["p1", "p1.statements", "p1.tags"]);
     assert_eq!(staging("app"), Vec::<String>::new());
     let published: Vec<Option<String>> = ["base", "tool", "app"]
         .iter()

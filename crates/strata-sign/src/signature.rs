@@ -127,8 +127,15 @@ pub async fn copy_signatures(
         let to = strata_registry::with_tag(target, &tag);
         let mut layers = existing_layers(registry, &to).await?;
         let before = layers.len();
+        let same_registry = source.registry() == target.registry();
         for layer in artifact.layers {
             if !layers.contains(&layer) {
+                // The payload is linked into the target repository, not sent again (a
+                // registry that declines the mount gets the few bytes uploaded).
+                if same_registry {
+                    let digest = Digest::sha256(&layer.bytes).to_string();
+                    registry.mount_blob(target, source, &digest).await?;
+                }
                 layers.push(layer);
             }
         }

@@ -322,6 +322,58 @@ fn what_strata_signs_verifies_independently_and_the_reverse() {
         assert!(checked.status.success(), "{key}: {}", render(&checked));
     }
 
+    // A corrupted signature layer (its signature annotation damaged): refused by both.
+    let child_sig = strata_registry::parse_reference(&format!(
+        "{namespace}/child:{}",
+        child_digest.replace(':', "-") + ".sig"
+    ))
+    .unwrap();
+    let client = strata_registry::RegistryClient::new();
+    let mut artifact = strata_test::runtime()
+        .block_on(client.artifact(&child_sig))
+        .unwrap()
+        .expect("the child's signatures");
+    for layer in &mut artifact.layers {
+        layer.annotations.insert(
+            "dev.cosignproject.cosign/signature".to_string(),
+            "MEUCIQDamaged".to_string(),
+        );
+    }
+    let config = strata_registry::ArtifactLayer {
+        media_type: strata_registry::OCI_IMAGE_CONFIG.to_string(),
+        bytes: bytes::Bytes::from_static(b"{}"),
+        annotations: std::collections::BTreeMap::new(),
+    };
+    strata_test::runtime()
+        .block_on(client.push_oci_manifest(
+            &child_sig,
+            None,
+            &config,
+            &artifact.layers,
+            &std::collections::BTreeMap::new(),
+        ))
+        .unwrap();
+    let refused = context.output(&["verify", &child, "--key", "strata.pub"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        context.render(&refused)
+    );
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("a signature none of the keys made"));
+    assert!(!cosign_like(
+        &context,
+        &[
+            "verify",
+            &registry,
+            &child_path,
+            &child_digest,
+            "strata.pub"
+        ]
+    )
+    .status
+    .success());
+
     // A signature, by the right key, of a payload naming another image: refused by both.
     let lying = cosign_like(
         &context,

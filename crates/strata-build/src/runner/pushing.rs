@@ -192,10 +192,11 @@ impl<E: Engine + 'static> BuildTask<E> {
             }
         }
     }
-    /// After a pipeline's job staged its image: the taggers' tags beside it (the release moves
-    /// them), and the image under its inputs reference for later pipelines to reuse (best
-    /// effort: a job that cannot keep it still staged its image). A failure to keep the tags
-    /// fails the push: the release would move fewer tags than the job computed.
+    /// After a pipeline's job staged its image: the taggers' tags and the SBOM and provenance
+    /// beside it (the release moves the tags and attests with the rest), and the image, with
+    /// both, under its inputs reference for later pipelines to reuse (best effort: a job that
+    /// cannot keep it still staged its image). A failure to keep the tags or the predicates
+    /// fails the push: the release would publish less than the job made.
     async fn keep_staged(&self, result: &mut BuildResult) {
         let Some((staged, Some(digest))) = result.pushed.first().cloned() else {
             return;

@@ -262,7 +262,9 @@ async fn other_pipelines(
     };
     let own = |tag: &str| tag == pipeline.id() || tag.starts_with(&format!("{}-", pipeline.id()));
     for tag in tags {
-        if own(&tag) || strata_build::is_inputs_tag(&tag) || tag.ends_with(".tags") {
+        // What is kept beside a staged image is not an image a pipeline staged.
+        let beside = tag.ends_with(".tags") || tag.ends_with(".statements");
+        if own(&tag) || strata_build::is_inputs_tag(&tag) || beside {
             continue;
         }
         let reference = strata_registry::with_tag(repository, &tag);

@@ -20,6 +20,8 @@ pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
 /// An OCI image config's media type.
 pub const OCI_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const EMPTY: &[u8] = b"{}";
+/// The largest artifact layer read.
+const MAX_ARTIFACT_LAYER: u64 = 64 << 20;
 /// What a removed tag points at for the moment between its removal's two requests.
 const UNTAGGED_ARTIFACT: &str = "application/vnd.strata.untagged.v1";
 const UNTAGGED_ANNOTATION: &str = "org.strata.untagged";
@@ -112,7 +114,9 @@ impl RegistryClient {
         Ok(manifest.digest)
     }
 
-    /// The artifact under `reference`, layers included; `None` when there is no such tag.
+    /// The artifact under `reference`, layers included; `None` when there is no such tag. A
+    /// layer over 64 MiB is refused before it is read (an artifact is small: signatures, SBOMs,
+    /// tag lists).
     pub async fn artifact(&self, reference: &Reference) -> Result<Option<Artifact>, RegistryError> {
         let Some(manifest) = self.manifest_if_exists(reference).await? else {
             return Ok(None);
@@ -131,6 +135,15 @@ impl RegistryClient {
                     reference: reference.whole(),
                     message: "an artifact layer has no valid digest".to_string(),
                 })?;
+            let size = layer["size"].as_u64().unwrap_or(u64::MAX);
+            if size > MAX_ARTIFACT_LAYER {
+                return Err(RegistryError::Invalid {
+                    reference: reference.whole(),
+                    message: format!(
+                        "an artifact layer of {size} bytes (at most {MAX_ARTIFACT_LAYER} are read)"
+                    ),
+                });
+            }
             layers.push(ArtifactLayer {
                 media_type: layer["mediaType"].as_str().unwrap_or_default().to_string(),
                 bytes: self.blob_bytes(reference, digest.as_ref()).await?,

@@ -3,6 +3,7 @@
 //! settings value per command, the requests the library crates take).
 
 mod build;
+mod catalog;
 mod ci;
 mod environment;
 mod freeze;
@@ -23,6 +24,7 @@ mod test;
 use clap::{Parser, Subcommand};
 
 pub use build::{BuildArgs, BuilderArg};
+pub use catalog::CatalogArgs;
 pub use ci::{CiArgs, CiFormatArg};
 pub use environment::*;
 pub use freeze::FreezeArgs;
@@ -146,6 +148,13 @@ pub enum Command {
     /// images are checked with what their parents set up. Exit 1 when a finding at or above
     /// the failure level remains. `# strata-ignore=RULE` on the line above silences a rule.
     Lint(LintArgs),
+    /// Write a catalogue of the family: `catalog.json` (the data behind its pages: the graph,
+    /// each image's tags, digest, OS, Python and packages) and a Markdown page per image.
+    ///
+    /// Every image of the repository, read from the local engine or (`--registry`) from its
+    /// registry by its tags; facts come from the layer cache, so writing it again after one
+    /// image changed reads only that image's new layers.
+    Catalog(CatalogArgs),
     /// Make and manage signing keys (cosign's format).
     Key(KeyArgs),
     /// Check images' signatures against public keys: exit 0 when every manifest is signed by

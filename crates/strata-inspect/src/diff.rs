@@ -93,6 +93,39 @@ fn packages(facts: &ImageFacts) -> BTreeMap<Key, (String, String)> {
     found
 }
 
+/// One package an image holds, in any ecosystem (`os` and `python` are the OS and the default
+/// interpreter themselves).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    /// `os`, `python`, `deb`, `python-package`, `conda`, `r`.
+    pub ecosystem: String,
+    /// The environment, library or prefix it is in (empty for system-wide facts).
+    pub location: String,
+    pub name: String,
+    pub version: String,
+}
+
+/// Every package of an image, ordered as a diff orders them.
+pub fn package_list(facts: &ImageFacts) -> Vec<Package> {
+    let mut list: Vec<Package> = packages(facts)
+        .into_iter()
+        .map(|((ecosystem, location, _), (name, version))| Package {
+            ecosystem,
+            location,
+            name,
+            version,
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        (ecosystem_rank(&a.ecosystem), &a.location, &a.name).cmp(&(
+            ecosystem_rank(&b.ecosystem),
+            &b.location,
+            &b.name,
+        ))
+    });
+    list
+}
+
 /// Where an ecosystem comes in a diff: the OS and the default Python first, then Debian,
 /// Python, conda and R packages.
 fn ecosystem_rank(ecosystem: &str) -> usize {

@@ -23,7 +23,7 @@ mod taggers;
 
 pub use bridge::read_stream;
 pub use cache::LayerCache;
-pub use diff::{diff, platform_differences, Change, PlatformDifference};
+pub use diff::{diff, package_list, platform_differences, Change, Package, PlatformDifference};
 pub use directory::read_layer_directory;
 pub use error::InspectError;
 pub use facts::{

@@ -100,6 +100,7 @@ fn run(cli: Cli, session: &Session, printer: &Printer) -> anyhow::Result<ExitSta
             let settings = settings::GraphSettings::resolve(&arguments);
             commands::graph(&settings, printer)
         }
+        Command::Catalog(arguments) => commands::catalog(&arguments, session, printer),
         Command::Key(arguments) => commands::key(&arguments.command, printer),
         Command::Verify(arguments) => commands::verify(&arguments, session, printer),
     }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod build;
+mod catalog;
 mod ci;
 mod freeze;
 mod graph;
@@ -18,6 +19,7 @@ mod signing;
 mod test;
 
 pub use build::build;
+pub use catalog::catalog;
 pub use ci::ci;
 pub use freeze::freeze;
 pub use graph::graph;

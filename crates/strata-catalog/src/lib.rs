@@ -1,0 +1,210 @@
+//! A catalogue of an image family, pure: from the plan's builds and each image's inspected
+//! facts, the data behind the catalogue's pages (`catalog.json`, its schema versioned) and a
+//! Markdown page per image in the shape of docker-stacks' build manifests, for wikis.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use strata_inspect::{ImageFacts, Package};
+use strata_plan::Build;
+
+const DESCRIPTION_LABEL: &str = "org.opencontainers.image.description";
+
+/// Bumped when a field of `catalog.json` changes meaning or disappears.
+pub const CATALOG_SCHEMA_VERSION: u32 = 1;
+
+/// The family.
+#[derive(Debug, Clone, Serialize)]
+pub struct Catalog {
+    pub schema_version: u32,
+    /// `strata <version>`.
+    pub generated_by: String,
+    /// Images in graph order: parents before children.
+    pub images: Vec<CatalogImage>,
+}
+
+/// One image of the family.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogImage {
+    /// Its name in the graph (`strata graph`).
+    pub name: String,
+    /// The image of the family it is built on; `None` for a root.
+    pub parent: Option<String>,
+    /// The external base a root is built on.
+    pub base: Option<String>,
+    /// Its tags, unique first.
+    pub tags: Vec<String>,
+    /// Whether an image was found under its tags (a page without facts otherwise).
+    pub published: bool,
+    /// The OCI `description` label (not one it has from its parent), else the first paragraph
+    /// of a README beside its Dockerfile.
+    pub description: Option<String>,
+    /// The reference its facts were read from.
+    pub reference: Option<String>,
+    pub digest: Option<String>,
+    pub created: Option<String>,
+    /// `org.opencontainers.image.revision`.
+    pub revision: Option<String>,
+    /// `ubuntu 24.04`.
+    pub os: Option<String>,
+    pub python: Option<String>,
+    pub architecture: Option<String>,
+    pub size: Option<u64>,
+    pub compressed_size: Option<u64>,
+    /// Packages of every kind.
+    pub packages: Vec<Package>,
+    /// Its Markdown page, relative to the catalogue's directory.
+    pub page: String,
+}
+
+/// What the catalogue is made from for one build: its build, its facts when found, and the
+/// README text beside its Dockerfile.
+pub struct Entry<'a> {
+    pub build: &'a Build,
+    pub facts: Option<&'a ImageFacts>,
+    pub readme: Option<String>,
+}
+
+/// The page of an image, relative to the catalogue's directory.
+pub fn page_path(name: &str) -> String {
+    let file: String = name
+        .chars()
+        .map(|character| match character {
+            '/' | ':' | '\\' => '_',
+            other => other,
+        })
+        .collect();
+    format!("images/{file}.md")
+}
+
+/// The catalogue of `entries` (in graph order).
+pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
+    let images = entries
+        .iter()
+        .map(|entry| {
+            let build = entry.build;
+            let facts = entry.facts;
+            let labels: BTreeMap<String, String> = facts
+                .map(|facts| facts.image.labels.clone())
+                .unwrap_or_default();
+            // A label the image has from its parent describes the parent, not it.
+            let parent_description = build
+                .parent
+                .as_ref()
+                .and_then(|parent| entries.iter().find(|other| other.build.name == parent.name))
+                .and_then(|parent| parent.facts)
+                .and_then(|facts| facts.image.labels.get(DESCRIPTION_LABEL));
+            let description = labels
+                .get(DESCRIPTION_LABEL)
+                .filter(|own| Some(*own) != parent_description)
+                .cloned()
+                .or_else(|| entry.readme.as_deref().and_then(first_paragraph));
+            CatalogImage {
+                name: build.name.clone(),
+                parent: build.parent.as_ref().map(|parent| parent.name.clone()),
+                base: build.parent.is_none().then(|| build.from.clone()),
+                tags: build.tags.clone(),
+                published: facts.is_some(),
+                description,
+                reference: facts.map(|facts| facts.image.reference.clone()),
+                digest: facts.and_then(|facts| facts.image.digests.first().cloned()),
+                created: facts.and_then(|facts| facts.image.created.clone()),
+                revision: labels.get("org.opencontainers.image.revision").cloned(),
+                os: facts.and_then(|facts| {
+                    facts.os_release.as_ref().map(|os| {
+                        format!("{} {}", os.id, os.version_id.as_deref().unwrap_or(""))
+                            .trim()
+                            .to_string()
+                    })
+                }),
+                python: facts.and_then(|facts| {
+                    facts
+                        .python
+                        .default
+                        .as_ref()
+                        .map(|python| python.version.clone())
+                }),
+                architecture: facts.and_then(|facts| facts.image.architecture.clone()),
+                size: facts.map(|facts| facts.image.size),
+                compressed_size: facts.and_then(|facts| facts.image.compressed_size),
+                packages: facts.map(strata_inspect::package_list).unwrap_or_default(),
+                page: page_path(&build.name),
+            }
+        })
+        .collect();
+    Catalog {
+        schema_version: CATALOG_SCHEMA_VERSION,
+        generated_by: format!("strata {}", env!("CARGO_PKG_VERSION")),
+        images,
+    }
+}
+
+/// An image's Markdown page: docker-stacks' build-manifest shape (its facts' manifest), headed
+/// by where it sits in the family; a page saying it is not published when it has no facts.
+pub fn markdown_page(image: &CatalogImage, facts: Option<&ImageFacts>) -> String {
+    let mut page = format!("# {}\n\n", image.name);
+    if let Some(description) = &image.description {
+        page.push_str(description);
+        page.push_str("\n\n");
+    }
+    match (&image.parent, &image.base) {
+        (Some(parent), _) => {
+            let _ = write!(page, "Built on [{parent}]({}).\n\n", relative_page(parent));
+        }
+        (None, Some(base)) => {
+            let _ = write!(page, "Built on `{base}`.\n\n");
+        }
+        _ => {}
+    }
+    page.push_str("Tags: ");
+    page.push_str(
+        &image
+            .tags
+            .iter()
+            .map(|tag| format!("`{tag}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    page.push_str("\n\n");
+    match facts {
+        Some(facts) => page.push_str(&strata_inspect::markdown(facts)),
+        None => page.push_str("Not published: no image was found under its tags.\n"),
+    }
+    page
+}
+
+/// A page's link to another image's page (both under `images/`).
+fn relative_page(name: &str) -> String {
+    page_path(name)
+        .strip_prefix("images/")
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
+/// The first paragraph of a README, its heading lines left out.
+fn first_paragraph(readme: &str) -> Option<String> {
+    let paragraph: Vec<&str> = readme
+        .lines()
+        .map(str::trim)
+        .skip_while(|line| line.is_empty() || line.starts_with('#'))
+        .take_while(|line| !line.is_empty())
+        .collect();
+    (!paragraph.is_empty()).then(|| paragraph.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_named_from_image_names_and_readmes_give_a_description() {
+        assert_eq!(page_path("essentials:1.0"), "images/essentials_1.0.md");
+        assert_eq!(page_path("family/tool"), "images/family_tool.md");
+        assert_eq!(
+            first_paragraph("# Astro\n\nTools for\nastronomy.\n\nMore.\n").as_deref(),
+            Some("Tools for astronomy.")
+        );
+        assert_eq!(first_paragraph("# Only a heading\n"), None);
+    }
+}

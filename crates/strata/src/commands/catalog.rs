@@ -1,0 +1,119 @@
+//! `strata catalog`: the family's catalogue written to a directory.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use strata_cli::CatalogArgs;
+use strata_session::Session;
+
+use crate::exit_status::ExitStatus;
+use crate::printer::Printer;
+
+#[derive(Serialize)]
+struct Written {
+    catalog: PathBuf,
+    pages: Vec<PathBuf>,
+    images: usize,
+    published: usize,
+}
+
+pub fn catalog(
+    arguments: &CatalogArgs,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let select = strata_select::SelectRequest {
+        root: arguments.path.clone(),
+        all: true,
+        since: strata_select::ChangeSource::Git(strata_select::DEFAULT_SINCE.to_string()),
+        include: Vec::new(),
+        ignore: Vec::new(),
+        untracked: false,
+        repo: None,
+        allow_orphan: true,
+        build_args: BTreeMap::new(),
+        platform: None,
+    };
+    let (repository, plan) = strata_select::open_and_plan(session, &select)?;
+    printer.warn_each(&repository.warnings);
+    let spinner = printer.spinner(&format!("reading {} image(s)", plan.builds.len()));
+    // Each image by its tags, the moving ones first (what users pull), then its unique tag.
+    let found = session.block_on(async {
+        let mut found = Vec::new();
+        for build in &plan.builds {
+            let mut facts = None;
+            let mut problems = Vec::new();
+            for tag in build.tags.iter().rev() {
+                match strata_inspect::image_facts(session, tag, arguments.registry, None).await {
+                    Ok(read) => {
+                        facts = Some(read);
+                        break;
+                    }
+                    Err(error) => problems.push(strata_repo::join_chain(&error, ": ")),
+                }
+            }
+            found.push((facts, problems));
+        }
+        found
+    });
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let found = found?;
+    let entries: Vec<strata_catalog::Entry<'_>> = plan
+        .builds
+        .iter()
+        .zip(&found)
+        .map(|(build, (facts, _))| strata_catalog::Entry {
+            build,
+            facts: facts.as_ref(),
+            readme: std::fs::read_to_string(repository.root.join(&build.context).join("README.md"))
+                .ok(),
+        })
+        .collect();
+    for (build, (facts, problems)) in plan.builds.iter().zip(&found) {
+        if facts.is_none() {
+            printer.warn(&format!(
+                "`{}` is not published under any of its tags: its page says so ({})",
+                build.name,
+                problems.last().map_or("no tags", String::as_str)
+            ));
+        }
+    }
+    let catalog = strata_catalog::catalog(&entries);
+    let mut pages = Vec::new();
+    for (image, entry) in catalog.images.iter().zip(&entries) {
+        let path = arguments.output.join(&image.page);
+        strata_fs::write_atomically(
+            &path,
+            strata_catalog::markdown_page(image, entry.facts).as_bytes(),
+        )?;
+        pages.push(path);
+    }
+    let catalog_path = arguments.output.join("catalog.json");
+    let mut json = serde_json::to_string_pretty(&catalog)?;
+    json.push('\n');
+    strata_fs::write_atomically(&catalog_path, json.as_bytes())?;
+    let published = catalog
+        .images
+        .iter()
+        .filter(|image| image.published)
+        .count();
+    if arguments.json {
+        let mut text = serde_json::to_string_pretty(&Written {
+            catalog: catalog_path.clone(),
+            pages,
+            images: catalog.images.len(),
+            published,
+        })?;
+        text.push('\n');
+        printer.data(&text);
+    }
+    printer.info(&format!(
+        "wrote `{}` and a page per image: {} image(s), {published} published",
+        catalog_path.display(),
+        catalog.images.len()
+    ));
+    Ok(ExitStatus::Success)
+}

@@ -85,9 +85,8 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
         .map(|entry| {
             let build = entry.build;
             let facts = entry.facts;
-            let labels: BTreeMap<String, String> = facts
-                .map(|facts| facts.image.labels.clone())
-                .unwrap_or_default();
+            let no_labels = BTreeMap::new();
+            let labels = facts.map_or(&no_labels, |facts| &facts.image.labels);
             // A label the image has from its parent describes the parent, not it.
             let parent_description = build
                 .parent

@@ -252,11 +252,7 @@ async fn base_signature(
                 .collect(),
         });
     }
-    if top
-        .problems
-        .iter()
-        .any(|problem| problem.starts_with("no signature"))
-    {
+    if top.signatures == 0 {
         return Ok(BaseSignature::Unsigned);
     }
     Ok(match rule {

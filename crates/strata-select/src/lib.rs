@@ -11,7 +11,7 @@ mod trust;
 pub use error::SelectError;
 pub use namespace::{platform_list, tag_namespace, SCISERVER_DEFAULT_REPO};
 pub use select::{open_and_plan, pin_revisions, published_orphans, registry_comparison};
-pub use trust::{check_bases, check_bases_with, plan_bases, TrustPolicy, TrustedBase};
+pub use trust::{check_bases, check_bases_with, TrustPolicy, TrustedBase};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -82,18 +82,23 @@ impl TrustPolicy {
     }
 }
 
-/// Every external base of `bases` that `[trust]` names, verified against its keys; the first
-/// that does not verify is an error naming the base, the image built on it, the keys and what
-/// failed. Nothing is asked of the registry when `[trust]` is empty.
+/// Every external base of `plan`'s builds that `[trust]` names, verified against its keys; the
+/// first that does not verify is an error naming the base, the images built on it, the keys
+/// and what failed. Nothing is asked of the registry when `[trust]` is empty.
 pub fn check_bases(
     session: &Session,
     repository: &Repository,
-    bases: &BTreeMap<String, Vec<String>>,
+    plan: &Plan,
 ) -> Result<Vec<TrustedBase>, SelectError> {
-    check_bases_with(session, &repository.config, &repository.root, bases)
+    if repository.config.trust.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bases = plan_bases(plan);
+    check_bases_with(session, &repository.config, &repository.root, &bases)
 }
 
-/// [`check_bases`] for `strata.toml`'s settings `config` of the repository at `root`.
+/// [`check_bases`] of given `bases` (reference → the images on it), for `strata.toml`'s
+/// settings `config` of the repository at `root`.
 pub fn check_bases_with(
     session: &Session,
     config: &Config,
@@ -156,7 +161,7 @@ pub fn check_bases_with(
 
 /// The external bases of a plan's builds (what `FROM` names when the parent is not an image
 /// of the repository), with the builds on each.
-pub fn plan_bases(plan: &Plan) -> BTreeMap<String, Vec<String>> {
+fn plan_bases(plan: &Plan) -> BTreeMap<String, Vec<String>> {
     let mut bases: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for build in &plan.builds {
         if build.parent.is_some() || build.from == "scratch" || build.from.is_empty() {

@@ -26,6 +26,8 @@ pub struct ManifestVerification {
     pub platform: Option<String>,
     /// The keys (name and fingerprint) whose valid signature it carries.
     pub signed_by: Vec<SignedBy>,
+    /// How many signatures are kept beside it, whoever made them (0: it is not signed).
+    pub signatures: usize,
     /// Why other signatures, or none, count: what failed.
     pub problems: Vec<String>,
 }
@@ -104,6 +106,7 @@ pub async fn verify_manifest(
         digest: digest.clone(),
         platform,
         signed_by: Vec::new(),
+        signatures: 0,
         problems: Vec::new(),
     };
     let Some(artifact) = registry.artifact(&tag).await? else {
@@ -117,6 +120,7 @@ pub async fn verify_manifest(
         .iter()
         .filter(|layer| layer.media_type == SIMPLE_SIGNING)
     {
+        verification.signatures += 1;
         let signature = layer_signature(layer);
         let Some(signer) = keys
             .iter()

@@ -82,12 +82,7 @@ fn report_signatures(
                 .collect()
         })
         .unwrap_or_default();
-    let unsigned = top.is_some_and(|manifest| {
-        manifest
-            .problems
-            .iter()
-            .any(|problem| problem.starts_with("no signature"))
-    });
+    let unsigned = top.is_none_or(|manifest| manifest.signatures == 0);
     if !signers.is_empty() {
         printer.info(&format!("signed by {}", signers.join(", ")));
     } else if unsigned {

@@ -18,8 +18,7 @@ pub fn plan(
     let (repository, plan) = strata_select::open_and_plan(session, &settings.select)?;
     printer.warn_each(&repository.warnings);
     // `[trust]`: a base whose signature does not verify is refused before anything else.
-    let trusted =
-        strata_select::check_bases(session, &repository, &strata_select::plan_bases(&plan))?;
+    let trusted = strata_select::check_bases(session, &repository, &plan)?;
     super::signing::report_trusted(&trusted, printer);
     let text = match settings.format {
         PlanFormat::Text => strata_plan::render_table(&plan),

@@ -25,8 +25,7 @@ pub fn build(
     let (repository, mut plan) = strata_select::open_and_plan(session, &settings.select)?;
     printer.warn_each(&repository.warnings);
     // `[trust]`: checked before the engine is touched.
-    let trusted =
-        strata_select::check_bases(session, &repository, &strata_select::plan_bases(&plan))?;
+    let trusted = strata_select::check_bases(session, &repository, &plan)?;
     super::signing::report_trusted(&trusted, printer);
     // The pipeline knows every build of the plan, this job's or another's.
     // A pool of engines hands images on through the registry, as a pipeline's jobs do: the

@@ -235,94 +235,22 @@ impl Engine for DockerEngine {
         request: BuildRequest,
         output: UnboundedSender<BuildOutput>,
     ) -> Result<BuiltImage, EngineError> {
-        // Cache from a registry image is BuildKit's, through Docker: Podman takes no such image.
-        let buildkit_on_docker =
-            self.builder == BuilderKind::BuildKit && !self.server().await.podman;
-        let mut buildargs: HashMap<String, String> = request.build_args.into_iter().collect();
-        if request.inline_cache && buildkit_on_docker {
-            buildargs.insert("BUILDKIT_INLINE_CACHE".to_string(), "1".to_string());
-        }
-        let labels: HashMap<String, String> = request.labels.into_iter().collect();
-        let mut options = BuildImageOptionsBuilder::default()
-            .dockerfile(&request.dockerfile)
-            .buildargs(&buildargs)
-            .labels(&labels)
-            .nocache(request.no_cache)
-            .rm(true)
-            .forcerm(true);
-        if request.pull {
-            options = options.pull("true");
-        }
-        if let Some(platform) = &request.platform {
-            options = options.platform(platform);
-        }
-        if let Some(network) = &request.network {
-            options = options.networkmode(network);
-        }
-        if buildkit_on_docker && !request.cache_from.is_empty() && !request.no_cache {
-            options = options.cachefrom(&request.cache_from);
-        }
-        let session = Self::session_id();
-        options = match self.builder {
-            BuilderKind::BuildKit => options
-                .version(BuilderVersion::BuilderBuildKit)
-                .session(&session),
-            BuilderKind::Legacy => options.version(BuilderVersion::BuilderV1),
-        };
-        let body = Either::Left(Full::new(request.context));
-        let mut stream = self.docker.build_image(options.build(), None, Some(body));
-        let mut image_id = None;
-        let mut progress = BuildKitProgress::default();
-        while let Some(item) = stream.next().await {
-            let info = match item {
-                Ok(info) => info,
-                Err(bollard::errors::Error::DockerStreamError { error }) => {
-                    return Err(EngineError::BuildFailed {
-                        message: progress.errors.pop().unwrap_or(error),
-                    })
+        // The engine's answer is a stream of JSON lines; when it breaks off (the connection
+        // closed mid-line, seen once in a few thousand concurrent BuildKit builds) nothing was
+        // tagged yet, and building again costs only what the cache does not hold.
+        let mut attempt = 1;
+        loop {
+            match self.build_once(&request, &output).await {
+                Err(error) if attempt < BUILD_ATTEMPTS && error.is_broken_stream() => {
+                    let _ = output.send(BuildOutput::Line(format!(
+                        "the engine's answer broke off ({error}); building again (attempt {} of {BUILD_ATTEMPTS})",
+                        attempt + 1
+                    )));
+                    attempt += 1;
                 }
-                Err(error) => return Err(EngineError::Api(error)),
-            };
-            let BuildInfo {
-                stream: text,
-                aux,
-                error_detail,
-                ..
-            } = info;
-            if let Some(detail) = error_detail {
-                return Err(EngineError::BuildFailed {
-                    message: detail
-                        .message
-                        .unwrap_or_else(|| "unknown error".to_string()),
-                });
-            }
-            if let Some(text) = text {
-                for line in text.lines() {
-                    if let Some(step) = line.strip_prefix("Step ") {
-                        let _ = output.send(BuildOutput::Step(step.to_string()));
-                    } else if !line.trim().is_empty() {
-                        let _ = output.send(BuildOutput::Line(line.to_string()));
-                    }
-                }
-            }
-            match aux {
-                Some(BuildInfoAux::BuildKit(status)) => progress.consume(&status, &output),
-                // BuildKit reports the final image as `{"id": "moby.image.id", "aux": {"ID": ...}}`,
-                // the legacy builder as `{"aux": {"ID": ...}}`.
-                Some(BuildInfoAux::Default(image)) => {
-                    if let Some(found) = image.id {
-                        image_id = Some(found);
-                    }
-                }
-                None => {}
+                result => return result,
             }
         }
-        if let Some(error) = progress.errors.pop() {
-            return Err(EngineError::BuildFailed { message: error });
-        }
-        image_id
-            .map(|id| BuiltImage { id })
-            .ok_or(EngineError::NoImageId)
     }
 
     async fn tag(&self, image: &str, reference: &str) -> Result<(), EngineError> {
@@ -739,6 +667,108 @@ fn split_tag(reference: &str) -> (&str, &str) {
         parsed.repository,
         parsed.digest.or(parsed.tag).unwrap_or("latest"),
     )
+}
+
+/// How many times a build is sent when the engine's answer breaks off.
+const BUILD_ATTEMPTS: u32 = 3;
+
+impl DockerEngine {
+    /// One build request, followed to its end.
+    async fn build_once(
+        &self,
+        request: &BuildRequest,
+        output: &UnboundedSender<BuildOutput>,
+    ) -> Result<BuiltImage, EngineError> {
+        // Cache from a registry image is BuildKit's, through Docker: Podman takes no such image.
+        let buildkit_on_docker =
+            self.builder == BuilderKind::BuildKit && !self.server().await.podman;
+        let mut buildargs: HashMap<String, String> =
+            request.build_args.clone().into_iter().collect();
+        if request.inline_cache && buildkit_on_docker {
+            buildargs.insert("BUILDKIT_INLINE_CACHE".to_string(), "1".to_string());
+        }
+        let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
+        let mut options = BuildImageOptionsBuilder::default()
+            .dockerfile(&request.dockerfile)
+            .buildargs(&buildargs)
+            .labels(&labels)
+            .nocache(request.no_cache)
+            .rm(true)
+            .forcerm(true);
+        if request.pull {
+            options = options.pull("true");
+        }
+        if let Some(platform) = &request.platform {
+            options = options.platform(platform);
+        }
+        if let Some(network) = &request.network {
+            options = options.networkmode(network);
+        }
+        if buildkit_on_docker && !request.cache_from.is_empty() && !request.no_cache {
+            options = options.cachefrom(&request.cache_from);
+        }
+        let session = Self::session_id();
+        options = match self.builder {
+            BuilderKind::BuildKit => options
+                .version(BuilderVersion::BuilderBuildKit)
+                .session(&session),
+            BuilderKind::Legacy => options.version(BuilderVersion::BuilderV1),
+        };
+        let body = Either::Left(Full::new(request.context.clone()));
+        let mut stream = self.docker.build_image(options.build(), None, Some(body));
+        let mut image_id = None;
+        let mut progress = BuildKitProgress::default();
+        while let Some(item) = stream.next().await {
+            let info = match item {
+                Ok(info) => info,
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    return Err(EngineError::BuildFailed {
+                        message: progress.errors.pop().unwrap_or(error),
+                    })
+                }
+                Err(error) => return Err(EngineError::Api(error)),
+            };
+            let BuildInfo {
+                stream: text,
+                aux,
+                error_detail,
+                ..
+            } = info;
+            if let Some(detail) = error_detail {
+                return Err(EngineError::BuildFailed {
+                    message: detail
+                        .message
+                        .unwrap_or_else(|| "unknown error".to_string()),
+                });
+            }
+            if let Some(text) = text {
+                for line in text.lines() {
+                    if let Some(step) = line.strip_prefix("Step ") {
+                        let _ = output.send(BuildOutput::Step(step.to_string()));
+                    } else if !line.trim().is_empty() {
+                        let _ = output.send(BuildOutput::Line(line.to_string()));
+                    }
+                }
+            }
+            match aux {
+                Some(BuildInfoAux::BuildKit(status)) => progress.consume(&status, output),
+                // BuildKit reports the final image as `{"id": "moby.image.id", "aux": {"ID": ...}}`,
+                // the legacy builder as `{"aux": {"ID": ...}}`.
+                Some(BuildInfoAux::Default(image)) => {
+                    if let Some(found) = image.id {
+                        image_id = Some(found);
+                    }
+                }
+                None => {}
+            }
+        }
+        if let Some(error) = progress.errors.pop() {
+            return Err(EngineError::BuildFailed { message: error });
+        }
+        image_id
+            .map(|id| BuiltImage { id })
+            .ok_or(EngineError::NoImageId)
+    }
 }
 
 #[cfg(test)]

@@ -117,6 +117,21 @@ impl TransferFailure {
 }
 
 impl EngineError {
+    /// Whether the engine's answer broke off before it said how the request ended (the
+    /// connection closed, a JSON line cut short, no image id at the end): the request itself
+    /// may well succeed when sent again.
+    pub fn is_broken_stream(&self) -> bool {
+        matches!(
+            self,
+            Self::NoImageId
+                | Self::Api(
+                    bollard::errors::Error::IOError { .. }
+                        | bollard::errors::Error::HyperResponseError { .. }
+                        | bollard::errors::Error::RequestTimeoutError
+                )
+        )
+    }
+
     /// Whether the same request cannot succeed if tried again.
     pub fn is_permanent(&self) -> bool {
         match self {

@@ -69,6 +69,9 @@ CHECK_JSONSCHEMA_VERSION=0.39.0
 CRYPTOGRAPHY_VERSION=44.0.0
 PYNACL_VERSION=1.5.0
 GITLAB_CI_LOCAL_VERSION=4.52.0
+# The catalogue's browser tests: Debian's chromium driven by playwright-core (npm; no browser
+# download, it drives the installed one).
+PLAYWRIGHT_CORE_VERSION=1.56.1
 TOOLS="$STATE/tools"
 install_ci_tools() {
   if ! "$TOOLS/venv/bin/check-jsonschema" --version 2>/dev/null | grep -q "$CHECK_JSONSCHEMA_VERSION"; then
@@ -92,6 +95,17 @@ install_ci_tools() {
     mkdir -p "$TOOLS/npm"
     npm install --prefix "$TOOLS/npm" --no-audit --no-fund "gitlab-ci-local@$GITLAB_CI_LOCAL_VERSION" >>"$LOGS/tools.log" 2>&1 \
       || { tail -20 "$LOGS/tools.log" >&2; die "cannot install gitlab-ci-local from npm (log: $LOGS/tools.log)"; }
+  fi
+  command -v chromium >/dev/null || {
+    log "installing chromium (log $LOGS/apt.log)"
+    { DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >>"$LOGS/apt.log" 2>&1 \
+      || { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >>"$LOGS/apt.log" 2>&1; }; } \
+      || { tail -20 "$LOGS/apt.log" >&2; die "apt-get install chromium failed (log: $LOGS/apt.log)"; }
+  }
+  if ! grep -qs "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$TOOLS/npm/node_modules/playwright-core/package.json"; then
+    log "installing playwright-core $PLAYWRIGHT_CORE_VERSION (log $LOGS/tools.log)"
+    npm install --prefix "$TOOLS/npm" --no-audit --no-fund "playwright-core@$PLAYWRIGHT_CORE_VERSION" >>"$LOGS/tools.log" 2>&1 \
+      || { tail -20 "$LOGS/tools.log" >&2; die "cannot install playwright-core from npm (log: $LOGS/tools.log)"; }
   fi
 }
 
@@ -454,6 +468,8 @@ export STRATA_DEV_LOGS=$LOGS
 export STRATA_TEST_CHECK_JSONSCHEMA=$TOOLS/venv/bin/check-jsonschema
 export STRATA_TEST_SIGN_PYTHON=$TOOLS/venv/bin/python
 export STRATA_TEST_GITLAB_CI_LOCAL=$TOOLS/npm/node_modules/.bin/gitlab-ci-local
+export STRATA_TEST_PLAYWRIGHT_CORE=$TOOLS/npm/node_modules/playwright-core
+export STRATA_TEST_CHROMIUM=$(command -v chromium || echo /usr/bin/chromium)
 ENV
   if podman_up; then
     echo "export STRATA_TEST_PODMAN_HOST=unix://$PODMAN_SOCKET" >>"$ENV_FILE"

@@ -1,9 +1,15 @@
 //! A catalogue of an image family, pure: from the plan's builds and each image's inspected
-//! facts, the data behind the catalogue's pages (`catalog.json`, its schema versioned) and a
-//! Markdown page per image in the shape of docker-stacks' build manifests, for wikis.
+//! facts, the data behind the catalogue's pages (`catalog.json`, its schema versioned), a static
+//! web site (the drawn tree, a page per image, a package search in the page) and a Markdown
+//! page per image in the shape of docker-stacks' build manifests, for wikis.
+
+mod site;
+mod tree;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+pub use site::{site, SiteFile};
 
 use serde::Serialize;
 use strata_inspect::{ImageFacts, Package};
@@ -56,6 +62,8 @@ pub struct CatalogImage {
     pub packages: Vec<Package>,
     /// Its Markdown page, relative to the catalogue's directory.
     pub page: String,
+    /// Its web page, relative to the catalogue's directory.
+    pub html: String,
 }
 
 /// What the catalogue is made from for one build: its build, its facts when found, and the
@@ -66,16 +74,23 @@ pub struct Entry<'a> {
     pub readme: Option<String>,
 }
 
-/// The page of an image, relative to the catalogue's directory.
+/// The Markdown page of an image, relative to the catalogue's directory.
 pub fn page_path(name: &str) -> String {
-    let file: String = name
-        .chars()
+    format!("images/{}.md", file_stem(name))
+}
+
+/// The web page of an image, relative to the catalogue's directory.
+pub fn html_path(name: &str) -> String {
+    format!("images/{}.html", file_stem(name))
+}
+
+fn file_stem(name: &str) -> String {
+    name.chars()
         .map(|character| match character {
             '/' | ':' | '\\' => '_',
             other => other,
         })
-        .collect();
-    format!("images/{file}.md")
+        .collect()
 }
 
 /// The catalogue of `entries` (in graph order).
@@ -129,6 +144,7 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
                 compressed_size: facts.and_then(|facts| facts.image.compressed_size),
                 packages: facts.map(strata_inspect::package_list).unwrap_or_default(),
                 page: page_path(&build.name),
+                html: html_path(&build.name),
             }
         })
         .collect();
@@ -190,6 +206,31 @@ fn first_paragraph(readme: &str) -> Option<String> {
         .take_while(|line| !line.is_empty())
         .collect();
     (!paragraph.is_empty()).then(|| paragraph.join(" "))
+}
+
+/// An image of a catalogue, published, with nothing read yet: for tests.
+#[cfg(test)]
+pub(crate) fn test_image(name: &str, parent: Option<&str>) -> CatalogImage {
+    CatalogImage {
+        name: name.to_string(),
+        parent: parent.map(str::to_string),
+        base: parent.is_none().then(|| "debian:12".to_string()),
+        tags: Vec::new(),
+        published: true,
+        description: None,
+        reference: None,
+        digest: None,
+        created: None,
+        revision: None,
+        os: None,
+        python: None,
+        architecture: None,
+        size: None,
+        compressed_size: None,
+        packages: Vec::new(),
+        page: page_path(name),
+        html: html_path(name),
+    }
 }
 
 #[cfg(test)]

@@ -9,12 +9,21 @@ pub struct CatalogArgs {
     /// The image repository.
     #[arg(default_value = ".")]
     pub path: PathBuf,
+    /// Registry and namespace the images are published under, e.g. `localhost:5000/compute-images`
+    /// (default: `repo` in `strata.toml`, else SciServer's `containers.repo.sciserver.org/compute-images`
+    /// for the SciServer layout, bare names otherwise).
+    #[arg(long, env = crate::STRATA_REPO, value_name = "REPO")]
+    pub repo: Option<String>,
     /// Read each image from its registry (by its tags) instead of the local engine.
     #[arg(long)]
     pub registry: bool,
-    /// The directory to write: `catalog.json` and `images/<name>.md`.
+    /// The directory to write: the web site (`index.html`, `images/<name>.html`), `catalog.json`
+    /// and `images/<name>.md`.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    /// The site's title (default: the repository directory's name and "images").
+    #[arg(long)]
+    pub title: Option<String>,
     /// Print what was written as JSON.
     #[arg(long)]
     pub json: bool,

@@ -1,5 +1,6 @@
 //! Writing a file whole or not at all: the bytes go to a temporary file in the same directory,
-//! which is renamed over the target. A replaced file keeps its permissions; a symbolic link is
+//! which is renamed over the target. A new file gets the permissions the umask allows (`0666`
+//! less it), a replaced file keeps its own; a symbolic link is
 //! followed (its target is replaced, the link kept); a device or pipe (`-o /dev/stdout`) is
 //! written into, never replaced.
 
@@ -51,12 +52,17 @@ fn replace(path: &Path, bytes: &[u8], synced: bool) -> Result<(), WriteError> {
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&directory).map_err(io)?;
-    let mut file = tempfile::NamedTempFile::new_in(&directory).map_err(io)?;
+    // A new file is made as any program makes one (`0666` less the umask: a catalogue's pages
+    // are served by a web server); what must stay private (a signing key) is written elsewhere.
+    let mut file = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(&directory)
+        .map_err(io)?;
     file.write_all(bytes).map_err(io)?;
     if synced {
         file.as_file().sync_all().map_err(io)?;
     }
-    // A temporary file starts private: a replaced file keeps its permissions.
+    // A replaced file keeps its permissions.
     if let Some(metadata) = existing {
         file.as_file()
             .set_permissions(metadata.permissions())
@@ -94,6 +100,21 @@ mod tests {
 
         let error = write_atomically(directory.path(), b"x").unwrap_err();
         assert!(error.to_string().contains("is a directory"), "{error}");
+    }
+
+    #[test]
+    fn new_files_get_the_permissions_the_umask_allows() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Umask:"))
+            .map(|mask| u32::from_str_radix(mask.trim(), 8).unwrap())
+            .unwrap();
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("index.html");
+        write_atomically(&path, b"<!doctype html>").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask, "umask {umask:o}");
     }
 
     #[test]

@@ -237,7 +237,45 @@ pub async fn inspect_registry_platform(
             .unwrap_or_default(),
         layers: Vec::new(),
     };
-    Ok(compute(metadata, &records))
+    let mut facts = compute(metadata, &records);
+    let steps = layer_steps(config, image.layers.len());
+    for ((summary, layer), step) in facts.image.layers.iter_mut().zip(&image.layers).zip(steps) {
+        summary.compressed_size = Some(layer.size);
+        summary.step = step;
+    }
+    Ok(facts)
+}
+
+/// The build step behind each layer, from the config's `history` (its entries that made a
+/// layer, in order); none when the history does not have one entry per layer.
+fn layer_steps(config: &serde_json::Value, layers: usize) -> Vec<Option<String>> {
+    let steps: Vec<Option<String>> = config["history"]
+        .as_array()
+        .map(|history| {
+            history
+                .iter()
+                .filter(|entry| entry["empty_layer"].as_bool() != Some(true))
+                .map(|entry| entry["created_by"].as_str().map(readable_step))
+                .collect()
+        })
+        .unwrap_or_default();
+    if steps.len() == layers {
+        steps
+    } else {
+        vec![None; layers]
+    }
+}
+
+/// A history entry as the Dockerfile said it: without the legacy builder's `/bin/sh -c #(nop) `
+/// and BuildKit's `# buildkit` marks.
+fn readable_step(created_by: &str) -> String {
+    let step = created_by.trim();
+    let step = step.strip_prefix("/bin/sh -c #(nop) ").unwrap_or(step);
+    let step = step.strip_suffix("# buildkit").unwrap_or(step).trim_end();
+    match step.strip_prefix("/bin/sh -c ") {
+        Some(command) => format!("RUN {command}"),
+        None => step.to_string(),
+    }
 }
 
 /// A JSON array of strings (`Entrypoint`, `Cmd`, `Shell`); empty when absent.
@@ -251,4 +289,31 @@ fn strings(value: &serde_json::Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_are_named_by_the_steps_that_made_them() {
+        let config = serde_json::json!({"history": [
+            {"created_by": "/bin/sh -c #(nop) ADD file:abc in / "},
+            {"created_by": "/bin/sh -c #(nop)  CMD [\"bash\"]", "empty_layer": true},
+            {"created_by": "COPY motd /etc/motd # buildkit"},
+            {"created_by": "RUN /bin/sh -c apt-get update # buildkit"},
+            {"created_by": "/bin/sh -c pip install numpy"},
+        ]});
+        assert_eq!(
+            layer_steps(&config, 4),
+            vec![
+                Some("ADD file:abc in /".to_string()),
+                Some("COPY motd /etc/motd".to_string()),
+                Some("RUN /bin/sh -c apt-get update".to_string()),
+                Some("RUN pip install numpy".to_string()),
+            ]
+        );
+        // A history that does not match the layers names none of them.
+        assert_eq!(layer_steps(&config, 5), vec![None; 5]);
+    }
 }

@@ -62,6 +62,13 @@ pub struct LayerSummary {
     pub diff_id: String,
     /// Uncompressed bytes, as read.
     pub size: u64,
+    /// Compressed bytes, as the registry stores it (a registry's image only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compressed_size: Option<u64>,
+    /// The build step that made it, from the config's history (`RUN pip install ...`; a
+    /// registry's image only, when its history has an entry per layer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -265,6 +272,8 @@ pub fn compute(mut metadata: ImageMetadata, records: &[LayerRecord]) -> ImageFac
         .map(|record| LayerSummary {
             diff_id: record.diff_id.clone(),
             size: record.size,
+            compressed_size: None,
+            step: None,
         })
         .collect();
     let view = MergedView::merge(records);

@@ -12,6 +12,8 @@ use crate::printer::Printer;
 
 #[derive(Serialize)]
 struct Written {
+    /// The site's front page.
+    index: PathBuf,
     catalog: PathBuf,
     pages: Vec<PathBuf>,
     images: usize,
@@ -30,7 +32,7 @@ pub fn catalog(
         include: Vec::new(),
         ignore: Vec::new(),
         untracked: false,
-        repo: None,
+        repo: arguments.repo.clone(),
         allow_orphan: true,
         build_args: BTreeMap::new(),
         platform: None,
@@ -91,6 +93,20 @@ pub fn catalog(
         )?;
         pages.push(path);
     }
+    let title = arguments.title.clone().unwrap_or_else(|| {
+        let directory = std::fs::canonicalize(&repository.root)
+            .ok()
+            .and_then(|root| Some(root.file_name()?.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "The".to_string());
+        format!("{directory} images")
+    });
+    let facts: Vec<_> = entries.iter().map(|entry| entry.facts).collect();
+    let site = strata_catalog::site(&catalog, &facts, &title)
+        .map_err(|error| anyhow::anyhow!("cannot write the catalogue's pages: {error:#}"))?;
+    for file in &site {
+        strata_fs::write_atomically(&arguments.output.join(&file.path), &file.contents)?;
+    }
+    let site_index = arguments.output.join("index.html");
     let catalog_path = arguments.output.join("catalog.json");
     let mut json = serde_json::to_string_pretty(&catalog)?;
     json.push('\n');
@@ -102,6 +118,7 @@ pub fn catalog(
         .count();
     if arguments.json {
         let mut text = serde_json::to_string_pretty(&Written {
+            index: site_index.clone(),
             catalog: catalog_path.clone(),
             pages,
             images: catalog.images.len(),
@@ -111,8 +128,8 @@ pub fn catalog(
         printer.data(&text);
     }
     printer.info(&format!(
-        "wrote `{}` and a page per image: {} image(s), {published} published",
-        catalog_path.display(),
+        "wrote the catalogue `{}` (open it in a browser; data in catalog.json) and a page per image: {} image(s), {published} published",
+        site_index.display(),
         catalog.images.len()
     ));
     Ok(ExitStatus::Success)

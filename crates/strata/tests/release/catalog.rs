@@ -1,4 +1,7 @@
-//! `strata catalog`: the family's catalogue from what its registry holds.
+//! `strata catalog`: the family's catalogue from what its registry holds, its web pages read in
+//! a real browser (Debian's chromium driven by playwright-core: `test/catalog/browse.mjs`).
+
+use std::path::Path;
 
 use strata_test::fresh_namespace;
 
@@ -20,7 +23,10 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
             ),
             (
                 "tool",
-                &format!("FROM {namespace}/base\nRUN echo tool > /tool\n"),
+                // A Debian package only the tool has, as dpkg records one.
+                &format!(
+                    "FROM {namespace}/base\nRUN echo tool > /tool && printf '\\nPackage: strata-probe\\nStatus: install ok installed\\nArchitecture: all\\nVersion: 1.2-1\\nDescription: a probe\\n' >> /var/lib/dpkg/status\n"
+                ),
             ),
         ],
     );
@@ -92,4 +98,151 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     let written = json(&output);
     assert_eq!(written["images"], 3);
     assert_eq!(written["published"], 2);
+
+    // The web pages, as a browser shows them. What inspect says each published image has:
+    let mut inspected = std::collections::BTreeMap::new();
+    for name in ["base", "tool"] {
+        let output = context.output(&[
+            "inspect",
+            "--registry",
+            &format!("{namespace}/{name}:latest"),
+            "--json",
+        ]);
+        let facts = json(&output);
+        assert!(
+            facts["python"]["packages"]
+                .as_array()
+                .is_none_or(Vec::is_empty),
+            "a Debian-only image"
+        );
+        let debs: Vec<(String, String)> = facts["deb_packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|package| {
+                (
+                    package["name"].as_str().unwrap().to_string(),
+                    package["version"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        inspected.insert(name, debs);
+    }
+    let having = |query: &str| -> Vec<&str> {
+        inspected
+            .iter()
+            .filter(|(_, packages)| packages.iter().any(|(name, _)| name.contains(query)))
+            .map(|(image, _)| *image)
+            .collect()
+    };
+    let queries = [
+        "strata-probe",
+        "strata-probe>=1.3",
+        "strata-probe<2",
+        "bash",
+        "libc6==",
+    ];
+    let seen = browse(
+        &context.root.join("site"),
+        &serde_json::json!({"queries": queries, "pages": ["images/tool.html", "images/later.html"]}),
+    );
+    assert_eq!(seen["console"], serde_json::json!([]), "no console errors");
+    assert_eq!(
+        seen["outside"],
+        serde_json::json!([]),
+        "nothing requested outside the site's own files"
+    );
+    // The tree: a box per image, drawn, and a line from each parent to its children.
+    let tree = seen["tree"].as_array().unwrap();
+    let mut drawn: Vec<&str> = tree
+        .iter()
+        .map(|node| node["name"].as_str().unwrap())
+        .collect();
+    drawn.sort_unstable();
+    assert_eq!(drawn, ["base", "later", "tool"]);
+    assert!(tree.iter().all(|node| node["width"].as_f64() > Some(0.0)));
+    assert_eq!(seen["edges"], 2);
+    // The search box is a labelled search input, its results a live region.
+    assert_eq!(seen["search_box"]["type"], "search");
+    assert_eq!(seen["search_box"]["live"], "polite");
+    let found = |query: &str| -> Vec<String> {
+        let mut images: Vec<String> = seen["searches"][query]["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|image| image.as_str().unwrap().to_string())
+            .collect();
+        images.sort();
+        images
+    };
+    // A bare name lists the images inspect says have a package of that name (or holding it).
+    assert_eq!(found("strata-probe"), having("strata-probe"));
+    assert_eq!(found("strata-probe"), ["tool"]);
+    assert_eq!(found("bash"), having("bash"));
+    assert_eq!(found("bash"), ["base", "tool"]);
+    // A constraint is checked against the version each image has.
+    assert_eq!(found("strata-probe>=1.3"), Vec::<String>::new());
+    assert_eq!(found("strata-probe<2"), ["tool"]);
+    assert!(
+        seen["searches"]["libc6=="]["status"]
+            .as_str()
+            .unwrap()
+            .contains("is not a package name"),
+        "{}",
+        seen["searches"]["libc6=="]
+    );
+    assert_eq!(
+        seen["searches"]["strata-probe"]["links"],
+        serde_json::json!(["images/tool.html"])
+    );
+    // An image page lists every package inspect found, and says how many.
+    let tool = &seen["pages"]["images/tool.html"];
+    assert_eq!(tool["count"], inspected["tool"].len());
+    assert_eq!(tool["rows"], inspected["tool"].len());
+    assert_eq!(tool["parent"], "base.html");
+    assert_eq!(
+        tool["pull"],
+        format!("docker pull {namespace}/tool:latest").as_str()
+    );
+    assert_eq!(
+        seen["pages"]["images/later.html"]["count"],
+        serde_json::Value::Null
+    );
+    // The keyboard reaches the search box and the tree, and Enter on an image opens its page.
+    let focused = seen["keyboard"]["focused"].as_array().unwrap();
+    assert!(
+        focused.contains(&serde_json::json!("search")),
+        "{focused:?}"
+    );
+    assert!(
+        seen["keyboard"]["opened"]
+            .as_str()
+            .is_some_and(|page| page.starts_with("images/") && page.ends_with(".html")),
+        "{}",
+        seen["keyboard"]
+    );
+}
+
+/// What a browser shows of the site at `site`: `test/catalog/browse.mjs`'s report.
+fn browse(site: &Path, request: &serde_json::Value) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/catalog/browse.mjs");
+    for variable in ["STRATA_TEST_PLAYWRIGHT_CORE", "STRATA_TEST_CHROMIUM"] {
+        assert!(
+            std::env::var_os(variable).is_some(),
+            "{variable} is not set: run the tests through scripts/test.sh, or source scripts/dev-env.sh's env file (it installs chromium and playwright-core)"
+        );
+    }
+    let output = std::process::Command::new("node")
+        .arg(&script)
+        .arg(site)
+        .arg(request.to_string())
+        .output()
+        .expect("node runs (Debian: apt-get install nodejs)");
+    assert!(
+        output.status.success(),
+        "browse.mjs failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("browse.mjs prints JSON")
 }

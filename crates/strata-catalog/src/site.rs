@@ -1,0 +1,415 @@
+//! The catalogue as a static web site: plain files that work from `file://` and any static host.
+//! A front page (the drawn tree, every image, the package search), a page per image, the search
+//! index as a script (a `file://` page may not fetch), and the style sheet and search script,
+//! written as they are here: nothing is fetched when the pages are viewed.
+
+use std::collections::BTreeMap;
+
+use minijinja::value::Serde;
+use minijinja::{context, AutoEscape, Environment, Value};
+use serde::Serialize;
+use strata_inspect::ImageFacts;
+
+use crate::{Catalog, CatalogImage};
+
+/// A file of the site: its path relative to the output directory, and its bytes.
+pub struct SiteFile {
+    pub path: String,
+    pub contents: Vec<u8>,
+}
+
+/// The site's pages for `catalog`; `facts` are each image's, in the catalogue's order.
+pub fn site(
+    catalog: &Catalog,
+    facts: &[Option<&ImageFacts>],
+    title: &str,
+) -> Result<Vec<SiteFile>, minijinja::Error> {
+    let mut environment = Environment::new();
+    // Every template is HTML or SVG text: escape what they are given.
+    environment.set_auto_escape_callback(|_| AutoEscape::Html);
+    environment.add_template("index.html", include_str!("../site/index.html"))?;
+    environment.add_template("image.html", include_str!("../site/image.html"))?;
+    environment.add_template("tree.svg", include_str!("../site/tree.svg"))?;
+
+    let mut files = Vec::new();
+    let summaries: Vec<Summary> = catalog.images.iter().map(Summary::of).collect();
+    let published = catalog
+        .images
+        .iter()
+        .filter(|image| image.published)
+        .count();
+    let index = environment.get_template("index.html")?.render(context! {
+        title,
+        generated_by => catalog.generated_by.as_str(),
+        published,
+        images => Value::from(Serde(&summaries)),
+        tree => Value::from(Serde(crate::tree::layout(&catalog.images))),
+    })?;
+    files.push(SiteFile {
+        path: "index.html".to_string(),
+        contents: index.into_bytes(),
+    });
+    let page = environment.get_template("image.html")?;
+    for (image, facts) in catalog.images.iter().zip(facts) {
+        let view = ImageView::of(image, *facts, catalog);
+        files.push(SiteFile {
+            path: image.html.clone(),
+            contents: page
+                .render(context! { title, image => Value::from(Serde(&view)) })?
+                .into_bytes(),
+        });
+    }
+    files.push(SiteFile {
+        path: "search-index.js".to_string(),
+        contents: search_index(catalog).into_bytes(),
+    });
+    files.push(SiteFile {
+        path: "search.js".to_string(),
+        contents: include_bytes!("../site/search.js").to_vec(),
+    });
+    files.push(SiteFile {
+        path: "style.css".to_string(),
+        contents: include_bytes!("../site/style.css").to_vec(),
+    });
+    Ok(files)
+}
+
+/// An image's row on the front page.
+#[derive(Serialize)]
+struct Summary<'a> {
+    name: &'a str,
+    anchor: String,
+    html: &'a str,
+    description: Option<&'a str>,
+    /// Where its tags are (`registry/namespace/name`), said once.
+    repository: &'a str,
+    /// The tags alone (`1.0`, `1.0-3-abc1234`).
+    tags: Vec<&'a str>,
+    published: bool,
+    size: String,
+    python: &'a str,
+    os: &'a str,
+    created: String,
+    revision: Option<String>,
+}
+
+impl<'a> Summary<'a> {
+    fn of(image: &'a CatalogImage) -> Self {
+        Self {
+            name: &image.name,
+            anchor: image
+                .html
+                .trim_start_matches("images/")
+                .trim_end_matches(".html")
+                .to_string(),
+            html: &image.html,
+            description: image.description.as_deref(),
+            repository: image.tags.first().map_or("", |tag| split_tag(tag).0),
+            tags: image.tags.iter().map(|tag| split_tag(tag).1).collect(),
+            published: image.published,
+            size: image.size.map(human_size).unwrap_or_default(),
+            python: image.python.as_deref().unwrap_or(""),
+            os: image.os.as_deref().unwrap_or(""),
+            created: image.created.as_deref().map(day).unwrap_or_default(),
+            revision: image
+                .revision
+                .as_deref()
+                .map(|revision| revision.chars().take(12).collect()),
+        }
+    }
+}
+
+/// An image's page.
+#[derive(Serialize)]
+struct ImageView<'a> {
+    name: &'a str,
+    description: Option<&'a str>,
+    parent: Option<Link>,
+    base: Option<&'a str>,
+    children: Vec<Link>,
+    tags: &'a [String],
+    published: bool,
+    reference: Option<&'a str>,
+    digest: Option<&'a str>,
+    platform: String,
+    os: &'a str,
+    python: &'a str,
+    size: String,
+    compressed: Option<String>,
+    created: String,
+    revision: Option<&'a str>,
+    markdown: String,
+    layers: Vec<LayerView>,
+    package_count: usize,
+    groups: Vec<Group<'a>>,
+}
+
+/// A link from one image page to another (both under `images/`).
+#[derive(Serialize)]
+struct Link {
+    name: String,
+    html: String,
+}
+
+#[derive(Serialize)]
+struct LayerView {
+    digest: String,
+    size: String,
+    compressed: Option<String>,
+    step: Option<String>,
+}
+
+/// The packages of one ecosystem.
+#[derive(Serialize)]
+struct Group<'a> {
+    ecosystem: &'a str,
+    label: &'static str,
+    count: usize,
+    packages: Vec<&'a strata_inspect::Package>,
+}
+
+impl<'a> ImageView<'a> {
+    fn of(image: &'a CatalogImage, facts: Option<&ImageFacts>, catalog: &'a Catalog) -> Self {
+        let sibling = |name: &str| Link {
+            name: name.to_string(),
+            html: sibling_page(name),
+        };
+        let mut groups: Vec<Group<'a>> = Vec::new();
+        for package in &image.packages {
+            // The OS and the interpreter are facts of the page, not packages.
+            if matches!(package.ecosystem.as_str(), "os" | "python") {
+                continue;
+            }
+            match groups.last_mut() {
+                Some(group) if group.ecosystem == package.ecosystem => {
+                    group.count += 1;
+                    group.packages.push(package);
+                }
+                _ => groups.push(Group {
+                    ecosystem: &package.ecosystem,
+                    label: ecosystem_label(&package.ecosystem),
+                    count: 1,
+                    packages: vec![package],
+                }),
+            }
+        }
+        Self {
+            name: &image.name,
+            description: image.description.as_deref(),
+            parent: image.parent.as_deref().map(sibling),
+            base: image.base.as_deref(),
+            children: catalog
+                .images
+                .iter()
+                .filter(|other| other.parent.as_deref() == Some(image.name.as_str()))
+                .map(|child| sibling(&child.name))
+                .collect(),
+            tags: &image.tags,
+            published: image.published,
+            reference: image.reference.as_deref(),
+            digest: image.digest.as_deref(),
+            platform: format!(
+                "{}/{}",
+                facts
+                    .and_then(|facts| facts.image.os.as_deref())
+                    .unwrap_or("linux"),
+                image.architecture.as_deref().unwrap_or("unknown")
+            ),
+            os: image.os.as_deref().unwrap_or(""),
+            python: image.python.as_deref().unwrap_or("none"),
+            size: image.size.map(human_size).unwrap_or_default(),
+            compressed: image.compressed_size.map(human_size),
+            created: image.created.clone().unwrap_or_default(),
+            revision: image.revision.as_deref(),
+            markdown: image.page.trim_start_matches("images/").to_string(),
+            layers: facts
+                .map(|facts| {
+                    facts
+                        .image
+                        .layers
+                        .iter()
+                        .map(|layer| LayerView {
+                            digest: layer.diff_id.chars().take(19).collect(),
+                            size: human_size(layer.size),
+                            compressed: layer.compressed_size.map(human_size),
+                            step: layer.step.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            package_count: groups.iter().map(|group| group.count).sum(),
+            groups,
+        }
+    }
+}
+
+/// Another image's page, from an image page (both under `images/`).
+fn sibling_page(name: &str) -> String {
+    crate::html_path(name)
+        .trim_start_matches("images/")
+        .to_string()
+}
+
+fn ecosystem_label(ecosystem: &str) -> &'static str {
+    match ecosystem {
+        "deb" => "Debian packages",
+        "python-package" => "Python packages",
+        "conda" => "conda packages",
+        "r" => "R packages",
+        _ => "other packages",
+    }
+}
+
+/// A reference's repository and tag: `registry:5000/a/b:1.0` is `registry:5000/a/b` and `1.0`.
+fn split_tag(reference: &str) -> (&str, &str) {
+    let name_start = reference.rfind('/').map_or(0, |slash| slash + 1);
+    match reference[name_start..].rfind(':') {
+        Some(colon) => (
+            &reference[..name_start + colon],
+            &reference[name_start + colon + 1..],
+        ),
+        None => (reference, "latest"),
+    }
+}
+
+/// `116.7 MB`, as `docker images` counts (powers of 1000).
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    #[allow(clippy::cast_precision_loss)] // a size shown to a tenth
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// The day of an RFC 3339 time.
+fn day(created: &str) -> String {
+    created.chars().take(10).collect()
+}
+
+/// The search index: each package name with the images that have it, their versions and
+/// ecosystems, as a script that sets `window.STRATA_SEARCH`.
+fn search_index(catalog: &Catalog) -> String {
+    #[derive(Serialize)]
+    struct IndexImage<'a> {
+        name: &'a str,
+        html: &'a str,
+        /// The tags alone, without the repository.
+        tags: Vec<&'a str>,
+    }
+    #[derive(Serialize)]
+    struct Index<'a> {
+        images: Vec<IndexImage<'a>>,
+        /// name → [image index, version, ecosystem] for each image that has it.
+        packages: BTreeMap<&'a str, Vec<(usize, &'a str, &'a str)>>,
+    }
+    let mut packages: BTreeMap<&str, Vec<(usize, &str, &str)>> = BTreeMap::new();
+    for (position, image) in catalog.images.iter().enumerate() {
+        for package in &image.packages {
+            if matches!(package.ecosystem.as_str(), "os" | "python") {
+                continue;
+            }
+            let images = packages.entry(&package.name).or_default();
+            // One entry per image and version (a package in two environments of one image).
+            if !images.contains(&(position, &package.version, &package.ecosystem)) {
+                images.push((position, &package.version, &package.ecosystem));
+            }
+        }
+    }
+    let index = Index {
+        images: catalog
+            .images
+            .iter()
+            .map(|image| IndexImage {
+                name: &image.name,
+                html: &image.html,
+                tags: image.tags.iter().map(|tag| split_tag(tag).1).collect(),
+            })
+            .collect(),
+        packages,
+    };
+    // JSON inside a script: `</` would end it early.
+    let json = serde_json::to_string(&index)
+        .unwrap_or_else(|_| "{}".to_string())
+        .replace("</", "<\\/");
+    format!("window.STRATA_SEARCH = {json};\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_split_from_their_repository_not_at_a_port() {
+        assert_eq!(
+            split_tag("127.0.0.1:5555/a/b:1.0-1-abc"),
+            ("127.0.0.1:5555/a/b", "1.0-1-abc")
+        );
+        assert_eq!(
+            split_tag("127.0.0.1:5555/a/b"),
+            ("127.0.0.1:5555/a/b", "latest")
+        );
+        assert_eq!(split_tag("b:2"), ("b", "2"));
+    }
+
+    #[test]
+    fn text_from_images_is_escaped_in_pages_and_scripts() {
+        let hostile = "<script>alert(1)</script> & \"quotes\"";
+        let catalog = Catalog {
+            schema_version: crate::CATALOG_SCHEMA_VERSION,
+            generated_by: "strata test".to_string(),
+            images: vec![CatalogImage {
+                tags: vec!["registry:5000/base:1.0".to_string()],
+                description: Some(hostile.to_string()),
+                reference: Some("registry:5000/base:1.0".to_string()),
+                size: Some(1),
+                packages: vec![strata_inspect::Package {
+                    ecosystem: "deb".to_string(),
+                    location: String::new(),
+                    name: "</script><b>".to_string(),
+                    version: "1".to_string(),
+                }],
+                ..crate::test_image("base", None)
+            }],
+        };
+        let files = site(&catalog, &[None], "A <family>").unwrap();
+        let text = |path: &str| {
+            String::from_utf8(
+                files
+                    .iter()
+                    .find(|file| file.path == path)
+                    .unwrap()
+                    .contents
+                    .clone(),
+            )
+            .unwrap()
+        };
+        for page in ["index.html", "images/base.html"] {
+            let html = text(page);
+            assert!(!html.contains("<script>alert"), "{page}");
+            // minijinja escapes `/` too (`&#x2f;`).
+            assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "{page}");
+            assert!(html.contains("&gt; &amp; &quot;quotes&quot;"), "{page}");
+            assert!(html.contains("A &lt;family&gt;"), "{page}");
+        }
+        assert!(text("images/base.html").contains("script&gt;&lt;b&gt;"));
+        assert!(!text("images/base.html").contains("</script><b>"));
+        let index = text("search-index.js");
+        assert!(!index.contains("</script>"), "{index}");
+        assert!(index.contains(r"<\/script><b>"), "{index}");
+    }
+
+    #[test]
+    fn sizes_read_as_docker_shows_them() {
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(116_668_569), "116.7 MB");
+        assert_eq!(human_size(2_500_000_000), "2.5 GB");
+    }
+}

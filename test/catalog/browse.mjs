@@ -1,0 +1,109 @@
+// Drives Debian's chromium through playwright-core over a catalogue site that `strata catalog`
+// wrote, and prints what a user would see as JSON, for the Rust tests to compare with
+// `strata inspect`. Nothing is asserted here.
+//
+//   node browse.mjs SITE_DIR REQUEST_JSON
+//
+// REQUEST_JSON: {"queries": ["bash", "numpy>=2"], "pages": ["images/base.html"],
+//                "screenshots": "DIR" (optional)}
+// Needs STRATA_TEST_PLAYWRIGHT_CORE (the package's directory) and STRATA_TEST_CHROMIUM.
+import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require(process.env.STRATA_TEST_PLAYWRIGHT_CORE);
+const [site, requestText] = process.argv.slice(2);
+const request = JSON.parse(requestText);
+const root = pathToFileURL(path.resolve(site)).href + "/";
+
+const browser = await chromium.launch({
+  executablePath: process.env.STRATA_TEST_CHROMIUM,
+  args: ["--no-sandbox", "--disable-gpu"],
+});
+const result = { console: [], outside: [], searches: {}, search_ms: {}, pages: {}, keyboard: {} };
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Every request the pages make, to show none leaves the site's own files.
+  context.on("request", (sent) => {
+    if (!sent.url().startsWith(root)) result.outside.push(sent.url());
+  });
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") {
+      result.console.push(`${message.type()}: ${message.text()}`);
+    }
+  });
+  page.on("pageerror", (error) => result.console.push(`pageerror: ${error.message}`));
+
+  await page.goto(root + "index.html");
+  result.title = await page.title();
+  result.tree = await page.$$eval("svg a.node", (nodes) =>
+    nodes.map((node) => {
+      const box = node.querySelector("rect").getBoundingClientRect();
+      return { name: node.dataset.image, href: node.getAttribute("href"), width: box.width, height: box.height };
+    }));
+  result.edges = await page.$$eval("svg path.edge", (edges) => edges.length);
+  if (request.screenshots) {
+    await page.screenshot({ path: path.join(request.screenshots, "catalog-family.png"), fullPage: false });
+  }
+
+  // The search box, found as a screen reader finds it: by its label.
+  const box = page.getByLabel(/Package name/);
+  result.search_box = { type: await box.getAttribute("type"), live: await page.$eval("#search-results", (region) => region.getAttribute("aria-live")) };
+  for (const query of request.queries) {
+    await box.fill("");
+    const started = Date.now();
+    await box.fill(query);
+    // Time from the keystroke to the results, as the page measured it.
+    result.search_ms[query] = await page.evaluate(() => window.STRATA_LAST_SEARCH_MS ?? null);
+    result.searches[query] = {
+      status: await page.$eval("#search-status", (status) => status.textContent),
+      images: await page.$$eval("#search-list li", (items) => items.map((item) => item.dataset.image)),
+      links: await page.$$eval("#search-list li a", (links) => links.map((link) => link.getAttribute("href"))),
+      wall_ms: Date.now() - started,
+    };
+  }
+  if (request.screenshots && request.queries.length) {
+    await box.fill(request.queries[0]);
+    await page.screenshot({ path: path.join(request.screenshots, "catalog-search.png") });
+  }
+
+  // Keyboard: from the top of the page, Tab reaches the search box, then (past it) the tree's
+  // first image, and Enter there opens that image's page.
+  await page.goto(root + "index.html");
+  const focused = [];
+  for (let step = 0; step < 12; step++) {
+    await page.keyboard.press("Tab");
+    focused.push(await page.evaluate(() => {
+      const element = document.activeElement;
+      if (!element) return null;
+      return element.id || element.dataset?.image || element.getAttribute("href") || element.tagName;
+    }));
+  }
+  result.keyboard.focused = focused;
+  const treeStep = focused.findIndex((name, index) => index > 0 && result.tree.some((node) => node.name === name));
+  if (treeStep >= 0) {
+    await page.goto(root + "index.html");
+    for (let step = 0; step <= treeStep; step++) await page.keyboard.press("Tab");
+    await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+    result.keyboard.opened = page.url().slice(root.length);
+  }
+
+  for (const wanted of request.pages) {
+    await page.goto(root + wanted);
+    result.pages[wanted] = {
+      heading: await page.$eval("h1", (heading) => heading.textContent),
+      count: await page.$eval("#package-count", (count) => Number(count.dataset.count)).catch(() => null),
+      rows: await page.$$eval("table.packages tbody tr", (rows) => rows.length),
+      pull: await page.$eval("pre code", (code) => code.textContent).catch(() => null),
+      parent: await page.$eval("dl.facts dd a", (link) => link.getAttribute("href")).catch(() => null),
+    };
+    if (request.screenshots && wanted === request.pages[0]) {
+      await page.screenshot({ path: path.join(request.screenshots, "catalog-image.png") });
+    }
+  }
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));

@@ -5,6 +5,7 @@
 //   node browse.mjs SITE_DIR REQUEST_JSON
 //
 // REQUEST_JSON: {"queries": ["bash", "numpy>=2"], "pages": ["images/base.html"],
+//                "compare": [{"left": "base@1.0-1-abc", "right": "tool@1.0-2-def"}] (optional),
 //                "screenshots": "DIR" (optional)}
 // Needs STRATA_TEST_PLAYWRIGHT_CORE (the package's directory) and STRATA_TEST_CHROMIUM.
 import { createRequire } from "node:module";
@@ -98,9 +99,33 @@ try {
       rows: await page.$$eval("table.packages tbody tr", (rows) => rows.length),
       pull: await page.$eval("pre code", (code) => code.textContent).catch(() => null),
       parent: await page.$eval("dl.facts dd a", (link) => link.getAttribute("href")).catch(() => null),
+      history: await page.$$eval("ol.history > li", (items) => items.map((item) => ({
+        tag: item.dataset.tag,
+        changes: [...item.querySelectorAll("ul.changes li")].map((change) => change.textContent.trim()),
+        compare: item.querySelector("a[href*='compare.html']")?.getAttribute("href") ?? null,
+      }))),
     };
     if (request.screenshots && wanted === request.pages[0]) {
       await page.screenshot({ path: path.join(request.screenshots, "catalog-image.png") });
+    }
+  }
+
+  // The comparison page: two builds chosen in its selects, by their labels, as a user would.
+  result.comparisons = [];
+  for (const { left, right } of request.compare ?? []) {
+    await page.goto(root + "compare.html");
+    await page.getByLabel("Left").selectOption(left);
+    await page.getByLabel("Right").selectOption(right);
+    await page.waitForFunction(([one, other]) =>
+      document.getElementById("left-heading").textContent === one
+      && document.getElementById("right-heading").textContent === other, [left, right]);
+    result.comparisons.push({
+      left, right,
+      status: await page.$eval("#compare-status", (status) => status.textContent),
+      rows: await page.$$eval("#compare-table tbody tr", (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent))),
+    });
+    if (request.screenshots && result.comparisons.length === 1) {
+      await page.screenshot({ path: path.join(request.screenshots, "catalog-compare.png") });
     }
   }
 } finally {

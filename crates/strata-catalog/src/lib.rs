@@ -3,12 +3,16 @@
 //! web site (the drawn tree, a page per image, a package search in the page) and a Markdown
 //! page per image in the shape of docker-stacks' build manifests, for wikis.
 
+mod history;
+mod read;
 mod site;
 mod tree;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+pub use history::{build_tag_pattern, releases, PastBuild, Release};
+pub use read::{read_images, ReadImage};
 pub use site::{site, SiteFile};
 
 use serde::Serialize;
@@ -64,6 +68,10 @@ pub struct CatalogImage {
     pub page: String,
     /// Its web page, relative to the catalogue's directory.
     pub html: String,
+    /// Its builds the registry holds, newest first, each with what changed since the one
+    /// before (read with `--registry` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Release>,
 }
 
 /// What the catalogue is made from for one build: its build, its facts when found, and the
@@ -72,6 +80,8 @@ pub struct Entry<'a> {
     pub build: &'a Build,
     pub facts: Option<&'a ImageFacts>,
     pub readme: Option<String>,
+    /// Its earlier builds, newest first.
+    pub history: &'a [PastBuild],
 }
 
 /// The Markdown page of an image, relative to the catalogue's directory.
@@ -145,6 +155,7 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
                 packages: facts.map(strata_inspect::package_list).unwrap_or_default(),
                 page: page_path(&build.name),
                 html: html_path(&build.name),
+                history: releases(entry.history),
             }
         })
         .collect();
@@ -230,6 +241,7 @@ pub(crate) fn test_image(name: &str, parent: Option<&str>) -> CatalogImage {
         packages: Vec::new(),
         page: page_path(name),
         html: html_path(name),
+        history: Vec::new(),
     }
 }
 

@@ -10,7 +10,7 @@ use minijinja::{context, AutoEscape, Environment, Value};
 use serde::Serialize;
 use strata_inspect::ImageFacts;
 
-use crate::{Catalog, CatalogImage};
+use crate::{Catalog, CatalogImage, PastBuild};
 
 /// A file of the site: its path relative to the output directory, and its bytes.
 pub struct SiteFile {
@@ -18,10 +18,12 @@ pub struct SiteFile {
     pub contents: Vec<u8>,
 }
 
-/// The site's pages for `catalog`; `facts` are each image's, in the catalogue's order.
+/// The site's pages for `catalog`; `facts` and `histories` are each image's, in the
+/// catalogue's order.
 pub fn site(
     catalog: &Catalog,
     facts: &[Option<&ImageFacts>],
+    histories: &[&[PastBuild]],
     title: &str,
 ) -> Result<Vec<SiteFile>, minijinja::Error> {
     let mut environment = Environment::new();
@@ -30,6 +32,7 @@ pub fn site(
     environment.add_template("index.html", include_str!("../site/index.html"))?;
     environment.add_template("image.html", include_str!("../site/image.html"))?;
     environment.add_template("tree.svg", include_str!("../site/tree.svg"))?;
+    environment.add_template("compare.html", include_str!("../site/compare.html"))?;
 
     let mut files = Vec::new();
     let summaries: Vec<Summary> = catalog.images.iter().map(Summary::of).collect();
@@ -50,7 +53,8 @@ pub fn site(
         contents: index.into_bytes(),
     });
     let page = environment.get_template("image.html")?;
-    for (image, facts) in catalog.images.iter().zip(facts) {
+    let mut choices = Vec::new();
+    for ((image, facts), history) in catalog.images.iter().zip(facts).zip(histories) {
         let view = ImageView::of(image, *facts, catalog);
         files.push(SiteFile {
             path: image.html.clone(),
@@ -58,7 +62,23 @@ pub fn site(
                 .render(context! { title, image => Value::from(Serde(&view)) })?
                 .into_bytes(),
         });
+        if let Some((choice, data)) = comparison_data(image, *facts, history) {
+            choices.push(choice);
+            files.push(data);
+        }
     }
+    let compare = environment.get_template("compare.html")?.render(context! {
+        title,
+        choices => Value::from(Serde(&choices)),
+    })?;
+    files.push(SiteFile {
+        path: "compare.html".to_string(),
+        contents: compare.into_bytes(),
+    });
+    files.push(SiteFile {
+        path: "compare.js".to_string(),
+        contents: include_bytes!("../site/compare.js").to_vec(),
+    });
     files.push(SiteFile {
         path: "search-index.js".to_string(),
         contents: search_index(catalog).into_bytes(),
@@ -142,6 +162,28 @@ struct ImageView<'a> {
     layers: Vec<LayerView>,
     package_count: usize,
     groups: Vec<Group<'a>>,
+    history: Vec<ReleaseView>,
+}
+
+/// A build in an image's release history, with what changed since the build before it.
+#[derive(Serialize)]
+struct ReleaseView {
+    tags: Vec<String>,
+    created: String,
+    revision: Option<String>,
+    digest: Option<String>,
+    /// `None` for the oldest build shown.
+    changes: Option<Vec<ChangeView>>,
+    base_moved: bool,
+    /// The comparison page, this build against the one before it.
+    compare: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ChangeView {
+    /// `changed`, `added` or `removed`.
+    kind: &'static str,
+    text: String,
 }
 
 /// A link from one image page to another (both under `images/`).
@@ -239,8 +281,75 @@ impl<'a> ImageView<'a> {
                 .unwrap_or_default(),
             package_count: groups.iter().map(|group| group.count).sum(),
             groups,
+            history: release_views(image),
         }
     }
+}
+
+/// The release history of an image as its page shows it.
+fn release_views(image: &CatalogImage) -> Vec<ReleaseView> {
+    image
+        .history
+        .iter()
+        .enumerate()
+        .map(|(position, release)| {
+            let older = image.history.get(position + 1);
+            ReleaseView {
+                tags: release.tags.clone(),
+                created: release
+                    .created
+                    .as_deref()
+                    .map(|created| {
+                        created
+                            .chars()
+                            .take(16)
+                            .collect::<String>()
+                            .replace('T', " ")
+                    })
+                    .unwrap_or_default(),
+                revision: release
+                    .revision
+                    .as_deref()
+                    .map(|revision| revision.chars().take(12).collect()),
+                digest: release
+                    .digest
+                    .as_deref()
+                    .map(|digest| digest.chars().take(19).collect()),
+                changes: release.changes.as_ref().map(|changes| {
+                    changes
+                        .iter()
+                        .map(|change| {
+                            let (kind, text) = match (&change.before, &change.after) {
+                                (Some(before), Some(after)) => {
+                                    ("changed", format!("{} {before} → {after}", change.name))
+                                }
+                                (None, Some(after)) => {
+                                    ("added", format!("+ {} {after}", change.name))
+                                }
+                                (Some(before), None) => {
+                                    ("removed", format!("− {} {before}", change.name))
+                                }
+                                (None, None) => ("changed", change.name.clone()),
+                            };
+                            ChangeView {
+                                kind,
+                                text: format!("{text} ({})", change.ecosystem),
+                            }
+                        })
+                        .collect()
+                }),
+                base_moved: release.base_moved,
+                compare: older.and_then(|older| {
+                    let name = &image.name;
+                    let query = url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("left", &format!("{name}@{}", older.tags.first()?))
+                        .append_pair("right", &format!("{name}@{}", release.tags.first()?))
+                        .finish();
+                    Some(format!("../compare.html?{query}"))
+                }),
+            }
+        })
+        .collect()
 }
 
 /// Another image's page, from an image page (both under `images/`).
@@ -258,6 +367,79 @@ fn ecosystem_label(ecosystem: &str) -> &'static str {
         "r" => "R packages",
         _ => "other packages",
     }
+}
+
+/// An image on the comparison page: its name, its data script, and its builds' tags.
+#[derive(Serialize)]
+struct Choice {
+    name: String,
+    script: String,
+    builds: Vec<String>,
+}
+
+/// The comparison page's entry for an image and its data script: the packages of each of its
+/// builds (its history's, else the one read), as `window.STRATA_PACKAGES[name]`.
+fn comparison_data(
+    image: &CatalogImage,
+    facts: Option<&ImageFacts>,
+    history: &[PastBuild],
+) -> Option<(Choice, SiteFile)> {
+    #[derive(Serialize)]
+    struct Build<'a> {
+        tag: &'a str,
+        /// `[ecosystem, location, name, version]`.
+        packages: Vec<[String; 4]>,
+    }
+    let rows = |facts: &ImageFacts| {
+        strata_inspect::package_list(facts)
+            .into_iter()
+            .map(|package| {
+                [
+                    package.ecosystem,
+                    package.location,
+                    package.name,
+                    package.version,
+                ]
+            })
+            .collect()
+    };
+    let builds: Vec<Build<'_>> = if history.is_empty() {
+        let tag = image.tags.first().map_or("current", |tag| split_tag(tag).1);
+        vec![Build {
+            tag,
+            packages: rows(facts?),
+        }]
+    } else {
+        history
+            .iter()
+            .map(|build| Build {
+                tag: &build.tags[0],
+                packages: rows(&build.facts),
+            })
+            .collect()
+    };
+    let stem = image
+        .html
+        .trim_start_matches("images/")
+        .trim_end_matches(".html");
+    let script = format!("data/{stem}.js");
+    let name = serde_json::to_string(&image.name).unwrap_or_default();
+    let data = serde_json::to_string(&serde_json::json!({ "builds": builds }))
+        .unwrap_or_default()
+        .replace("</", "<\\/");
+    let contents =
+        format!("(window.STRATA_PACKAGES = window.STRATA_PACKAGES || {{}})[{name}] = {data};\n");
+    Some((
+        Choice {
+            name: image.name.clone(),
+            builds: builds.iter().map(|build| build.tag.to_string()).collect(),
+            script: script.clone(),
+        },
+        SiteFile {
+            path: script,
+            contents: contents.into_bytes(),
+        },
+    ))
 }
 
 /// A reference's repository and tag: `registry:5000/a/b:1.0` is `registry:5000/a/b` and `1.0`.
@@ -379,7 +561,7 @@ mod tests {
                 ..crate::test_image("base", None)
             }],
         };
-        let files = site(&catalog, &[None], "A <family>").unwrap();
+        let files = site(&catalog, &[None], &[&[]], "A <family>").unwrap();
         let text = |path: &str| {
             String::from_utf8(
                 files

@@ -14,9 +14,13 @@ pub struct CatalogArgs {
     /// for the SciServer layout, bare names otherwise).
     #[arg(long, env = crate::STRATA_REPO, value_name = "REPO")]
     pub repo: Option<String>,
-    /// Read each image from its registry (by its tags) instead of the local engine.
+    /// Read each image from its registry (by its tags) instead of the local engine, with its
+    /// earlier builds (tags shaped like its unique tag) and what changed between them.
     #[arg(long)]
     pub registry: bool,
+    /// How many builds of each image the release history shows (with `--registry`).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub history: usize,
     /// The directory to write: the web site (`index.html`, `images/<name>.html`), `catalog.json`
     /// and `images/<name>.md`.
     #[arg(short, long, value_name = "DIR")]

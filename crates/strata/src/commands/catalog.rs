@@ -40,25 +40,16 @@ pub fn catalog(
     let (repository, plan) = strata_select::open_and_plan(session, &select)?;
     printer.warn_each(&repository.warnings);
     let spinner = printer.spinner(&format!("reading {} image(s)", plan.builds.len()));
-    // Each image by its tags, the moving ones first (what users pull), then its unique tag.
-    let found = session.block_on(async {
-        let mut found = Vec::new();
-        for build in &plan.builds {
-            let mut facts = None;
-            let mut problems = Vec::new();
-            for tag in build.tags.iter().rev() {
-                match strata_inspect::image_facts(session, tag, arguments.registry, None).await {
-                    Ok(read) => {
-                        facts = Some(read);
-                        break;
-                    }
-                    Err(error) => problems.push(strata_repo::join_chain(&error, ": ")),
-                }
-            }
-            found.push((facts, problems));
-        }
-        found
-    });
+    let found = session.block_on(strata_catalog::read_images(
+        session,
+        &plan.builds,
+        arguments.registry,
+        if arguments.registry {
+            arguments.history
+        } else {
+            0
+        },
+    ));
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
@@ -67,20 +58,23 @@ pub fn catalog(
         .builds
         .iter()
         .zip(&found)
-        .map(|(build, (facts, _))| strata_catalog::Entry {
+        .map(|(build, read)| strata_catalog::Entry {
             build,
-            facts: facts.as_ref(),
+            facts: read.facts.as_ref(),
+            history: &read.history,
             readme: std::fs::read_to_string(repository.root.join(&build.context).join("README.md"))
                 .ok(),
         })
         .collect();
-    for (build, (facts, problems)) in plan.builds.iter().zip(&found) {
-        if facts.is_none() {
+    for (build, read) in plan.builds.iter().zip(&found) {
+        if read.facts.is_none() {
             printer.warn(&format!(
                 "`{}` is not published under any of its tags: its page says so ({})",
                 build.name,
-                problems.last().map_or("no tags", String::as_str)
+                read.problems.last().map_or("no tags", String::as_str)
             ));
+        } else if let Some(problem) = read.problems.last() {
+            printer.warn(&format!("`{}`: {problem}", build.name));
         }
     }
     let catalog = strata_catalog::catalog(&entries);
@@ -101,7 +95,9 @@ pub fn catalog(
         format!("{directory} images")
     });
     let facts: Vec<_> = entries.iter().map(|entry| entry.facts).collect();
-    let site = strata_catalog::site(&catalog, &facts, &title)
+    let histories: Vec<&[strata_catalog::PastBuild]> =
+        found.iter().map(|read| read.history.as_slice()).collect();
+    let site = strata_catalog::site(&catalog, &facts, &histories, &title)
         .map_err(|error| anyhow::anyhow!("cannot write the catalogue's pages: {error:#}"))?;
     for file in &site {
         strata_fs::write_atomically(&arguments.output.join(&file.path), &file.contents)?;

@@ -36,6 +36,14 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     );
     context.commit("a README");
     build_and_push(&context);
+    // The tool's next release: its probe package moves on.
+    let dockerfile = fs_err::read_to_string(context.root.join("images/tool/Dockerfile")).unwrap();
+    context.write(
+        "images/tool/Dockerfile",
+        &dockerfile.replace("Version: 1.2-1", "Version: 1.3-1"),
+    );
+    context.commit("the probe 1.3");
+    build_and_push(&context);
     // An image added since, not built yet.
     context.write(
         "images/later/Dockerfile",
@@ -138,13 +146,46 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     let queries = [
         "strata-probe",
         "strata-probe>=1.3",
-        "strata-probe<2",
+        "strata-probe<1.3",
         "bash",
         "libc6==",
     ];
+    // The tool's two releases, newest first, as the catalogue found them in the registry.
+    let tool_history: Vec<String> = image("tool")["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|release| release["tags"][0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tool_history.len(), 2, "{}", image("tool")["history"]);
+    // `build --all` built the base again, unchanged: a release with no package changed.
+    assert_eq!(image("base")["history"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        image("base")["history"][0]["changes"],
+        serde_json::json!([])
+    );
+    let newest = &image("tool")["history"][0];
+    assert_eq!(
+        newest["changes"],
+        serde_json::json!([{"ecosystem": "deb", "location": "all", "name": "strata-probe", "before": "1.2-1", "after": "1.3-1"}])
+    );
+    // Built on the base's new build.
+    assert_eq!(newest["base_moved"], true);
+    assert_eq!(
+        image("tool")["history"][1]["changes"],
+        serde_json::Value::Null
+    );
+    let compare = serde_json::json!([
+        {"left": format!("tool@{}", tool_history[1]), "right": format!("tool@{}", tool_history[0])},
+        {"left": format!("base@{}", image("base")["history"][0]["tags"][0].as_str().unwrap()), "right": format!("tool@{}", tool_history[0])},
+    ]);
     let seen = browse(
         &context.root.join("site"),
-        &serde_json::json!({"queries": queries, "pages": ["images/tool.html", "images/later.html"]}),
+        &serde_json::json!({
+            "queries": queries,
+            "pages": ["images/tool.html", "images/later.html"],
+            "compare": compare,
+        }),
     );
     assert_eq!(seen["console"], serde_json::json!([]), "no console errors");
     assert_eq!(
@@ -181,8 +222,8 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     assert_eq!(found("bash"), having("bash"));
     assert_eq!(found("bash"), ["base", "tool"]);
     // A constraint is checked against the version each image has.
-    assert_eq!(found("strata-probe>=1.3"), Vec::<String>::new());
-    assert_eq!(found("strata-probe<2"), ["tool"]);
+    assert_eq!(found("strata-probe>=1.3"), ["tool"]);
+    assert_eq!(found("strata-probe<1.3"), Vec::<String>::new());
     assert!(
         seen["searches"]["libc6=="]["status"]
             .as_str()
@@ -207,6 +248,36 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     assert_eq!(
         seen["pages"]["images/later.html"]["count"],
         serde_json::Value::Null
+    );
+    // Its release history: what changed, and a link to compare the two builds.
+    let history = tool["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        history[0]["changes"],
+        serde_json::json!(["base digest moved", "strata-probe 1.2-1 → 1.3-1 (deb)"])
+    );
+    assert!(history[0]["compare"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("right=tool%40{}", tool_history[0])));
+    assert_eq!(history[1]["compare"], serde_json::Value::Null);
+    // Side by side: the two builds of the tool differ in the probe only; the base lacks it.
+    let comparisons = seen["comparisons"].as_array().unwrap();
+    assert_eq!(
+        comparisons[0]["rows"],
+        serde_json::json!([["strata-probe", "deb", "1.2-1", "1.3-1"]])
+    );
+    assert_eq!(
+        comparisons[1]["rows"],
+        serde_json::json!([["strata-probe", "deb", "—", "1.3-1"]])
+    );
+    assert!(
+        comparisons[1]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 package differs;"),
+        "{}",
+        comparisons[1]
     );
     // The keyboard reaches the search box and the tree, and Enter on an image opens its page.
     let focused = seen["keyboard"]["focused"].as_array().unwrap();

@@ -1,0 +1,121 @@
+//! Reading what the catalogue shows: each image by its tags (from the local engine or its
+//! registry) and, from the registry, its earlier builds.
+
+use futures_util::{stream, StreamExt as _, TryStreamExt as _};
+use strata_inspect::{ImageFacts, InspectError};
+use strata_plan::Build;
+use strata_session::Session;
+
+use crate::history::{build_tag_pattern, PastBuild};
+
+const REVISION_LABEL: &str = "org.opencontainers.image.revision";
+/// Registry requests in flight while looking through an image's earlier builds.
+const CONCURRENT_REQUESTS: usize = 8;
+
+/// What was read of one build.
+pub struct ReadImage {
+    /// Its facts, when an image was found under one of its tags.
+    pub facts: Option<ImageFacts>,
+    /// Why it was not found under each tag tried, or why its history could not be read.
+    pub problems: Vec<String>,
+    /// Its earlier builds, newest first (the current one included), at most the number asked.
+    pub history: Vec<PastBuild>,
+}
+
+/// Read every build of `builds`: its image by its tags (the moving ones first, what users pull,
+/// then its unique tag), and with `registry`, up to `history` of its builds.
+pub async fn read_images(
+    session: &Session,
+    builds: &[Build],
+    registry: bool,
+    history: usize,
+) -> Vec<ReadImage> {
+    let mut read = Vec::new();
+    for build in builds {
+        let mut facts = None;
+        let mut problems = Vec::new();
+        for tag in build.tags.iter().rev() {
+            match strata_inspect::image_facts(session, tag, registry, None).await {
+                Ok(found) => {
+                    facts = Some(found);
+                    break;
+                }
+                Err(error) => problems.push(strata_repo::join_chain(&error, ": ")),
+            }
+        }
+        let mut past = Vec::new();
+        if registry && history > 0 && facts.is_some() {
+            match past_builds(session, build, history).await {
+                Ok(found) => past = found,
+                Err(error) => problems.push(format!(
+                    "its earlier builds could not be read: {}",
+                    strata_repo::join_chain(&error, ": ")
+                )),
+            }
+        }
+        read.push(ReadImage {
+            facts,
+            problems,
+            history: past,
+        });
+    }
+    read
+}
+
+/// The newest `limit` builds of `build`'s image that its registry holds under tags shaped like
+/// its unique tag, one per digest.
+async fn past_builds(
+    session: &Session,
+    build: &Build,
+    limit: usize,
+) -> Result<Vec<PastBuild>, InspectError> {
+    let Some(unique) = build.tags.first() else {
+        return Ok(Vec::new());
+    };
+    let reference = strata_registry::parse_reference(unique)?;
+    let (Some(tag), Some(revision)) = (reference.tag(), build.labels.get(REVISION_LABEL)) else {
+        return Ok(Vec::new());
+    };
+    let Some(pattern) = build_tag_pattern(tag, revision) else {
+        return Ok(Vec::new());
+    };
+    let registry = session.registry();
+    let tags: Vec<String> = registry
+        .tags(&reference)
+        .await?
+        .into_iter()
+        .filter(|tag| pattern.is_match(tag))
+        .collect();
+    // Each tag's digest and build time, from its manifest and config only.
+    let mut found: Vec<(String, String, String)> = stream::iter(tags)
+        .map(|tag| {
+            let tagged = strata_registry::with_tag(&reference, &tag);
+            async move {
+                let image = registry.image(&tagged, None).await?;
+                let created = image.config["created"].as_str().unwrap_or("").to_string();
+                Ok::<_, InspectError>((created, image.digest.to_string(), tag))
+            }
+        })
+        .buffer_unordered(CONCURRENT_REQUESTS)
+        .try_collect()
+        .await?;
+    // Newest first; a digest under several tags is one build.
+    found.sort_by(|left, right| right.cmp(left));
+    let mut builds: Vec<(String, Vec<String>)> = Vec::new();
+    for (_, digest, tag) in found {
+        if let Some((_, tags)) = builds.iter_mut().find(|(known, _)| *known == digest) {
+            tags.push(tag);
+        } else if builds.len() < limit {
+            builds.push((digest, vec![tag]));
+        }
+    }
+    let repository = strata_registry::repository_name(&reference);
+    let mut past = Vec::new();
+    for (_, tags) in builds {
+        let facts =
+            strata_inspect::image_facts(session, &format!("{repository}:{}", tags[0]), true, None)
+                .await?;
+        past.push(PastBuild { tags, facts });
+    }
+    Ok(past)
+}

@@ -99,6 +99,10 @@ try {
       rows: await page.$$eval("table.packages tbody tr", (rows) => rows.length),
       pull: await page.$eval("pre code", (code) => code.textContent).catch(() => null),
       parent: await page.$eval("dl.facts dd a", (link) => link.getAttribute("href")).catch(() => null),
+      tests: await page.$$eval("ul.tests li code", (names) => names.map((name) => name.textContent)),
+      lint: await page.$$eval("table.lint tbody tr", (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent.split(" ")[0]))),
+      sbom: await page.$eval("a[download]", (link) => link.getAttribute("href")).catch(() => null),
+      signature: await page.$eval("#signature", (signature) => signature.textContent).catch(() => null),
       history: await page.$$eval("ol.history > li", (items) => items.map((item) => ({
         tag: item.dataset.tag,
         changes: [...item.querySelectorAll("ul.changes li")].map((change) => change.textContent.trim()),

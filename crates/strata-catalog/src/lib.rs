@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 pub use history::{build_tag_pattern, releases, PastBuild, Release};
-pub use read::{read_images, ReadImage};
+pub use read::{lint_findings, read_images, ReadImage};
 pub use site::{site, SiteFile};
 
 use serde::Serialize;
@@ -72,6 +72,44 @@ pub struct CatalogImage {
     /// before (read with `--registry` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Release>,
+    /// The tests its build runs before any tag moves (its ancestors' first), by name.
+    pub tests: Vec<ImageTestSummary>,
+    /// What `strata lint` finds in its Dockerfile.
+    pub lint: Vec<LintFinding>,
+    /// Its CycloneDX SBOM, relative to the catalogue's directory (published images only).
+    pub sbom: Option<String>,
+    /// Its signatures, read from the registry beside it (`--registry` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureSummary>,
+}
+
+/// Whether an image is signed, and by which of the keys given.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureSummary {
+    /// How many signatures are kept beside it (0: not signed).
+    pub signatures: usize,
+    /// The given keys that verified one (`name (fingerprint)`).
+    pub signed_by: Vec<String>,
+}
+
+/// A test of an image, as its page names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageTestSummary {
+    pub name: String,
+    /// The image whose directory or settings declare it.
+    pub declared_by: String,
+}
+
+/// A lint finding in an image's Dockerfile.
+#[derive(Debug, Clone, Serialize)]
+pub struct LintFinding {
+    /// `APT004`.
+    pub rule: String,
+    pub name: String,
+    /// `error`, `warning` or `info`.
+    pub severity: String,
+    pub line: usize,
+    pub message: String,
 }
 
 /// What the catalogue is made from for one build: its build, its facts when found, and the
@@ -82,6 +120,10 @@ pub struct Entry<'a> {
     pub readme: Option<String>,
     /// Its earlier builds, newest first.
     pub history: &'a [PastBuild],
+    /// What `strata lint` found in its Dockerfile.
+    pub lint: Vec<LintFinding>,
+    /// Its signatures, when read.
+    pub signature: Option<SignatureSummary>,
 }
 
 /// The Markdown page of an image, relative to the catalogue's directory.
@@ -92,6 +134,11 @@ pub fn page_path(name: &str) -> String {
 /// The web page of an image, relative to the catalogue's directory.
 pub fn html_path(name: &str) -> String {
     format!("images/{}.html", file_stem(name))
+}
+
+/// The CycloneDX SBOM of an image, relative to the catalogue's directory.
+pub fn sbom_path(name: &str) -> String {
+    format!("sbom/{}.cdx.json", file_stem(name))
 }
 
 fn file_stem(name: &str) -> String {
@@ -156,6 +203,17 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
                 page: page_path(&build.name),
                 html: html_path(&build.name),
                 history: releases(entry.history),
+                tests: build
+                    .tests
+                    .iter()
+                    .map(|test| ImageTestSummary {
+                        name: test.name.clone(),
+                        declared_by: test.declared_by.clone(),
+                    })
+                    .collect(),
+                lint: entry.lint.clone(),
+                sbom: facts.map(|_| sbom_path(&build.name)),
+                signature: entry.signature.clone(),
             }
         })
         .collect();
@@ -242,6 +300,10 @@ pub(crate) fn test_image(name: &str, parent: Option<&str>) -> CatalogImage {
         page: page_path(name),
         html: html_path(name),
         history: Vec::new(),
+        tests: Vec::new(),
+        lint: Vec::new(),
+        sbom: None,
+        signature: None,
     }
 }
 

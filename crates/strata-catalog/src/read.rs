@@ -7,6 +7,7 @@ use strata_plan::Build;
 use strata_session::Session;
 
 use crate::history::{build_tag_pattern, PastBuild};
+use crate::{LintFinding, SignatureSummary};
 
 const REVISION_LABEL: &str = "org.opencontainers.image.revision";
 /// Registry requests in flight while looking through an image's earlier builds.
@@ -20,15 +21,19 @@ pub struct ReadImage {
     pub problems: Vec<String>,
     /// Its earlier builds, newest first (the current one included), at most the number asked.
     pub history: Vec<PastBuild>,
+    /// Its signatures (read from the registry only).
+    pub signature: Option<SignatureSummary>,
 }
 
 /// Read every build of `builds`: its image by its tags (the moving ones first, what users pull,
-/// then its unique tag), and with `registry`, up to `history` of its builds.
+/// then its unique tag), and with `registry`, up to `history` of its builds and its signatures
+/// (verified with `keys`).
 pub async fn read_images(
     session: &Session,
     builds: &[Build],
     registry: bool,
     history: usize,
+    keys: &[strata_sign::PublicKey],
 ) -> Vec<ReadImage> {
     let mut read = Vec::new();
     for build in builds {
@@ -53,10 +58,21 @@ pub async fn read_images(
                 )),
             }
         }
+        let mut signature = None;
+        if let (true, Some(found)) = (registry, &facts) {
+            match signature_of(session, &found.image.reference, keys).await {
+                Ok(summary) => signature = Some(summary),
+                Err(error) => problems.push(format!(
+                    "its signatures could not be read: {}",
+                    strata_repo::join_chain(&error, ": ")
+                )),
+            }
+        }
         read.push(ReadImage {
             facts,
             problems,
             history: past,
+            signature,
         });
     }
     read
@@ -118,4 +134,47 @@ async fn past_builds(
         past.push(PastBuild { tags, facts });
     }
     Ok(past)
+}
+
+/// What `strata lint` finds in the repository at `root` (as `[lint]` in its `strata.toml`
+/// chooses the rules), by Dockerfile relative to the root.
+pub fn lint_findings(
+    root: &std::path::Path,
+) -> Result<std::collections::BTreeMap<String, Vec<LintFinding>>, strata_lint::LintError> {
+    let mut warnings = Vec::new();
+    let (targets, config) = strata_lint::collect_targets(&[root.to_path_buf()], &mut warnings)?;
+    let (linter, _) = strata_lint::configured_linter(&strata_lint::RuleChoice::default(), &config)?;
+    let (findings, _) = strata_lint::lint_targets(&linter, &targets, false)?;
+    let mut by_file: std::collections::BTreeMap<String, Vec<LintFinding>> =
+        std::collections::BTreeMap::new();
+    for finding in findings {
+        by_file
+            .entry(finding.file.clone())
+            .or_default()
+            .push(LintFinding {
+                rule: finding.rule.to_string(),
+                name: finding.name.to_string(),
+                severity: finding.severity.as_str().to_string(),
+                line: finding.line,
+                message: finding.message,
+            });
+    }
+    Ok(by_file)
+}
+
+/// How many signatures the image `reference` names has, and which of `keys` verified one.
+async fn signature_of(
+    session: &Session,
+    reference: &str,
+    keys: &[strata_sign::PublicKey],
+) -> Result<SignatureSummary, strata_sign::SignError> {
+    let parsed = strata_registry::parse_reference(reference)?;
+    let verification = strata_sign::verify_image(session.registry(), &parsed, keys).await?;
+    let top = verification.manifests.first();
+    Ok(SignatureSummary {
+        signatures: top.map_or(0, |manifest| manifest.signatures),
+        signed_by: top
+            .map(strata_sign::ManifestVerification::signers)
+            .unwrap_or_default(),
+    })
 }

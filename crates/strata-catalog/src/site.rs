@@ -62,6 +62,15 @@ pub fn site(
                 .render(context! { title, image => Value::from(Serde(&view)) })?
                 .into_bytes(),
         });
+        if let (Some(sbom), Some(facts)) = (&image.sbom, facts) {
+            let mut document =
+                serde_json::to_string_pretty(&strata_inspect::cyclonedx(facts)).unwrap_or_default();
+            document.push('\n');
+            files.push(SiteFile {
+                path: sbom.clone(),
+                contents: document.into_bytes(),
+            });
+        }
         if let Some((choice, data)) = comparison_data(image, *facts, history) {
             choices.push(choice);
             files.push(data);
@@ -163,6 +172,10 @@ struct ImageView<'a> {
     package_count: usize,
     groups: Vec<Group<'a>>,
     history: Vec<ReleaseView>,
+    tests: &'a [crate::ImageTestSummary],
+    lint: &'a [crate::LintFinding],
+    sbom: Option<String>,
+    signature: Option<&'a crate::SignatureSummary>,
 }
 
 /// A build in an image's release history, with what changed since the build before it.
@@ -282,6 +295,10 @@ impl<'a> ImageView<'a> {
             package_count: groups.iter().map(|group| group.count).sum(),
             groups,
             history: release_views(image),
+            tests: &image.tests,
+            lint: &image.lint,
+            sbom: image.sbom.as_ref().map(|sbom| format!("../{sbom}")),
+            signature: image.signature.as_ref(),
         }
     }
 }

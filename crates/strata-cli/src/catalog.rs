@@ -18,6 +18,10 @@ pub struct CatalogArgs {
     /// earlier builds (tags shaped like its unique tag) and what changed between them.
     #[arg(long)]
     pub registry: bool,
+    /// Public keys (`strata key generate`'s `.pub`, repeatable) whose signatures the pages name
+    /// (with `--registry`); without one, signatures are only counted.
+    #[arg(long = "key", value_name = "PUB")]
+    pub keys: Vec<PathBuf>,
     /// How many builds of each image the release history shows (with `--registry`).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub history: usize,

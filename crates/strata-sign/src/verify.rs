@@ -46,6 +46,16 @@ pub struct ImageVerification {
     pub manifests: Vec<ManifestVerification>,
 }
 
+impl ManifestVerification {
+    /// The keys that verified it, as `name (fingerprint)`.
+    pub fn signers(&self) -> Vec<String> {
+        self.signed_by
+            .iter()
+            .map(|signer| format!("{} ({})", signer.key, signer.fingerprint))
+            .collect()
+    }
+}
+
 impl ImageVerification {
     /// Every manifest carries a valid signature by one of the keys.
     pub fn verified(&self) -> bool {

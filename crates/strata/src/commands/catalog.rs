@@ -40,6 +40,11 @@ pub fn catalog(
     let (repository, plan) = strata_select::open_and_plan(session, &select)?;
     printer.warn_each(&repository.warnings);
     let spinner = printer.spinner(&format!("reading {} image(s)", plan.builds.len()));
+    let keys = arguments
+        .keys
+        .iter()
+        .map(|path| strata_sign::read_public_key(path))
+        .collect::<Result<Vec<_>, _>>()?;
     let found = session.block_on(strata_catalog::read_images(
         session,
         &plan.builds,
@@ -49,11 +54,22 @@ pub fn catalog(
         } else {
             0
         },
+        &keys,
     ));
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
     let found = found?;
+    let lint = match strata_catalog::lint_findings(&repository.root) {
+        Ok(lint) => lint,
+        Err(error) => {
+            printer.warn(&format!(
+                "the pages show no lint findings: {}",
+                strata_repo::join_chain(&error, ": ")
+            ));
+            BTreeMap::new()
+        }
+    };
     let entries: Vec<strata_catalog::Entry<'_>> = plan
         .builds
         .iter()
@@ -62,6 +78,8 @@ pub fn catalog(
             build,
             facts: read.facts.as_ref(),
             history: &read.history,
+            lint: lint.get(&build.dockerfile).cloned().unwrap_or_default(),
+            signature: read.signature.clone(),
             readme: std::fs::read_to_string(repository.root.join(&build.context).join("README.md"))
                 .ok(),
         })

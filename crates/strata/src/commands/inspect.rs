@@ -74,13 +74,7 @@ fn report_signatures(
     ))??;
     let top = verification.manifests.first();
     let signers: Vec<String> = top
-        .map(|manifest| {
-            manifest
-                .signed_by
-                .iter()
-                .map(|signer| format!("{} ({})", signer.key, signer.fingerprint))
-                .collect()
-        })
+        .map(strata_sign::ManifestVerification::signers)
         .unwrap_or_default();
     let unsigned = top.is_none_or(|manifest| manifest.signatures == 0);
     if !signers.is_empty() {

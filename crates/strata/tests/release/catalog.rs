@@ -34,7 +34,13 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         "images/tool/README.md",
         "# Tool\n\nThe tool, on the base.\n",
     );
-    context.commit("a README");
+    // A test the tool's build runs, and what its page lists of it.
+    let settings = fs_err::read_to_string(context.root.join("strata.toml")).unwrap();
+    context.write(
+        "strata.toml",
+        &format!("{settings}\n[[images.tool.tests]]\nname = \"the tool is there\"\ncommand = [\"test\", \"-f\", \"/tool\"]\n"),
+    );
+    context.commit("a README and a test");
     build_and_push(&context);
     // The tool's next release: its probe package moves on.
     let dockerfile = fs_err::read_to_string(context.root.join("images/tool/Dockerfile")).unwrap();
@@ -43,7 +49,25 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         &dockerfile.replace("Version: 1.2-1", "Version: 1.3-1"),
     );
     context.commit("the probe 1.3");
-    build_and_push(&context);
+    // Released signed: the pages name the key that verified it.
+    let signing = |arguments: &[&str]| {
+        let output = context
+            .strata()
+            .env("STRATA_SIGN_PASSWORD", "catalogue")
+            .args(arguments)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", context.render(&output));
+    };
+    signing(&["key", "generate", "-o", "team"]);
+    signing(&[
+        "build",
+        "--all",
+        "--push",
+        "--no-manifests",
+        "--sign",
+        "team.key",
+    ]);
     // An image added since, not built yet.
     context.write(
         "images/later/Dockerfile",
@@ -51,7 +75,15 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     );
     context.commit("a later image");
 
-    let output = context.output(&["catalog", "--registry", "-o", "site", "--json"]);
+    let output = context.output(&[
+        "catalog",
+        "--registry",
+        "--key",
+        "team.pub",
+        "-o",
+        "site",
+        "--json",
+    ]);
     assert!(output.status.success(), "{}", context.render(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("`later` is not published"), "{stderr}");
@@ -101,6 +133,30 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         page.starts_with("# tool\n\nThe tool, on the base.\n\nBuilt on [base](base.md)."),
         "{page}"
     );
+    // The tool's test, the base's unpinned FROM (lint's BASE002), an SBOM per published image.
+    assert_eq!(image("tool")["tests"][0]["name"], "the tool is there");
+    assert_eq!(image("base")["tests"], serde_json::json!([]));
+    assert!(
+        image("base")["lint"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|finding| finding["rule"] == "BASE002" && finding["line"] == 1),
+        "{}",
+        image("base")["lint"]
+    );
+    assert_eq!(image("tool")["sbom"], "sbom/tool.cdx.json");
+    assert_eq!(image("later")["sbom"], serde_json::Value::Null);
+    let sbom: serde_json::Value = serde_json::from_slice(
+        &fs_err::read(context.root.join("site/sbom/tool.cdx.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    assert!(sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|component| component["name"] == "strata-probe"));
     let later = fs_err::read_to_string(context.root.join("site/images/later.md")).unwrap();
     assert!(later.contains("Not published"), "{later}");
     let written = json(&output);
@@ -183,7 +239,7 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         &context.root.join("site"),
         &serde_json::json!({
             "queries": queries,
-            "pages": ["images/tool.html", "images/later.html"],
+            "pages": ["images/tool.html", "images/later.html", "images/base.html"],
             "compare": compare,
         }),
     );
@@ -241,6 +297,17 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     assert_eq!(tool["count"], inspected["tool"].len());
     assert_eq!(tool["rows"], inspected["tool"].len());
     assert_eq!(tool["parent"], "base.html");
+    assert_eq!(tool["tests"], serde_json::json!(["the tool is there"]));
+    assert_eq!(tool["sbom"], "../sbom/tool.cdx.json");
+    assert!(
+        tool["signature"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("verified with team.pub")),
+        "{}",
+        tool["signature"]
+    );
+    assert_eq!(image("tool")["signature"]["signatures"], 1);
+    assert_eq!(seen["pages"]["images/base.html"]["lint"][0][1], "BASE002");
     assert_eq!(
         tool["pull"],
         format!("docker pull {namespace}/tool:latest").as_str()

@@ -2,7 +2,8 @@
 # The main job on the bundled example, from a fresh machine: start the services (Docker daemon,
 # loopback registry, local base images), build strata, then pin the example's base by digest,
 # plan, build and push the family to the loopback registry, show where the images went, inspect
-# what is in them, and promote the final image to a release tag inside the registry.
+# what is in them, promote the final image to a release tag inside the registry, and write the
+# family's catalogue (a static web site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env_file=$(scripts/dev-env.sh up)
@@ -88,6 +89,8 @@ echo "== the build and promotion history of astro:2.0" >&2
 cat "$example/.strata/manifests/astro_2.0/history.md"
 echo "== is anything out of date? (a rebuild would change nothing)" >&2
 "$strata" outdated --repo "$repo" "$example"
+echo "== the family's catalogue, a static web site: target/catalog/index.html" >&2
+"$strata" catalog --registry --repo "$repo" --title "The strata example family" -o target/catalog "$example"
 cat >&2 <<DONE
 
 demo: done. What it left:
@@ -95,6 +98,7 @@ demo: done. What it left:
   the example         $example (a git repository: plan, build and lint it again)
   the images          http://$STRATA_TEST_REGISTRY/v2/_catalog (the loopback registry)
   manifests and SBOM  target/astro-manifest.md, target/astro-sbom.json, target/example-bake.json
+  the catalogue       target/catalog/index.html (open it in a browser: tree, package search, image pages)
 The services keep running (\`scripts/dev-env.sh status\`, \`scripts/dev-env.sh down\` stops them).
 To use them from your shell:  . "\$(scripts/dev-env.sh env)"
 DONE

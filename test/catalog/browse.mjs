@@ -100,6 +100,7 @@ try {
       pull: await page.$eval("pre code", (code) => code.textContent).catch(() => null),
       parent: await page.$eval("dl.facts dd a", (link) => link.getAttribute("href")).catch(() => null),
       tests: await page.$$eval("ul.tests li code", (names) => names.map((name) => name.textContent)),
+      platforms: await page.$$eval("ul.platforms li", (items) => items.map((item) => item.dataset.platform)),
       lint: await page.$$eval("table.lint tbody tr", (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent.split(" ")[0]))),
       sbom: await page.$eval("a[download]", (link) => link.getAttribute("href")).catch(() => null),
       signature: await page.$eval("#signature", (signature) => signature.textContent).catch(() => null),

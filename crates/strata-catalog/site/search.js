@@ -12,59 +12,8 @@
   const normalize = (name) => name.toLowerCase().replace(/[-_.]+/g, "-");
   const names = Object.keys(index.packages).map((name) => [normalize(name), name]);
 
-  // One comparison for pip, Debian, conda and R versions: an epoch (`1:`) first, then runs of
-  // digits by value and of letters by text; a release outranks its pre-releases
-  // (`2.0 > 2.0rc1`, Debian's `~`) and its local or patch suffixes outrank it (`2.0.post1`).
-  function tokens(version) {
-    const epoch = /^(\d+):/.exec(version);
-    const rest = epoch ? version.slice(epoch[0].length) : version;
-    const parts = rest.toLowerCase().match(/\d+|[a-z]+|~/g) || [];
-    return [epoch ? Number(epoch[1]) : 0, parts];
-  }
-  const PRE = new Set(["a", "alpha", "b", "beta", "c", "rc", "pre", "preview", "dev", "~"]);
-  function compare(a, b) {
-    const [epochA, left] = tokens(a);
-    const [epochB, right] = tokens(b);
-    if (epochA !== epochB) return epochA < epochB ? -1 : 1;
-    for (let i = 0; i < Math.max(left.length, right.length); i++) {
-      const x = left[i], y = right[i];
-      if (x === undefined) return PRE.has(y) ? 1 : -1;
-      if (y === undefined) return PRE.has(x) ? -1 : 1;
-      const numeric = /^\d/.test(x), otherNumeric = /^\d/.test(y);
-      if (numeric && otherNumeric) {
-        const difference = Number(x) - Number(y);
-        if (difference !== 0) return difference < 0 ? -1 : 1;
-      } else if (numeric !== otherNumeric) {
-        return numeric ? 1 : -1;
-      } else if (x !== y) {
-        if (PRE.has(x) !== PRE.has(y)) return PRE.has(x) ? -1 : 1;
-        return x < y ? -1 : 1;
-      }
-    }
-    return 0;
-  }
-  function satisfies(version, operator, wanted) {
-    if (wanted.endsWith(".*") && (operator === "==" || operator === "!=")) {
-      const prefix = wanted.slice(0, -2);
-      const matches = version === prefix || version.startsWith(prefix + ".");
-      return operator === "==" ? matches : !matches;
-    }
-    const order = compare(version, wanted);
-    switch (operator) {
-      case "==": case "=": case "===": return order === 0;
-      case "!=": return order !== 0;
-      case ">=": return order >= 0;
-      case "<=": return order <= 0;
-      case ">": return order > 0;
-      case "<": return order < 0;
-      case "~=": {
-        const release = wanted.split(".");
-        const prefix = release.slice(0, Math.max(1, release.length - 1)).join(".");
-        return order >= 0 && (version === prefix || version.startsWith(prefix + "."));
-      }
-    }
-    return false;
-  }
+  const { satisfies } = window.StrataVersions;
+  const SHOWN = 5;
   const QUERY = /^\s*([A-Za-z0-9][A-Za-z0-9._+-]*)\s*(?:(===|==|!=|~=|>=|<=|>|<|=)\s*([0-9A-Za-z][^\s,;]*))?\s*$/;
 
   function search(text) {
@@ -122,7 +71,10 @@
       if (image.tags.length) item.append(` (${image.tags.join(", ")})`);
       const found = document.createElement("span");
       found.className = "found";
-      found.textContent = " — " + packages.map(([name, version, ecosystem]) => `${name} ${version} (${ecosystem})`).join(", ");
+      // A broad query (`lib`) matches hundreds of packages an image: the first few say enough.
+      const shown = packages.slice(0, SHOWN).map(([name, version, ecosystem]) => `${name} ${version} (${ecosystem})`);
+      if (packages.length > SHOWN) shown.push(`and ${packages.length - SHOWN} more`);
+      found.textContent = " — " + shown.join(", ");
       item.append(found);
       list.append(item);
     }

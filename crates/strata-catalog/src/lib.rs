@@ -81,6 +81,18 @@ pub struct CatalogImage {
     /// Its signatures, read from the registry beside it (`--registry` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureSummary>,
+    /// For a multi-platform tag, each platform's image manifest (`--registry` only): `digest` is
+    /// then the index's, and the facts are the platform's this machine runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PlatformDigest>,
+}
+
+/// One platform's image of a multi-platform tag.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformDigest {
+    /// `linux/arm64`.
+    pub platform: String,
+    pub digest: String,
 }
 
 /// Whether an image is signed, and by which of the keys given.
@@ -124,6 +136,8 @@ pub struct Entry<'a> {
     pub lint: Vec<LintFinding>,
     /// Its signatures, when read.
     pub signature: Option<SignatureSummary>,
+    /// Each platform's manifest, for a multi-platform tag.
+    pub platforms: Vec<PlatformDigest>,
 }
 
 /// The Markdown page of an image, relative to the catalogue's directory.
@@ -214,6 +228,7 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
                 lint: entry.lint.clone(),
                 sbom: facts.map(|_| sbom_path(&build.name)),
                 signature: entry.signature.clone(),
+                platforms: entry.platforms.clone(),
             }
         })
         .collect();
@@ -304,6 +319,7 @@ pub(crate) fn test_image(name: &str, parent: Option<&str>) -> CatalogImage {
         lint: Vec::new(),
         sbom: None,
         signature: None,
+        platforms: Vec::new(),
     }
 }
 

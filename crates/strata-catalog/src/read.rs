@@ -7,7 +7,7 @@ use strata_plan::Build;
 use strata_session::Session;
 
 use crate::history::{build_tag_pattern, PastBuild};
-use crate::{LintFinding, SignatureSummary};
+use crate::{LintFinding, PlatformDigest, SignatureSummary};
 
 const REVISION_LABEL: &str = "org.opencontainers.image.revision";
 /// Registry requests in flight while looking through an image's earlier builds.
@@ -23,6 +23,8 @@ pub struct ReadImage {
     pub history: Vec<PastBuild>,
     /// Its signatures (read from the registry only).
     pub signature: Option<SignatureSummary>,
+    /// Each platform's manifest, when its tag is a multi-platform index.
+    pub platforms: Vec<PlatformDigest>,
 }
 
 /// Read every build of `builds`: its image by its tags (the moving ones first, what users pull,
@@ -35,47 +37,67 @@ pub async fn read_images(
     history: usize,
     keys: &[strata_sign::PublicKey],
 ) -> Vec<ReadImage> {
-    let mut read = Vec::new();
-    for build in builds {
-        let mut facts = None;
-        let mut problems = Vec::new();
-        for tag in build.tags.iter().rev() {
-            match strata_inspect::image_facts(session, tag, registry, None).await {
-                Ok(found) => {
-                    facts = Some(found);
-                    break;
-                }
-                Err(error) => problems.push(strata_repo::join_chain(&error, ": ")),
+    // Images are read side by side (each mostly waits on its registry), kept in plan order.
+    stream::iter(builds)
+        .map(|build| read_image(session, build, registry, history, keys))
+        .buffered(CONCURRENT_REQUESTS)
+        .collect()
+        .await
+}
+
+async fn read_image(
+    session: &Session,
+    build: &Build,
+    registry: bool,
+    history: usize,
+    keys: &[strata_sign::PublicKey],
+) -> ReadImage {
+    let mut facts = None;
+    let mut problems = Vec::new();
+    for tag in build.tags.iter().rev() {
+        match strata_inspect::image_facts(session, tag, registry, None).await {
+            Ok(found) => {
+                facts = Some(found);
+                break;
             }
+            Err(error) => problems.push(strata_repo::join_chain(&error, ": ")),
         }
-        let mut past = Vec::new();
-        if registry && history > 0 && facts.is_some() {
-            match past_builds(session, build, history).await {
-                Ok(found) => past = found,
-                Err(error) => problems.push(format!(
-                    "its earlier builds could not be read: {}",
-                    strata_repo::join_chain(&error, ": ")
-                )),
-            }
-        }
-        let mut signature = None;
-        if let (true, Some(found)) = (registry, &facts) {
-            match signature_of(session, &found.image.reference, keys).await {
-                Ok(summary) => signature = Some(summary),
-                Err(error) => problems.push(format!(
-                    "its signatures could not be read: {}",
-                    strata_repo::join_chain(&error, ": ")
-                )),
-            }
-        }
-        read.push(ReadImage {
-            facts,
-            problems,
-            history: past,
-            signature,
-        });
     }
-    read
+    let mut past = Vec::new();
+    if registry && history > 0 && facts.is_some() {
+        match past_builds(session, build, history).await {
+            Ok(found) => past = found,
+            Err(error) => problems.push(format!(
+                "its earlier builds could not be read: {}",
+                strata_repo::join_chain(&error, ": ")
+            )),
+        }
+    }
+    let mut signature = None;
+    let mut platforms = Vec::new();
+    if let (true, Some(found)) = (registry, &facts) {
+        match platforms_of(session, &found.image.reference).await {
+            Ok(found) => platforms = found,
+            Err(error) => problems.push(format!(
+                "its platforms could not be read: {}",
+                strata_repo::join_chain(&error, ": ")
+            )),
+        }
+        match signature_of(session, &found.image.reference, keys).await {
+            Ok(summary) => signature = Some(summary),
+            Err(error) => problems.push(format!(
+                "its signatures could not be read: {}",
+                strata_repo::join_chain(&error, ": ")
+            )),
+        }
+    }
+    ReadImage {
+        facts,
+        problems,
+        history: past,
+        signature,
+        platforms,
+    }
 }
 
 /// The newest `limit` builds of `build`'s image that its registry holds under tags shaped like
@@ -177,4 +199,31 @@ async fn signature_of(
             .map(strata_sign::ManifestVerification::signers)
             .unwrap_or_default(),
     })
+}
+
+/// Each platform's image manifest when `reference` names a multi-platform index; none otherwise.
+async fn platforms_of(
+    session: &Session,
+    reference: &str,
+) -> Result<Vec<PlatformDigest>, strata_registry::RegistryError> {
+    let parsed = strata_registry::parse_reference(reference)?;
+    let manifest = session.registry().manifest(&parsed).await?;
+    if !manifest.is_index() {
+        return Ok(Vec::new());
+    }
+    Ok(manifest
+        .children(reference)?
+        .into_iter()
+        .filter_map(|child| {
+            let platform = child.platform.as_ref()?;
+            // Attestation manifests (`unknown/unknown`) are not platforms.
+            (platform.os != "unknown").then(|| PlatformDigest {
+                platform: match &platform.variant {
+                    Some(variant) => format!("{}/{}/{variant}", platform.os, platform.architecture),
+                    None => format!("{}/{}", platform.os, platform.architecture),
+                },
+                digest: child.digest.to_string(),
+            })
+        })
+        .collect())
 }

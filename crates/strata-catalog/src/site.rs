@@ -93,6 +93,10 @@ pub fn site(
         contents: search_index(catalog).into_bytes(),
     });
     files.push(SiteFile {
+        path: "versions.js".to_string(),
+        contents: include_bytes!("../site/versions.js").to_vec(),
+    });
+    files.push(SiteFile {
         path: "search.js".to_string(),
         contents: include_bytes!("../site/search.js").to_vec(),
     });
@@ -176,6 +180,7 @@ struct ImageView<'a> {
     lint: &'a [crate::LintFinding],
     sbom: Option<String>,
     signature: Option<&'a crate::SignatureSummary>,
+    platforms: &'a [crate::PlatformDigest],
 }
 
 /// A build in an image's release history, with what changed since the build before it.
@@ -299,6 +304,7 @@ impl<'a> ImageView<'a> {
             lint: &image.lint,
             sbom: image.sbom.as_ref().map(|sbom| format!("../{sbom}")),
             signature: image.signature.as_ref(),
+            platforms: &image.platforms,
         }
     }
 }

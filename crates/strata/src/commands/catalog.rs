@@ -80,6 +80,7 @@ pub fn catalog(
             history: &read.history,
             lint: lint.get(&build.dockerfile).cloned().unwrap_or_default(),
             signature: read.signature.clone(),
+            platforms: read.platforms.clone(),
             readme: std::fs::read_to_string(repository.root.join(&build.context).join("README.md"))
                 .ok(),
         })
@@ -99,7 +100,7 @@ pub fn catalog(
     let mut pages = Vec::new();
     for (image, entry) in catalog.images.iter().zip(&entries) {
         let path = arguments.output.join(&image.page);
-        strata_fs::write_atomically(
+        strata_fs::write_cache_file(
             &path,
             strata_catalog::markdown_page(image, entry.facts).as_bytes(),
         )?;
@@ -117,8 +118,10 @@ pub fn catalog(
         found.iter().map(|read| read.history.as_slice()).collect();
     let site = strata_catalog::site(&catalog, &facts, &histories, &title)
         .map_err(|error| anyhow::anyhow!("cannot write the catalogue's pages: {error:#}"))?;
+    // Each file whole or not at all, but not waited on to reach the disk: the site is made
+    // again by running this again (and a family's site is a few hundred files).
     for file in &site {
-        strata_fs::write_atomically(&arguments.output.join(&file.path), &file.contents)?;
+        strata_fs::write_cache_file(&arguments.output.join(&file.path), &file.contents)?;
     }
     let site_index = arguments.output.join("index.html");
     let catalog_path = arguments.output.join("catalog.json");

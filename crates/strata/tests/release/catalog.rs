@@ -36,11 +36,18 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     );
     // A test the tool's build runs, and what its page lists of it.
     let settings = fs_err::read_to_string(context.root.join("strata.toml")).unwrap();
+    // And an image published for two platforms (no `RUN`: nothing to emulate).
+    let multi =
+        std::env::var("STRATA_TEST_MULTI_PLATFORM_BUSYBOX").expect("set by scripts/dev-env.sh env");
+    context.write(
+        "images/multi/Dockerfile",
+        &format!("FROM {multi}\nLABEL org.opencontainers.image.description=\"Two platforms\"\n"),
+    );
     context.write(
         "strata.toml",
-        &format!("{settings}\n[[images.tool.tests]]\nname = \"the tool is there\"\ncommand = [\"test\", \"-f\", \"/tool\"]\n"),
+        &format!("{settings}\n[[images.tool.tests]]\nname = \"the tool is there\"\ncommand = [\"test\", \"-f\", \"/tool\"]\n\n[images.multi]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n"),
     );
-    context.commit("a README and a test");
+    context.commit("a README, a test, a multi-platform image");
     build_and_push(&context);
     // The tool's next release: its probe package moves on.
     let dockerfile = fs_err::read_to_string(context.root.join("images/tool/Dockerfile")).unwrap();
@@ -97,7 +104,7 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         .map(|image| image["name"].as_str().unwrap())
         .collect();
     // Graph order: the base before what is built on it.
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 4, "{names:?}");
     assert_eq!(names[0], "base", "{names:?}");
     let image = |name: &str| images.iter().find(|image| image["name"] == name).unwrap();
     let base = image("base");
@@ -146,6 +153,15 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         image("base")["lint"]
     );
     assert_eq!(image("tool")["sbom"], "sbom/tool.cdx.json");
+    // Its tag is an index: a digest per platform; a single-platform image lists none.
+    let platforms: Vec<&str> = image("multi")["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|platform| platform["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    assert_eq!(image("tool")["platforms"], serde_json::Value::Null);
     assert_eq!(image("later")["sbom"], serde_json::Value::Null);
     let sbom: serde_json::Value = serde_json::from_slice(
         &fs_err::read(context.root.join("site/sbom/tool.cdx.json")).unwrap(),
@@ -160,8 +176,8 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     let later = fs_err::read_to_string(context.root.join("site/images/later.md")).unwrap();
     assert!(later.contains("Not published"), "{later}");
     let written = json(&output);
-    assert_eq!(written["images"], 3);
-    assert_eq!(written["published"], 2);
+    assert_eq!(written["images"], 4);
+    assert_eq!(written["published"], 3);
 
     // The web pages, as a browser shows them. What inspect says each published image has:
     let mut inspected = std::collections::BTreeMap::new();
@@ -239,7 +255,12 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         &context.root.join("site"),
         &serde_json::json!({
             "queries": queries,
-            "pages": ["images/tool.html", "images/later.html", "images/base.html"],
+            "pages": [
+                "images/tool.html",
+                "images/later.html",
+                "images/base.html",
+                "images/multi.html"
+            ],
             "compare": compare,
         }),
     );
@@ -256,7 +277,7 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         .map(|node| node["name"].as_str().unwrap())
         .collect();
     drawn.sort_unstable();
-    assert_eq!(drawn, ["base", "later", "tool"]);
+    assert_eq!(drawn, ["base", "later", "multi", "tool"]);
     assert!(tree.iter().all(|node| node["width"].as_f64() > Some(0.0)));
     assert_eq!(seen["edges"], 2);
     // The search box is a labelled search input, its results a live region.
@@ -308,6 +329,11 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     );
     assert_eq!(image("tool")["signature"]["signatures"], 1);
     assert_eq!(seen["pages"]["images/base.html"]["lint"][0][1], "BASE002");
+    assert_eq!(
+        seen["pages"]["images/multi.html"]["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64"])
+    );
+    assert_eq!(tool["platforms"], serde_json::json!([]));
     assert_eq!(
         tool["pull"],
         format!("docker pull {namespace}/tool:latest").as_str()

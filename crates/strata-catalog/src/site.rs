@@ -580,6 +580,7 @@ mod tests {
                     location: String::new(),
                     name: "</script><b>".to_string(),
                     version: "1".to_string(),
+                    license: Some("<i>MIT</i>".to_string()),
                 }],
                 ..crate::test_image("base", None)
             }],
@@ -606,6 +607,7 @@ mod tests {
         }
         assert!(text("images/base.html").contains("script&gt;&lt;b&gt;"));
         assert!(!text("images/base.html").contains("</script><b>"));
+        assert!(text("images/base.html").contains("&lt;i&gt;MIT&lt;"));
         let index = text("search-index.js");
         assert!(!index.contains("</script>"), "{index}");
         assert!(index.contains(r"<\/script><b>"), "{index}");

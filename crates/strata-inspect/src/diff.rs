@@ -103,15 +103,74 @@ pub struct Package {
     pub location: String,
     pub name: String,
     pub version: String,
+    /// Its licence as the package says it (a Debian package's from its machine-readable
+    /// copyright file, its licences joined with `, `), when it says one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+}
+
+/// The licence of each package that names one, keyed as [`packages`] keys them.
+fn licenses(facts: &ImageFacts) -> BTreeMap<Key, String> {
+    let mut found = BTreeMap::new();
+    for package in &facts.deb_packages {
+        if !package.licenses.is_empty() {
+            let location = package.architecture.clone().unwrap_or_default();
+            found.insert(
+                ("deb".to_string(), location, package.name.clone()),
+                package.licenses.join(", "),
+            );
+        }
+    }
+    for environment in &facts.python.environments {
+        for package in &environment.packages {
+            if let Some(license) = &package.license {
+                found.insert(
+                    (
+                        "python-package".to_string(),
+                        environment.path.clone(),
+                        normalize_python_name(&package.name),
+                    ),
+                    license.clone(),
+                );
+            }
+        }
+    }
+    for environment in &facts.conda {
+        for package in &environment.packages {
+            if let Some(license) = &package.license {
+                found.insert(
+                    (
+                        "conda".to_string(),
+                        environment.prefix.clone(),
+                        package.name.clone(),
+                    ),
+                    license.clone(),
+                );
+            }
+        }
+    }
+    for library in &facts.r {
+        for package in &library.packages {
+            if let Some(license) = &package.license {
+                found.insert(
+                    ("r".to_string(), library.path.clone(), package.name.clone()),
+                    license.clone(),
+                );
+            }
+        }
+    }
+    found
 }
 
 /// Every package of an image, ordered as a diff orders them.
 pub fn package_list(facts: &ImageFacts) -> Vec<Package> {
+    let licenses = licenses(facts);
     let mut list: Vec<Package> = packages(facts)
         .into_iter()
-        .map(|((ecosystem, location, _), (name, version))| Package {
-            ecosystem,
-            location,
+        .map(|(key, (name, version))| Package {
+            license: licenses.get(&key).cloned(),
+            ecosystem: key.0,
+            location: key.1,
             name,
             version,
         })

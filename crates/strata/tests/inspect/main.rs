@@ -270,7 +270,9 @@ fn live_debian_registry_inspection_reads_only_new_layers_and_agrees_with_the_eng
     assert_eq!(counted(&child), counted(&local));
     // The registry's also say what each weighs compressed and which step made it.
     let layers = child["layers"].as_array().unwrap();
-    assert!(layers.iter().all(|layer| layer["compressed_size"].as_u64() > Some(0)));
+    assert!(layers
+        .iter()
+        .all(|layer| layer["compressed_size"].as_u64() > Some(0)));
     assert_eq!(
         layers.last().unwrap()["step"],
         "RUN /bin/sh -c apt-get purge -y jq && /opt/venv/bin/pip uninstall -y demo-package"

@@ -135,15 +135,15 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         .count();
     assert_eq!(listed, debs);
     // With the licences their copyright files name.
-    let bash = base["packages"]
+    let shell = base["packages"]
         .as_array()
         .unwrap()
         .iter()
         .find(|package| package["name"] == "bash")
         .unwrap();
     assert!(
-        bash["license"].as_str().unwrap().contains("GPL-3+"),
-        "{bash}"
+        shell["license"].as_str().unwrap().contains("GPL-3+"),
+        "{shell}"
     );
     // A page per image, the unpublished one saying so.
     let page = fs_err::read_to_string(context.root.join("site/images/tool.md")).unwrap();

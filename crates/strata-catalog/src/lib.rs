@@ -85,6 +85,10 @@ pub struct CatalogImage {
     /// then the index's, and the facts are the platform's this machine runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<PlatformDigest>,
+    /// Other tags the registry has on the image read (a tagger's `python-3.12`, a release's),
+    /// as references (`--registry` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_tagged: Vec<String>,
 }
 
 /// One platform's image of a multi-platform tag.
@@ -138,6 +142,8 @@ pub struct Entry<'a> {
     pub signature: Option<SignatureSummary>,
     /// Each platform's manifest, for a multi-platform tag.
     pub platforms: Vec<PlatformDigest>,
+    /// Other tags on the image read.
+    pub also_tagged: Vec<String>,
 }
 
 /// The Markdown page of an image, relative to the catalogue's directory.
@@ -229,6 +235,7 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
                 sbom: facts.map(|_| sbom_path(&build.name)),
                 signature: entry.signature.clone(),
                 platforms: entry.platforms.clone(),
+                also_tagged: entry.also_tagged.clone(),
             }
         })
         .collect();
@@ -320,6 +327,7 @@ pub(crate) fn test_image(name: &str, parent: Option<&str>) -> CatalogImage {
         sbom: None,
         signature: None,
         platforms: Vec::new(),
+        also_tagged: Vec::new(),
     }
 }
 

@@ -25,6 +25,8 @@ pub struct ReadImage {
     pub signature: Option<SignatureSummary>,
     /// Each platform's manifest, when its tag is a multi-platform index.
     pub platforms: Vec<PlatformDigest>,
+    /// Other tags on the image read (a tagger's, a release's), as references.
+    pub also_tagged: Vec<String>,
 }
 
 /// Read every build of `builds`: its image by its tags (the moving ones first, what users pull,
@@ -64,11 +66,15 @@ async fn read_image(
         }
     }
     let mut past = Vec::new();
-    if registry && history > 0 && facts.is_some() {
-        match past_builds(session, build, history).await {
-            Ok(found) => past = found,
+    let mut also_tagged = Vec::new();
+    if let (true, Some(found)) = (registry, &facts) {
+        match registry_tags(session, build, found, history).await {
+            Ok((builds, tags)) => {
+                past = builds;
+                also_tagged = tags;
+            }
             Err(error) => problems.push(format!(
-                "its earlier builds could not be read: {}",
+                "its other tags and earlier builds could not be read: {}",
                 strata_repo::join_chain(&error, ": ")
             )),
         }
@@ -97,37 +103,84 @@ async fn read_image(
         history: past,
         signature,
         platforms,
+        also_tagged,
     }
 }
 
-/// The newest `limit` builds of `build`'s image that its registry holds under tags shaped like
-/// its unique tag, one per digest.
-async fn past_builds(
+/// From the tags of `build`'s repository: its newest `limit` builds (tags shaped like its
+/// unique tag, one per digest) and the other tags on the image read (a tagger's `python-3.12`),
+/// as references.
+async fn registry_tags(
     session: &Session,
     build: &Build,
+    current: &ImageFacts,
     limit: usize,
-) -> Result<Vec<PastBuild>, InspectError> {
+) -> Result<(Vec<PastBuild>, Vec<String>), InspectError> {
     let Some(unique) = build.tags.first() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let reference = strata_registry::parse_reference(unique)?;
-    let (Some(tag), Some(revision)) = (reference.tag(), build.labels.get(REVISION_LABEL)) else {
-        return Ok(Vec::new());
-    };
-    let Some(pattern) = build_tag_pattern(tag, revision) else {
-        return Ok(Vec::new());
-    };
     let registry = session.registry();
-    let tags: Vec<String> = registry
-        .tags(&reference)
-        .await?
+    let listed = registry.tags(&reference).await?;
+    let pattern = match (reference.tag(), build.labels.get(REVISION_LABEL)) {
+        (Some(tag), Some(revision)) => build_tag_pattern(tag, revision),
+        _ => None,
+    };
+    let (shaped, others): (Vec<String>, Vec<String>) = listed
         .into_iter()
-        .filter(|tag| pattern.is_match(tag))
+        // Signatures and attestations (`sha256-<hex>.sig`) are not the image's tags.
+        .filter(|tag| !tag.starts_with("sha256-"))
+        .partition(|tag| {
+            pattern
+                .as_ref()
+                .is_some_and(|pattern| pattern.is_match(tag))
+        });
+    let past = if pattern.is_some() && limit > 0 {
+        past_builds(session, &reference, shaped, limit).await?
+    } else {
+        Vec::new()
+    };
+    let own: Vec<&str> = build
+        .tags
+        .iter()
+        .filter_map(|tag| tag.rsplit_once(':').map(|(_, tag)| tag))
         .collect();
+    let digest = current.image.digests.first().cloned().unwrap_or_default();
+    let also: Vec<Option<String>> = stream::iter(
+        others
+            .into_iter()
+            .filter(|tag| !own.contains(&tag.as_str())),
+    )
+    .map(|tag| {
+        let tagged = strata_registry::with_tag(&reference, &tag);
+        let digest = &digest;
+        async move {
+            let found = registry.resolve(&tagged).await?;
+            Ok::<_, InspectError>(
+                found
+                    .filter(|descriptor| descriptor.digest == *digest)
+                    .map(|_| tagged.whole()),
+            )
+        }
+    })
+    .buffered(CONCURRENT_REQUESTS)
+    .try_collect()
+    .await?;
+    Ok((past, also.into_iter().flatten().collect()))
+}
+
+/// The newest `limit` builds among `tags` of `reference`'s repository, one per digest.
+async fn past_builds(
+    session: &Session,
+    reference: &strata_registry::Reference,
+    tags: Vec<String>,
+    limit: usize,
+) -> Result<Vec<PastBuild>, InspectError> {
+    let registry = session.registry();
     // Each tag's digest and build time, from its manifest and config only.
     let mut found: Vec<(String, String, String)> = stream::iter(tags)
         .map(|tag| {
-            let tagged = strata_registry::with_tag(&reference, &tag);
+            let tagged = strata_registry::with_tag(reference, &tag);
             async move {
                 let image = registry.image(&tagged, None).await?;
                 let created = image.config["created"].as_str().unwrap_or("").to_string();
@@ -147,7 +200,7 @@ async fn past_builds(
             builds.push((digest, vec![tag]));
         }
     }
-    let repository = strata_registry::repository_name(&reference);
+    let repository = strata_registry::repository_name(reference);
     let mut past = Vec::new();
     for (_, tags) in builds {
         let facts =

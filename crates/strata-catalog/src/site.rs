@@ -138,7 +138,12 @@ impl<'a> Summary<'a> {
             html: &image.html,
             description: image.description.as_deref(),
             repository: image.tags.first().map_or("", |tag| split_tag(tag).0),
-            tags: image.tags.iter().map(|tag| split_tag(tag).1).collect(),
+            tags: image
+                .tags
+                .iter()
+                .chain(&image.also_tagged)
+                .map(|tag| split_tag(tag).1)
+                .collect(),
             published: image.published,
             size: image.size.map(human_size).unwrap_or_default(),
             python: image.python.as_deref().unwrap_or(""),
@@ -161,6 +166,7 @@ struct ImageView<'a> {
     base: Option<&'a str>,
     children: Vec<Link>,
     tags: &'a [String],
+    also_tagged: &'a [String],
     published: bool,
     reference: Option<&'a str>,
     digest: Option<&'a str>,
@@ -265,6 +271,7 @@ impl<'a> ImageView<'a> {
                 .map(|child| sibling(&child.name))
                 .collect(),
             tags: &image.tags,
+            also_tagged: &image.also_tagged,
             published: image.published,
             reference: image.reference.as_deref(),
             digest: image.digest.as_deref(),

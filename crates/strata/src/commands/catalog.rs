@@ -81,6 +81,7 @@ pub fn catalog(
             lint: lint.get(&build.dockerfile).cloned().unwrap_or_default(),
             signature: read.signature.clone(),
             platforms: read.platforms.clone(),
+            also_tagged: read.also_tagged.clone(),
             readme: std::fs::read_to_string(repository.root.join(&build.context).join("README.md"))
                 .ok(),
         })

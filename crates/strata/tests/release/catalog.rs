@@ -75,6 +75,9 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         "--sign",
         "team.key",
     ]);
+    // A release tag on the tool's newest build, moved inside the registry.
+    let promoted = context.output(&["promote", &format!("{namespace}/tool:latest"), "stable"]);
+    assert!(promoted.status.success(), "{}", context.render(&promoted));
     // An image added since, not built yet.
     context.write(
         "images/later/Dockerfile",
@@ -173,6 +176,12 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         .collect();
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
     assert_eq!(image("tool")["platforms"], serde_json::Value::Null);
+    // The registry's other tags on an image: the release tag is the tool's, not the base's.
+    assert_eq!(
+        image("tool")["also_tagged"],
+        serde_json::json!([format!("{namespace}/tool:stable")])
+    );
+    assert_eq!(image("base")["also_tagged"], serde_json::Value::Null);
     assert_eq!(image("later")["sbom"], serde_json::Value::Null);
     let sbom: serde_json::Value = serde_json::from_slice(
         &fs_err::read(context.root.join("site/sbom/tool.cdx.json")).unwrap(),

@@ -104,6 +104,7 @@ try {
       lint: await page.$$eval("table.lint tbody tr", (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent.split(" ")[0]))),
       sbom: await page.$eval("a[download]", (link) => link.getAttribute("href")).catch(() => null),
       signature: await page.$eval("#signature", (signature) => signature.textContent).catch(() => null),
+      provenance: await page.$eval("#provenance", (link) => link.getAttribute("href")).catch(() => null),
       history: await page.$$eval("ol.history > li", (items) => items.map((item) => ({
         tag: item.dataset.tag,
         changes: [...item.querySelectorAll("ul.changes li")].map((change) => change.textContent.trim()),

@@ -106,6 +106,13 @@ pub struct SignatureSummary {
     pub signatures: usize,
     /// The given keys that verified one (`name (fingerprint)`).
     pub signed_by: Vec<String>,
+    /// Its SLSA provenance predicate, from an attestation one of the keys signed (written
+    /// beside the pages, not into `catalog.json`).
+    #[serde(skip)]
+    pub provenance: Option<serde_json::Value>,
+    /// The provenance's file, relative to the catalogue's directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance_file: Option<String>,
 }
 
 /// A test of an image, as its page names it.
@@ -233,7 +240,13 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
                     .collect(),
                 lint: entry.lint.clone(),
                 sbom: facts.map(|_| sbom_path(&build.name)),
-                signature: entry.signature.clone(),
+                signature: entry.signature.clone().map(|mut signature| {
+                    if signature.provenance.is_some() {
+                        signature.provenance_file =
+                            Some(format!("provenance/{}.slsa.json", file_stem(&build.name)));
+                    }
+                    signature
+                }),
                 platforms: entry.platforms.clone(),
                 also_tagged: entry.also_tagged.clone(),
             }

@@ -245,8 +245,29 @@ async fn signature_of(
 ) -> Result<SignatureSummary, strata_sign::SignError> {
     let parsed = strata_registry::parse_reference(reference)?;
     let verification = strata_sign::verify_image(session.registry(), &parsed, keys).await?;
+    // Its SLSA provenance, when one of the keys signed it: the first platform's.
+    let mut provenance = None;
+    if let (false, Some(predicate_type)) = (
+        keys.is_empty(),
+        strata_sign::attestation::predicate_type("provenance"),
+    ) {
+        let checks = strata_sign::verify_image_attestations(
+            session.registry(),
+            &parsed,
+            &verification,
+            predicate_type,
+            keys,
+        )
+        .await?;
+        provenance = checks
+            .into_iter()
+            .find_map(|check| check.verified.into_iter().next())
+            .map(|attestation| attestation.predicate);
+    }
     let top = verification.manifests.first();
     Ok(SignatureSummary {
+        provenance,
+        provenance_file: None,
         signatures: top.map_or(0, |manifest| manifest.signatures),
         signed_by: top
             .map(strata_sign::ManifestVerification::signers)

@@ -71,6 +71,18 @@ pub fn site(
                 contents: document.into_bytes(),
             });
         }
+        if let Some(signature) = &image.signature {
+            if let (Some(path), Some(provenance)) =
+                (&signature.provenance_file, &signature.provenance)
+            {
+                let mut document = serde_json::to_string_pretty(provenance).unwrap_or_default();
+                document.push('\n');
+                files.push(SiteFile {
+                    path: path.clone(),
+                    contents: document.into_bytes(),
+                });
+            }
+        }
         if let Some((choice, data)) = comparison_data(image, *facts, history) {
             choices.push(choice);
             files.push(data);

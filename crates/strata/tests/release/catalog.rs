@@ -348,6 +348,16 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
         tool["signature"]
     );
     assert_eq!(image("tool")["signature"]["signatures"], 1);
+    // Its signed SLSA provenance, to download beside its page.
+    assert_eq!(tool["provenance"], "../provenance/tool.slsa.json");
+    let provenance: serde_json::Value = serde_json::from_slice(
+        &fs_err::read(context.root.join("site/provenance/tool.slsa.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        provenance["buildDefinition"].is_object(),
+        "an SLSA v1 predicate: {provenance}"
+    );
     assert_eq!(seen["pages"]["images/base.html"]["lint"][0][1], "BASE002");
     assert_eq!(
         seen["pages"]["images/multi.html"]["platforms"],

@@ -148,12 +148,14 @@ pub enum Command {
     /// images are checked with what their parents set up. Exit 1 when a finding at or above
     /// the failure level remains. `# strata-ignore=RULE` on the line above silences a rule.
     Lint(LintArgs),
-    /// Write a catalogue of the family: `catalog.json` (the data behind its pages: the graph,
-    /// each image's tags, digest, OS, Python and packages) and a Markdown page per image.
+    /// Write a catalogue of the family as a static web site: the drawn tree, a package search,
+    /// a page per image, release histories and comparisons, `catalog.json` and Markdown pages.
     ///
     /// Every image of the repository, read from the local engine or (`--registry`) from its
-    /// registry by its tags; facts come from the layer cache, so writing it again after one
-    /// image changed reads only that image's new layers.
+    /// registry by its tags, with its earlier builds and signatures; facts come from the layer
+    /// cache, so writing it again after one image changed reads only that image's new layers.
+    /// The pages work from `file://` and any static host: nothing is fetched when they are
+    /// viewed.
     Catalog(CatalogArgs),
     /// Make and manage signing keys (cosign's format).
     Key(KeyArgs),

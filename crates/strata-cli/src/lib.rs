@@ -2,6 +2,7 @@
 //! and what it means (`settings`: flags, environment variables and `strata.toml` merged into one
 //! settings value per command, the requests the library crates take).
 
+mod audit;
 mod build;
 mod catalog;
 mod ci;
@@ -23,6 +24,7 @@ mod test;
 
 use clap::{Parser, Subcommand};
 
+pub use audit::{AuditArgs, AuditCommand, AuditImportArgs, AuditSeverity};
 pub use build::{BuildArgs, BuilderArg};
 pub use catalog::CatalogArgs;
 pub use ci::{CiArgs, CiFormatArg};
@@ -165,4 +167,13 @@ pub enum Command {
     /// Signatures are read as cosign stores them (`sha256-<digest>.sig` beside the image), so
     /// images signed by `strata build --sign` or by `cosign sign --key` verify alike.
     Verify(VerifyArgs),
+    /// Known vulnerabilities of images' packages, offline, from OSV advisories imported once
+    /// (`strata audit import --db DIR all.zip...`).
+    ///
+    /// Debian and Ubuntu packages are matched by source package and release (`Debian:12`) in
+    /// dpkg's version order, Python packages by PEP 440, R packages as CRAN numbers them, conda
+    /// packages that install a Python distribution by its PyPI name (marked approximate). One
+    /// finding per vulnerability however many advisories name it. Exit 1 with `--fail-on` when
+    /// a finding is at least that severe.
+    Audit(AuditArgs),
 }

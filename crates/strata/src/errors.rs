@@ -61,6 +61,7 @@ fn diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dy
         strata_session::SessionError,
         strata_sign::SignError,
         strata_sign::KeyError,
+        strata_audit::AuditError,
     );
     None
 }

@@ -101,6 +101,7 @@ fn run(cli: Cli, session: &Session, printer: &Printer) -> anyhow::Result<ExitSta
             commands::graph(&settings, printer)
         }
         Command::Catalog(arguments) => commands::catalog(&arguments, session, printer),
+        Command::Audit(arguments) => commands::audit(&arguments, session, printer),
         Command::Key(arguments) => commands::key(&arguments.command, printer),
         Command::Verify(arguments) => commands::verify(&arguments, session, printer),
     }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod audit;
 mod build;
 mod catalog;
 mod ci;
@@ -18,6 +19,7 @@ mod sign;
 mod signing;
 mod test;
 
+pub use audit::audit;
 pub use build::build;
 pub use catalog::catalog;
 pub use ci::ci;

@@ -1,0 +1,208 @@
+//! An image's findings: each package it holds matched against the store, by the ecosystem OSV
+//! files it under (Debian and Ubuntu by source package and release, PyPI, CRAN; conda packages
+//! by their PyPI name, marked approximate), one finding per advisory and package however many
+//! aliases name it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use strata_inspect::ImageFacts;
+
+use crate::error::AuditError;
+use crate::osv::Severity;
+use crate::ranges::affected;
+use crate::store::Store;
+use crate::version::Scheme;
+
+/// A known vulnerability of a package an image holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The advisory: its CVE when one of its names is a CVE, else its own id.
+    pub id: String,
+    /// Every name of the advisory (its id and aliases, merged across records).
+    pub aliases: Vec<String>,
+    /// The OSV ecosystem matched (`Debian:12`, `PyPI`, `CRAN`).
+    pub ecosystem: String,
+    /// The package as the advisory names it (a Debian source package).
+    pub package: String,
+    /// What the image installs of it (Debian binary packages; empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub installed: Vec<String>,
+    pub version: String,
+    /// Where it is installed (a Python environment, a conda prefix, an R library).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub location: String,
+    /// The first version that fixes it, when the advisory names one.
+    pub fixed: Option<String>,
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// A conda package matched by its PyPI name: the versions may not line up.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
+}
+
+/// One package to look up.
+struct Candidate {
+    ecosystem: String,
+    package: String,
+    installed: Vec<String>,
+    version: String,
+    location: String,
+    approximate: bool,
+}
+
+/// The OSV ecosystem of an image's Debian or Ubuntu packages (`Debian:12`, `Ubuntu:24.04`).
+pub fn distribution_ecosystem(facts: &ImageFacts) -> Option<String> {
+    let os = facts.os_release.as_ref()?;
+    let version = os.version_id.as_deref()?;
+    match os.id.as_str() {
+        "debian" => Some(format!(
+            "Debian:{}",
+            version.split('.').next().unwrap_or(version)
+        )),
+        "ubuntu" => Some(format!("Ubuntu:{version}")),
+        _ => None,
+    }
+}
+
+fn candidates(facts: &ImageFacts) -> Vec<Candidate> {
+    let mut found = Vec::new();
+    if let Some(ecosystem) = distribution_ecosystem(facts) {
+        // Advisories name source packages: one lookup per source package and version.
+        let mut sources: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for package in &facts.deb_packages {
+            let source = package
+                .source
+                .clone()
+                .unwrap_or_else(|| package.name.clone());
+            sources
+                .entry((source, package.version.clone()))
+                .or_default()
+                .push(package.name.clone());
+        }
+        for ((source, version), installed) in sources {
+            found.push(Candidate {
+                ecosystem: ecosystem.clone(),
+                package: source,
+                installed,
+                version,
+                location: String::new(),
+                approximate: false,
+            });
+        }
+    }
+    for environment in &facts.python.environments {
+        for package in &environment.packages {
+            found.push(Candidate {
+                ecosystem: "PyPI".to_string(),
+                package: package.name.clone(),
+                installed: Vec::new(),
+                version: package.version.clone(),
+                location: environment.path.clone(),
+                approximate: false,
+            });
+        }
+    }
+    for environment in &facts.conda {
+        for package in &environment.packages {
+            // A conda package that installs a Python distribution is that distribution; its
+            // version is conda's, which usually but not always is PyPI's.
+            if package.python_distributions.is_empty() {
+                continue;
+            }
+            found.push(Candidate {
+                ecosystem: "PyPI".to_string(),
+                package: package.name.clone(),
+                installed: Vec::new(),
+                version: package.version.clone(),
+                location: environment.prefix.clone(),
+                approximate: true,
+            });
+        }
+    }
+    for library in &facts.r {
+        for package in &library.packages {
+            found.push(Candidate {
+                ecosystem: "CRAN".to_string(),
+                package: package.name.clone(),
+                installed: Vec::new(),
+                version: package.version.clone(),
+                location: library.path.clone(),
+                approximate: false,
+            });
+        }
+    }
+    found
+}
+
+/// Every finding of `facts` against `store`, the most severe first.
+pub fn audit(facts: &ImageFacts, store: &Store) -> Result<Vec<Finding>, AuditError> {
+    let mut findings: Vec<Finding> = Vec::new();
+    for candidate in candidates(facts) {
+        let scheme = Scheme::of(&candidate.ecosystem);
+        for advisory in store.advisories(&candidate.ecosystem, &candidate.package)? {
+            let Some(fixed) = affected(
+                scheme,
+                &candidate.version,
+                &advisory.ranges,
+                &advisory.versions,
+            ) else {
+                continue;
+            };
+            let mut names: Vec<String> = std::iter::once(advisory.id.clone())
+                .chain(advisory.aliases.iter().cloned())
+                .collect();
+            names.sort();
+            names.dedup();
+            // Two records of one vulnerability (a DSA and its CVE, a GHSA and a PYSEC) are one
+            // finding: merged when they share a name.
+            let same = findings.iter_mut().find(|finding| {
+                finding.ecosystem == candidate.ecosystem
+                    && finding.package == candidate.package
+                    && finding.location == candidate.location
+                    && finding.aliases.iter().any(|name| names.contains(name))
+            });
+            if let Some(finding) = same {
+                finding.aliases.extend(names);
+                finding.aliases.sort();
+                finding.aliases.dedup();
+                finding.id = preferred_id(&finding.aliases, &finding.id);
+                finding.severity = finding.severity.max(advisory.severity);
+                if finding.fixed.is_none() {
+                    finding.fixed = fixed;
+                }
+                continue;
+            }
+            findings.push(Finding {
+                id: preferred_id(&names, &advisory.id),
+                aliases: names,
+                ecosystem: candidate.ecosystem.clone(),
+                package: candidate.package.clone(),
+                installed: candidate.installed.clone(),
+                version: candidate.version.clone(),
+                location: candidate.location.clone(),
+                fixed,
+                severity: advisory.severity,
+                summary: advisory.summary.clone(),
+                approximate: candidate.approximate,
+            });
+        }
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.package.cmp(&b.package))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(findings)
+}
+
+/// The name to show: a CVE when the advisory has one, else `fallback`.
+fn preferred_id(names: &[String], fallback: &str) -> String {
+    names
+        .iter()
+        .find(|name| name.starts_with("CVE-"))
+        .cloned()
+        .unwrap_or_else(|| fallback.to_string())
+}

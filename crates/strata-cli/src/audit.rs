@@ -1,0 +1,57 @@
+//! `strata audit`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// Images to audit (`name:tag`): read from the local engine, or with `--registry` from
+    /// their registries.
+    pub images: Vec<String>,
+    /// The advisory store `strata audit import` wrote.
+    #[arg(long, value_name = "DIR")]
+    pub db: Option<PathBuf>,
+    /// Read the images from their registries instead of the local engine.
+    #[arg(long)]
+    pub registry: bool,
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when a finding is at least this severe (default: findings are reported, exit 0).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<AuditSeverity>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Import OSV advisories into a local store, once: osv.dev's exports (`all.zip` per
+    /// ecosystem, e.g. `Debian/all.zip`, `PyPI/all.zip`, `CRAN/all.zip`), or directories or
+    /// files of OSV JSON. The store at `--db` is replaced whole; nothing is fetched.
+    Import(AuditImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditImportArgs {
+    /// The exports: zip files, directories of JSON, or JSON files.
+    #[arg(required = true, value_name = "EXPORT")]
+    pub inputs: Vec<PathBuf>,
+    /// The store to write.
+    #[arg(long, value_name = "DIR")]
+    pub db: PathBuf,
+    /// Print what was imported as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A severity to fail on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditSeverity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}

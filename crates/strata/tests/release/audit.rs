@@ -1,0 +1,137 @@
+//! `strata audit`: hand-written OSV records (`test/audit/osv`) imported into a store, and a
+//! Debian image with a probe package built on the real engine, at an affected version and at
+//! its fixed one.
+
+use std::path::Path;
+
+use strata_test::fresh_namespace;
+
+use crate::{build_and_push, busybox_family, json, services};
+
+const PROBE: &str = "printf '\\nPackage: strata-probe\\nStatus: install ok installed\\nArchitecture: all\\nVersion: VERSION\\nDescription: a probe\\n' >> /var/lib/dpkg/status";
+
+#[test]
+fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_ones_out() {
+    let services = services();
+    let namespace = fresh_namespace(&services.registry, "audit");
+    let debian = std::env::var("STRATA_TEST_BASE_DEBIAN").expect("set by scripts/dev-env.sh env");
+    let context = busybox_family(
+        &namespace,
+        &[
+            (
+                "affected",
+                &format!("FROM {debian}\nRUN {}\n", PROBE.replace("VERSION", "1.2-1")),
+            ),
+            (
+                "fixed",
+                &format!("FROM {debian}\nRUN {}\n", PROBE.replace("VERSION", "1.3-1")),
+            ),
+        ],
+    );
+    build_and_push(&context);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/audit/osv");
+    let imported = context.output(&[
+        "audit",
+        "import",
+        "--db",
+        "store",
+        fixtures.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(imported.status.success(), "{}", context.render(&imported));
+    let summary = json(&imported);
+    assert_eq!(summary["records"], 6);
+    assert_eq!(summary["withdrawn"], 1);
+    assert_eq!(
+        summary["ecosystems"],
+        serde_json::json!(["Debian:11", "Debian:12", "PyPI"])
+    );
+
+    // Read from the local engine, under strace: no network connection, only the engine's socket.
+    let affected = format!("{namespace}/affected:latest");
+    let trace = context.root.join("connect.trace");
+    let strata = context.strata();
+    let mut traced = std::process::Command::new("strace");
+    traced
+        .args(["-f", "-e", "trace=connect", "-o"])
+        .arg(&trace)
+        .arg(strata.get_program())
+        .args(["audit", &affected, "--db", "store", "--json"])
+        .current_dir(&context.root);
+    for (key, value) in strata.get_envs() {
+        match value {
+            Some(value) => traced.env(key, value),
+            None => traced.env_remove(key),
+        };
+    }
+    let output = traced
+        .output()
+        .expect("strace runs (Debian: apt-get install strace)");
+    assert!(output.status.success(), "{}", context.render(&output));
+    let connects = fs_err::read_to_string(&trace).unwrap();
+    assert!(
+        !connects.contains("AF_INET"),
+        "an audit connects to nothing but the engine:\n{connects}"
+    );
+    let report = json(&output);
+    let findings = report["images"][0]["findings"].as_array().unwrap();
+    assert_eq!(report["images"][0]["distribution"], "Debian:12");
+    // One finding for the CVE the two records share, at the higher of their ratings; none for
+    // the advisory fixed before 1.2-1, the withdrawn one, or Debian 11's.
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let finding = &findings[0];
+    assert_eq!(finding["id"], "CVE-2026-0001");
+    assert_eq!(
+        finding["aliases"],
+        serde_json::json!(["CVE-2026-0001", "DEBIAN-CVE-2026-0001", "DSA-9999-1"])
+    );
+    assert_eq!(finding["package"], "strata-probe");
+    assert_eq!(finding["version"], "1.2-1");
+    assert_eq!(finding["fixed"], "1.3-1");
+    assert_eq!(finding["severity"], "high");
+
+    // At its fixed version: nothing.
+    let fixed = context.output(&[
+        "audit",
+        &format!("{namespace}/fixed:latest"),
+        "--db",
+        "store",
+        "--json",
+        "--registry",
+    ]);
+    assert!(fixed.status.success(), "{}", context.render(&fixed));
+    assert_eq!(json(&fixed)["images"][0]["findings"], serde_json::json!([]));
+
+    // `--fail-on`: a high finding fails `high`, not `critical`.
+    let failing = context.output(&["audit", &affected, "--db", "store", "--fail-on", "high"]);
+    assert_eq!(
+        failing.status.code(),
+        Some(1),
+        "{}",
+        context.render(&failing)
+    );
+    let text = String::from_utf8_lossy(&failing.stdout);
+    assert!(
+        text.contains("CVE-2026-0001") && text.contains("fixed in 1.3-1"),
+        "{text}"
+    );
+    let passing = context.output(&["audit", &affected, "--db", "store", "--fail-on", "critical"]);
+    assert_eq!(
+        passing.status.code(),
+        Some(0),
+        "{}",
+        context.render(&passing)
+    );
+
+    // Bad input is named: not a store, not an OSV record.
+    let missing = context.output(&["audit", &affected, "--db", "nowhere"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("strata audit import"));
+    context.write("broken/DSA-1.json", "{\"id\": ");
+    let broken = context.output(&["audit", "import", "--db", "other", "broken"]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("DSA-1.json"));
+    assert!(!context.root.join("other").exists(), "nothing half-written");
+    // The store imported before is still whole.
+    assert!(context.root.join("store/store.json").is_file());
+}

@@ -105,6 +105,7 @@ try {
       sbom: await page.$eval("a[download]", (link) => link.getAttribute("href")).catch(() => null),
       signature: await page.$eval("#signature", (signature) => signature.textContent).catch(() => null),
       provenance: await page.$eval("#provenance", (link) => link.getAttribute("href")).catch(() => null),
+      base_digest: await page.$eval("#base-digest", (digest) => digest.textContent).catch(() => null),
       history: await page.$$eval("ol.history > li", (items) => items.map((item) => ({
         tag: item.dataset.tag,
         changes: [...item.querySelectorAll("ul.changes li")].map((change) => change.textContent.trim()),

@@ -56,6 +56,9 @@ pub struct CatalogImage {
     pub created: Option<String>,
     /// `org.opencontainers.image.revision`.
     pub revision: Option<String>,
+    /// The digest of the image it was built on (`org.opencontainers.image.base.digest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_digest: Option<String>,
     /// `ubuntu 24.04`.
     pub os: Option<String>,
     pub python: Option<String>,
@@ -209,6 +212,7 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
                 digest: facts.and_then(|facts| facts.image.digests.first().cloned()),
                 created: facts.and_then(|facts| facts.image.created.clone()),
                 revision: labels.get("org.opencontainers.image.revision").cloned(),
+                base_digest: labels.get("org.opencontainers.image.base.digest").cloned(),
                 os: facts.and_then(|facts| {
                     facts.os_release.as_ref().map(|os| {
                         format!("{} {}", os.id, os.version_id.as_deref().unwrap_or(""))
@@ -326,6 +330,7 @@ pub(crate) fn test_image(name: &str, parent: Option<&str>) -> CatalogImage {
         digest: None,
         created: None,
         revision: None,
+        base_digest: None,
         os: None,
         python: None,
         architecture: None,

@@ -176,6 +176,7 @@ struct ImageView<'a> {
     description: Option<&'a str>,
     parent: Option<Link>,
     base: Option<&'a str>,
+    base_digest: Option<&'a str>,
     children: Vec<Link>,
     tags: &'a [String],
     also_tagged: &'a [String],
@@ -276,6 +277,7 @@ impl<'a> ImageView<'a> {
             description: image.description.as_deref(),
             parent: image.parent.as_deref().map(sibling),
             base: image.base.as_deref(),
+            base_digest: image.base_digest.as_deref(),
             children: catalog
                 .images
                 .iter()

@@ -338,6 +338,11 @@ fn the_catalogue_holds_every_image_with_its_packages_and_a_page_each() {
     assert_eq!(tool["count"], inspected["tool"].len());
     assert_eq!(tool["rows"], inspected["tool"].len());
     assert_eq!(tool["parent"], "base.html");
+    // Built on the base's newest build: its digest, as the registry has it.
+    assert_eq!(
+        tool["base_digest"].as_str(),
+        registry_digest(&context, &format!("{namespace}/base:latest")).as_deref()
+    );
     assert_eq!(tool["tests"], serde_json::json!(["the tool is there"]));
     assert_eq!(tool["sbom"], "../sbom/tool.cdx.json");
     assert!(

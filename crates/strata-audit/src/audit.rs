@@ -40,6 +40,20 @@ pub struct Finding {
     /// A conda package matched by its PyPI name: the versions may not line up.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub approximate: bool,
+    /// The layer that brought the package in at this version (see [`attribute_layers`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<LayerOrigin>,
+}
+
+/// The layer of an image that brought a package in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerOrigin {
+    /// 1 for the bottom layer.
+    pub index: usize,
+    pub diff_id: String,
+    /// The build step that made it, when the image's history names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 /// One package to look up.
@@ -186,6 +200,7 @@ pub fn audit(facts: &ImageFacts, store: &Store) -> Result<Vec<Finding>, AuditErr
                 severity: advisory.severity,
                 summary: advisory.summary.clone(),
                 approximate: candidate.approximate,
+                layer: None,
             });
         }
     }
@@ -196,6 +211,42 @@ pub fn audit(facts: &ImageFacts, store: &Store) -> Result<Vec<Finding>, AuditErr
             .then_with(|| a.id.cmp(&b.id))
     });
     Ok(findings)
+}
+
+/// Name the layer that brought each finding's package in at its version: the lowest layer whose
+/// image, up to it, holds it so. `records` are the image's layer records, bottom first (the
+/// layer cache's); a finding none of them explains keeps no layer.
+pub fn attribute_layers(
+    findings: &mut [Finding],
+    facts: &ImageFacts,
+    records: &[strata_inspect::LayerRecord],
+) {
+    for top in 1..=records.len() {
+        if findings.iter().all(|finding| finding.layer.is_some()) {
+            return;
+        }
+        let partial = strata_inspect::compute(facts.image.clone(), &records[..top]);
+        let present = candidates(&partial);
+        for finding in findings
+            .iter_mut()
+            .filter(|finding| finding.layer.is_none())
+        {
+            let here = present.iter().any(|candidate| {
+                candidate.ecosystem == finding.ecosystem
+                    && candidate.package == finding.package
+                    && candidate.version == finding.version
+                    && candidate.location == finding.location
+            });
+            if here {
+                let summary = facts.image.layers.get(top - 1);
+                finding.layer = Some(LayerOrigin {
+                    index: top,
+                    diff_id: records[top - 1].diff_id.clone(),
+                    step: summary.and_then(|layer| layer.step.clone()),
+                });
+            }
+        }
+    }
 }
 
 /// The name to show: a CVE when the advisory has one, else `fallback`.

@@ -10,7 +10,7 @@ mod ranges;
 mod store;
 mod version;
 
-pub use audit::{audit, distribution_ecosystem, Finding};
+pub use audit::{attribute_layers, audit, distribution_ecosystem, Finding, LayerOrigin};
 pub use error::AuditError;
 pub use osv::Severity;
 pub use ranges::affected;

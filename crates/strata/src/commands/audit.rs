@@ -61,7 +61,18 @@ pub fn audit(
                 ));
             }
         }
-        let findings = strata_audit::audit(&facts, &store)?;
+        let mut findings = strata_audit::audit(&facts, &store)?;
+        // Which layer brought each package in, from the layer records inspecting just cached.
+        let cache = strata_inspect::LayerCache::new(session.caches().root());
+        let records: Option<Vec<_>> = facts
+            .image
+            .layers
+            .iter()
+            .map(|layer| cache.get(&layer.diff_id))
+            .collect();
+        if let Some(records) = records {
+            strata_audit::attribute_layers(&mut findings, &facts, &records);
+        }
         reports.push(ImageReport {
             image,
             distribution,
@@ -113,6 +124,12 @@ pub fn audit(
                         let _ = write!(text, ", fixed in {fixed}");
                     }
                     None => text.push_str(", no fix yet"),
+                }
+                if let Some(layer) = &finding.layer {
+                    let _ = write!(text, "; from layer {}", layer.index);
+                    if let Some(step) = &layer.step {
+                        let _ = write!(text, " ({step})");
+                    }
                 }
                 if finding.approximate {
                     text.push_str(" [approximate: conda package matched by its PyPI name]");

@@ -89,6 +89,11 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
     assert_eq!(finding["version"], "1.2-1");
     assert_eq!(finding["fixed"], "1.3-1");
     assert_eq!(finding["severity"], "high");
+    // Brought in by the image's own layer (the `RUN` on top of the Debian base), not the base's.
+    let layers = json(&context.output(&["inspect", &affected, "--json"]))["layers"].clone();
+    let last = layers.as_array().unwrap().len();
+    assert_eq!(finding["layer"]["index"], last, "{finding}");
+    assert_eq!(finding["layer"]["diff_id"], layers[last - 1]["diff_id"]);
 
     // At its fixed version: nothing.
     let fixed = context.output(&[
@@ -99,6 +104,16 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
         "--json",
         "--registry",
     ]);
+    // From the registry, the layer also names its step.
+    let registry_affected =
+        context.output(&["audit", &affected, "--db", "store", "--json", "--registry"]);
+    let layer = &json(&registry_affected)["images"][0]["findings"][0]["layer"];
+    assert!(
+        layer["step"]
+            .as_str()
+            .is_some_and(|step| step.contains("strata-probe")),
+        "{layer}"
+    );
     assert!(fixed.status.success(), "{}", context.render(&fixed));
     assert_eq!(json(&fixed)["images"][0]["findings"], serde_json::json!([]));
 

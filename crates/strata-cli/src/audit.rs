@@ -10,8 +10,13 @@ pub struct AuditArgs {
     #[command(subcommand)]
     pub command: Option<AuditCommand>,
     /// Images to audit (`name:tag`): read from the local engine, or with `--registry` from
-    /// their registries.
+    /// their registries. None, or one directory: every image of that repository (default `.`),
+    /// each by its tags, a base's findings reported once, at the base.
     pub images: Vec<String>,
+    /// For a repository: the registry and namespace its images are published under (default:
+    /// `repo` in `strata.toml`).
+    #[arg(long, env = crate::STRATA_REPO, value_name = "REPO")]
+    pub repo: Option<String>,
     /// The advisory store `strata audit import` wrote.
     #[arg(long, value_name = "DIR")]
     pub db: Option<PathBuf>,

@@ -53,6 +53,23 @@ pub struct SelectRequest {
 }
 
 impl SelectRequest {
+    /// Every image of the repository at `root`, tagged under `repo` (else `strata.toml`'s):
+    /// what `strata catalog` and a family `strata audit` read.
+    pub fn every_image(root: PathBuf, repo: Option<String>) -> Self {
+        Self {
+            root,
+            all: true,
+            since: ChangeSource::Git(DEFAULT_SINCE.to_string()),
+            include: Vec::new(),
+            ignore: Vec::new(),
+            untracked: false,
+            repo,
+            allow_orphan: true,
+            build_args: BTreeMap::new(),
+            platform: None,
+        }
+    }
+
     /// Every image of the repository at `root`, compared with the registry under `repo`: what
     /// `strata outdated` asks.
     pub fn everything_against_registry(root: PathBuf, repo: String) -> Self {

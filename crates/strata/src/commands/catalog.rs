@@ -25,18 +25,8 @@ pub fn catalog(
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let select = strata_select::SelectRequest {
-        root: arguments.path.clone(),
-        all: true,
-        since: strata_select::ChangeSource::Git(strata_select::DEFAULT_SINCE.to_string()),
-        include: Vec::new(),
-        ignore: Vec::new(),
-        untracked: false,
-        repo: arguments.repo.clone(),
-        allow_orphan: true,
-        build_args: BTreeMap::new(),
-        platform: None,
-    };
+    let select =
+        strata_select::SelectRequest::every_image(arguments.path.clone(), arguments.repo.clone());
     let (repository, plan) = strata_select::open_and_plan(session, &select)?;
     printer.warn_each(&repository.warnings);
     let spinner = printer.spinner(&format!("reading {} image(s)", plan.builds.len()));

@@ -26,6 +26,10 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
                 "fixed",
                 &format!("FROM {debian}\nRUN {}\n", PROBE.replace("VERSION", "1.3-1")),
             ),
+            (
+                "child",
+                &format!("FROM {namespace}/affected\nRUN echo child > /child\n"),
+            ),
         ],
     );
     build_and_push(&context);
@@ -137,6 +141,26 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
         "{}",
         context.render(&passing)
     );
+
+    // The whole family (the repository, each image by its tags): the child's finding is its
+    // parent's package, reported once, at the parent.
+    let family = context.output(&["audit", "--db", "store", "--json", "--registry"]);
+    assert!(family.status.success(), "{}", context.render(&family));
+    let family = json(&family);
+    let image = |name: &str| {
+        family["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|image| image["name"] == name)
+            .unwrap_or_else(|| panic!("`{name}` in {family}"))
+            .clone()
+    };
+    assert_eq!(image("affected")["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(image("child")["findings"], serde_json::json!([]));
+    assert_eq!(image("child")["inherited"], 1);
+    assert_eq!(image("child")["inherited_from"], "affected");
+    assert_eq!(image("fixed")["findings"], serde_json::json!([]));
 
     // Bad input is named: not a store, not an OSV record.
     let missing = context.output(&["audit", &affected, "--db", "nowhere"]);

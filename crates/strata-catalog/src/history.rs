@@ -5,8 +5,7 @@ use regex::Regex;
 use serde::Serialize;
 use strata_inspect::{Change, ImageFacts};
 
-const BASE_DIGEST_LABEL: &str = "org.opencontainers.image.base.digest";
-const REVISION_LABEL: &str = "org.opencontainers.image.revision";
+use crate::{BASE_DIGEST_LABEL, REVISION_LABEL};
 
 /// A build of an image, as read from its registry.
 pub struct PastBuild {
@@ -45,7 +44,7 @@ pub fn build_tag_pattern(unique_tag: &str, revision: &str) -> Option<Regex> {
     // SciServer's `<version>-<count>-<hash>`: the count grows with every commit.
     let count = Regex::new(r"(\d+)-$").ok()?;
     let before = match count.find(before) {
-        Some(found) => format!("{}[0-9]+-", regex::escape(&before[..found.start()])),
+        Some(found) => format!("{}([0-9]+)-", regex::escape(&before[..found.start()])),
         None => regex::escape(before),
     };
     Regex::new(&format!(
@@ -96,6 +95,11 @@ mod tests {
             !pattern.is_match("2.0-9-0a1b2c3-amd64"),
             "a platform's own tag"
         );
+        // The count is captured, so builds can be ordered by it.
+        let count = pattern
+            .captures("2.0-9-0a1b2c3")
+            .and_then(|found| found.get(1));
+        assert_eq!(count.map(|count| count.as_str()), Some("9"));
     }
 
     #[test]

@@ -20,6 +20,8 @@ use strata_inspect::{ImageFacts, Package};
 use strata_plan::Build;
 
 const DESCRIPTION_LABEL: &str = "org.opencontainers.image.description";
+pub(crate) const REVISION_LABEL: &str = "org.opencontainers.image.revision";
+pub(crate) const BASE_DIGEST_LABEL: &str = "org.opencontainers.image.base.digest";
 
 /// Bumped when a field of `catalog.json` changes meaning or disappears.
 pub const CATALOG_SCHEMA_VERSION: u32 = 1;
@@ -171,7 +173,8 @@ pub fn sbom_path(name: &str) -> String {
     format!("sbom/{}.cdx.json", file_stem(name))
 }
 
-fn file_stem(name: &str) -> String {
+/// An image's name as its files are named (`essentials:1.0` is `essentials_1.0`).
+pub(crate) fn file_stem(name: &str) -> String {
     name.chars()
         .map(|character| match character {
             '/' | ':' | '\\' => '_',
@@ -211,8 +214,8 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
                 reference: facts.map(|facts| facts.image.reference.clone()),
                 digest: facts.and_then(|facts| facts.image.digests.first().cloned()),
                 created: facts.and_then(|facts| facts.image.created.clone()),
-                revision: labels.get("org.opencontainers.image.revision").cloned(),
-                base_digest: labels.get("org.opencontainers.image.base.digest").cloned(),
+                revision: labels.get(REVISION_LABEL).cloned(),
+                base_digest: labels.get(BASE_DIGEST_LABEL).cloned(),
                 os: facts.and_then(|facts| {
                     facts.os_release.as_ref().map(|os| {
                         format!("{} {}", os.id, os.version_id.as_deref().unwrap_or(""))

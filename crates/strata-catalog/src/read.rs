@@ -7,9 +7,15 @@ use strata_plan::Build;
 use strata_session::Session;
 
 use crate::history::{build_tag_pattern, PastBuild};
-use crate::{LintFinding, PlatformDigest, SignatureSummary};
+use crate::{LintFinding, PlatformDigest, SignatureSummary, REVISION_LABEL};
 
-const REVISION_LABEL: &str = "org.opencontainers.image.revision";
+/// Of a repository's build-shaped tags, how many (per build the history shows) are read: a
+/// repository of thousands of builds is not read whole for its newest ten.
+const SHAPED_TAGS_PER_BUILD: usize = 4;
+/// Other tags of a repository checked for pointing at an image (a request each); with more, none
+/// are, and the catalogue says so.
+const OTHER_TAGS_CHECKED: usize = 100;
+
 /// Registry requests in flight while looking through an image's earlier builds.
 const CONCURRENT_REQUESTS: usize = 8;
 
@@ -69,9 +75,10 @@ async fn read_image(
     let mut also_tagged = Vec::new();
     if let (true, Some(found)) = (registry, &facts) {
         match registry_tags(session, build, found, history).await {
-            Ok((builds, tags)) => {
+            Ok((builds, tags, note)) => {
                 past = builds;
                 also_tagged = tags;
+                problems.extend(note);
             }
             Err(error) => problems.push(format!(
                 "its other tags and earlier builds could not be read: {}",
@@ -109,15 +116,15 @@ async fn read_image(
 
 /// From the tags of `build`'s repository: its newest `limit` builds (tags shaped like its
 /// unique tag, one per digest) and the other tags on the image read (a tagger's `python-3.12`),
-/// as references.
+/// as references; and why other tags were not checked, when there were too many.
 async fn registry_tags(
     session: &Session,
     build: &Build,
     current: &ImageFacts,
     limit: usize,
-) -> Result<(Vec<PastBuild>, Vec<String>), InspectError> {
+) -> Result<(Vec<PastBuild>, Vec<String>, Option<String>), InspectError> {
     let Some(unique) = build.tags.first() else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), Vec::new(), None));
     };
     let reference = strata_registry::parse_reference(unique)?;
     let registry = session.registry();
@@ -126,7 +133,7 @@ async fn registry_tags(
         (Some(tag), Some(revision)) => build_tag_pattern(tag, revision),
         _ => None,
     };
-    let (shaped, others): (Vec<String>, Vec<String>) = listed
+    let (mut shaped, others): (Vec<String>, Vec<String>) = listed
         .into_iter()
         // Signatures and attestations (`sha256-<hex>.sig`) are not the image's tags.
         .filter(|tag| !tag.starts_with("sha256-"))
@@ -135,6 +142,19 @@ async fn registry_tags(
                 .as_ref()
                 .is_some_and(|pattern| pattern.is_match(tag))
         });
+    // The newest builds first when the tags count them (SciServer's `<version>-<count>-<hash>`);
+    // otherwise (a commit alone) the registry's order. Only the first few are read.
+    if let Some(pattern) = &pattern {
+        let count = |tag: &String| -> u64 {
+            pattern
+                .captures(tag)
+                .and_then(|found| found.get(1))
+                .and_then(|count| count.as_str().parse().ok())
+                .unwrap_or(0)
+        };
+        shaped.sort_by_key(|tag| std::cmp::Reverse(count(tag)));
+    }
+    shaped.truncate(limit.saturating_mul(SHAPED_TAGS_PER_BUILD));
     let past = if pattern.is_some() && limit > 0 {
         past_builds(session, &reference, shaped, limit).await?
     } else {
@@ -145,28 +165,35 @@ async fn registry_tags(
         .iter()
         .filter_map(|tag| tag.rsplit_once(':').map(|(_, tag)| tag))
         .collect();
+    let others: Vec<String> = others
+        .into_iter()
+        .filter(|tag| !own.contains(&tag.as_str()))
+        .collect();
+    if others.len() > OTHER_TAGS_CHECKED {
+        let note = format!(
+            "its repository has {} other tags, more than the {OTHER_TAGS_CHECKED} checked for pointing at it: its page lists only its own tags",
+            others.len()
+        );
+        return Ok((past, Vec::new(), Some(note)));
+    }
     let digest = current.image.digests.first().cloned().unwrap_or_default();
-    let also: Vec<Option<String>> = stream::iter(
-        others
-            .into_iter()
-            .filter(|tag| !own.contains(&tag.as_str())),
-    )
-    .map(|tag| {
-        let tagged = strata_registry::with_tag(&reference, &tag);
-        let digest = &digest;
-        async move {
-            let found = registry.resolve(&tagged).await?;
-            Ok::<_, InspectError>(
-                found
-                    .filter(|descriptor| descriptor.digest == *digest)
-                    .map(|_| tagged.whole()),
-            )
-        }
-    })
-    .buffered(CONCURRENT_REQUESTS)
-    .try_collect()
-    .await?;
-    Ok((past, also.into_iter().flatten().collect()))
+    let also: Vec<Option<String>> = stream::iter(others)
+        .map(|tag| {
+            let tagged = strata_registry::with_tag(&reference, &tag);
+            let digest = &digest;
+            async move {
+                let found = registry.resolve(&tagged).await?;
+                Ok::<_, InspectError>(
+                    found
+                        .filter(|descriptor| descriptor.digest == *digest)
+                        .map(|_| tagged.whole()),
+                )
+            }
+        })
+        .buffered(CONCURRENT_REQUESTS)
+        .try_collect()
+        .await?;
+    Ok((past, also.into_iter().flatten().collect(), None))
 }
 
 /// The newest `limit` builds among `tags` of `reference`'s repository, one per digest.

@@ -142,11 +142,7 @@ impl<'a> Summary<'a> {
     fn of(image: &'a CatalogImage) -> Self {
         Self {
             name: &image.name,
-            anchor: image
-                .html
-                .trim_start_matches("images/")
-                .trim_end_matches(".html")
-                .to_string(),
+            anchor: crate::file_stem(&image.name),
             html: &image.html,
             description: image.description.as_deref(),
             repository: image.tags.first().map_or("", |tag| split_tag(tag).0),
@@ -398,9 +394,7 @@ fn release_views(image: &CatalogImage) -> Vec<ReleaseView> {
 
 /// Another image's page, from an image page (both under `images/`).
 fn sibling_page(name: &str) -> String {
-    crate::html_path(name)
-        .trim_start_matches("images/")
-        .to_string()
+    format!("{}.html", crate::file_stem(name))
 }
 
 fn ecosystem_label(ecosystem: &str) -> &'static str {
@@ -462,11 +456,7 @@ fn comparison_data(
             })
             .collect()
     };
-    let stem = image
-        .html
-        .trim_start_matches("images/")
-        .trim_end_matches(".html");
-    let script = format!("data/{stem}.js");
+    let script = format!("data/{}.js", crate::file_stem(&image.name));
     let name = serde_json::to_string(&image.name).unwrap_or_default();
     let data = serde_json::to_string(&serde_json::json!({ "builds": builds }))
         .unwrap_or_default()

@@ -104,6 +104,48 @@ mod tests {
         assert_eq!(cran.compare("4.3.3", "4.3.3"), Some(Ordering::Equal));
     }
 
+    /// A reference file of `test/audit/pep440`: its lines, comments left out.
+    fn reference_lines(name: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../test/audit/pep440")
+            .join(name);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn pep440_order_agrees_with_packagings_reference_cases() {
+        let pep440 = Scheme::Pep440;
+        let versions = reference_lines("order.txt");
+        assert!(versions.len() > 80, "the whole reference list is read");
+        // Each version is below every later one, and equal to itself: the list is sorted.
+        for (index, lower) in versions.iter().enumerate() {
+            assert_eq!(pep440.compare(lower, lower), Some(Ordering::Equal), "{lower}");
+            for higher in &versions[index + 1..] {
+                assert_eq!(
+                    pep440.compare(lower, higher),
+                    Some(Ordering::Less),
+                    "{lower} < {higher}"
+                );
+            }
+        }
+        for pair in reference_lines("equal.txt") {
+            let (spelled, normal) = pair.split_once(' ').expect("two versions a line");
+            assert_eq!(
+                pep440.compare(spelled, normal),
+                Some(Ordering::Equal),
+                "{spelled} is {normal}"
+            );
+        }
+        for invalid in reference_lines("invalid.txt") {
+            assert_eq!(pep440.compare(&invalid, "1.0"), None, "{invalid:?} is no version");
+        }
+    }
+
     /// `dpkg --compare-versions A lt B`, the reference: Debian's own tool.
     fn dpkg_less(a: &str, b: &str) -> bool {
         std::process::Command::new("dpkg")

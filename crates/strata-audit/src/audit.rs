@@ -3,7 +3,7 @@
 //! by their PyPI name, marked approximate), one finding per advisory and package however many
 //! aliases name it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use strata_inspect::ImageFacts;
@@ -43,6 +43,9 @@ pub struct Finding {
     /// The layer that brought the package in at this version (see [`attribute_layers`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerOrigin>,
+    /// What would fix it (see [`crate::suggest_fix`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<crate::Fix>,
 }
 
 /// The layer of an image that brought a package in.
@@ -57,12 +60,12 @@ pub struct LayerOrigin {
 }
 
 /// One package to look up.
-struct Candidate {
-    ecosystem: String,
-    package: String,
+pub(crate) struct Candidate {
+    pub(crate) ecosystem: String,
+    pub(crate) package: String,
     installed: Vec<String>,
-    version: String,
-    location: String,
+    pub(crate) version: String,
+    pub(crate) location: String,
     approximate: bool,
 }
 
@@ -80,7 +83,7 @@ pub fn distribution_ecosystem(facts: &ImageFacts) -> Option<String> {
     }
 }
 
-fn candidates(facts: &ImageFacts) -> Vec<Candidate> {
+pub(crate) fn candidates(facts: &ImageFacts) -> Vec<Candidate> {
     let mut found = Vec::new();
     if let Some(ecosystem) = distribution_ecosystem(facts) {
         // Advisories name source packages: one lookup per source package and version.
@@ -150,103 +153,205 @@ fn candidates(facts: &ImageFacts) -> Vec<Candidate> {
     found
 }
 
-/// Every finding of `facts` against `store`, the most severe first.
-pub fn audit(facts: &ImageFacts, store: &Store) -> Result<Vec<Finding>, AuditError> {
-    let mut findings: Vec<Finding> = Vec::new();
-    for candidate in candidates(facts) {
-        let scheme = Scheme::of(&candidate.ecosystem);
-        for advisory in store.advisories(&candidate.ecosystem, &candidate.package)? {
-            let Some(fixed) = affected(
-                scheme,
-                &candidate.version,
-                &advisory.ranges,
-                &advisory.versions,
-            ) else {
-                continue;
-            };
-            let mut names: Vec<String> = std::iter::once(advisory.id.clone())
-                .chain(advisory.aliases.iter().cloned())
-                .collect();
-            names.sort();
-            names.dedup();
-            // Two records of one vulnerability (a DSA and its CVE, a GHSA and a PYSEC) are one
-            // finding: merged when they share a name.
-            let same = findings.iter_mut().find(|finding| {
-                finding.ecosystem == candidate.ecosystem
-                    && finding.package == candidate.package
-                    && finding.location == candidate.location
-                    && finding.aliases.iter().any(|name| names.contains(name))
-            });
-            if let Some(finding) = same {
-                finding.aliases.extend(names);
-                finding.aliases.sort();
-                finding.aliases.dedup();
-                finding.id = preferred_id(&finding.aliases, &finding.id);
-                finding.severity = finding.severity.max(advisory.severity);
-                if finding.fixed.is_none() {
-                    finding.fixed = fixed;
-                }
-                continue;
-            }
-            findings.push(Finding {
-                id: preferred_id(&names, &advisory.id),
-                aliases: names,
-                ecosystem: candidate.ecosystem.clone(),
-                package: candidate.package.clone(),
-                installed: candidate.installed.clone(),
-                version: candidate.version.clone(),
-                location: candidate.location.clone(),
-                fixed,
-                severity: advisory.severity,
-                summary: advisory.summary.clone(),
-                approximate: candidate.approximate,
-                layer: None,
-            });
-        }
-    }
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.package.cmp(&b.package))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    Ok(findings)
+/// A candidate's identity: what makes two images' packages the same lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CandidateKey {
+    ecosystem: String,
+    package: String,
+    version: String,
+    location: String,
 }
 
-/// Name the layer that brought each finding's package in at its version: the lowest layer whose
-/// image, up to it, holds it so. `records` are the image's layer records, bottom first (the
-/// layer cache's); a finding none of them explains keeps no layer.
-pub fn attribute_layers(
-    findings: &mut [Finding],
-    facts: &ImageFacts,
-    records: &[strata_inspect::LayerRecord],
-) {
-    for top in 1..=records.len() {
-        if findings.iter().all(|finding| finding.layer.is_some()) {
-            return;
+impl CandidateKey {
+    fn new(ecosystem: &str, package: &str, version: &str, location: &str) -> Self {
+        Self {
+            ecosystem: ecosystem.to_string(),
+            package: package.to_string(),
+            version: version.to_string(),
+            location: location.to_string(),
         }
-        let partial = strata_inspect::compute(facts.image.clone(), &records[..top]);
-        let present = candidates(&partial);
-        for finding in findings
-            .iter_mut()
-            .filter(|finding| finding.layer.is_none())
-        {
-            let here = present.iter().any(|candidate| {
-                candidate.ecosystem == finding.ecosystem
-                    && candidate.package == finding.package
-                    && candidate.version == finding.version
-                    && candidate.location == finding.location
-            });
-            if here {
-                let summary = facts.image.layers.get(top - 1);
-                finding.layer = Some(LayerOrigin {
-                    index: top,
-                    diff_id: records[top - 1].diff_id.clone(),
-                    step: summary.and_then(|layer| layer.step.clone()),
-                });
+    }
+}
+
+impl Candidate {
+    fn key(&self) -> CandidateKey {
+        CandidateKey::new(
+            &self.ecosystem,
+            &self.package,
+            &self.version,
+            &self.location,
+        )
+    }
+}
+
+impl Finding {
+    fn key(&self) -> CandidateKey {
+        CandidateKey::new(
+            &self.ecosystem,
+            &self.package,
+            &self.version,
+            &self.location,
+        )
+    }
+}
+
+/// What an audit of several images did once for all of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AuditWork {
+    /// Packages looked up in the store: each distinct package, version and place once.
+    pub packages_matched: usize,
+    /// Packages the images hold, counted per image.
+    pub packages_seen: usize,
+    /// Distinct layers whose packages were read to place findings (a layer several images
+    /// share, with what is below it, is read once).
+    pub layers_read: usize,
+}
+
+/// Audits images against one store, doing each piece of work once across them: a package
+/// several images hold (at one version, in one place) is matched once, and a stack of layers
+/// several images share is read once to place findings.
+pub struct Auditor<'a> {
+    store: &'a Store,
+    matched: HashMap<CandidateKey, Vec<Finding>>,
+    /// The packages present up to a layer, by the diff ids up to it.
+    stacks: HashMap<String, HashSet<CandidateKey>>,
+    work: AuditWork,
+}
+
+impl<'a> Auditor<'a> {
+    pub fn new(store: &'a Store) -> Self {
+        Self {
+            store,
+            matched: HashMap::new(),
+            stacks: HashMap::new(),
+            work: AuditWork::default(),
+        }
+    }
+
+    pub fn work(&self) -> AuditWork {
+        self.work
+    }
+
+    /// Every finding of `facts`, the most severe first.
+    pub fn audit(&mut self, facts: &ImageFacts) -> Result<Vec<Finding>, AuditError> {
+        let mut findings: Vec<Finding> = Vec::new();
+        for candidate in candidates(facts) {
+            self.work.packages_seen += 1;
+            let key = candidate.key();
+            if !self.matched.contains_key(&key) {
+                self.work.packages_matched += 1;
+                let found = match_candidate(self.store, &candidate)?;
+                self.matched.insert(key.clone(), found);
+            }
+            findings.extend(self.matched[&key].iter().map(|finding| Finding {
+                installed: candidate.installed.clone(),
+                ..finding.clone()
+            }));
+        }
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.package.cmp(&b.package))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(findings)
+    }
+
+    /// Name the layer that brought each finding's package in at its version: the lowest layer
+    /// whose image, up to it, holds it so. `records` are the image's layer records, bottom
+    /// first (the layer cache's); a finding none of them explains keeps no layer.
+    pub fn attribute_layers(
+        &mut self,
+        findings: &mut [Finding],
+        facts: &ImageFacts,
+        records: &[strata_inspect::LayerRecord],
+    ) {
+        let mut stack = String::new();
+        for top in 1..=records.len() {
+            if findings.iter().all(|finding| finding.layer.is_some()) {
+                return;
+            }
+            stack.push_str(&records[top - 1].diff_id);
+            stack.push('\n');
+            if !self.stacks.contains_key(&stack) {
+                self.work.layers_read += 1;
+                let partial = strata_inspect::compute(facts.image.clone(), &records[..top]);
+                let present = candidates(&partial).iter().map(Candidate::key).collect();
+                self.stacks.insert(stack.clone(), present);
+            }
+            let present = &self.stacks[&stack];
+            for finding in findings
+                .iter_mut()
+                .filter(|finding| finding.layer.is_none())
+            {
+                if present.contains(&finding.key()) {
+                    let summary = facts.image.layers.get(top - 1);
+                    finding.layer = Some(LayerOrigin {
+                        index: top,
+                        diff_id: records[top - 1].diff_id.clone(),
+                        step: summary.and_then(|layer| layer.step.clone()),
+                    });
+                }
             }
         }
     }
+}
+
+/// Every finding of `facts` against `store`, the most severe first.
+pub fn audit(facts: &ImageFacts, store: &Store) -> Result<Vec<Finding>, AuditError> {
+    Auditor::new(store).audit(facts)
+}
+
+/// The findings of one package: one per advisory, two records of one vulnerability (a DSA and
+/// its CVE, a GHSA and a PYSEC) merged when they share a name.
+fn match_candidate(store: &Store, candidate: &Candidate) -> Result<Vec<Finding>, AuditError> {
+    let mut findings: Vec<Finding> = Vec::new();
+    let scheme = Scheme::of(&candidate.ecosystem);
+    for advisory in store.advisories(&candidate.ecosystem, &candidate.package)? {
+        let Some(fixed) = affected(
+            scheme,
+            &candidate.version,
+            &advisory.ranges,
+            &advisory.versions,
+        ) else {
+            continue;
+        };
+        let mut names: Vec<String> = std::iter::once(advisory.id.clone())
+            .chain(advisory.aliases.iter().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        let same = findings
+            .iter_mut()
+            .find(|finding| finding.aliases.iter().any(|name| names.contains(name)));
+        if let Some(finding) = same {
+            finding.aliases.extend(names);
+            finding.aliases.sort();
+            finding.aliases.dedup();
+            finding.id = preferred_id(&finding.aliases, &finding.id);
+            finding.severity = finding.severity.max(advisory.severity);
+            if finding.fixed.is_none() {
+                finding.fixed = fixed;
+            }
+            continue;
+        }
+        findings.push(Finding {
+            id: preferred_id(&names, &advisory.id),
+            aliases: names,
+            ecosystem: candidate.ecosystem.clone(),
+            package: candidate.package.clone(),
+            installed: candidate.installed.clone(),
+            version: candidate.version.clone(),
+            location: candidate.location.clone(),
+            fixed,
+            severity: advisory.severity,
+            summary: advisory.summary.clone(),
+            approximate: candidate.approximate,
+            layer: None,
+            fix: None,
+        });
+    }
+    Ok(findings)
 }
 
 /// The name to show: a CVE when the advisory has one, else `fallback`.

@@ -5,14 +5,20 @@
 
 mod audit;
 mod error;
+mod fix;
 pub mod osv;
 mod ranges;
+mod report;
 mod store;
 mod version;
 
-pub use audit::{attribute_layers, audit, distribution_ecosystem, Finding, LayerOrigin};
+pub use audit::{audit, distribution_ecosystem, AuditWork, Auditor, Finding, LayerOrigin};
 pub use error::AuditError;
+pub use fix::{suggest_fix, BaseLayers, Fix, NewerBase, Provenance};
 pub use osv::Severity;
 pub use ranges::affected;
+pub use report::{
+    any_at_least, cyclonedx, render, sarif, ImageReport, Report, AUDIT_SCHEMA_VERSION,
+};
 pub use store::{import, store_name, Advisory, ImportSummary, Store};
 pub use version::Scheme;

@@ -124,7 +124,11 @@ mod tests {
         assert!(versions.len() > 80, "the whole reference list is read");
         // Each version is below every later one, and equal to itself: the list is sorted.
         for (index, lower) in versions.iter().enumerate() {
-            assert_eq!(pep440.compare(lower, lower), Some(Ordering::Equal), "{lower}");
+            assert_eq!(
+                pep440.compare(lower, lower),
+                Some(Ordering::Equal),
+                "{lower}"
+            );
             for higher in &versions[index + 1..] {
                 assert_eq!(
                     pep440.compare(lower, higher),
@@ -142,7 +146,11 @@ mod tests {
             );
         }
         for invalid in reference_lines("invalid.txt") {
-            assert_eq!(pep440.compare(&invalid, "1.0"), None, "{invalid:?} is no version");
+            assert_eq!(
+                pep440.compare(&invalid, "1.0"),
+                None,
+                "{invalid:?} is no version"
+            );
         }
     }
 

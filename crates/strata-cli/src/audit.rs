@@ -10,22 +10,35 @@ pub struct AuditArgs {
     #[command(subcommand)]
     pub command: Option<AuditCommand>,
     /// Images to audit (`name:tag`): read from the local engine, or with `--registry` from
-    /// their registries. None, or one directory: every image of that repository (default `.`),
-    /// each by its tags, a base's findings reported once, at the base.
+    /// their registries. None, or one directory: the images of that repository (default `.`;
+    /// every image, or those a selection names), each by its tags, a base's findings reported
+    /// once, at the base.
     pub images: Vec<String>,
-    /// For a repository: the registry and namespace its images are published under (default:
-    /// `repo` in `strata.toml`).
-    #[arg(long, env = crate::STRATA_REPO, value_name = "REPO")]
-    pub repo: Option<String>,
+    /// For a repository: which images (default: every one) and the namespace they are
+    /// published under.
+    #[command(flatten)]
+    pub selection: crate::SelectionArgs,
     /// The advisory store `strata audit import` wrote.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, env = crate::STRATA_AUDIT_DB, value_name = "DIR")]
     pub db: Option<PathBuf>,
-    /// Read the images from their registries instead of the local engine.
+    /// Read the images from their registries instead of the local engine; with it, an external
+    /// base whose tag moved since the build is read too, to say whether the new one fixes a
+    /// finding.
     #[arg(long)]
     pub registry: bool,
     /// Print the findings as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["sarif", "cyclonedx"])]
     pub json: bool,
+    /// Print the findings as a SARIF 2.1.0 log (for code-scanning dashboards).
+    #[arg(long, conflicts_with = "cyclonedx")]
+    pub sarif: bool,
+    /// Print a CycloneDX 1.5 document: the image's SBOM with its findings as `vulnerabilities`
+    /// (several images: one document, an image a component).
+    #[arg(long)]
+    pub cyclonedx: bool,
+    /// Write the report to FILE (replaced whole) instead of printing it.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Exit 1 when a finding is at least this severe (default: findings are reported, exit 0).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<AuditSeverity>,

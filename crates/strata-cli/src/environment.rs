@@ -5,6 +5,9 @@
 pub const STRATA_REPO: &str = "STRATA_REPO";
 /// Git reference changes are taken from; `--since` overrides it.
 pub const STRATA_SINCE: &str = "STRATA_SINCE";
+/// The advisory store `strata audit` and `strata build --audit` read; `--audit-db`/`--db`
+/// override it.
+pub const STRATA_AUDIT_DB: &str = "STRATA_AUDIT_DB";
 /// Set to anything to hide progress bars.
 pub const STRATA_NO_PROGRESS: &str = "STRATA_NO_PROGRESS";
 /// The standard switch for colour-free output.

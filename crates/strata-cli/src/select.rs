@@ -16,7 +16,7 @@ pub struct SelectArgs {
 }
 
 /// Which images a plan covers and the namespace its tags are under.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SelectionArgs {
     /// Git reference to compare the work tree with (`A..B` compares two commits), or
     /// `registry`: rebuild each image whose inputs differ from its published tag's.

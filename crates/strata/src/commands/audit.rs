@@ -1,56 +1,37 @@
 //! `strata audit`: images' packages against an offline store of OSV advisories.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use serde::Serialize;
-use strata_audit::{Finding, Severity, Store};
+use strata_audit::{
+    Auditor, BaseLayers, Finding, ImageReport, Provenance, Report, Severity, Store,
+    AUDIT_SCHEMA_VERSION,
+};
 use strata_cli::{AuditArgs, AuditCommand, AuditImportArgs, AuditSeverity};
+use strata_inspect::ImageFacts;
 use strata_session::Session;
 
 use crate::exit_status::ExitStatus;
 use crate::printer::Printer;
 
-/// Bumped when a field of `audit --json` changes meaning or disappears.
-const AUDIT_SCHEMA_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct Report<'a> {
-    schema_version: u32,
-    images: &'a [ImageReport],
-}
-
-#[derive(Serialize)]
-struct ImageReport {
-    /// The reference its facts were read from.
-    image: String,
-    /// Its name in the repository's graph (a family audit).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    /// The OSV ecosystem its distribution packages were matched in.
-    distribution: Option<String>,
-    findings: Vec<Finding>,
-    /// Findings left out because the image it is built on has them too: reported there, once
-    /// for the family.
-    #[serde(skip_serializing_if = "is_zero")]
-    inherited: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    inherited_from: Option<String>,
-    /// Its findings with the inherited ones, for the images built on it.
-    #[serde(skip)]
-    every_finding: Vec<Finding>,
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
-fn is_zero(count: &usize) -> bool {
-    *count == 0
-}
-
 /// What to audit: an image by its references (the first that is there), and in a family audit
-/// its name and the image it is built on.
+/// its name, the image it is built on, and where its definition lives.
 struct Target {
     references: Vec<String>,
     name: Option<String>,
     parent: Option<usize>,
+    /// Its Dockerfile, relative to the repository root.
+    dockerfile: Option<String>,
+    /// Its directory, for the lock files a fix names.
+    directory: Option<PathBuf>,
+}
+
+/// An image audited: its facts and every finding, inherited ones included (for the images
+/// built on it).
+struct Audited {
+    facts: Arc<ImageFacts>,
+    every_finding: Vec<Finding>,
 }
 
 pub fn audit(
@@ -63,153 +44,460 @@ pub fn audit(
     }
     let Some(db) = &arguments.db else {
         anyhow::bail!(
-            "`strata audit` needs the advisory store: `--db DIR` (write one with `strata audit import --db DIR all.zip...`)"
+            "`strata audit` needs the advisory store: `--db DIR` or `STRATA_AUDIT_DB` (write one with `strata audit import --db DIR all.zip...`)"
         );
     };
     let store = Store::open(db)?;
-    let targets = targets(arguments, session, printer)?;
-    let mut reports: Vec<Option<ImageReport>> = Vec::new();
+    let (targets, root) = targets(arguments, session, printer)?;
+    let family = root.is_some();
+    let mut auditor = Auditor::new(&store);
+    let mut reports: Vec<ImageReport> = Vec::new();
+    // Per target, the index of its report and what was audited.
+    let mut audited: Vec<Option<(usize, Audited)>> = Vec::new();
+    // External bases read once: by reference, the index of their report and what was audited.
+    // (An image audited by reference reads its base too, to tell the base's layers from its
+    // own; only a family audit reports the base.)
+    let mut bases: BTreeMap<String, Option<(Option<usize>, Audited)>> = BTreeMap::new();
+    // Newer images of external bases' tags, read once (with `--registry`).
+    let mut newer: BTreeMap<String, Option<Arc<ImageFacts>>> = BTreeMap::new();
     for target in &targets {
-        let mut found = None;
-        let mut problems = Vec::new();
-        for reference in &target.references {
-            match session.block_on(strata_inspect::image_facts(
-                session,
-                reference,
-                arguments.registry,
-                None,
-            ))? {
-                Ok(facts) => {
-                    found = Some(facts);
-                    break;
-                }
-                Err(error) if target.name.is_some() => {
-                    problems.push(strata_repo::join_chain(&error, ": "));
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        let Some(facts) = found else {
-            printer.warn(&format!(
-                "`{}` is not published under any of its tags: not audited ({})",
-                target.name.as_deref().unwrap_or_default(),
-                problems.last().map_or("no tags", String::as_str)
-            ));
-            reports.push(None);
+        let Some(facts) = read_target(target, arguments.registry, session, printer)? else {
+            audited.push(None);
             continue;
         };
-        let image = facts.image.reference.clone();
-        let distribution = strata_audit::distribution_ecosystem(&facts);
-        if let Some(ecosystem) = &distribution {
-            if !facts.deb_packages.is_empty() && !store.has_ecosystem(ecosystem) {
-                printer.warn(&format!(
-                    "`{image}`: the store has no `{ecosystem}` advisories, so its system packages were not checked (import osv.dev's `{}/all.zip`)",
-                    ecosystem.split(':').next().unwrap_or(ecosystem)
-                ));
-            }
-        }
-        let mut findings = strata_audit::audit(&facts, &store)?;
-        // Which layer brought each package in, from the layer records inspecting just cached.
-        let cache = strata_inspect::LayerCache::new(session.caches().root());
-        let records: Option<Vec<_>> = facts
-            .image
-            .layers
-            .iter()
-            .map(|layer| cache.get(&layer.diff_id))
-            .collect();
-        if let Some(records) = records {
-            strata_audit::attribute_layers(&mut findings, &facts, &records);
-        }
-        // A family's base package is reported once, at the image that brought it in.
+        warn_without_ecosystem(&facts, &store, printer);
+        // The image it is built on: a family image audited before it, else (a family audit)
+        // the external base its label names, audited once for every image on it.
         let parent = target
             .parent
-            .and_then(|parent| reports.get(parent).and_then(Option::as_ref));
+            .and_then(|parent| audited.get(parent).and_then(Option::as_ref));
+        let base_name = facts
+            .image
+            .labels
+            .get(strata_build::BASE_NAME_LABEL)
+            .cloned();
+        let base_reference = base_name.as_ref().map(|name| {
+            match facts.image.labels.get(strata_build::BASE_DIGEST_LABEL) {
+                Some(digest) if !name.contains('@') => {
+                    format!("{}@{digest}", strip_tag(name))
+                }
+                _ => name.clone(),
+            }
+        });
+        if parent.is_none() {
+            if let (Some(name), Some(reference)) = (&base_name, &base_reference) {
+                if !bases.contains_key(reference) {
+                    let base = audit_base(
+                        &mut auditor,
+                        &[reference.clone(), name.clone()],
+                        arguments.registry,
+                        session,
+                    )?;
+                    let entry = base.map(|(report, base)| {
+                        if family {
+                            reports.push(report);
+                            (Some(reports.len() - 1), base)
+                        } else {
+                            (None, base)
+                        }
+                    });
+                    bases.insert(reference.clone(), entry);
+                }
+            }
+        }
+        let (built_on, built_on_index, in_family, built_on_name) =
+            if let Some((index, parent)) = parent {
+                (
+                    Some(&parent.facts),
+                    Some(*index),
+                    true,
+                    reports[*index].shown().to_string(),
+                )
+            } else {
+                let base = base_reference
+                    .as_ref()
+                    .and_then(|reference| bases.get(reference))
+                    .and_then(Option::as_ref);
+                (
+                    base.map(|(_, base)| &base.facts),
+                    base.and_then(|(index, _)| *index),
+                    false,
+                    base_name.clone().unwrap_or_default(),
+                )
+            };
+        let shared = built_on.map_or(0, |base| shared_layers(&facts, base));
+        // An external base whose tag moved since the build: does the new image fix it?
+        let newer_base = match (&base_name, parent, arguments.registry) {
+            (Some(name), None, true) => newer
+                .entry(name.clone())
+                .or_insert_with(|| moved_base(name, &facts, session))
+                .clone(),
+            _ => None,
+        };
+        let mut findings = auditor.audit(&facts)?;
+        place_findings(&mut auditor, &mut findings, &facts, session);
+        let locks = target
+            .directory
+            .as_deref()
+            .map(|directory| lock_files(directory, root.as_deref()))
+            .unwrap_or_default();
+        let provenance = Provenance {
+            base: (shared > 0 || base_name.is_some()).then_some(BaseLayers {
+                reference: &built_on_name,
+                layers: shared,
+                in_family,
+                newer: newer_base.as_deref(),
+            }),
+            locks: &locks,
+        };
+        for finding in &mut findings {
+            finding.fix = strata_audit::suggest_fix(finding, &provenance);
+        }
+        // A finding of a layer the image it is built on has too is reported there, once
+        // (without layer records: a finding that image has too).
         let every_finding = findings.clone();
         let mut inherited = 0;
-        if let Some(parent) = parent {
+        let mut inherited_from = None;
+        if let Some(index) = built_on_index {
+            let theirs_too = parent
+                .map(|(_, parent)| parent.every_finding.as_slice())
+                .or_else(|| {
+                    base_reference
+                        .as_ref()
+                        .and_then(|reference| bases.get(reference))
+                        .and_then(Option::as_ref)
+                        .map(|(_, base)| base.every_finding.as_slice())
+                })
+                .unwrap_or_default();
             findings.retain(|finding| {
-                let theirs = parent.every_finding.iter().any(|known| {
-                    known.id == finding.id
-                        && known.ecosystem == finding.ecosystem
-                        && known.package == finding.package
-                        && known.version == finding.version
-                        && known.location == finding.location
-                });
-                if theirs {
-                    inherited += 1;
-                }
+                let theirs = match &finding.layer {
+                    Some(layer) => layer.index <= shared,
+                    None => theirs_too.iter().any(|known| {
+                        known.id == finding.id
+                            && known.package == finding.package
+                            && known.version == finding.version
+                            && known.location == finding.location
+                    }),
+                };
+                inherited += usize::from(theirs);
                 !theirs
             });
+            if inherited > 0 {
+                inherited_from = Some(reports[index].shown().to_string());
+            }
         }
-        reports.push(Some(ImageReport {
-            image,
-            name: target.name.clone(),
-            distribution,
+        reports.push(image_report(
+            &facts,
+            target,
             findings,
-            every_finding,
             inherited,
-            inherited_from: parent
-                .filter(|_| inherited > 0)
-                .map(|parent| parent.name.clone().unwrap_or_else(|| parent.image.clone())),
-        }));
+            inherited_from,
+        ));
+        audited.push(Some((
+            reports.len() - 1,
+            Audited {
+                facts,
+                every_finding,
+            },
+        )));
     }
-    let reports: Vec<ImageReport> = reports.into_iter().flatten().collect();
-    if arguments.json {
+    let text = if arguments.json {
         let mut text = serde_json::to_string_pretty(&Report {
             schema_version: AUDIT_SCHEMA_VERSION,
             images: &reports,
+            work: auditor.work(),
         })?;
         text.push('\n');
-        printer.data(&text);
+        text
+    } else if arguments.sarif {
+        let dockerfiles = root
+            .as_deref()
+            .map(|root| dockerfile_texts(root, &reports))
+            .unwrap_or_default();
+        let mut text = serde_json::to_string_pretty(&strata_audit::sarif(&reports, &dockerfiles))?;
+        text.push('\n');
+        text
+    } else if arguments.cyclonedx {
+        let mut text = serde_json::to_string_pretty(&strata_audit::cyclonedx(&reports))?;
+        text.push('\n');
+        text
     } else {
-        printer.data(&render(&reports));
+        strata_audit::render(&reports)
+    };
+    match &arguments.output {
+        Some(path) => {
+            strata_fs::write_atomically(path, text.as_bytes())?;
+            printer.info(&format!("wrote `{}`", path.display()));
+        }
+        None => printer.data(&text),
     }
-    let threshold = arguments.fail_on.map(|severity| match severity {
+    let threshold = arguments.fail_on.map(severity);
+    Ok(
+        if threshold.is_some_and(|threshold| strata_audit::any_at_least(&reports, threshold)) {
+            ExitStatus::Problems
+        } else {
+            ExitStatus::Success
+        },
+    )
+}
+
+pub fn severity(severity: AuditSeverity) -> Severity {
+    match severity {
         AuditSeverity::Low => Severity::Low,
         AuditSeverity::Medium => Severity::Medium,
         AuditSeverity::High => Severity::High,
         AuditSeverity::Critical => Severity::Critical,
-    });
-    let failing = threshold.is_some_and(|threshold| {
-        reports
-            .iter()
-            .flat_map(|report| &report.findings)
-            .any(|finding| finding.severity >= threshold)
-    });
-    Ok(if failing {
-        ExitStatus::Problems
-    } else {
-        ExitStatus::Success
-    })
+    }
 }
 
-/// The images named, or with none (or one directory) every image of that repository, parents
-/// first.
+fn image_report(
+    facts: &Arc<ImageFacts>,
+    target: &Target,
+    findings: Vec<Finding>,
+    inherited: usize,
+    inherited_from: Option<String>,
+) -> ImageReport {
+    ImageReport {
+        image: facts.image.reference.clone(),
+        name: target.name.clone(),
+        dockerfile: target.dockerfile.clone(),
+        base: false,
+        distribution: strata_audit::distribution_ecosystem(facts),
+        findings,
+        inherited,
+        inherited_from,
+        facts: Some(Arc::clone(facts)),
+    }
+}
+
+/// `name:tag` without its tag (`localhost:5000/a/b:1` → `localhost:5000/a/b`).
+fn strip_tag(reference: &str) -> &str {
+    match reference.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => name,
+        _ => reference,
+    }
+}
+
+/// How many of `image`'s bottom layers are `base`'s.
+fn shared_layers(image: &ImageFacts, base: &ImageFacts) -> usize {
+    image
+        .image
+        .layers
+        .iter()
+        .zip(&base.image.layers)
+        .take_while(|(ours, theirs)| ours.diff_id == theirs.diff_id)
+        .count()
+}
+
+/// The facts of a target, from the first of its references that is there (a family image
+/// published under none is warned about and left out).
+fn read_target(
+    target: &Target,
+    registry: bool,
+    session: &Session,
+    printer: &Printer,
+) -> anyhow::Result<Option<Arc<ImageFacts>>> {
+    let mut problems = Vec::new();
+    for reference in &target.references {
+        match session.block_on(strata_inspect::image_facts(
+            session, reference, registry, None,
+        ))? {
+            Ok(facts) => return Ok(Some(Arc::new(facts))),
+            Err(error) if target.name.is_some() => {
+                problems.push(strata_repo::join_chain(&error, ": "));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    printer.warn(&format!(
+        "`{}` is not published under any of its tags: not audited ({})",
+        target.name.as_deref().unwrap_or_default(),
+        problems.last().map_or("no tags", String::as_str)
+    ));
+    Ok(None)
+}
+
+fn warn_without_ecosystem(facts: &ImageFacts, store: &Store, printer: &Printer) {
+    let Some(ecosystem) = strata_audit::distribution_ecosystem(facts) else {
+        return;
+    };
+    if !facts.deb_packages.is_empty() && !store.has_ecosystem(&ecosystem) {
+        printer.warn(&format!(
+            "`{}`: the store has no `{ecosystem}` advisories, so its system packages were not checked (import osv.dev's `{}/all.zip`)",
+            facts.image.reference,
+            ecosystem.split(':').next().unwrap_or(&ecosystem)
+        ));
+    }
+}
+
+/// Name the layer that brought each finding's package in, from the layer records inspecting
+/// just cached (a layer stack several images share is read once).
+fn place_findings(
+    auditor: &mut Auditor<'_>,
+    findings: &mut [Finding],
+    facts: &ImageFacts,
+    session: &Session,
+) {
+    let cache = strata_inspect::LayerCache::new(session.caches().root());
+    let records: Option<Vec<_>> = facts
+        .image
+        .layers
+        .iter()
+        .map(|layer| cache.get(&layer.diff_id))
+        .collect();
+    if let Some(records) = records {
+        auditor.attribute_layers(findings, facts, &records);
+    }
+}
+
+/// Audit an external base the family is built on (by digest first, then by name), once:
+/// from the local engine (which built on it), with `--registry` else from its registry.
+fn audit_base(
+    auditor: &mut Auditor<'_>,
+    references: &[String],
+    registry: bool,
+    session: &Session,
+) -> anyhow::Result<Option<(ImageReport, Audited)>> {
+    let sources = if registry {
+        &[false, true][..]
+    } else {
+        &[false][..]
+    };
+    let attempts = sources.iter().flat_map(|from_registry| {
+        references
+            .iter()
+            .map(move |reference| (reference, *from_registry))
+    });
+    for (reference, from_registry) in attempts {
+        let Ok(facts) = session.block_on(strata_inspect::image_facts(
+            session,
+            reference,
+            from_registry,
+            None,
+        ))?
+        else {
+            continue;
+        };
+        let facts = Arc::new(facts);
+        let mut findings = auditor.audit(&facts)?;
+        place_findings(auditor, &mut findings, &facts, session);
+        let every_finding = findings.clone();
+        let report = ImageReport {
+            image: reference.clone(),
+            name: None,
+            dockerfile: None,
+            base: true,
+            distribution: strata_audit::distribution_ecosystem(&facts),
+            findings,
+            inherited: 0,
+            inherited_from: None,
+            facts: Some(Arc::clone(&facts)),
+        };
+        return Ok(Some((
+            report,
+            Audited {
+                facts,
+                every_finding,
+            },
+        )));
+    }
+    Ok(None)
+}
+
+/// The image an external base's tag names in its registry now, when that is not the one
+/// `image` was built on (its base digest label says which); `None` when it did not move or
+/// cannot be read.
+fn moved_base(name: &str, image: &ImageFacts, session: &Session) -> Option<Arc<ImageFacts>> {
+    let built_on = image.image.labels.get(strata_build::BASE_DIGEST_LABEL)?;
+    let now = session
+        .block_on(strata_inspect::image_facts(session, name, true, None))
+        .ok()?
+        .ok()?;
+    (!now.image.digests.iter().any(|digest| digest == built_on)).then(|| Arc::new(now))
+}
+
+/// The lock files of an image's directory (`*.lock`, `pylock.toml`, `pylock.*.toml`), shown
+/// relative to the repository root; none over 8 MiB is read.
+fn lock_files(directory: &Path, root: Option<&Path>) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return Vec::new();
+    };
+    let mut locks: Vec<(String, String)> = entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".lock") || (name.starts_with("pylock.") && name.ends_with(".toml"))
+        })
+        .filter(|entry| {
+            entry
+                .metadata()
+                .is_ok_and(|meta| meta.is_file() && meta.len() <= 8 << 20)
+        })
+        .filter_map(|entry| {
+            let path = entry.path();
+            let text = std::fs::read_to_string(&path).ok()?;
+            let shown = root
+                .and_then(|root| path.strip_prefix(root).ok())
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            Some((shown, text))
+        })
+        .collect();
+    locks.sort();
+    locks
+}
+
+/// The Dockerfiles of a family's reports, by their repository paths, for SARIF's regions.
+fn dockerfile_texts(root: &Path, reports: &[ImageReport]) -> BTreeMap<String, String> {
+    reports
+        .iter()
+        .filter_map(|report| report.dockerfile.as_ref())
+        .filter_map(|path| {
+            std::fs::read_to_string(root.join(path))
+                .ok()
+                .map(|text| (path.clone(), text))
+        })
+        .collect()
+}
+
+/// The images named, or with none (or one directory) the images of that repository a
+/// selection names (every one by default), parents first; and the repository root.
 fn targets(
     arguments: &AuditArgs,
     session: &Session,
     printer: &Printer,
-) -> anyhow::Result<Vec<Target>> {
+) -> anyhow::Result<(Vec<Target>, Option<PathBuf>)> {
     let directory = match arguments.images.as_slice() {
-        [] => Some(std::path::PathBuf::from(".")),
-        [only] if std::path::Path::new(only).is_dir() => Some(std::path::PathBuf::from(only)),
+        [] => Some(PathBuf::from(".")),
+        [only] if Path::new(only).is_dir() => Some(PathBuf::from(only)),
         _ => None,
     };
     let Some(root) = directory else {
-        return Ok(arguments
+        let targets = arguments
             .images
             .iter()
             .map(|image| Target {
                 references: vec![image.clone()],
                 name: None,
                 parent: None,
+                dockerfile: None,
+                directory: None,
             })
-            .collect());
+            .collect();
+        return Ok((targets, None));
     };
-    let select = strata_select::SelectRequest::every_image(root, arguments.repo.clone());
+    let selection = &arguments.selection;
+    let everything = selection.since.as_deref().is_none_or(str::is_empty)
+        && selection.include.is_empty()
+        && !selection.untracked;
+    let mut select = strata_cli::settings::selection_settings(root.clone(), selection.clone())?;
+    select.all |= everything;
+    select.allow_orphan = true;
     let (repository, plan) = strata_select::open_and_plan(session, &select)?;
     printer.warn_each(&repository.warnings);
-    Ok(plan
+    let targets = plan
         .builds
         .iter()
         .map(|build| Target {
@@ -221,59 +509,11 @@ fn targets(
                     .iter()
                     .position(|other| other.name == parent.name)
             }),
+            dockerfile: Some(build.dockerfile.clone()),
+            directory: Some(root.join(&build.context)),
         })
-        .collect())
-}
-
-fn render(reports: &[ImageReport]) -> String {
-    let mut text = String::new();
-    for report in reports {
-        let shown = report.name.as_deref().unwrap_or(&report.image);
-        let _ = write!(text, "{shown}: {} finding(s)", report.findings.len());
-        if let Some(from) = &report.inherited_from {
-            let _ = write!(
-                text,
-                " (and {} from {from}, reported there)",
-                report.inherited
-            );
-        }
-        text.push('\n');
-        for finding in &report.findings {
-            let _ = write!(
-                text,
-                "  {:<8} {:<20} {} {} ({}",
-                finding.severity.as_str(),
-                finding.id,
-                finding.package,
-                finding.version,
-                finding.ecosystem
-            );
-            if !finding.installed.is_empty() {
-                let _ = write!(text, ": {}", finding.installed.join(", "));
-            }
-            if !finding.location.is_empty() {
-                let _ = write!(text, " in {}", finding.location);
-            }
-            text.push(')');
-            match &finding.fixed {
-                Some(fixed) => {
-                    let _ = write!(text, ", fixed in {fixed}");
-                }
-                None => text.push_str(", no fix yet"),
-            }
-            if let Some(layer) = &finding.layer {
-                let _ = write!(text, "; from layer {}", layer.index);
-                if let Some(step) = &layer.step {
-                    let _ = write!(text, " ({step})");
-                }
-            }
-            if finding.approximate {
-                text.push_str(" [approximate: conda package matched by its PyPI name]");
-            }
-            text.push('\n');
-        }
-    }
-    text
+        .collect();
+    Ok((targets, Some(root)))
 }
 
 fn import_store(arguments: &AuditImportArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {

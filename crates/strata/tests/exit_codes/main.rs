@@ -207,6 +207,93 @@ fn inspect_and_diff_commands() {
 }
 
 #[test]
+fn audit_commands() {
+    let services = require_services();
+    let context = TestContext::new(BINARY);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/audit");
+    let imported = context
+        .strata()
+        .args(["audit", "import", "--db", "store"])
+        .arg(fixtures.join("osv"))
+        .arg(fixtures.join("osv-base"))
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{}", context.render(&imported));
+    let debian = std::env::var("STRATA_TEST_BASE_DEBIAN").expect("set by scripts/dev-env.sh env");
+    let published = format!("{}/strata-base/busybox:latest", services.registry);
+    let missing_tag = format!("{}/strata-base/busybox:no-such-tag", services.registry);
+    let unreachable = format!("{UNREACHABLE}/strata-base/busybox:latest");
+    check(
+        "audit",
+        &context,
+        vec![
+            case(
+                "0",
+                &["audit", "strata-base/busybox:latest", "--db", "store"],
+                0,
+            ),
+            case(
+                "0",
+                &["audit", "--registry", &published, "--db", "store"],
+                0,
+            ),
+            // The base's zlib is affected (medium): a check that found a problem.
+            case(
+                "1",
+                &["audit", &debian, "--db", "store", "--fail-on", "medium"],
+                1,
+            ),
+            case(
+                "0",
+                &["audit", &debian, "--db", "store", "--fail-on", "high"],
+                0,
+            ),
+            case(
+                "2",
+                &["audit", "strata-test/no-such-image:1", "--db", "store"],
+                2,
+            ),
+            case(
+                "2",
+                &["audit", "--registry", &missing_tag, "--db", "store"],
+                2,
+            ),
+            case(
+                "2",
+                &["audit", "strata-base/busybox:latest", "--db", "nowhere"],
+                2,
+            ),
+            case(
+                "2",
+                &[
+                    "audit",
+                    "strata-base/busybox:latest",
+                    "--fail-on",
+                    "extreme",
+                ],
+                2,
+            ),
+            case(
+                "2",
+                &["audit", "import", "--db", "other", "no-such-export.zip"],
+                2,
+            ),
+            case(
+                "5",
+                &["audit", "--registry", &unreachable, "--db", "store"],
+                5,
+            ),
+            case(
+                "5",
+                &["audit", "strata-base/busybox:latest", "--db", "store"],
+                5,
+            )
+            .with_env("DOCKER_HOST", &format!("tcp://{UNREACHABLE}")),
+        ],
+    );
+}
+
+#[test]
 fn lock_and_freeze_commands() {
     let channel = CondaChannel::serve(&[
         CondaPackage::new("python", "3.11.6", "linux-64")

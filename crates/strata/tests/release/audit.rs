@@ -162,6 +162,155 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
     assert_eq!(image("child")["inherited_from"], "affected");
     assert_eq!(image("fixed")["findings"], serde_json::json!([]));
 
+    // What would fix it: the package came with the image's own layer, so an upgrade there.
+    assert_eq!(finding["fix"]["kind"], "upgrade", "{finding}");
+    assert_eq!(finding["fix"]["layer"], last);
+    assert!(
+        finding["fix"]["command"]
+            .as_str()
+            .is_some_and(|command| command.contains("--only-upgrade -y strata-probe")),
+        "{finding}"
+    );
+
+    // With an advisory about a package of the Debian base: the family audit reads the base
+    // once (from the engine that built on it), reports its finding there, once, and counts it
+    // as inherited by every image on it; its fix is a newer base.
+    let base_fixtures = fixtures.with_file_name("osv-base");
+    let imported = context.output(&[
+        "audit",
+        "import",
+        "--db",
+        "store-base",
+        fixtures.to_str().unwrap(),
+        base_fixtures.to_str().unwrap(),
+    ]);
+    assert!(imported.status.success(), "{}", context.render(&imported));
+    let with_base = context.output(&["audit", "--db", "store-base", "--json"]);
+    assert!(with_base.status.success(), "{}", context.render(&with_base));
+    let with_base = json(&with_base);
+    let reports = with_base["images"].as_array().unwrap();
+    let bases: Vec<_> = reports
+        .iter()
+        .filter(|image| image["base"] == true)
+        .collect();
+    assert_eq!(bases.len(), 1, "one base report: {with_base}");
+    assert_eq!(bases[0]["image"], debian.as_str());
+    let zlib = &bases[0]["findings"][0];
+    assert_eq!(zlib["id"], "CVE-2026-0100", "{zlib}");
+    assert_eq!(zlib["installed"], serde_json::json!(["zlib1g"]));
+    assert_eq!(zlib["layer"]["index"], 1);
+    let named = |name: &str| {
+        reports
+            .iter()
+            .find(|image| image["name"] == name)
+            .unwrap_or_else(|| panic!("`{name}` in {with_base}"))
+            .clone()
+    };
+    for name in ["affected", "fixed"] {
+        let report = named(name);
+        assert_eq!(report["inherited"], 1, "{report}");
+        assert_eq!(report["inherited_from"], debian.as_str());
+        assert!(report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|finding| finding["package"] != "zlib"));
+    }
+    // The child has the base's finding through its parent: inherited from `affected`, with
+    // the probe's.
+    assert_eq!(named("child")["inherited"], 2);
+    // Each package several images hold at one version was matched once, and each layer stack
+    // read once: the base's layer is shared by every image.
+    let work = &with_base["work"];
+    assert!(
+        work["packages_matched"].as_u64().unwrap() < work["packages_seen"].as_u64().unwrap() / 3,
+        "{work}"
+    );
+    // Auditing one image on the base, its finding stays the image's, fixed by a newer base.
+    let single = json(&context.output(&["audit", &affected, "--db", "store-base", "--json"]));
+    let zlib = single["images"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|finding| finding["package"] == "zlib")
+        .cloned()
+        .unwrap_or_else(|| panic!("zlib in {single}"));
+    assert_eq!(zlib["fix"]["kind"], "base", "{zlib}");
+    assert_eq!(zlib["fix"]["base"], debian.as_str());
+
+    // A selection of the family: the child alone; the image it is built on, not selected, is
+    // read as its base, once, and the child's findings are reported there.
+    let selected = context.output(&[
+        "audit",
+        "--db",
+        "store",
+        "--json",
+        "--include",
+        "images/child",
+    ]);
+    assert!(selected.status.success(), "{}", context.render(&selected));
+    let selected = json(&selected);
+    let audited: Vec<_> = selected["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|image| image["name"].as_str().unwrap_or("(base)").to_string())
+        .collect();
+    assert_eq!(audited, ["(base)", "child"], "{selected}");
+    assert_eq!(selected["images"][1]["inherited"], 1, "{selected}");
+
+    // SARIF for code scanning: a rule per advisory, a result per finding at the Dockerfile
+    // line whose layer brought the package in.
+    let sarif = context.output(&[
+        "audit",
+        "--db",
+        "store",
+        "--sarif",
+        "--registry",
+        "-o",
+        "audit.sarif",
+    ]);
+    assert!(sarif.status.success(), "{}", context.render(&sarif));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(context.root.join("audit.sarif")).unwrap())
+            .unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["rules"][0]["id"], "CVE-2026-0001");
+    assert_eq!(
+        run["tool"]["driver"]["rules"][0]["properties"]["security-severity"],
+        "8.0"
+    );
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "the child's is its parent's: {sarif}");
+    let location = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(
+        location["artifactLocation"]["uri"],
+        "images/affected/Dockerfile"
+    );
+    assert_eq!(location["region"]["startLine"], 2, "the RUN line: {sarif}");
+    assert_eq!(results[0]["level"], "error");
+
+    // CycloneDX: the image's SBOM with the finding affecting the probe's component.
+    let cyclonedx = context.output(&["audit", &affected, "--db", "store", "--cyclonedx"]);
+    assert!(cyclonedx.status.success(), "{}", context.render(&cyclonedx));
+    let bom = json(&cyclonedx);
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    let vulnerability = &bom["vulnerabilities"][0];
+    assert_eq!(vulnerability["id"], "CVE-2026-0001");
+    let reference = vulnerability["affects"][0]["ref"].as_str().unwrap();
+    let component = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|component| component["bom-ref"] == reference)
+        .unwrap_or_else(|| panic!("{reference} is a component of {bom}"));
+    assert_eq!(component["name"], "strata-probe");
+    assert_eq!(component["version"], "1.2-1");
+    assert!(vulnerability["recommendation"]
+        .as_str()
+        .is_some_and(|text| text.contains("strata-probe")));
+
     // Bad input is named: not a store, not an OSV record.
     let missing = context.output(&["audit", &affected, "--db", "nowhere"]);
     assert_eq!(missing.status.code(), Some(2));

@@ -23,6 +23,13 @@ pub enum BuildError {
         failed: Vec<String>,
         results: Vec<crate::image_tests::TestResult>,
     },
+    #[error("audit failed: {} known {} at or above {threshold}: {}; no tag was moved", findings.len(), if findings.len() == 1 { "vulnerability" } else { "vulnerabilities" }, findings.join(", "))]
+    AuditFailed {
+        threshold: String,
+        findings: Vec<String>,
+    },
+    #[error(transparent)]
+    Audit(#[from] strata_audit::AuditError),
     #[error(transparent)]
     Engine(#[from] strata_engine::EngineError),
     #[error(transparent)]
@@ -87,7 +94,10 @@ impl strata_diagnostic::Diagnostic for BuildError {
             // Boxed, the source is in the chain as its box: asked here.
             Self::PlatformEngine { source, .. } => source.exit_class(),
             Self::Attest { source, .. } => source.exit_class(),
-            Self::TestsFailed { .. } | Self::NotStaged { .. } => Some(ExitClass::BuildFailed),
+            Self::Audit(error) => error.exit_class(),
+            Self::TestsFailed { .. } | Self::NotStaged { .. } | Self::AuditFailed { .. } => {
+                Some(ExitClass::BuildFailed)
+            }
             Self::Io(_)
             | Self::MissingDockerfile { .. }
             | Self::DockerfileOutsideContext { .. }
@@ -121,6 +131,7 @@ impl strata_diagnostic::Diagnostic for BuildError {
             ),
             Self::NotPlanned { .. } => Some("`strata plan` with the same selection lists the builds; a job of a pipeline must plan as the pipeline did (the same `--since`, on the same commit)".to_string()),
             Self::NotStaged { parent, .. } => Some(format!("run this job after `{parent}`'s job of the same pipeline passed (`strata ci` writes the `needs:` that order them), with the same selection")),
+            Self::AuditFailed { .. } => Some("`strata audit IMAGE --db DIR` on the image names each finding's layer and what would fix it; `--audit` at a higher severity, or none, builds with them".to_string()),
             Self::TestsFailed { .. } => Some("each test's output is in the build's log; run `strata test` on the image to try them again, or `--no-test` to build without them".to_string()),
             _ => None,
         }

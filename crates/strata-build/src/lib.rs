@@ -47,7 +47,9 @@ pub use platforms::{platform_suffix, with_suffix, Engines};
 pub use published::{compare_with_registry, PublishedImage, RegistryComparison};
 pub use report::{event_line, finished_line, index_table, summary_table, EVENTS_SCHEMA_VERSION};
 pub use runner::labels::{BASE_DIGEST_LABEL, BASE_NAME_LABEL};
-pub use runner::{run_plan, BuildFailure, BuildResult, Outcome, Reproducible, RunOptions};
+pub use runner::{
+    run_plan, AuditGate, BuildFailure, BuildResult, Outcome, Reproducible, RunOptions,
+};
 pub use session_run::{
     check_reproducible, connect_engines, run_and_report, ImageCheck, ReproducibleCheck, RunReporter,
 };

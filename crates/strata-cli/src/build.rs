@@ -35,6 +35,14 @@ pub struct BuildArgs {
     /// password from `STRATA_SIGN_PASSWORD` or the terminal. Needs `--push`.
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// Audit every built image's packages against known vulnerabilities (the store of
+    /// `--audit-db`) before any tag moves: a finding at least this severe fails the build
+    /// (exit 3), as a failing test does.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub audit: Option<crate::AuditSeverity>,
+    /// The advisory store `strata audit import` wrote, for `--audit`.
+    #[arg(long, env = crate::STRATA_AUDIT_DB, value_name = "DIR")]
+    pub audit_db: Option<PathBuf>,
     /// A build argument for every image, over those of the plan (repeatable).
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     pub build_args: Vec<String>,

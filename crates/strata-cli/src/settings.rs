@@ -60,6 +60,8 @@ pub struct BuildSettings {
     pub json: bool,
     /// `--sign KEY` (relative to the current directory).
     pub sign: Option<PathBuf>,
+    /// `--audit SEVERITY` with its advisory store.
+    pub audit: Option<(crate::AuditSeverity, PathBuf)>,
 }
 
 /// `strata ci`.
@@ -283,6 +285,13 @@ impl BuildSettings {
             }
         };
         let logs = under_repository(arguments.logs.clone());
+        let audit = match (arguments.audit, arguments.audit_db.clone()) {
+            (Some(severity), Some(db)) => Some((severity, db)),
+            (Some(_), None) => anyhow::bail!(
+                "`--audit` needs the advisory store: `--audit-db DIR` or `STRATA_AUDIT_DB` (write one with `strata audit import --db DIR all.zip...`)"
+            ),
+            (None, _) => None,
+        };
         let manifests =
             (!arguments.no_manifests).then(|| under_repository(arguments.manifests.clone()));
         let mut select = select_settings(arguments.select)?;
@@ -314,6 +323,7 @@ impl BuildSettings {
             junit: arguments.junit,
             json: arguments.json,
             sign: arguments.sign,
+            audit,
         })
     }
 }

@@ -385,7 +385,11 @@ impl<E: Engine + 'static> BuildTask<E> {
             None => None,
         };
         let (tests, alias) = self.test_image(&image.id).await?;
-        let tagged = self.tag_all(&image.id).await;
+        // Audited like tested: before any tag moves.
+        let tagged = match self.audit_image(&image.id).await {
+            Ok(()) => self.tag_all(&image.id).await,
+            Err(error) => Err(error),
+        };
         // Only now: an image whose one tag is removed is deleted.
         if let Some(alias) = alias {
             if let Err(error) = self.engine.untag(&alias).await {

@@ -53,6 +53,25 @@ pub struct RunOptions {
     pub only_platform: Option<String>,
     /// `--sign KEY`: sign every manifest pushed (and every index), cosign's way.
     pub sign: Option<Arc<strata_sign::SigningKey>>,
+    /// `--audit SEVERITY`: audit every built image's packages before any tag moves; a finding
+    /// at least that severe fails the build.
+    pub audit: Option<AuditGate>,
+}
+
+/// The advisories every built image is audited against, and the severity that fails a build.
+#[derive(Clone)]
+pub struct AuditGate {
+    pub store: Arc<strata_audit::Store>,
+    pub fail_on: strata_audit::Severity,
+}
+
+impl std::fmt::Debug for AuditGate {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AuditGate")
+            .field("fail_on", &self.fail_on)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How reproducible builds are made.

@@ -282,6 +282,46 @@ impl<E: Engine + 'static> BuildTask<E> {
         }
         Ok(self.engine.image(tag).await?.map(|image| image.id))
     }
+    /// Audit the new, still untagged image's packages (`--audit`): a finding at least as severe
+    /// as the gate's fails the build, naming each.
+    pub(super) async fn audit_image(&self, image: &str) -> Result<(), crate::error::BuildError> {
+        let (Some(gate), Some(cache)) = (&self.options.audit, &self.options.cache) else {
+            return Ok(());
+        };
+        let _ = self.events.send(BuildEvent::Step {
+            build: self.label.clone(),
+            step: format!(
+                "auditing the image's packages (--audit {})",
+                gate.fail_on.as_str()
+            ),
+        });
+        let facts =
+            crate::manifests::inspect_built(&*self.engine, self.build(), image, cache).await?;
+        let findings: Vec<String> = strata_audit::audit(&facts, &gate.store)?
+            .into_iter()
+            .filter(|finding| finding.severity >= gate.fail_on)
+            .map(|finding| {
+                let fixed = finding.fixed.as_deref().map_or_else(
+                    || "no fix yet".to_string(),
+                    |fixed| format!("fixed in {fixed}"),
+                );
+                format!(
+                    "{} in {} {} ({}, {fixed})",
+                    finding.id,
+                    finding.package,
+                    finding.version,
+                    finding.severity.as_str()
+                )
+            })
+            .collect();
+        if findings.is_empty() {
+            return Ok(());
+        }
+        Err(crate::error::BuildError::AuditFailed {
+            threshold: gate.fail_on.as_str().to_string(),
+            findings,
+        })
+    }
     /// Run the build's tests on the new, still untagged image. Host tests see it under a tag
     /// unique to this run, returned so the caller removes it once the image has its own tags.
     /// Any failure fails the build (and the failed image loses that tag).

@@ -311,6 +311,67 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
         .as_str()
         .is_some_and(|text| text.contains("strata-probe")));
 
+    // `strata build --audit`: a changed image with a finding at least that severe fails its
+    // build before any tag moves (exit 3, naming the finding); below it, it builds and tags.
+    let image_id = |reference: &str| {
+        json(&context.output(&["inspect", reference, "--json"]))["id"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let before = image_id(&affected).expect("built");
+    let mut dockerfile =
+        fs_err::read_to_string(context.root.join("images/affected/Dockerfile")).unwrap();
+    dockerfile.push_str("RUN echo audited > /audited\n");
+    context.write("images/affected/Dockerfile", &dockerfile);
+    let refused = context.output(&[
+        "build",
+        "--include",
+        "images/affected",
+        "--audit",
+        "high",
+        "--audit-db",
+        "store",
+    ]);
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "{}",
+        context.render(&refused)
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("CVE-2026-0001 in strata-probe 1.2-1")
+            && stderr.contains("no tag was moved"),
+        "{stderr}"
+    );
+    assert_eq!(
+        image_id(&affected).as_deref(),
+        Some(before.as_str()),
+        "the tag did not move"
+    );
+    let no_store = context.output(&["build", "--include", "images/affected", "--audit", "high"]);
+    assert_eq!(
+        no_store.status.code(),
+        Some(2),
+        "{}",
+        context.render(&no_store)
+    );
+    let accepted = context.output(&[
+        "build",
+        "--include",
+        "images/affected",
+        "--audit",
+        "critical",
+        "--audit-db",
+        "store",
+    ]);
+    assert!(accepted.status.success(), "{}", context.render(&accepted));
+    assert_ne!(
+        image_id(&affected).as_deref(),
+        Some(before.as_str()),
+        "the tag moved"
+    );
+
     // Bad input is named: not a store, not an OSV record.
     let missing = context.output(&["audit", &affected, "--db", "nowhere"]);
     assert_eq!(missing.status.code(), Some(2));

@@ -72,6 +72,14 @@ pub fn build(
     if settings.lint && !lint_planned(&repository, &plan, printer)? {
         return Ok(ExitStatus::Problems);
     }
+    // A missing or broken advisory store is found before anything is built.
+    let audit = match &settings.audit {
+        Some((severity, db)) => Some(strata_build::AuditGate {
+            store: Arc::new(strata_audit::Store::open(db)?),
+            fail_on: super::audit::severity(*severity),
+        }),
+        None => None,
+    };
     let reproducible = if settings.reproducible || repository.config.reproducible {
         // A bad scrub pattern is found before anything is built, not after the build.
         for (image, config) in &repository.config.images {
@@ -112,6 +120,7 @@ pub fn build(
     }
     options.pipeline.clone_from(&pipeline);
     options.only_platform.clone_from(&settings.only_platform);
+    options.audit = audit;
     if settings.check_reproducible {
         return reproducible::check(settings, session, &repository, &plan, &options, printer);
     }
@@ -235,6 +244,7 @@ fn run_options(
         pipeline: None,
         only_platform: None,
         sign: None,
+        audit: None,
     }
 }
 

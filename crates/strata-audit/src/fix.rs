@@ -62,6 +62,18 @@ pub struct Provenance<'a> {
     pub locks: &'a [(String, String)],
 }
 
+/// How many of `image`'s bottom layers are `base`'s (the image is built on it when all of
+/// `base`'s are).
+pub fn shared_layers(image: &ImageFacts, base: &ImageFacts) -> usize {
+    image
+        .image
+        .layers
+        .iter()
+        .zip(&base.image.layers)
+        .take_while(|(ours, theirs)| ours.diff_id == theirs.diff_id)
+        .count()
+}
+
 /// What would fix `finding` (`None` when no version fixes it yet).
 pub fn suggest_fix(finding: &Finding, provenance: &Provenance<'_>) -> Option<Fix> {
     let fixed = finding.fixed.as_deref()?;

@@ -14,7 +14,7 @@ mod version;
 
 pub use audit::{audit, distribution_ecosystem, AuditWork, Auditor, Finding, LayerOrigin};
 pub use error::AuditError;
-pub use fix::{suggest_fix, BaseLayers, Fix, NewerBase, Provenance};
+pub use fix::{shared_layers, suggest_fix, BaseLayers, Fix, NewerBase, Provenance};
 pub use osv::Severity;
 pub use ranges::affected;
 pub use report::{

@@ -94,6 +94,31 @@ pub struct CatalogImage {
     /// as references (`--registry` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub also_tagged: Vec<String>,
+    /// Its known vulnerabilities (`--audit-db` only), the most severe first, those of layers
+    /// its parent has too naming the parent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<Vec<Vulnerability>>,
+}
+
+/// A known vulnerability of an image's package, as its page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vulnerability {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub ecosystem: String,
+    pub package: String,
+    pub version: String,
+    /// `low` … `critical`, or `unknown`.
+    pub severity: String,
+    pub fixed: Option<String>,
+    /// The layer that brought the package in (1 for the bottom one).
+    pub layer: Option<usize>,
+    /// The image of the family it comes from (its parent's layers), when not this one, and
+    /// that image's web page (relative to the catalogue's directory).
+    pub from: Option<String>,
+    pub from_page: Option<String>,
+    /// What would fix it, as a sentence.
+    pub fix: Option<String>,
 }
 
 /// One platform's image of a multi-platform tag.
@@ -156,6 +181,8 @@ pub struct Entry<'a> {
     pub platforms: Vec<PlatformDigest>,
     /// Other tags on the image read.
     pub also_tagged: Vec<String>,
+    /// Its findings against an advisory store (`--audit-db`), each layer placed.
+    pub findings: Option<Vec<strata_audit::Finding>>,
 }
 
 /// The Markdown page of an image, relative to the catalogue's directory.
@@ -256,6 +283,10 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
                 }),
                 platforms: entry.platforms.clone(),
                 also_tagged: entry.also_tagged.clone(),
+                vulnerabilities: entry
+                    .findings
+                    .as_ref()
+                    .map(|findings| vulnerabilities(entry, entries, findings)),
             }
         })
         .collect();
@@ -264,6 +295,57 @@ pub fn catalog(entries: &[Entry<'_>]) -> Catalog {
         generated_by: format!("strata {}", env!("CARGO_PKG_VERSION")),
         images,
     }
+}
+
+/// An image's findings as its page shows them: those of layers its parent has too name the
+/// parent, whose page reports them, and are fixed there.
+fn vulnerabilities(
+    entry: &Entry<'_>,
+    entries: &[Entry<'_>],
+    findings: &[strata_audit::Finding],
+) -> Vec<Vulnerability> {
+    let parent = entry
+        .build
+        .parent
+        .as_ref()
+        .and_then(|parent| entries.iter().find(|other| other.build.name == parent.name));
+    let shared = match (entry.facts, parent.and_then(|parent| parent.facts)) {
+        (Some(facts), Some(parent)) => strata_audit::shared_layers(facts, parent),
+        _ => 0,
+    };
+    let parent_name = parent.map(|parent| parent.build.name.as_str());
+    findings
+        .iter()
+        .map(|finding| {
+            let layer = finding.layer.as_ref().map(|layer| layer.index);
+            let from = parent_name
+                .filter(|_| layer.is_some_and(|index| index <= shared))
+                .map(str::to_string);
+            let provenance = strata_audit::Provenance {
+                base: parent_name.map(|name| strata_audit::BaseLayers {
+                    reference: name,
+                    layers: shared,
+                    in_family: true,
+                    newer: None,
+                }),
+                locks: &[],
+            };
+            Vulnerability {
+                id: finding.id.clone(),
+                aliases: finding.aliases.clone(),
+                ecosystem: finding.ecosystem.clone(),
+                package: finding.package.clone(),
+                version: finding.version.clone(),
+                severity: finding.severity.as_str().to_string(),
+                fixed: finding.fixed.clone(),
+                layer,
+                from_page: from.as_deref().map(html_path),
+                from,
+                fix: strata_audit::suggest_fix(finding, &provenance)
+                    .map(|fix| fix.describe(finding)),
+            }
+        })
+        .collect()
 }
 
 /// An image's Markdown page: docker-stacks' build-manifest shape (its facts' manifest), headed
@@ -349,6 +431,7 @@ pub(crate) fn test_image(name: &str, parent: Option<&str>) -> CatalogImage {
         signature: None,
         platforms: Vec::new(),
         also_tagged: Vec::new(),
+        vulnerabilities: None,
     }
 }
 

@@ -45,6 +45,7 @@ pub fn site(
         title,
         generated_by => catalog.generated_by.as_str(),
         published,
+        audited => catalog.images.iter().any(|image| image.vulnerabilities.is_some()),
         images => Value::from(Serde(&summaries)),
         tree => Value::from(Serde(crate::tree::layout(&catalog.images))),
     })?;
@@ -136,6 +137,9 @@ struct Summary<'a> {
     os: &'a str,
     created: String,
     revision: Option<String>,
+    /// Its known vulnerabilities (`--audit-db`): how many, and the worst severity.
+    vulnerabilities: Option<usize>,
+    worst: Option<&'a str>,
 }
 
 impl<'a> Summary<'a> {
@@ -161,6 +165,13 @@ impl<'a> Summary<'a> {
                 .revision
                 .as_deref()
                 .map(|revision| revision.chars().take(12).collect()),
+            vulnerabilities: image.vulnerabilities.as_ref().map(Vec::len),
+            // Findings come most severe first.
+            worst: image
+                .vulnerabilities
+                .as_ref()
+                .and_then(|found| found.first())
+                .map(|finding| finding.severity.as_str()),
         }
     }
 }
@@ -196,6 +207,7 @@ struct ImageView<'a> {
     sbom: Option<String>,
     signature: Option<&'a crate::SignatureSummary>,
     platforms: &'a [crate::PlatformDigest],
+    vulnerabilities: Option<&'a [crate::Vulnerability]>,
 }
 
 /// A build in an image's release history, with what changed since the build before it.
@@ -322,6 +334,7 @@ impl<'a> ImageView<'a> {
             sbom: image.sbom.as_ref().map(|sbom| format!("../{sbom}")),
             signature: image.signature.as_ref(),
             platforms: &image.platforms,
+            vulnerabilities: image.vulnerabilities.as_deref(),
         }
     }
 }

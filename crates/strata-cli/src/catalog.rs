@@ -22,6 +22,10 @@ pub struct CatalogArgs {
     /// (with `--registry`); without one, signatures are only counted.
     #[arg(long = "key", value_name = "PUB")]
     pub keys: Vec<PathBuf>,
+    /// Show each image's known vulnerabilities, matched against this advisory store (`strata
+    /// audit import` writes it), on its page and the front page.
+    #[arg(long, env = crate::STRATA_AUDIT_DB, value_name = "DIR")]
+    pub audit_db: Option<PathBuf>,
     /// How many builds of each image the release history shows (with `--registry`).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub history: usize,

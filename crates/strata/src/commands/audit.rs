@@ -125,7 +125,7 @@ pub fn audit(
                     base_name.clone().unwrap_or_default(),
                 )
             };
-        let shared = built_on.map_or(0, |base| shared_layers(&facts, base));
+        let shared = built_on.map_or(0, |base| strata_audit::shared_layers(&facts, base));
         // An external base whose tag moved since the build: does the new image fix it?
         let newer_base = match (&base_name, parent, arguments.registry) {
             (Some(name), None, true) => newer
@@ -278,17 +278,6 @@ fn strip_tag(reference: &str) -> &str {
     }
 }
 
-/// How many of `image`'s bottom layers are `base`'s.
-fn shared_layers(image: &ImageFacts, base: &ImageFacts) -> usize {
-    image
-        .image
-        .layers
-        .iter()
-        .zip(&base.image.layers)
-        .take_while(|(ours, theirs)| ours.diff_id == theirs.diff_id)
-        .count()
-}
-
 /// The facts of a target, from the first of its references that is there (a family image
 /// published under none is warned about and left out).
 fn read_target(
@@ -332,7 +321,7 @@ fn warn_without_ecosystem(facts: &ImageFacts, store: &Store, printer: &Printer) 
 
 /// Name the layer that brought each finding's package in, from the layer records inspecting
 /// just cached (a layer stack several images share is read once).
-fn place_findings(
+pub(crate) fn place_findings(
     auditor: &mut Auditor<'_>,
     findings: &mut [Finding],
     facts: &ImageFacts,

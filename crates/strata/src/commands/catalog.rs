@@ -60,11 +60,32 @@ pub fn catalog(
             BTreeMap::new()
         }
     };
+    // Each image's findings, when a store is given: a package or layer stack several images
+    // share is matched or read once.
+    let store = arguments
+        .audit_db
+        .as_deref()
+        .map(strata_audit::Store::open)
+        .transpose()?;
+    let mut auditor = store.as_ref().map(strata_audit::Auditor::new);
+    let mut findings = Vec::new();
+    for read in &found {
+        findings.push(match (&mut auditor, &read.facts) {
+            (Some(auditor), Some(facts)) => {
+                let mut found = auditor.audit(facts)?;
+                super::audit::place_findings(auditor, &mut found, facts, session);
+                Some(found)
+            }
+            // Not published: nothing to audit, and its page says so.
+            (_, None) | (None, _) => None,
+        });
+    }
     let entries: Vec<strata_catalog::Entry<'_>> = plan
         .builds
         .iter()
         .zip(&found)
-        .map(|(build, read)| strata_catalog::Entry {
+        .zip(findings)
+        .map(|((build, read), findings)| strata_catalog::Entry {
             build,
             facts: read.facts.as_ref(),
             history: &read.history,
@@ -72,6 +93,7 @@ pub fn catalog(
             signature: read.signature.clone(),
             platforms: read.platforms.clone(),
             also_tagged: read.also_tagged.clone(),
+            findings,
             readme: std::fs::read_to_string(repository.root.join(&build.context).join("README.md"))
                 .ok(),
         })

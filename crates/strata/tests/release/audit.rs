@@ -311,6 +311,43 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
         .as_str()
         .is_some_and(|text| text.contains("strata-probe")));
 
+    // The catalogue shows each image's findings: the parent's on its page, the child's naming
+    // the parent it comes from; the front page counts them.
+    let written = context.output(&["catalog", "--audit-db", "store", "-o", "site"]);
+    assert!(written.status.success(), "{}", context.render(&written));
+    let catalog: serde_json::Value = serde_json::from_str(
+        &fs_err::read_to_string(context.root.join("site/catalog.json")).unwrap(),
+    )
+    .unwrap();
+    let entry = |name: &str| {
+        catalog["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|image| image["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("`{name}` in {catalog}"))
+    };
+    let own = &entry("affected")["vulnerabilities"];
+    assert_eq!(own.as_array().unwrap().len(), 1, "{own}");
+    assert_eq!(own[0]["id"], "CVE-2026-0001");
+    assert_eq!(own[0]["from"], serde_json::Value::Null);
+    let inherited = &entry("child")["vulnerabilities"][0];
+    assert_eq!(inherited["from"], "affected", "{inherited}");
+    assert_eq!(inherited["from_page"], "images/affected.html");
+    assert_eq!(entry("fixed")["vulnerabilities"], serde_json::json!([]));
+    let page = fs_err::read_to_string(context.root.join("site/images/child.html")).unwrap();
+    assert!(
+        page.contains("Known vulnerabilities") && page.contains("CVE-2026-0001"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a href=\"affected.html\">affected</a>"),
+        "{page}"
+    );
+    let front = fs_err::read_to_string(context.root.join("site/index.html")).unwrap();
+    assert!(front.contains("1 (high)"), "{front}");
+
     // `strata build --audit`: a changed image with a finding at least that severe fails its
     // build before any tag moves (exit 3, naming the finding); below it, it builds and tags.
     let image_id = |reference: &str| {

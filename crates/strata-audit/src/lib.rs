@@ -20,5 +20,5 @@ pub use ranges::affected;
 pub use report::{
     any_at_least, cyclonedx, render, sarif, ImageReport, Report, AUDIT_SCHEMA_VERSION,
 };
-pub use store::{import, store_name, Advisory, ImportSummary, Store};
+pub use store::{import, open_or_import, store_name, Advisory, ImportSummary, Store};
 pub use version::Scheme;

@@ -38,6 +38,9 @@ pub struct ImageReport {
     /// The Dockerfile it is built from, relative to the repository (a family audit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<String>,
+    /// The platform of the image read (`linux/amd64`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// The OSV ecosystem its distribution packages were matched in.
     pub distribution: Option<String>,
     pub findings: Vec<Finding>,
@@ -58,6 +61,13 @@ fn is_zero(count: &usize) -> bool {
 }
 
 impl ImageReport {
+    /// The platform of `facts`' image (`linux/arm64/v8`), when its config says.
+    pub fn platform_of(facts: &ImageFacts) -> Option<String> {
+        let os = facts.image.os.as_deref()?;
+        let architecture = facts.image.architecture.as_deref()?;
+        Some(format!("{os}/{architecture}"))
+    }
+
     /// The name to show: its name in the graph, else its reference.
     pub fn shown(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.image)
@@ -75,13 +85,19 @@ pub fn any_at_least(reports: &[ImageReport], threshold: Severity) -> bool {
 /// The findings as text, an image a paragraph.
 pub fn render(reports: &[ImageReport]) -> String {
     let mut text = String::new();
+    // The platform is said when the reports are of several.
+    let several = reports
+        .iter()
+        .filter_map(|report| report.platform.as_deref())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
     for report in reports {
-        let _ = write!(
-            text,
-            "{}: {} finding(s)",
-            report.shown(),
-            report.findings.len()
-        );
+        let _ = write!(text, "{}", report.shown());
+        if let Some(platform) = report.platform.as_deref().filter(|_| several) {
+            let _ = write!(text, " ({platform})");
+        }
+        let _ = write!(text, ": {} finding(s)", report.findings.len());
         if let Some(from) = &report.inherited_from {
             let _ = write!(
                 text,

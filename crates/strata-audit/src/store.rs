@@ -7,6 +7,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 
 use crate::error::AuditError;
 use crate::osv::{Range, Record, Severity};
@@ -69,6 +70,33 @@ fn path_part(text: &str) -> String {
     } else {
         part
     }
+}
+
+/// The store `path` names: a store directory as it is, or an export (a zip file, a JSON file,
+/// a directory of OSV JSON without a store's `store.json`) imported once into `cache` (under a
+/// name made of the export's path, size and modification time, so a changed export is
+/// imported again).
+pub fn open_or_import(path: &Path, cache: &Path) -> Result<Store, AuditError> {
+    if path.join("store.json").is_file() {
+        return Store::open(path);
+    }
+    let meta = std::fs::metadata(path).map_err(|_| AuditError::NoStore {
+        path: path.to_path_buf(),
+    })?;
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    let key = format!("{}\n{}\n{modified}", absolute.display(), meta.len());
+    let hash = sha2::Sha256::digest(key.as_bytes());
+    let store = cache.join("audit").join(format!("{hash:x}"));
+    if let Ok(opened) = Store::open(&store) {
+        return Ok(opened);
+    }
+    import(&[path.to_path_buf()], &store)?;
+    Store::open(&store)
 }
 
 /// Import `inputs` (zip files, directories, or JSON files of OSV records) into a new store at

@@ -18,9 +18,14 @@ pub struct AuditArgs {
     /// published under.
     #[command(flatten)]
     pub selection: crate::SelectionArgs,
-    /// The advisory store `strata audit import` wrote.
-    #[arg(long, env = crate::STRATA_AUDIT_DB, value_name = "DIR")]
+    /// The advisory store `strata audit import` wrote, or an export itself (osv.dev's
+    /// `all.zip`): imported once into the cache directory, kept while the file is unchanged.
+    #[arg(long, env = crate::STRATA_AUDIT_DB, value_name = "DIR|ZIP")]
     pub db: Option<PathBuf>,
+    /// The platforms to audit a multi-platform image for (`linux/amd64,linux/arm64`; default:
+    /// this machine's). Each platform's image is reported on its own.
+    #[arg(long, value_name = "PLATFORM[,PLATFORM...]", value_delimiter = ',')]
+    pub platform: Vec<String>,
     /// Read the images from their registries instead of the local engine; with it, an external
     /// base whose tag moved since the build is read too, to say whether the new one fixes a
     /// finding.
@@ -49,6 +54,17 @@ pub enum AuditCommand {
     /// Import OSV advisories into a local store, once: osv.dev's exports (`all.zip` per
     /// ecosystem, e.g. `Debian/all.zip`, `PyPI/all.zip`, `CRAN/all.zip`), or directories or
     /// files of OSV JSON. The store at `--db` is replaced whole; nothing is fetched.
+    Import(AuditImportArgs),
+    /// The advisory store: `strata audit db import` is `strata audit import`.
+    Db {
+        #[command(subcommand)]
+        command: AuditDbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditDbCommand {
+    /// Import OSV advisories into a local store, once (as `strata audit import`).
     Import(AuditImportArgs),
 }
 

@@ -24,7 +24,7 @@ mod test;
 
 use clap::{Parser, Subcommand};
 
-pub use audit::{AuditArgs, AuditCommand, AuditImportArgs, AuditSeverity};
+pub use audit::{AuditArgs, AuditCommand, AuditDbCommand, AuditImportArgs, AuditSeverity};
 pub use build::{BuildArgs, BuilderArg};
 pub use catalog::CatalogArgs;
 pub use ci::{CiArgs, CiFormatArg};

@@ -8,7 +8,7 @@ use strata_audit::{
     Auditor, BaseLayers, Finding, ImageReport, Provenance, Report, Severity, Store,
     AUDIT_SCHEMA_VERSION,
 };
-use strata_cli::{AuditArgs, AuditCommand, AuditImportArgs, AuditSeverity};
+use strata_cli::{AuditArgs, AuditCommand, AuditDbCommand, AuditImportArgs, AuditSeverity};
 use strata_inspect::ImageFacts;
 use strata_session::Session;
 
@@ -39,7 +39,13 @@ pub fn audit(
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    if let Some(AuditCommand::Import(import)) = &arguments.command {
+    if let Some(
+        AuditCommand::Import(import)
+        | AuditCommand::Db {
+            command: AuditDbCommand::Import(import),
+        },
+    ) = &arguments.command
+    {
         return import_store(import, printer);
     }
     let Some(db) = &arguments.db else {
@@ -47,159 +53,178 @@ pub fn audit(
             "`strata audit` needs the advisory store: `--db DIR` or `STRATA_AUDIT_DB` (write one with `strata audit import --db DIR all.zip...`)"
         );
     };
-    let store = Store::open(db)?;
+    let store = strata_audit::open_or_import(db, session.caches().root())?;
     let (targets, root) = targets(arguments, session, printer)?;
     let family = root.is_some();
     let mut auditor = Auditor::new(&store);
     let mut reports: Vec<ImageReport> = Vec::new();
-    // Per target, the index of its report and what was audited.
-    let mut audited: Vec<Option<(usize, Audited)>> = Vec::new();
-    // External bases read once: by reference, the index of their report and what was audited.
+    // External bases read once (per platform): by reference, the index of their report and
+    // what was audited.
     // (An image audited by reference reads its base too, to tell the base's layers from its
     // own; only a family audit reports the base.)
     let mut bases: BTreeMap<String, Option<(Option<usize>, Audited)>> = BTreeMap::new();
     // Newer images of external bases' tags, read once (with `--registry`).
     let mut newer: BTreeMap<String, Option<Arc<ImageFacts>>> = BTreeMap::new();
-    for target in &targets {
-        let Some(facts) = read_target(target, arguments.registry, session, printer)? else {
-            audited.push(None);
-            continue;
-        };
-        warn_without_ecosystem(&facts, &store, printer);
-        // The image it is built on: a family image audited before it, else (a family audit)
-        // the external base its label names, audited once for every image on it.
-        let parent = target
-            .parent
-            .and_then(|parent| audited.get(parent).and_then(Option::as_ref));
-        let base_name = facts
-            .image
-            .labels
-            .get(strata_build::BASE_NAME_LABEL)
-            .cloned();
-        let base_reference = base_name.as_ref().map(|name| {
-            match facts.image.labels.get(strata_build::BASE_DIGEST_LABEL) {
-                Some(digest) if !name.contains('@') => {
-                    format!("{}@{digest}", strip_tag(name))
-                }
-                _ => name.clone(),
-            }
-        });
-        if parent.is_none() {
-            if let (Some(name), Some(reference)) = (&base_name, &base_reference) {
-                if !bases.contains_key(reference) {
-                    let base = audit_base(
-                        &mut auditor,
-                        &[reference.clone(), name.clone()],
-                        arguments.registry,
-                        session,
-                    )?;
-                    let entry = base.map(|(report, base)| {
-                        if family {
-                            reports.push(report);
-                            (Some(reports.len() - 1), base)
-                        } else {
-                            (None, base)
-                        }
-                    });
-                    bases.insert(reference.clone(), entry);
-                }
-            }
-        }
-        let (built_on, built_on_index, in_family, built_on_name) =
-            if let Some((index, parent)) = parent {
-                (
-                    Some(&parent.facts),
-                    Some(*index),
-                    true,
-                    reports[*index].shown().to_string(),
-                )
-            } else {
-                let base = base_reference
-                    .as_ref()
-                    .and_then(|reference| bases.get(reference))
-                    .and_then(Option::as_ref);
-                (
-                    base.map(|(_, base)| &base.facts),
-                    base.and_then(|(index, _)| *index),
-                    false,
-                    base_name.clone().unwrap_or_default(),
-                )
+    let platforms: Vec<Option<&str>> = if arguments.platform.is_empty() {
+        vec![None]
+    } else {
+        arguments
+            .platform
+            .iter()
+            .map(|platform| Some(platform.as_str()))
+            .collect()
+    };
+    for platform in platforms {
+        // Per target, the index of its report and what was audited.
+        let mut audited: Vec<Option<(usize, Audited)>> = Vec::new();
+        for target in &targets {
+            let Some(facts) = read_target(target, arguments.registry, platform, session, printer)?
+            else {
+                audited.push(None);
+                continue;
             };
-        let shared = built_on.map_or(0, |base| strata_audit::shared_layers(&facts, base));
-        // An external base whose tag moved since the build: does the new image fix it?
-        let newer_base = match (&base_name, parent, arguments.registry) {
-            (Some(name), None, true) => newer
-                .entry(name.clone())
-                .or_insert_with(|| moved_base(name, &facts, session))
-                .clone(),
-            _ => None,
-        };
-        let mut findings = auditor.audit(&facts)?;
-        place_findings(&mut auditor, &mut findings, &facts, session);
-        let locks = target
-            .directory
-            .as_deref()
-            .map(|directory| lock_files(directory, root.as_deref()))
-            .unwrap_or_default();
-        let provenance = Provenance {
-            base: (shared > 0 || base_name.is_some()).then_some(BaseLayers {
-                reference: &built_on_name,
-                layers: shared,
-                in_family,
-                newer: newer_base.as_deref(),
-            }),
-            locks: &locks,
-        };
-        for finding in &mut findings {
-            finding.fix = strata_audit::suggest_fix(finding, &provenance);
-        }
-        // A finding of a layer the image it is built on has too is reported there, once
-        // (without layer records: a finding that image has too).
-        let every_finding = findings.clone();
-        let mut inherited = 0;
-        let mut inherited_from = None;
-        if let Some(index) = built_on_index {
-            let theirs_too = parent
-                .map(|(_, parent)| parent.every_finding.as_slice())
-                .or_else(|| {
-                    base_reference
-                        .as_ref()
-                        .and_then(|reference| bases.get(reference))
-                        .and_then(Option::as_ref)
-                        .map(|(_, base)| base.every_finding.as_slice())
-                })
-                .unwrap_or_default();
-            findings.retain(|finding| {
-                let theirs = match &finding.layer {
-                    Some(layer) => layer.index <= shared,
-                    None => theirs_too.iter().any(|known| {
-                        known.id == finding.id
-                            && known.package == finding.package
-                            && known.version == finding.version
-                            && known.location == finding.location
-                    }),
-                };
-                inherited += usize::from(theirs);
-                !theirs
+            warn_without_ecosystem(&facts, &store, printer);
+            // The image it is built on: a family image audited before it, else (a family audit)
+            // the external base its label names, audited once for every image on it.
+            let parent = target
+                .parent
+                .and_then(|parent| audited.get(parent).and_then(Option::as_ref));
+            let base_name = facts
+                .image
+                .labels
+                .get(strata_build::BASE_NAME_LABEL)
+                .cloned();
+            let base_reference = base_name.as_ref().map(|name| {
+                match facts.image.labels.get(strata_build::BASE_DIGEST_LABEL) {
+                    Some(digest) if !name.contains('@') => {
+                        format!("{}@{digest}", strip_tag(name))
+                    }
+                    _ => name.clone(),
+                }
             });
-            if inherited > 0 {
-                inherited_from = Some(reports[index].shown().to_string());
+            let base_key = base_reference
+                .as_ref()
+                .map(|reference| format!("{reference} {}", platform.unwrap_or_default()));
+            if parent.is_none() {
+                if let (Some(name), Some(reference), Some(key)) =
+                    (&base_name, &base_reference, &base_key)
+                {
+                    if !bases.contains_key(key) {
+                        let base = audit_base(
+                            &mut auditor,
+                            &[reference.clone(), name.clone()],
+                            arguments.registry,
+                            platform,
+                            session,
+                        )?;
+                        let entry = base.map(|(report, base)| {
+                            if family {
+                                reports.push(report);
+                                (Some(reports.len() - 1), base)
+                            } else {
+                                (None, base)
+                            }
+                        });
+                        bases.insert(key.clone(), entry);
+                    }
+                }
             }
+            let (built_on, built_on_index, in_family, built_on_name) =
+                if let Some((index, parent)) = parent {
+                    (
+                        Some(&parent.facts),
+                        Some(*index),
+                        true,
+                        reports[*index].shown().to_string(),
+                    )
+                } else {
+                    let base = base_key
+                        .as_ref()
+                        .and_then(|key| bases.get(key))
+                        .and_then(Option::as_ref);
+                    (
+                        base.map(|(_, base)| &base.facts),
+                        base.and_then(|(index, _)| *index),
+                        false,
+                        base_name.clone().unwrap_or_default(),
+                    )
+                };
+            let shared = built_on.map_or(0, |base| strata_audit::shared_layers(&facts, base));
+            // An external base whose tag moved since the build: does the new image fix it?
+            let newer_base = match (&base_name, parent, arguments.registry) {
+                (Some(name), None, true) => newer
+                    .entry(format!("{name} {}", platform.unwrap_or_default()))
+                    .or_insert_with(|| moved_base(name, &facts, platform, session))
+                    .clone(),
+                _ => None,
+            };
+            let mut findings = auditor.audit(&facts)?;
+            place_findings(&mut auditor, &mut findings, &facts, session);
+            let locks = target
+                .directory
+                .as_deref()
+                .map(|directory| lock_files(directory, root.as_deref()))
+                .unwrap_or_default();
+            let provenance = Provenance {
+                base: (shared > 0 || base_name.is_some()).then_some(BaseLayers {
+                    reference: &built_on_name,
+                    layers: shared,
+                    in_family,
+                    newer: newer_base.as_deref(),
+                }),
+                locks: &locks,
+            };
+            for finding in &mut findings {
+                finding.fix = strata_audit::suggest_fix(finding, &provenance);
+            }
+            // A finding of a layer the image it is built on has too is reported there, once
+            // (without layer records: a finding that image has too).
+            let every_finding = findings.clone();
+            let mut inherited = 0;
+            let mut inherited_from = None;
+            if let Some(index) = built_on_index {
+                let theirs_too = parent
+                    .map(|(_, parent)| parent.every_finding.as_slice())
+                    .or_else(|| {
+                        base_key
+                            .as_ref()
+                            .and_then(|key| bases.get(key))
+                            .and_then(Option::as_ref)
+                            .map(|(_, base)| base.every_finding.as_slice())
+                    })
+                    .unwrap_or_default();
+                findings.retain(|finding| {
+                    let theirs = match &finding.layer {
+                        Some(layer) => layer.index <= shared,
+                        None => theirs_too.iter().any(|known| {
+                            known.id == finding.id
+                                && known.package == finding.package
+                                && known.version == finding.version
+                                && known.location == finding.location
+                        }),
+                    };
+                    inherited += usize::from(theirs);
+                    !theirs
+                });
+                if inherited > 0 {
+                    inherited_from = Some(reports[index].shown().to_string());
+                }
+            }
+            reports.push(image_report(
+                &facts,
+                target,
+                findings,
+                inherited,
+                inherited_from,
+            ));
+            audited.push(Some((
+                reports.len() - 1,
+                Audited {
+                    facts,
+                    every_finding,
+                },
+            )));
         }
-        reports.push(image_report(
-            &facts,
-            target,
-            findings,
-            inherited,
-            inherited_from,
-        ));
-        audited.push(Some((
-            reports.len() - 1,
-            Audited {
-                facts,
-                every_finding,
-            },
-        )));
     }
     let text = if arguments.json {
         let mut text = serde_json::to_string_pretty(&Report {
@@ -262,6 +287,7 @@ fn image_report(
         name: target.name.clone(),
         dockerfile: target.dockerfile.clone(),
         base: false,
+        platform: ImageReport::platform_of(facts),
         distribution: strata_audit::distribution_ecosystem(facts),
         findings,
         inherited,
@@ -283,13 +309,14 @@ fn strip_tag(reference: &str) -> &str {
 fn read_target(
     target: &Target,
     registry: bool,
+    platform: Option<&str>,
     session: &Session,
     printer: &Printer,
 ) -> anyhow::Result<Option<Arc<ImageFacts>>> {
     let mut problems = Vec::new();
     for reference in &target.references {
         match session.block_on(strata_inspect::image_facts(
-            session, reference, registry, None,
+            session, reference, registry, platform,
         ))? {
             Ok(facts) => return Ok(Some(Arc::new(facts))),
             Err(error) if target.name.is_some() => {
@@ -345,6 +372,7 @@ fn audit_base(
     auditor: &mut Auditor<'_>,
     references: &[String],
     registry: bool,
+    platform: Option<&str>,
     session: &Session,
 ) -> anyhow::Result<Option<(ImageReport, Audited)>> {
     let sources = if registry {
@@ -362,7 +390,7 @@ fn audit_base(
             session,
             reference,
             from_registry,
-            None,
+            platform,
         ))?
         else {
             continue;
@@ -376,6 +404,7 @@ fn audit_base(
             name: None,
             dockerfile: None,
             base: true,
+            platform: ImageReport::platform_of(&facts),
             distribution: strata_audit::distribution_ecosystem(&facts),
             findings,
             inherited: 0,
@@ -396,10 +425,15 @@ fn audit_base(
 /// The image an external base's tag names in its registry now, when that is not the one
 /// `image` was built on (its base digest label says which); `None` when it did not move or
 /// cannot be read.
-fn moved_base(name: &str, image: &ImageFacts, session: &Session) -> Option<Arc<ImageFacts>> {
+fn moved_base(
+    name: &str,
+    image: &ImageFacts,
+    platform: Option<&str>,
+    session: &Session,
+) -> Option<Arc<ImageFacts>> {
     let built_on = image.image.labels.get(strata_build::BASE_DIGEST_LABEL)?;
     let now = session
-        .block_on(strata_inspect::image_facts(session, name, true, None))
+        .block_on(strata_inspect::image_facts(session, name, true, platform))
         .ok()?
         .ok()?;
     (!now.image.digests.iter().any(|digest| digest == built_on)).then(|| Arc::new(now))

@@ -65,7 +65,7 @@ pub fn catalog(
     let store = arguments
         .audit_db
         .as_deref()
-        .map(strata_audit::Store::open)
+        .map(|db| strata_audit::open_or_import(db, session.caches().root()))
         .transpose()?;
     let mut auditor = store.as_ref().map(strata_audit::Auditor::new);
     let mut findings = Vec::new();

@@ -178,6 +178,7 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
     let base_fixtures = fixtures.with_file_name("osv-base");
     let imported = context.output(&[
         "audit",
+        "db",
         "import",
         "--db",
         "store-base",
@@ -310,6 +311,51 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
     assert!(vulnerability["recommendation"]
         .as_str()
         .is_some_and(|text| text.contains("strata-probe")));
+
+    // An export given as the store is imported once, into the cache, and read from there
+    // while it is unchanged.
+    let from_export = context.output(&[
+        "audit",
+        &affected,
+        "--db",
+        fixtures.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        from_export.status.success(),
+        "{}",
+        context.render(&from_export)
+    );
+    assert_eq!(
+        json(&from_export)["images"][0]["findings"][0]["id"],
+        "CVE-2026-0001"
+    );
+    let kept: Vec<_> = fs_err::read_dir(context.cache_dir().join("audit"))
+        .unwrap()
+        .collect();
+    assert_eq!(kept.len(), 1, "one store imported from the export");
+
+    // Each platform of a multi-platform image is its own report.
+    let multi = std::env::var("STRATA_TEST_MULTI_PLATFORM_BUSYBOX").expect("set by dev-env");
+    let platforms = context.output(&[
+        "audit",
+        &multi,
+        "--registry",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--db",
+        "store",
+        "--json",
+    ]);
+    assert!(platforms.status.success(), "{}", context.render(&platforms));
+    let platforms = json(&platforms);
+    let read: Vec<_> = platforms["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|image| image["platform"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(read, ["linux/amd64", "linux/arm64"], "{platforms}");
 
     // The catalogue shows each image's findings: the parent's on its page, the child's naming
     // the parent it comes from; the front page counts them.

@@ -75,7 +75,7 @@ pub fn build(
     // A missing or broken advisory store is found before anything is built.
     let audit = match &settings.audit {
         Some((severity, db)) => Some(strata_build::AuditGate {
-            store: Arc::new(strata_audit::Store::open(db)?),
+            store: Arc::new(strata_audit::open_or_import(db, session.caches().root())?),
             fail_on: super::audit::severity(*severity),
         }),
         None => None,

@@ -50,3 +50,25 @@ hyperfine --warmup 2 --runs 10 -N \
   "$STRATA audit $image --db $work/store" \
   "$STRATA audit $image --db $work/store --registry" \
   "$STRATA inspect $image" 2>&1 | grep -E "Benchmark|Time|Range"
+# A family on that image: 10 children, each a layer of its own on top. The family audit reads
+# the shared layers' packages once; side by side with auditing the 11 images one at a time.
+children=10
+for n in $(seq 1 "$children"); do
+  mkdir -p "$repo/images/child-$n"
+  printf 'FROM %s\nRUN echo %s > /child\n' "$image" "$n" >"$repo/images/child-$n/Dockerfile"
+done
+commit children
+"$STRATA" build --all --push --no-manifests "$repo" >/dev/null 2>&1
+work_counts=$("$STRATA" audit "$repo" --db "$work/store" --registry --json | python3 -c '
+import json, sys
+report = json.load(sys.stdin)
+work = report["work"]
+own = sum(len(image["findings"]) for image in report["images"])
+inherited = sum(image.get("inherited", 0) for image in report["images"])
+images = len(report["images"])
+print(images, "reports,", own, "findings reported,", inherited, "inherited; packages seen", work["packages_seen"], "matched", work["packages_matched"], "; layer stacks read", work["layers_read"])')
+echo "family audit: $work_counts"
+one_by_one="for n in \$(seq 1 $children); do $STRATA audit $registry/bench-audit-$$/images:child-\$n --db $work/store --registry >/dev/null; done; $STRATA audit $image --db $work/store --registry >/dev/null"
+hyperfine --warmup 1 --runs 5 \
+  "$STRATA audit $repo --db $work/store --registry" \
+  "$one_by_one" 2>&1 | grep -E "Benchmark|Time|Range"

@@ -43,6 +43,10 @@ pub struct Finding {
     /// The layer that brought the package in at this version (see [`attribute_layers`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerOrigin>,
+    /// The image that brought the package in: this one, or the image it is built on when the
+    /// layer is that image's (a family image or the external base).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introduced_by: Option<String>,
     /// What would fix it (see [`crate::suggest_fix`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<crate::Fix>,
@@ -348,6 +352,7 @@ fn match_candidate(store: &Store, candidate: &Candidate) -> Result<Vec<Finding>,
             summary: advisory.summary.clone(),
             approximate: candidate.approximate,
             layer: None,
+            introduced_by: None,
             fix: None,
         });
     }

@@ -92,7 +92,8 @@ pub fn suggest_fix(finding: &Finding, provenance: &Provenance<'_>) -> Option<Fix
         }
     }
     let requirement = format!("{}>={fixed}", finding.package);
-    if finding.ecosystem == "PyPI" {
+    // A conda package is locked by conda's own lock, not a pip-compile one.
+    if finding.ecosystem == "PyPI" && !finding.approximate {
         if let Some((lock, _)) = provenance
             .locks
             .iter()
@@ -246,6 +247,7 @@ mod tests {
                 diff_id: format!("sha256:{index}"),
                 step: None,
             }),
+            introduced_by: None,
             fix: None,
         }
     }

@@ -174,8 +174,19 @@ pub fn audit(
                 }),
                 locks: &locks,
             };
+            let this_image = target
+                .name
+                .clone()
+                .unwrap_or_else(|| facts.image.reference.clone());
             for finding in &mut findings {
                 finding.fix = strata_audit::suggest_fix(finding, &provenance);
+                finding.introduced_by = finding.layer.as_ref().map(|layer| {
+                    if layer.index <= shared {
+                        built_on_name.clone()
+                    } else {
+                        this_image.clone()
+                    }
+                });
             }
             // A finding of a layer the image it is built on has too is reported there, once
             // (without layer records: a finding that image has too).
@@ -398,6 +409,20 @@ fn audit_base(
         let facts = Arc::new(facts);
         let mut findings = auditor.audit(&facts)?;
         place_findings(auditor, &mut findings, &facts, session);
+        // Every layer is the base's: its findings are fixed by a newer base.
+        let provenance = Provenance {
+            base: Some(BaseLayers {
+                reference,
+                layers: facts.image.layers.len(),
+                in_family: false,
+                newer: None,
+            }),
+            locks: &[],
+        };
+        for finding in &mut findings {
+            finding.fix = strata_audit::suggest_fix(finding, &provenance);
+            finding.introduced_by = Some(reference.clone());
+        }
         let every_finding = findings.clone();
         let report = ImageReport {
             image: reference.clone(),

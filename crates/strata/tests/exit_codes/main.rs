@@ -215,7 +215,7 @@ fn audit_commands() {
         .strata()
         .args(["audit", "import", "--db", "store"])
         .arg(fixtures.join("osv"))
-        .arg(fixtures.join("osv-base"))
+        .arg(fixtures.join("osv-extra"))
         .output()
         .unwrap();
     assert!(imported.status.success(), "{}", context.render(&imported));

@@ -163,6 +163,7 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
     assert_eq!(image("fixed")["findings"], serde_json::json!([]));
 
     // What would fix it: the package came with the image's own layer, so an upgrade there.
+    assert_eq!(finding["introduced_by"], affected.as_str());
     assert_eq!(finding["fix"]["kind"], "upgrade", "{finding}");
     assert_eq!(finding["fix"]["layer"], last);
     assert!(
@@ -175,7 +176,7 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
     // With an advisory about a package of the Debian base: the family audit reads the base
     // once (from the engine that built on it), reports its finding there, once, and counts it
     // as inherited by every image on it; its fix is a newer base.
-    let base_fixtures = fixtures.with_file_name("osv-base");
+    let base_fixtures = fixtures.with_file_name("osv-extra");
     let imported = context.output(&[
         "audit",
         "db",
@@ -200,6 +201,8 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
     assert_eq!(zlib["id"], "CVE-2026-0100", "{zlib}");
     assert_eq!(zlib["installed"], serde_json::json!(["zlib1g"]));
     assert_eq!(zlib["layer"]["index"], 1);
+    assert_eq!(zlib["introduced_by"], debian.as_str());
+    assert_eq!(zlib["fix"]["kind"], "base");
     let named = |name: &str| {
         reports
             .iter()
@@ -466,4 +469,117 @@ fn advisories_match_by_release_and_version_merge_aliases_and_leave_withdrawn_one
     assert!(!context.root.join("other").exists(), "nothing half-written");
     // The store imported before is still whole.
     assert!(context.root.join("store/store.json").is_file());
+}
+
+/// Python (dist-info), conda (`conda-meta`, approximately, by the PyPI name its files install)
+/// and R (`DESCRIPTION`) packages of an image built on the engine, each matched in its
+/// ecosystem, each with the fix that suits it.
+#[test]
+fn python_conda_and_r_packages_are_matched_in_their_ecosystems() {
+    let services = services();
+    let namespace = fresh_namespace(&services.registry, "audit-ecosystems");
+    let busybox = std::env::var("STRATA_TEST_BASE_BUSYBOX").expect("set by scripts/dev-env.sh env");
+    let dist_info = "/usr/lib/python3/dist-packages/Strata_Probe-2.0.1.dist-info";
+    let conda = "/opt/conda/conda-meta";
+    let library = "/usr/local/lib/R/site-library/strataprobe";
+    let dockerfile = format!(
+        "FROM {busybox}\n\
+         RUN mkdir -p {dist_info} {conda} {library} \\\n \
+         && printf 'Metadata-Version: 2.1\\nName: Strata_Probe\\nVersion: 2.0.1\\n' > {dist_info}/METADATA \\\n \
+         && printf '{{\"name\": \"strata-probe\", \"version\": \"2.0.2\", \"build\": \"py_0\", \"files\": [\"lib/python3.12/site-packages/strata_probe-2.0.2.dist-info/METADATA\"]}}' > {conda}/strata-probe-2.0.2-py_0.json \\\n \
+         && printf 'Package: strataprobe\\nVersion: 0.9-1\\n' > {library}/DESCRIPTION\n"
+    );
+    let mut context = busybox_family(&namespace, &[("probes", &dockerfile)]);
+    context.write(
+        "images/probes/requirements.lock",
+        "strata-probe==2.0.1 \\\n    --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+    );
+    context.commit("a lock beside the Dockerfile");
+    build_and_push(&context);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/audit");
+    let imported = context.output(&[
+        "audit",
+        "import",
+        "--db",
+        "store",
+        fixtures.join("osv").to_str().unwrap(),
+        fixtures.join("osv-extra").to_str().unwrap(),
+    ]);
+    assert!(imported.status.success(), "{}", context.render(&imported));
+    let output = context.output(&["audit", "--db", "store", "--json"]);
+    assert!(output.status.success(), "{}", context.render(&output));
+    let report = json(&output);
+    let probes = report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|image| image["name"] == "probes")
+        .cloned()
+        .unwrap_or_else(|| panic!("probes in {report}"));
+    let findings = probes["findings"].as_array().unwrap();
+    let found: Vec<(String, String, String, bool)> = findings
+        .iter()
+        .map(|finding| {
+            (
+                finding["ecosystem"].as_str().unwrap().to_string(),
+                finding["id"].as_str().unwrap().to_string(),
+                finding["location"].as_str().unwrap_or_default().to_string(),
+                finding["approximate"] == true,
+            )
+        })
+        .collect();
+    // Most severe first (then by package name as written): the critical PyPI advisory, in the
+    // Python environment and in the conda prefix (approximate), then the R package's moderate
+    // one. Places are as `strata inspect` names them.
+    let expected = [
+        (
+            "PyPI",
+            "CVE-2026-0004",
+            "/usr/lib/python3/dist-packages",
+            false,
+        ),
+        ("PyPI", "CVE-2026-0004", "opt/conda", true),
+        (
+            "CRAN",
+            "CVE-2026-0200",
+            "usr/local/lib/R/site-library",
+            false,
+        ),
+    ]
+    .map(|(ecosystem, id, location, approximate)| {
+        (
+            ecosystem.to_string(),
+            id.to_string(),
+            location.to_string(),
+            approximate,
+        )
+    });
+    assert_eq!(found, expected, "{probes}");
+    let by_location = |location: &str| {
+        findings
+            .iter()
+            .find(|finding| finding["location"] == location)
+            .unwrap()
+            .clone()
+    };
+    let python = by_location("/usr/lib/python3/dist-packages");
+    assert_eq!(python["fixed"], "2.0.5");
+    assert_eq!(python["severity"], "critical");
+    // Pinned by the lock beside its Dockerfile: re-lock it.
+    assert_eq!(python["fix"]["kind"], "relock", "{python}");
+    assert_eq!(python["fix"]["lock"], "images/probes/requirements.lock");
+    assert_eq!(python["fix"]["requirement"], "Strata_Probe>=2.0.5");
+    let conda = by_location("opt/conda");
+    assert_eq!(conda["version"], "2.0.2");
+    assert!(
+        conda["fix"]["command"]
+            .as_str()
+            .is_some_and(|command| command.starts_with("conda install")),
+        "{conda}"
+    );
+    let r = by_location("usr/local/lib/R/site-library");
+    assert_eq!(r["package"], "strataprobe");
+    assert_eq!(r["version"], "0.9-1");
+    assert_eq!(r["fixed"], "1.0-0");
+    assert_eq!(r["severity"], "medium");
 }

@@ -26,6 +26,8 @@ pub enum AuditError {
     TooLarge { origin: String },
     #[error("`{path}` is not an advisory store", path = path.display())]
     NoStore { path: PathBuf },
+    #[error("no OSV advisories in {inputs}")]
+    NoAdvisories { inputs: String },
     #[error("`{path}` was imported by an older strata", path = path.display())]
     OldStore { path: PathBuf },
     #[error("cannot write the advisory store")]
@@ -45,7 +47,10 @@ impl strata_diagnostic::Diagnostic for AuditError {
             Self::NoStore { .. } | Self::OldStore { .. } => Some(
                 "import the OSV exports first: `strata audit import --db DIR all.zip...` (osv.dev publishes one `all.zip` per ecosystem, e.g. `Debian/all.zip`, `PyPI/all.zip`)".to_string(),
             ),
-            Self::Record { .. } | Self::Zip { .. } | Self::TooLarge { .. } => Some(
+            Self::Record { .. }
+            | Self::Zip { .. }
+            | Self::TooLarge { .. }
+            | Self::NoAdvisories { .. } => Some(
                 "give osv.dev's exports as they are published: `all.zip` per ecosystem, or directories of its JSON files".to_string(),
             ),
             _ => None,

@@ -143,6 +143,17 @@ pub fn import(inputs: &[PathBuf], store: &Path) -> Result<ImportSummary, AuditEr
     for input in inputs {
         read_input(input, &mut add)?;
     }
+    // A directory without records (a mistyped path, an export not unpacked yet) is not an
+    // empty store: nothing is written.
+    if summary.records == 0 {
+        return Err(AuditError::NoAdvisories {
+            inputs: inputs
+                .iter()
+                .map(|input| format!("`{}`", input.display()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     let parent = store
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty());

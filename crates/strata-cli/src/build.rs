@@ -40,7 +40,8 @@ pub struct BuildArgs {
     /// (exit 3), as a failing test does.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub audit: Option<crate::AuditSeverity>,
-    /// The advisory store `strata audit import` wrote, for `--audit`.
+    /// The advisory store `strata audit import` wrote (or an export, imported once into the
+    /// cache), for `--audit`.
     #[arg(long, env = crate::STRATA_AUDIT_DB, value_name = "DIR")]
     pub audit_db: Option<PathBuf>,
     /// A build argument for every image, over those of the plan (repeatable).

@@ -23,7 +23,8 @@ pub struct CatalogArgs {
     #[arg(long = "key", value_name = "PUB")]
     pub keys: Vec<PathBuf>,
     /// Show each image's known vulnerabilities, matched against this advisory store (`strata
-    /// audit import` writes it), on its page and the front page.
+    /// audit import` writes it; an export is imported once into the cache), on its page and
+    /// the front page.
     #[arg(long, env = crate::STRATA_AUDIT_DB, value_name = "DIR")]
     pub audit_db: Option<PathBuf>,
     /// How many builds of each image the release history shows (with `--registry`).

@@ -219,6 +219,7 @@ fn audit_commands() {
         .output()
         .unwrap();
     assert!(imported.status.success(), "{}", context.render(&imported));
+    fs_err::create_dir_all(context.root.join("empty")).unwrap();
     let debian = std::env::var("STRATA_TEST_BASE_DEBIAN").expect("set by scripts/dev-env.sh env");
     let published = format!("{}/strata-base/busybox:latest", services.registry);
     let missing_tag = format!("{}/strata-base/busybox:no-such-tag", services.registry);
@@ -276,6 +277,13 @@ fn audit_commands() {
             case(
                 "2",
                 &["audit", "import", "--db", "other", "no-such-export.zip"],
+                2,
+            ),
+            // A directory that holds no advisories is not an empty store.
+            case("2", &["audit", "import", "--db", "other", "empty"], 2),
+            case(
+                "2",
+                &["audit", "strata-base/busybox:latest", "--db", "empty"],
                 2,
             ),
             case(

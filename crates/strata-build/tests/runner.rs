@@ -304,3 +304,36 @@ fn a_pipeline_job_builds_with_the_published_image_as_its_cache() {
         "{without_pipeline:?}"
     );
 }
+
+#[test]
+fn a_build_that_lost_a_cached_layer_to_another_client_is_sent_again_up_to_three_times() {
+    let directory = tempfile::tempdir().unwrap();
+    let engine = Arc::new(FakeEngine::new());
+    engine.add_image("base/busybox:latest");
+    // Three losses, however they fall on the builds: each is sent again and every image built.
+    engine.lose_cached_layers(3);
+    let (results, _) = run(&engine, repository(directory.path(), &[]), false);
+    assert!(
+        outcomes(&results)
+            .values()
+            .all(|outcome| **outcome == Outcome::Built),
+        "{results:?}"
+    );
+    assert_eq!(engine.builds(), 4);
+    assert_eq!(engine.caches().len(), 4 + 3, "three builds sent again");
+    // An engine that keeps losing: each build is sent four times in all, then fails naming why.
+    let directory = tempfile::tempdir().unwrap();
+    let engine = Arc::new(FakeEngine::new());
+    engine.add_image("base/busybox:latest");
+    engine.lose_cached_layers(usize::MAX);
+    let (results, _) = run(&engine, repository(directory.path(), &[]), false);
+    let outcomes = outcomes(&results);
+    for root in ["a", "d"] {
+        assert!(
+            matches!(outcomes[root], Outcome::Failed(message) if message.contains("layer not known")),
+            "{root}: {:?}",
+            outcomes[root]
+        );
+    }
+    assert_eq!(engine.caches().len(), 2 * 4, "a and d, four times each");
+}

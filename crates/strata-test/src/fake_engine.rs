@@ -34,6 +34,8 @@ struct State {
     /// Every build's cache: the images it may reuse layers of, and whether it writes inline
     /// cache metadata.
     caches: Vec<(Vec<String>, bool)>,
+    /// Builds still to fail as buildah does when another client removed a cached layer.
+    lost_layers: usize,
 }
 
 /// The fake engine; share it behind an `Arc`.
@@ -82,6 +84,12 @@ impl FakeEngine {
     /// Every container run so far: image (id or reference) and command.
     pub fn runs(&self) -> Vec<(String, Vec<String>)> {
         self.state().runs.clone()
+    }
+
+    /// The next `count` builds fail as buildah's do when another client removes a layer they
+    /// look for ("layer not known"), whatever they build.
+    pub fn lose_cached_layers(&self, count: usize) {
+        self.state().lost_layers = count;
     }
 
     /// The next pushes of `tag` fail like this, in order.
@@ -155,9 +163,18 @@ impl Engine for FakeEngine {
         output: UnboundedSender<BuildOutput>,
     ) -> Result<BuiltImage, EngineError> {
         let dockerfile = dockerfile_of(&request);
-        self.state()
-            .caches
-            .push((request.cache_from.clone(), request.inline_cache));
+        {
+            let mut state = self.state();
+            state
+                .caches
+                .push((request.cache_from.clone(), request.inline_cache));
+            if state.lost_layers > 0 {
+                state.lost_layers -= 1;
+                return Err(EngineError::BuildFailed {
+                    message: "checking if cached image exists from a previous build: getting top layer info: layer not known".to_string(),
+                });
+            }
+        }
         let _ = output.send(BuildOutput::Step(format!(
             "[1/1] {}",
             dockerfile.lines().next().unwrap_or_default()

@@ -18,6 +18,9 @@ use crate::published::{build_inputs, resolve_base};
 use super::labels::build_time_labels;
 use super::{BuildResult, BuildTask, Outcome, Reproducible};
 
+/// How many times a build is sent again when buildah lost a cached layer to another client.
+const LOST_LAYER_RETRIES: u32 = 3;
+
 impl<E: Engine + 'static> BuildTask<E> {
     pub(super) async fn build_image(&self) -> Result<BuildResult, crate::error::BuildError> {
         let started = Instant::now();
@@ -365,15 +368,22 @@ impl<E: Engine + 'static> BuildTask<E> {
             }
         });
         let mut engine_result = self.engine.build(request.clone(), sender.clone()).await;
-        // buildah (Podman) can lose a race with another build's image removal while it looks
+        // buildah (Podman) can lose a race with another client's image removal while it looks
         // for cached layers ("layer not known"): nothing was built, so building again is safe.
-        if matches!(&engine_result, Err(strata_engine::EngineError::BuildFailed { message }) if message.contains("layer not known"))
-        {
-            tracing::info!("the engine lost track of a cached layer; building again");
-            engine_result = self.engine.build(request, sender).await;
-        } else {
-            drop(sender);
+        // The race can repeat while the other client is still removing: up to three more
+        // tries, a moment apart.
+        for attempt in 1..=LOST_LAYER_RETRIES {
+            let lost_layer = matches!(&engine_result, Err(strata_engine::EngineError::BuildFailed { message }) if message.contains("layer not known"));
+            if !lost_layer {
+                break;
+            }
+            tracing::info!(
+                "the engine lost track of a cached layer; building again ({attempt} of {LOST_LAYER_RETRIES})"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+            engine_result = self.engine.build(request.clone(), sender.clone()).await;
         }
+        drop(sender);
         let _ = forward.await;
         let mut image = engine_result?;
         let reproduced = match &self.options.reproducible {

@@ -167,24 +167,23 @@ fn sarif_level(severity: Severity) -> &'static str {
     }
 }
 
-/// The line of `dockerfile` whose instruction made a layer, from the step text the image's
-/// history records (`RUN apt-get …`, or BuildKit's `/bin/sh -c apt-get …`).
+/// The first line of the instruction of `dockerfile` that made a layer (`RUN`, `COPY`, `ADD`),
+/// from the step text the image's history records (`RUN apt-get …`, or `/bin/sh -c apt-get …`),
+/// continuation lines joined and whitespace compared loosely; the last instruction that fits.
 fn step_line(dockerfile: &str, step: &str) -> Option<usize> {
-    let step = step
-        .trim_start_matches("/bin/sh -c ")
-        .trim_start_matches("#(nop) ")
-        .trim();
-    let body = |line: &str| -> String {
-        let line = line.trim();
-        line.split_once(char::is_whitespace)
-            .map_or(line, |(_, rest)| rest.trim())
-            .to_string()
-    };
-    dockerfile.lines().enumerate().find_map(|(index, line)| {
-        let text = body(line);
-        (!text.is_empty() && (step.contains(&text) || step.ends_with(line.trim())))
-            .then_some(index + 1)
-    })
+    let squeeze = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let step = squeeze(step);
+    let parsed = strata_dockerfile::parse(dockerfile).ok()?;
+    parsed
+        .instructions
+        .iter()
+        .filter(|instruction| matches!(instruction.keyword.as_str(), "RUN" | "COPY" | "ADD"))
+        .filter(|instruction| {
+            let arguments = squeeze(instruction.arguments());
+            !arguments.is_empty() && step.contains(&arguments)
+        })
+        .map(|instruction| instruction.line)
+        .next_back()
 }
 
 /// The findings as a SARIF 2.1.0 log: a rule per advisory, a result per finding located at
@@ -411,6 +410,15 @@ mod tests {
 
     #[test]
     fn a_layers_step_is_found_in_its_dockerfile() {
+        let continued = "FROM debian:bookworm\nENV DEBIAN=1\nRUN apt-get update \\\n    && apt-get install -y debian-keyring\n";
+        // The continuation joined; not the FROM line whose image name the command mentions.
+        assert_eq!(
+            step_line(
+                continued,
+                "/bin/sh -c apt-get update     && apt-get install -y debian-keyring"
+            ),
+            Some(3)
+        );
         let dockerfile =
             "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nCOPY x /x\n";
         assert_eq!(

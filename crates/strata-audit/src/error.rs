@@ -32,11 +32,24 @@ pub enum AuditError {
     OldStore { path: PathBuf },
     #[error("cannot write the advisory store")]
     Write(#[source] strata_fs::WriteError),
+    /// Boxed: an inspection error is large, and every build's error holds an audit's.
+    #[error(transparent)]
+    Inspect(Box<strata_inspect::InspectError>),
+    #[error(transparent)]
+    Session(#[from] strata_session::SessionError),
+}
+
+impl From<strata_inspect::InspectError> for AuditError {
+    fn from(error: strata_inspect::InspectError) -> Self {
+        Self::Inspect(Box::new(error))
+    }
 }
 
 impl strata_diagnostic::Diagnostic for AuditError {
     fn exit_class(&self) -> Option<strata_diagnostic::ExitClass> {
         Some(match self {
+            Self::Inspect(error) => return error.exit_class(),
+            Self::Session(error) => return error.exit_class(),
             Self::Write(_) => strata_diagnostic::ExitClass::Unavailable,
             _ => strata_diagnostic::ExitClass::Input,
         })
@@ -44,6 +57,7 @@ impl strata_diagnostic::Diagnostic for AuditError {
 
     fn hint(&self) -> Option<String> {
         match self {
+            Self::Inspect(error) => error.hint(),
             Self::NoStore { .. } | Self::OldStore { .. } => Some(
                 "import the OSV exports first: `strata audit import --db DIR all.zip...` (osv.dev publishes one `all.zip` per ecosystem, e.g. `Debian/all.zip`, `PyPI/all.zip`)".to_string(),
             ),

@@ -5,6 +5,7 @@
 
 mod audit;
 mod error;
+mod family;
 mod fix;
 pub mod osv;
 mod ranges;
@@ -14,6 +15,7 @@ mod version;
 
 pub use audit::{audit, distribution_ecosystem, AuditWork, Auditor, Finding, LayerOrigin};
 pub use error::AuditError;
+pub use family::{audit_images, place_findings, AuditRequest, AuditRun, AuditTarget};
 pub use fix::{shared_layers, suggest_fix, BaseLayers, Fix, NewerBase, Provenance};
 pub use osv::Severity;
 pub use ranges::affected;

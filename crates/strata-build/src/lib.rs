@@ -46,7 +46,6 @@ pub use pipeline::{
 pub use platforms::{platform_suffix, with_suffix, Engines};
 pub use published::{compare_with_registry, PublishedImage, RegistryComparison};
 pub use report::{event_line, finished_line, index_table, summary_table, EVENTS_SCHEMA_VERSION};
-pub use runner::labels::{BASE_DIGEST_LABEL, BASE_NAME_LABEL};
 pub use runner::{
     run_plan, AuditGate, BuildFailure, BuildResult, Outcome, Reproducible, RunOptions,
 };

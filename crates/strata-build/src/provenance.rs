@@ -30,9 +30,9 @@ pub(crate) fn predicate(inputs: &ProvenanceInputs<'_>) -> Value {
     let label = |name: &str| build.labels.get(name).cloned();
     let dockerfile_digest = strata_registry::Digest::sha256(inputs.dockerfile).to_string();
     let mut resolved = Vec::new();
-    if let Some(name) = inputs.base.get("org.opencontainers.image.base.name") {
+    if let Some(name) = inputs.base.get(strata_inspect::BASE_NAME_LABEL) {
         let mut dependency = json!({"uri": format!("docker://{name}")});
-        if let Some(digest) = inputs.base.get("org.opencontainers.image.base.digest") {
+        if let Some(digest) = inputs.base.get(strata_inspect::BASE_DIGEST_LABEL) {
             let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
             dependency["digest"] = json!({"sha256": hex});
         }
@@ -40,7 +40,7 @@ pub(crate) fn predicate(inputs: &ProvenanceInputs<'_>) -> Value {
     }
     if let Some(source) = label("org.opencontainers.image.source") {
         let mut dependency = json!({"uri": source});
-        if let Some(revision) = label("org.opencontainers.image.revision") {
+        if let Some(revision) = label(strata_inspect::REVISION_LABEL) {
             dependency["digest"] = json!({"gitCommit": revision});
         }
         resolved.push(dependency);
@@ -64,7 +64,7 @@ pub(crate) fn predicate(inputs: &ProvenanceInputs<'_>) -> Value {
                 "context": build.context,
                 "buildArgs": inputs.build_args,
                 "platform": inputs.platform,
-                "revision": label("org.opencontainers.image.revision"),
+                "revision": label(strata_inspect::REVISION_LABEL),
             },
             "internalParameters": {
                 "inputs": inputs.inputs,

@@ -5,7 +5,7 @@ use regex::Regex;
 use serde::Serialize;
 use strata_inspect::{Change, ImageFacts};
 
-use crate::{BASE_DIGEST_LABEL, REVISION_LABEL};
+use strata_inspect::{BASE_DIGEST_LABEL, REVISION_LABEL};
 
 /// A build of an image, as read from its registry.
 pub struct PastBuild {

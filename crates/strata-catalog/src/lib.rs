@@ -16,12 +16,8 @@ pub use read::{lint_findings, read_images, ReadImage};
 pub use site::{site, SiteFile};
 
 use serde::Serialize;
-use strata_inspect::{ImageFacts, Package};
+use strata_inspect::{ImageFacts, Package, BASE_DIGEST_LABEL, DESCRIPTION_LABEL, REVISION_LABEL};
 use strata_plan::Build;
-
-const DESCRIPTION_LABEL: &str = "org.opencontainers.image.description";
-pub(crate) const REVISION_LABEL: &str = "org.opencontainers.image.revision";
-pub(crate) const BASE_DIGEST_LABEL: &str = "org.opencontainers.image.base.digest";
 
 /// Bumped when a field of `catalog.json` changes meaning or disappears.
 pub const CATALOG_SCHEMA_VERSION: u32 = 1;

@@ -11,6 +11,7 @@ mod directory;
 mod error;
 mod facts;
 mod filesystem;
+mod labels;
 mod layer;
 mod manifest;
 mod parsers;
@@ -30,6 +31,7 @@ pub use facts::{
     compute, ActivationCheck, Breadcrumb, CondaEnvironment, ImageFacts, ImageMetadata, Interpreter,
     LayerSummary, OsRelease, PythonEnvironment, PythonFacts, RLibrary, FACTS_SCHEMA_VERSION,
 };
+pub use labels::{BASE_DIGEST_LABEL, BASE_NAME_LABEL, DESCRIPTION_LABEL, REVISION_LABEL};
 pub use layer::read_layer;
 pub use manifest::{human_size, markdown, size_text};
 pub use records::{

@@ -83,7 +83,7 @@ pub fn markdown(facts: &ImageFacts) -> String {
     for digest in &image.digests {
         info.push(("Digest".to_string(), format!("`{digest}`")));
     }
-    if let Some(revision) = image.labels.get("org.opencontainers.image.revision") {
+    if let Some(revision) = image.labels.get(crate::REVISION_LABEL) {
         info.push((
             "Git commit".to_string(),
             commit_link(

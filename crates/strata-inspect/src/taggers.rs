@@ -85,15 +85,13 @@ pub fn compute_tags(
     };
     for tagger in taggers {
         match tagger {
-            TaggerConfig::Commit => {
-                match facts.image.labels.get("org.opencontainers.image.revision") {
-                    Some(revision) => add(revision.chars().take(12).collect(), &mut result),
-                    None => result.warnings.push(
-                        "commit tagger: the image has no `org.opencontainers.image.revision` label"
-                            .to_string(),
-                    ),
-                }
-            }
+            TaggerConfig::Commit => match facts.image.labels.get(crate::REVISION_LABEL) {
+                Some(revision) => add(revision.chars().take(12).collect(), &mut result),
+                None => result.warnings.push(
+                    "commit tagger: the image has no `org.opencontainers.image.revision` label"
+                        .to_string(),
+                ),
+            },
             TaggerConfig::Date => match facts
                 .image
                 .created

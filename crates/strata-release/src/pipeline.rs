@@ -14,10 +14,9 @@ use strata_registry::{
     PromotionResult, Reference, RegistryClient,
 };
 
-use crate::error::ReleaseError;
+use strata_inspect::BASE_DIGEST_LABEL;
 
-/// The label a child's job records its parent's digest in.
-const BASE_DIGEST_LABEL: &str = "org.opencontainers.image.base.digest";
+use crate::error::ReleaseError;
 
 /// One image a build job staged.
 #[derive(Debug, Clone, serde::Serialize)]

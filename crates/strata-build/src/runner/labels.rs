@@ -5,10 +5,7 @@ use std::time::SystemTime;
 
 use strata_plan::{Build, BuildKind};
 
-/// The OCI label naming the image a build starts from.
-pub const BASE_NAME_LABEL: &str = "org.opencontainers.image.base.name";
-/// The OCI label holding that image's manifest digest.
-pub const BASE_DIGEST_LABEL: &str = "org.opencontainers.image.base.digest";
+pub use strata_inspect::{BASE_DIGEST_LABEL, BASE_NAME_LABEL};
 
 /// The labels that say when a build ran: SciServer's `buildtime` breadcrumbs (seconds since the
 /// epoch, as image-builder writes them) and `org.opencontainers.image.created`.

@@ -15,7 +15,7 @@ use crate::events::BuildEvent;
 use crate::platforms::{label as platform_label, platform_build, Engines};
 
 mod building;
-pub(crate) mod labels;
+mod labels;
 mod pushing;
 mod task;
 

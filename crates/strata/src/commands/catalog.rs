@@ -73,7 +73,7 @@ pub fn catalog(
         findings.push(match (&mut auditor, &read.facts) {
             (Some(auditor), Some(facts)) => {
                 let mut found = auditor.audit(facts)?;
-                super::audit::place_findings(auditor, &mut found, facts, session);
+                strata_audit::place_findings(auditor, &mut found, facts, session);
                 Some(found)
             }
             // Not published: nothing to audit, and its page says so.
